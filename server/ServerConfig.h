@@ -1,0 +1,54 @@
+#pragma once
+
+#include <QLoggingCategory>
+#include <QProcessEnvironment>
+#include <QString>
+#include <QStringList>
+#include <optional>
+
+namespace wingman {
+
+Q_DECLARE_LOGGING_CATEGORY(lcConfig)
+
+// Every option of a node. Filled from defaults, then an INI file (--config), then WINGMAN_*
+// environment variables, then command-line flags; each later source overrides the earlier.
+struct ServerConfig {
+    static constexpr const char *kDevSecret = "topgun-secret-dev";
+
+    quint16 port = 8080;
+    QString host = QStringLiteral("0.0.0.0");
+    quint16 clusterPort = 9080;
+    QStringList peers; // host:port
+    QString nodeId;    // empty: generated at startup
+    QByteArray jwtSecret = kDevSecret; // HS256 secret or PEM public key (RS256)
+    std::optional<quint16> metricsPort; // unset: no metrics listener
+    QString storage = QStringLiteral("memory:");
+    qint64 gcIntervalMs = 60LL * 60 * 1000;
+    qint64 gcAgeMs = 30LL * 24 * 60 * 60 * 1000;
+    qint64 maxFrameBytes = 16LL * 1024 * 1024;
+    qint64 outboundBudgetBytes = 8LL * 1024 * 1024;
+    qint64 slowConsumerGraceMs = 2000;
+    QString configFile; // the INI file the options came from, if any
+
+    bool usesDevSecret() const { return jwtSecret == kDevSecret; }
+
+    struct ParseResult;
+    static ParseResult fromCommandLine(const QStringList &arguments,
+                                       const QProcessEnvironment &environment);
+
+    // Applies one option by its INI name ("clusterPort"); returns an error line naming the option
+    // and the value, or an empty string.
+    QString set(const QString &option, const QString &value);
+    // Applies every key of an INI file; the first bad key or value is the error.
+    QString loadFile(const QString &path);
+};
+
+// Outcome of reading the command line: a config to run, or a message and an exit code
+// (0 for --help/--version, 2 for a bad option value).
+struct ServerConfig::ParseResult {
+    std::optional<ServerConfig> config;
+    QString message;
+    int exitCode = 0;
+};
+
+} // namespace wingman

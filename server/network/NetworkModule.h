@@ -1,0 +1,43 @@
+#pragma once
+
+#include <QHostAddress>
+#include <QLoggingCategory>
+#include <QObject>
+
+class QWebSocket;
+class QWebSocketServer;
+
+namespace wingman::network {
+
+Q_DECLARE_LOGGING_CATEGORY(lcNetwork)
+
+// The client-facing WebSocket listener. start() reports listening(port) with the port the OS
+// actually bound, or failed(reason); accepted sockets are handed out through socketAccepted().
+class NetworkModule : public QObject
+{
+    Q_OBJECT
+public:
+    NetworkModule(QHostAddress host, quint16 port, qint64 maxFrameBytes, QObject *parent = nullptr);
+    ~NetworkModule() override;
+
+    void start();
+    // Stops accepting; connected sockets are not touched.
+    void stopListening();
+    bool isListening() const;
+
+Q_SIGNALS:
+    void listening(quint16 port);
+    void failed(const QString &reason);
+    // The receiver takes ownership of the socket.
+    void socketAccepted(QWebSocket *socket);
+
+private:
+    void acceptPending();
+
+    QHostAddress m_host;
+    quint16 m_requestedPort;
+    qint64 m_maxFrameBytes;
+    QWebSocketServer *m_server;
+};
+
+} // namespace wingman::network

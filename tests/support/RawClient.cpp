@@ -1,0 +1,135 @@
+#include "RawClient.h"
+
+#include "protocol/BatchContainer.h"
+#include "protocol/Frame.h"
+
+#include <QTest>
+
+namespace wingman::test {
+
+RawClient::RawClient(QObject *parent)
+    : QObject(parent)
+{
+    connect(&m_socket, &QWebSocket::binaryMessageReceived, this, &RawClient::onBinary);
+    connect(&m_socket, &QWebSocket::textMessageReceived, this,
+            [this](const QString &text) { onBinary(text.toUtf8()); });
+    connect(&m_socket, &QWebSocket::disconnected, this, [this] {
+        m_disconnected = true;
+        m_closeCode = m_socket.closeCode();
+        m_closeReason = m_socket.closeReason();
+    });
+}
+
+bool RawClient::connectTo(quint16 port, int timeoutMs)
+{
+    return connectToUrl(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port)), timeoutMs);
+}
+
+bool RawClient::connectToUrl(const QUrl &url, int timeoutMs)
+{
+    m_disconnected = false;
+    m_socket.open(url);
+    return QTest::qWaitFor(
+               [this] {
+                   return m_socket.state() == QAbstractSocket::ConnectedState || m_disconnected;
+               },
+               timeoutMs)
+           && m_socket.state() == QAbstractSocket::ConnectedState;
+}
+
+bool RawClient::connectAndAuthenticate(quint16 port, const QByteArray &token, int timeoutMs)
+{
+    if (!connectTo(port, timeoutMs) || !take(QStringLiteral("AUTH_REQUIRED"), timeoutMs))
+        return false;
+    sendAuth(token);
+    return take(QStringLiteral("AUTH_ACK"), timeoutMs).has_value();
+}
+
+void RawClient::send(const QCborMap &message)
+{
+    m_socket.sendBinaryMessage(protocol::Frame::encode(message));
+}
+
+void RawClient::sendBinary(const QByteArray &frame)
+{
+    m_socket.sendBinaryMessage(frame);
+}
+
+void RawClient::sendText(const QString &frame)
+{
+    m_socket.sendTextMessage(frame);
+}
+
+void RawClient::sendAuth(const QByteArray &token)
+{
+    QCborMap auth;
+    auth.insert(QStringLiteral("type"), QStringLiteral("AUTH"));
+    auth.insert(QStringLiteral("token"), QString::fromUtf8(token));
+    send(auth);
+}
+
+std::optional<QCborMap> RawClient::take(const QString &type, int timeoutMs)
+{
+    const auto find = [this, &type] {
+        for (qsizetype i = 0; i < m_inbox.size(); ++i) {
+            if (m_inbox.at(i).value(QStringLiteral("type")).toString() == type)
+                return i;
+        }
+        return qsizetype(-1);
+    };
+    qsizetype index = find();
+    if (index < 0 && QTest::qWaitFor([&] { return (index = find()) >= 0; }, timeoutMs))
+        index = find();
+    if (index < 0)
+        return std::nullopt;
+    return m_inbox.takeAt(index);
+}
+
+bool RawClient::has(const QString &type) const
+{
+    return std::any_of(m_inbox.cbegin(), m_inbox.cend(), [&](const QCborMap &m) {
+        return m.value(QStringLiteral("type")).toString() == type;
+    });
+}
+
+bool RawClient::waitForDisconnected(int timeoutMs)
+{
+    return m_disconnected || QTest::qWaitFor([this] { return m_disconnected; }, timeoutMs);
+}
+
+bool RawClient::isConnected() const
+{
+    return m_socket.state() == QAbstractSocket::ConnectedState;
+}
+
+void RawClient::close()
+{
+    m_socket.close();
+}
+
+void RawClient::onBinary(const QByteArray &frame)
+{
+    const protocol::FrameDecodeResult decoded = protocol::Frame::decode(frame);
+    if (decoded.status != protocol::FrameDecodeResult::Ok) {
+        QCborMap broken;
+        broken.insert(QStringLiteral("type"), QStringLiteral("<undecodable>"));
+        deliver(broken);
+        return;
+    }
+    if (decoded.type == u"BATCH") {
+        const auto inner = protocol::BatchContainer::decode(decoded.message);
+        for (const QByteArray &bytes : inner.messages)
+            onBinary(bytes);
+        return;
+    }
+    deliver(decoded.message);
+}
+
+void RawClient::deliver(const QCborMap &message)
+{
+    m_inbox.append(message);
+    m_receivedTypes.append(message.value(QStringLiteral("type")).toString());
+    Q_EMIT messageReceived(message);
+}
+
+} // namespace wingman::test

@@ -1,0 +1,22 @@
+#pragma once
+
+#include "ServerConfig.h"
+#include "ServerCoordinator.h"
+
+#include <memory>
+
+namespace wingman::test {
+
+constexpr const char *kTestSecret = "wingman-test-secret";
+
+// A config for an in-process node: loopback, OS-assigned ports, a known HS256 secret.
+ServerConfig testConfig();
+
+// Creates a node and waits for ready(); null (with a test failure message logged) on failure.
+std::unique_ptr<ServerCoordinator> startServer(const ServerConfig &config = testConfig(),
+                                               int timeoutMs = 5000);
+
+// Shuts the node down and waits for stopped().
+bool stopServer(ServerCoordinator &server, int timeoutMs = 10000);
+
+} // namespace wingman::test

@@ -1,0 +1,184 @@
+#include "ServerConfig.h"
+
+#include <QTemporaryDir>
+#include <QTest>
+
+using wingman::ServerConfig;
+
+class tst_ServerConfig : public QObject
+{
+    Q_OBJECT
+
+private:
+    static ServerConfig::ParseResult parse(const QStringList &flags,
+                                           const QProcessEnvironment &env = {})
+    {
+        return ServerConfig::fromCommandLine(QStringList{QStringLiteral("wingman-server")} + flags,
+                                             env);
+    }
+
+private Q_SLOTS:
+    void defaults()
+    {
+        const auto result = parse({});
+        QVERIFY(result.config);
+        const ServerConfig &c = *result.config;
+        QCOMPARE(c.port, quint16(8080));
+        QCOMPARE(c.clusterPort, quint16(9080));
+        QCOMPARE(c.host, QStringLiteral("0.0.0.0"));
+        QCOMPARE(c.storage, QStringLiteral("memory:"));
+        QVERIFY(c.usesDevSecret());
+        QVERIFY(!c.metricsPort);
+        QVERIFY(c.peers.isEmpty());
+        QCOMPARE(c.gcAgeMs, 30LL * 24 * 3600 * 1000);
+        QCOMPARE(c.maxFrameBytes, 16LL * 1024 * 1024);
+    }
+
+    void flags()
+    {
+        const auto result = parse({"--port", "0", "--cluster-port", "0", "--host", "127.0.0.1",
+                                   "--peers", "10.0.0.1:9080, node-b:9081", "--node-id", "n-1",
+                                   "--jwt-secret", "s3cret", "--metrics-port", "0"});
+        QVERIFY2(result.config, qPrintable(result.message));
+        const ServerConfig &c = *result.config;
+        QCOMPARE(c.port, quint16(0));
+        QCOMPARE(c.clusterPort, quint16(0));
+        QCOMPARE(c.host, QStringLiteral("127.0.0.1"));
+        QCOMPARE(c.peers, (QStringList{"10.0.0.1:9080", "node-b:9081"}));
+        QCOMPARE(c.nodeId, QStringLiteral("n-1"));
+        QCOMPARE(c.jwtSecret, QByteArray("s3cret"));
+        QVERIFY(!c.usesDevSecret());
+        QCOMPARE(c.metricsPort, std::optional<quint16>(0));
+    }
+
+    void precedence()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString path = dir.filePath(QStringLiteral("wingman.ini"));
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write("port=1111\nclusterPort=2222\nnodeId=from-file\n[server]\nhost=127.0.0.1\n"
+                   "[policies]\nUSER/secret.*=READ\n");
+        file.close();
+
+        QProcessEnvironment env;
+        env.insert(QStringLiteral("WINGMAN_CLUSTER_PORT"), QStringLiteral("3333"));
+        env.insert(QStringLiteral("WINGMAN_NODE_ID"), QStringLiteral("from-env"));
+
+        const auto result = parse({"--config", path, "--node-id", "from-flag"}, env);
+        QVERIFY2(result.config, qPrintable(result.message));
+        QCOMPARE(result.config->port, quint16(1111));        // file
+        QCOMPARE(result.config->host, QStringLiteral("127.0.0.1")); // file, [server] group
+        QCOMPARE(result.config->clusterPort, quint16(3333)); // env beats file
+        QCOMPARE(result.config->nodeId, QStringLiteral("from-flag")); // flag beats env
+        QCOMPARE(result.config->configFile, path);
+    }
+
+    void shippedExampleConfigLoads()
+    {
+        const auto result = parse({"--config", WINGMAN_RESOURCES_DIR "/wingman.ini"});
+        QVERIFY2(result.config, qPrintable(result.message));
+        QCOMPARE(result.config->port, quint16(8080));
+        QCOMPARE(result.config->slowConsumerGraceMs, 2000);
+    }
+
+    void keyFile()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("key.pem"));
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write("-----BEGIN PUBLIC KEY-----\nabc\n-----END PUBLIC KEY-----\n");
+        file.close();
+        const auto result = parse({"--jwt-key-file", path});
+        QVERIFY(result.config);
+        QVERIFY(result.config->jwtSecret.startsWith("-----BEGIN PUBLIC KEY-----"));
+    }
+
+    void badValues_data()
+    {
+        QTest::addColumn<QStringList>("flags");
+        QTest::addColumn<QString>("named");
+        QTest::newRow("port too big") << QStringList{"--port", "70000"} << "--port";
+        QTest::newRow("port negative") << QStringList{"--port", "-1"} << "--port";
+        QTest::newRow("port text") << QStringList{"--port", "http"} << "--port";
+        QTest::newRow("cluster port") << QStringList{"--cluster-port", "99999"} << "--cluster-port";
+        QTest::newRow("metrics port") << QStringList{"--metrics-port", "x"} << "--metrics-port";
+        QTest::newRow("host") << QStringList{"--host", "not an address"} << "--host";
+        QTest::newRow("node id with colon") << QStringList{"--node-id", "a:b"} << "--node-id";
+        QTest::newRow("empty node id") << QStringList{"--node-id", ""} << "--node-id";
+        QTest::newRow("peer without port") << QStringList{"--peers", "host"} << "--peers";
+        QTest::newRow("peer port 0") << QStringList{"--peers", "a:1,b:0"} << "--peers";
+        QTest::newRow("key file missing")
+            << QStringList{"--jwt-key-file", "/nonexistent/key.pem"} << "--jwt-key-file";
+        QTest::newRow("storage") << QStringList{"--storage", "mongodb://x"} << "--storage";
+        QTest::newRow("gc age") << QStringList{"--gc-age-ms", "0"} << "--gc-age-ms";
+        QTest::newRow("frame bytes") << QStringList{"--max-frame-bytes", "-5"} << "--max-frame-bytes";
+        QTest::newRow("unknown flag") << QStringList{"--bogus", "1"} << "bogus";
+        QTest::newRow("config missing") << QStringList{"--config", "/nonexistent.ini"} << "config";
+    }
+
+    void badValues()
+    {
+        QFETCH(QStringList, flags);
+        QFETCH(QString, named);
+        const auto result = parse(flags);
+        QVERIFY(!result.config);
+        QCOMPARE(result.exitCode, 2);
+        QVERIFY2(result.message.contains(named), qPrintable(result.message));
+        QVERIFY(!result.message.contains(u'\n'));
+    }
+
+    void badFileValueNamesOption()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("bad.ini"));
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write("clusterPort=abc\n");
+        file.close();
+        const auto result = parse({"--config", path});
+        QVERIFY(!result.config);
+        QCOMPARE(result.exitCode, 2);
+        QVERIFY2(result.message.contains("clusterPort") && result.message.contains("abc"),
+                 qPrintable(result.message));
+    }
+
+    void unknownFileKeyIsAnError()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("bad.ini"));
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write("prot=1\n");
+        file.close();
+        const auto result = parse({"--config", path});
+        QVERIFY(!result.config);
+        QVERIFY2(result.message.contains("prot"), qPrintable(result.message));
+    }
+
+    void badEnvironmentNamesVariable()
+    {
+        QProcessEnvironment env;
+        env.insert(QStringLiteral("WINGMAN_PORT"), QStringLiteral("65536"));
+        const auto result = parse({}, env);
+        QVERIFY(!result.config);
+        QCOMPARE(result.exitCode, 2);
+        QVERIFY(result.message.contains("WINGMAN_PORT"));
+    }
+
+    void helpAndVersionExitZero()
+    {
+        const auto help = parse({"--help"});
+        QVERIFY(!help.config);
+        QCOMPARE(help.exitCode, 0);
+        QVERIFY(help.message.contains("--cluster-port"));
+        const auto version = parse({"--version"});
+        QVERIFY(!version.config);
+        QCOMPARE(version.exitCode, 0);
+    }
+};
+
+QTEST_GUILESS_MAIN(tst_ServerConfig)
+#include "tst_serverconfig.moc"
