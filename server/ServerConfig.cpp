@@ -194,6 +194,11 @@ QString ServerConfig::loadFile(const QString &path)
     if (settings.status() != QSettings::NoError)
         return bad(QStringLiteral("config"), path, QStringLiteral("not a readable INI file"));
     configFile = path;
+    QString policyError;
+    const auto loadedPolicy = auth::SecurityPolicy::fromSettings(settings, &policyError);
+    if (!loadedPolicy)
+        return QStringLiteral("%1: invalid value for policies: %2").arg(path, policyError);
+    policy = *loadedPolicy;
     // Options live at the top level or in [server]; other groups (e.g. [policies]) belong to
     // their modules.
     for (const QString &key : settings.allKeys()) {

@@ -1,9 +1,12 @@
 #pragma once
 
+#include "auth/SecurityPolicy.h"
+
 #include <QLoggingCategory>
 #include <QProcessEnvironment>
 #include <QString>
 #include <QStringList>
+#include <functional>
 #include <optional>
 
 namespace wingman {
@@ -29,6 +32,10 @@ struct ServerConfig {
     qint64 outboundBudgetBytes = 8LL * 1024 * 1024;
     qint64 slowConsumerGraceMs = 2000;
     QString configFile; // the INI file the options came from, if any
+    auth::SecurityPolicy policy; // [policies] of the INI file; default: ADMIN and USER do all
+    // Epoch milliseconds for the node's clock; empty means the system clock. Library use only:
+    // tests move time with it.
+    std::function<qint64()> clock;
 
     bool usesDevSecret() const { return jwtSecret == kDevSecret; }
 

@@ -3,6 +3,11 @@
 #include "auth/JwtVerifier.h"
 #include "cluster/ClusterModule.h"
 #include "network/NetworkModule.h"
+#include "ops/MapRegistry.h"
+#include "ops/OperationHandler.h"
+#include "query/QueryHandler.h"
+#include "query/QueryRegistry.h"
+#include "sync/SyncHandler.h"
 #include "storage/Storage.h"
 
 #include <QTimer>
@@ -26,7 +31,15 @@ ServerCoordinator::ServerCoordinator(ServerConfig config, Modules modules, QObje
     , m_storage(modules.storage)
     , m_verifier(std::move(modules.verifier))
     , m_configError(std::move(modules.configError))
+    , m_maps(std::make_unique<ops::MapRegistry>(m_config.nodeId, m_config.clock))
+    , m_queries(std::make_unique<query::QueryRegistry>())
+    , m_queryHandler(
+          std::make_unique<query::QueryHandler>(*m_maps, m_config.policy, *m_queries))
+    , m_syncHandler(std::make_unique<sync::SyncHandler>(*m_maps, m_config.policy, *m_queries,
+                                                        m_config.gcAgeMs))
+    , m_operations(new ops::OperationHandler(*m_maps, m_config.policy, *m_queries, this))
 {
+    registerHandlers();
     m_network->setParent(this);
     m_cluster->setParent(this);
     m_storage->setParent(this);
@@ -43,6 +56,39 @@ ServerCoordinator::ServerCoordinator(ServerConfig config, Modules modules, QObje
 }
 
 ServerCoordinator::~ServerCoordinator() = default;
+
+void ServerCoordinator::registerHandlers()
+{
+    using network::ClientConnection;
+    const auto bind = [this](const char *type, auto *target, auto method) {
+        m_router.addHandler(QString::fromLatin1(type),
+                            [target, method](ClientConnection &c, const QCborMap &message) {
+                                (target->*method)(c, message);
+                            });
+    };
+    bind("CLIENT_OP", m_operations, &ops::OperationHandler::handleClientOp);
+    bind("OP_BATCH", m_operations, &ops::OperationHandler::handleOpBatch);
+    sync::SyncHandler *syncHandler = m_syncHandler.get();
+    bind("SYNC_INIT", syncHandler, &sync::SyncHandler::handleSyncInit);
+    bind("MERKLE_REQ_BUCKET", syncHandler, &sync::SyncHandler::handleMerkleReqBucket);
+    bind("ORMAP_SYNC_INIT", syncHandler, &sync::SyncHandler::handleOrMapSyncInit);
+    bind("ORMAP_MERKLE_REQ_BUCKET", syncHandler, &sync::SyncHandler::handleOrMapMerkleReqBucket);
+    bind("ORMAP_DIFF_REQUEST", syncHandler, &sync::SyncHandler::handleOrMapDiffRequest);
+    bind("ORMAP_PUSH_DIFF", syncHandler, &sync::SyncHandler::handleOrMapPushDiff);
+    query::QueryHandler *queryHandler = m_queryHandler.get();
+    bind("QUERY_SUB", queryHandler, &query::QueryHandler::handleQuerySub);
+    bind("QUERY_UNSUB", queryHandler, &query::QueryHandler::handleQueryUnsub);
+}
+
+crdt::LwwMap *ServerCoordinator::getMap(const QString &name) const
+{
+    return m_maps->findLww(name);
+}
+
+crdt::OrMap *ServerCoordinator::getOrMap(const QString &name) const
+{
+    return m_maps->findOr(name);
+}
 
 qint64 ServerCoordinator::uptimeMs() const
 {
@@ -135,6 +181,7 @@ void ServerCoordinator::acceptSocket(QWebSocket *socket)
             });
     connect(connection, &network::ClientConnection::disconnected, this, [this, id, connection] {
         m_connections.remove(id);
+        m_queries->removeConnection(connection);
         connection->deleteLater();
         Q_EMIT connectionClosed(id);
         // Queued so that stopped() never fires inside the shutdown() call itself.

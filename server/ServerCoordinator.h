@@ -30,6 +30,21 @@ class NetworkModule;
 namespace storage {
 class Storage;
 }
+namespace crdt {
+class LwwMap;
+class OrMap;
+}
+namespace ops {
+class MapRegistry;
+class OperationHandler;
+}
+namespace query {
+class QueryHandler;
+class QueryRegistry;
+}
+namespace sync {
+class SyncHandler;
+}
 
 // What the coordinator tells about one client connection.
 struct ConnectionInfo {
@@ -76,6 +91,10 @@ public:
     qint64 uptimeMs() const;
 
     QList<ConnectionInfo> connections() const;
+    // The node's live maps by name; null when absent or of the other kind.
+    crdt::LwwMap *getMap(const QString &name) const;
+    crdt::OrMap *getOrMap(const QString &name) const;
+    ops::MapRegistry &maps() { return *m_maps; }
     network::MessageRouter &router() { return m_router; }
 
     // Begins the startup chain; ServerFactory queues it for the next event-loop turn.
@@ -101,6 +120,7 @@ private:
     void completeStartup(quint16 port, quint16 clusterPort);
     void acceptSocket(QWebSocket *socket);
     void finishShutdown();
+    void registerHandlers();
 
     ServerConfig m_config;
     network::NetworkModule *m_network;
@@ -109,6 +129,11 @@ private:
     std::unique_ptr<auth::JwtVerifier> m_verifier;
     QString m_configError;
     network::MessageRouter m_router;
+    std::unique_ptr<ops::MapRegistry> m_maps;
+    std::unique_ptr<query::QueryRegistry> m_queries;
+    std::unique_ptr<query::QueryHandler> m_queryHandler;
+    std::unique_ptr<sync::SyncHandler> m_syncHandler;
+    ops::OperationHandler *m_operations;
 
     State m_state = State::Created;
     quint16 m_listeningPort = 0;

@@ -3,6 +3,7 @@
 #include "crdt/Timestamp.h"
 
 #include <QCborValue>
+#include <QtNumeric>
 #include <optional>
 
 namespace wingman::crdt {
@@ -14,10 +15,16 @@ struct LwwRecord {
     std::optional<qint64> ttlMs;
 
     bool isTombstone() const { return value.isNull() || value.isUndefined(); }
-    // True when ttlMs is set and timestamp.millis + ttlMs < nowMillis.
+    // True when ttlMs is set and timestamp.millis + ttlMs < nowMillis. A ttlMs of 0 never
+    // expires: TopGun tests `record.ttlMs && ...`, and 0 is falsy.
     bool isExpired(qint64 nowMillis) const
     {
-        return ttlMs && timestamp.millis + *ttlMs < nowMillis;
+        if (!ttlMs || *ttlMs == 0)
+            return false;
+        qint64 expiresAt = 0;
+        if (qAddOverflow(timestamp.millis, *ttlMs, &expiresAt))
+            return *ttlMs < 0;
+        return expiresAt < nowMillis;
     }
     friend bool operator==(const LwwRecord &, const LwwRecord &) = default;
 };

@@ -3,6 +3,7 @@
 #include "crdt/Timestamp.h"
 
 #include <QCborValue>
+#include <QtNumeric>
 #include <optional>
 
 namespace wingman::crdt {
@@ -14,9 +15,15 @@ struct OrRecord {
     QString tag;
     std::optional<qint64> ttlMs;
 
+    // As LwwRecord::isExpired: a ttlMs of 0 never expires, as in TopGun.
     bool isExpired(qint64 nowMillis) const
     {
-        return ttlMs && timestamp.millis + *ttlMs < nowMillis;
+        if (!ttlMs || *ttlMs == 0)
+            return false;
+        qint64 expiresAt = 0;
+        if (qAddOverflow(timestamp.millis, *ttlMs, &expiresAt))
+            return *ttlMs < 0;
+        return expiresAt < nowMillis;
     }
     friend bool operator==(const OrRecord &, const OrRecord &) = default;
 };

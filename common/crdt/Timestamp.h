@@ -7,7 +7,9 @@
 namespace wingman::crdt {
 
 // A hybrid logical clock reading. Ordered by millis, then counter, then nodeId compared the way
-// JavaScript's localeCompare does (ICU root collation), so LWW ties break as in TopGun.
+// JavaScript's localeCompare does (ICU root collation), so LWW ties break as in TopGun. Like
+// localeCompare, two node ids the collator considers equal (canonically equivalent text) order
+// as equal even though operator== tells them apart.
 struct Timestamp {
     qint64 millis = 0;
     qint32 counter = 0;
@@ -15,7 +17,8 @@ struct Timestamp {
 
     // "<millis>:<counter>:<nodeId>"
     QString toString() const;
-    // Exactly three ':'-separated parts with integral millis and counter; nullopt otherwise.
+    // Exactly three ':'-separated parts: millis and counter plain non-negative decimals within
+    // qint64 / qint32, nodeId non-empty; nullopt otherwise.
     static std::optional<Timestamp> fromString(const QString &text);
 
     friend bool operator==(const Timestamp &, const Timestamp &) = default;

@@ -167,7 +167,7 @@ void ClientConnection::send(const QCborMap &message)
 {
     if (!isOpen())
         return;
-    enqueue(protocol::Frame::encode(message));
+    sendEncoded(protocol::Frame::encode(message));
 }
 
 void ClientConnection::sendUrgent(const QCborMap &message)
@@ -189,11 +189,13 @@ void ClientConnection::sendError(int code, const QString &text)
     sendUrgent(error);
 }
 
-void ClientConnection::enqueue(QByteArray encoded)
+void ClientConnection::sendEncoded(const QByteArray &encoded)
 {
+    if (!isOpen())
+        return;
     ++m_messagesOut;
     m_outboxBytes += encoded.size();
-    m_outbox.append(std::move(encoded));
+    m_outbox.append(encoded);
     if (m_flushScheduled)
         return;
     m_flushScheduled = true;

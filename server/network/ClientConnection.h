@@ -48,6 +48,8 @@ public:
 
     // Queued and coalesced with whatever else this event-loop turn sends.
     void send(const QCborMap &message);
+    // An already-encoded message, e.g. one event frame shared by many subscribers.
+    void sendEncoded(const QByteArray &encoded);
     // Flushes the queue first, then writes at once (auth results, errors, shutdown notices).
     void sendUrgent(const QCborMap &message);
     void sendError(int code, const QString &message);
@@ -64,7 +66,6 @@ private:
     void handleFrame(const QByteArray &frame);
     void handleAuth(const QCborMap &message);
     void handlePing(const QCborMap &message);
-    void enqueue(QByteArray encoded);
     void flush();
     void write(const QByteArray &frame);
     void setAuthState(AuthState state);

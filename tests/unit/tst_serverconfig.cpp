@@ -73,6 +73,26 @@ private Q_SLOTS:
         QCOMPARE(result.config->clusterPort, quint16(3333)); // env beats file
         QCOMPARE(result.config->nodeId, QStringLiteral("from-flag")); // flag beats env
         QCOMPARE(result.config->configFile, path);
+        QCOMPARE(result.config->policy.rules().size(), 1);
+        wingman::auth::Principal user{QStringLiteral("u"), {QStringLiteral("USER")}};
+        QVERIFY(result.config->policy.isAllowed(user, QStringLiteral("secret.x"),
+                                                wingman::auth::SecurityPolicy::Action::Read));
+        QVERIFY(!result.config->policy.isAllowed(user, QStringLiteral("secret.x"),
+                                                 wingman::auth::SecurityPolicy::Action::Put));
+    }
+
+    void badPolicyIsAnError()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("bad.ini"));
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write("[policies]\nUSER/notes.*=WRITE\n");
+        file.close();
+        const auto result = parse({"--config", path});
+        QVERIFY(!result.config);
+        QCOMPARE(result.exitCode, 2);
+        QVERIFY2(result.message.contains("WRITE"), qPrintable(result.message));
     }
 
     void shippedExampleConfigLoads()

@@ -1,0 +1,60 @@
+#include "protocol/Frame.h"
+
+#include "protocol/JsonCodec.h"
+
+namespace wingman::protocol {
+
+namespace {
+
+bool looksLikeJson(QByteArrayView frame)
+{
+    for (char c : frame) {
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+            continue;
+        return c == '{' || c == '[' || c == '"';
+    }
+    return false;
+}
+
+} // namespace
+
+FrameDecodeResult Frame::decode(QByteArrayView frame, const DecodeLimits &limits)
+{
+    FrameDecodeResult result;
+    DecodeResult decoded = MsgPackCodec::decode(frame, limits);
+    if (!decoded.ok) {
+        DecodeResult json = JsonCodec::decode(frame, limits);
+        if (!json.ok) {
+            // Report the failure of the format the sender most likely meant.
+            result.error = looksLikeJson(frame) ? json.error : decoded.error;
+            return result;
+        }
+        decoded = std::move(json);
+    }
+
+    if (!decoded.value.isMap()) {
+        result.status = FrameDecodeResult::InvalidMessage;
+        result.error.reason = QStringLiteral("message is not a map");
+        return result;
+    }
+    QCborMap message = decoded.value.toMap();
+    const QCborValue type = message.value(QLatin1StringView("type"));
+    if (!type.isString()) {
+        result.status = FrameDecodeResult::InvalidMessage;
+        result.error.field = QStringLiteral("type");
+        result.error.reason = type.isUndefined() ? QStringLiteral("is required")
+                                                 : QStringLiteral("must be a string");
+        return result;
+    }
+    result.status = FrameDecodeResult::Ok;
+    result.type = type.toString();
+    result.message = std::move(message);
+    return result;
+}
+
+QByteArray Frame::encode(const QCborMap &message)
+{
+    return MsgPackCodec::encode(QCborValue(message));
+}
+
+} // namespace wingman::protocol

@@ -1,0 +1,13 @@
+#pragma once
+
+// Every typed protocol message. A dispatcher reads `type` from the decoded frame, maps it with
+// messageTypeFromName() and decodes with the matching X::fromCbor(); X::toCbor() plus
+// Frame::encode() produce outgoing frames. BATCH frames are BatchContainer's.
+#include "protocol/AuthMessages.h"
+#include "protocol/BatchContainer.h"
+#include "protocol/LifecycleMessages.h"
+#include "protocol/MessageTypes.h"
+#include "protocol/OrMapSyncMessages.h"
+#include "protocol/QueryMessages.h"
+#include "protocol/SyncMessages.h"
+#include "protocol/WriteMessages.h"

@@ -1,0 +1,516 @@
+#include "protocol/MsgPackCodec.h"
+
+#include "protocol/ByteArraySink.h"
+
+#include <QCborArray>
+#include <QCborMap>
+#include <QCborStreamWriter>
+#include <QHash>
+#include <QStringEncoder>
+#include <QVarLengthArray>
+#include <QtEndian>
+
+#include <msgpack.hpp>
+
+#include <cstring>
+#include <limits>
+#include <utility>
+#include <vector>
+
+namespace wingman::protocol {
+
+namespace {
+
+// Maps up to this many entries are built with QCborMap's own insert, which searches the keys
+// linearly; larger ones take a linear-time path so that a hostile map cannot cost O(n^2).
+constexpr quint32 kDirectMapEntries = 32;
+
+constexpr qint64 kMaxExactDouble = qint64(1) << 53;
+
+bool isAscii(const char *data, size_t size)
+{
+    size_t i = 0;
+    for (; i + 8 <= size; i += 8) {
+        quint64 word;
+        std::memcpy(&word, data + i, 8);
+        if (word & 0x8080808080808080ull)
+            return false;
+    }
+    for (; i < size; ++i) {
+        if (static_cast<unsigned char>(data[i]) & 0x80)
+            return false;
+    }
+    return true;
+}
+
+QCborValue stringValue(const char *data, size_t size)
+{
+    if (isAscii(data, size))
+        return QCborValue(QLatin1StringView(data, qsizetype(size)));
+    return QCborValue(QString::fromUtf8(data, qsizetype(size)));
+}
+
+QByteArray bigEndian64(quint64 value)
+{
+    QByteArray bytes(8, Qt::Uninitialized);
+    for (int i = 7; i >= 0; --i) {
+        bytes[i] = char(value & 0xff);
+        value >>= 8;
+    }
+    return bytes;
+}
+
+// A map key waiting for its value. ASCII string keys, by far the common case, stay a view into
+// the input so that QCborMap can take them as Latin-1 without building a QString first.
+struct PendingKey {
+    QByteArrayView ascii;
+    QCborValue value;
+    bool isAscii = false;
+
+    QCborValue toValue() &&
+    {
+        if (isAscii)
+            return QCborValue(QLatin1StringView(ascii.data(), ascii.size()));
+        return std::move(value);
+    }
+};
+
+struct Container {
+    enum Kind { Array, Map, LargeMap };
+
+    Kind kind = Array;
+    bool inKey = false;
+    QCborArray array;
+    QCborMap map;
+    PendingKey key;
+    // LargeMap only: entries in first-seen order, and where each key sits (last value wins).
+    std::vector<std::pair<QCborValue, QCborValue>> entries;
+    QHash<QCborValue, size_t> positions;
+};
+
+// Builds a map without QCborMap's per-insert key search: QCborValue::fromCbor appends entries
+// as they come, so the keys go through CBOR with placeholder values and the values are then
+// moved into place.
+QCborMap buildLargeMap(std::vector<std::pair<QCborValue, QCborValue>> &entries)
+{
+    QByteArray keys;
+    {
+        QCborStreamWriter writer(&keys);
+        writer.startMap(quint64(entries.size()));
+        for (const auto &entry : entries) {
+            entry.first.toCbor(writer);
+            writer.append(nullptr);
+        }
+        writer.endMap();
+    }
+    QCborMap map = QCborValue::fromCbor(keys).toMap();
+    auto it = map.begin();
+    for (auto &entry : entries) {
+        it.value() = std::move(entry.second);
+        ++it;
+    }
+    return map;
+}
+
+// msgpack-cxx visitor that builds the QCborValue while parsing and refuses, before allocating,
+// whatever exceeds the limits.
+class ValueBuilder : public msgpack::null_visitor
+{
+public:
+    ValueBuilder(size_t inputSize, const DecodeLimits &limits)
+        : m_inputSize(inputSize)
+        , m_limits(limits)
+    {
+        m_stack.reserve(size_t(qBound(1, limits.maxDepth, 64)));
+    }
+
+    QCborValue takeValue() { return std::move(m_root); }
+    const QString &error() const { return m_error; }
+
+    bool visit_nil() { return add(QCborValue(nullptr)); }
+    bool visit_boolean(bool v) { return add(QCborValue(v)); }
+    bool visit_positive_integer(uint64_t v)
+    {
+        if (v <= uint64_t(std::numeric_limits<qint64>::max()))
+            return add(QCborValue(qint64(v)));
+        return add(QCborValue(QCborKnownTags::PositiveBignum, bigEndian64(v)));
+    }
+    bool visit_negative_integer(int64_t v) { return add(QCborValue(qint64(v))); }
+    bool visit_float32(float v) { return add(QCborValue(double(v))); }
+    bool visit_float64(double v) { return add(QCborValue(v)); }
+    bool visit_str(const char *data, uint32_t size)
+    {
+        if (!m_stack.empty() && m_stack.back().inKey && m_stack.back().kind == Container::Map
+            && isAscii(data, size)) {
+            PendingKey &key = m_stack.back().key;
+            key.ascii = QByteArrayView(data, qsizetype(size));
+            key.isAscii = true;
+            return true;
+        }
+        return add(stringValue(data, size));
+    }
+    bool visit_bin(const char *data, uint32_t size)
+    {
+        return add(QCborValue(QByteArray(data, qsizetype(size))));
+    }
+    bool visit_ext(const char *data, uint32_t size)
+    {
+        // data[0] is the ext type; fixext1 type 0 is msgpackr's JavaScript `undefined`.
+        const auto type = static_cast<qint8>(data[0]);
+        if (type == 0 && size == 2)
+            return add(QCborValue(QCborValue::Undefined));
+        const QCborTag tag{quint64(qint64(MsgPackCodec::kExtTagBase) + type)};
+        return add(QCborValue(tag, QByteArray(data + 1, qsizetype(size) - 1)));
+    }
+
+    bool start_array(uint32_t size) { return enter(Container::Array, size); }
+    bool end_array() { return leave(); }
+    bool start_map(uint32_t size) { return enter(Container::Map, size); }
+    bool start_map_key()
+    {
+        m_stack.back().inKey = true;
+        return true;
+    }
+    bool start_map_value()
+    {
+        m_stack.back().inKey = false;
+        return true;
+    }
+    bool end_map() { return leave(); }
+
+    void parse_error(size_t, size_t errorOffset)
+    {
+        fail(QStringLiteral("invalid MessagePack byte at offset %1").arg(errorOffset));
+    }
+    void insufficient_bytes(size_t, size_t)
+    {
+        fail(QStringLiteral("truncated MessagePack document"));
+    }
+
+    bool fail(const QString &reason)
+    {
+        if (m_error.isEmpty())
+            m_error = reason;
+        return false;
+    }
+
+private:
+    bool enter(Container::Kind kind, uint32_t size)
+    {
+        if (qsizetype(m_stack.size()) >= m_limits.maxDepth)
+            return fail(QStringLiteral("nesting deeper than %1 levels").arg(m_limits.maxDepth));
+        m_elements += size;
+        if (m_elements > quint64(m_limits.maxElements))
+            return fail(QStringLiteral("more than %1 elements").arg(m_limits.maxElements));
+        // Every element takes at least one byte of its own, so declared counts beyond the input
+        // size are refused before anything is reserved for them.
+        m_declaredValues += kind == Container::Array ? quint64(size) : 2 * quint64(size);
+        if (m_declaredValues >= m_inputSize)
+            return fail(QStringLiteral("declared length exceeds the input"));
+
+        if (kind == Container::Map && size > kDirectMapEntries)
+            kind = Container::LargeMap;
+        m_stack.emplace_back();
+        m_stack.back().kind = kind;
+        if (kind == Container::LargeMap)
+            m_stack.back().entries.reserve(size);
+        return true;
+    }
+
+    bool leave()
+    {
+        Container &top = m_stack.back();
+        QCborValue value;
+        switch (top.kind) {
+        case Container::Array:
+            value = QCborValue(std::move(top.array));
+            break;
+        case Container::Map:
+            value = QCborValue(std::move(top.map));
+            break;
+        case Container::LargeMap:
+            value = QCborValue(buildLargeMap(top.entries));
+            break;
+        }
+        m_stack.pop_back();
+        return add(std::move(value));
+    }
+
+    bool add(QCborValue &&value)
+    {
+        if (m_stack.empty()) {
+            m_root = std::move(value);
+            return true;
+        }
+        Container &top = m_stack.back();
+        if (top.kind == Container::Array) {
+            top.array.append(std::move(value));
+            return true;
+        }
+        if (top.inKey) {
+            top.key.value = std::move(value);
+            top.key.isAscii = false;
+            return true;
+        }
+        PendingKey key = std::exchange(top.key, {});
+        // An undefined value means the field is absent (msgpackr writes undefined fields).
+        if (value.isUndefined())
+            return true;
+        if (top.kind == Container::Map) {
+            if (key.isAscii)
+                top.map[QLatin1StringView(key.ascii.data(), key.ascii.size())] = std::move(value);
+            else
+                top.map[key.value] = std::move(value);
+            return true;
+        }
+        QCborValue keyValue = std::move(key).toValue();
+        const auto found = top.positions.constFind(keyValue);
+        if (found != top.positions.cend()) {
+            top.entries[*found].second = std::move(value);
+            return true;
+        }
+        top.positions.insert(keyValue, top.entries.size());
+        top.entries.emplace_back(std::move(keyValue), std::move(value));
+        return true;
+    }
+
+    const size_t m_inputSize;
+    const DecodeLimits &m_limits;
+    std::vector<Container> m_stack;
+    QCborValue m_root;
+    QString m_error;
+    quint64 m_elements = 0;
+    quint64 m_declaredValues = 0;
+};
+
+DecodeResult failure(const QString &reason)
+{
+    DecodeResult result;
+    result.error.reason = reason;
+    return result;
+}
+
+using Packer = msgpack::packer<ByteArraySink>;
+
+class Encoder
+{
+public:
+    explicit Encoder(QByteArray &out)
+        : m_sink(out)
+        , m_packer(m_sink)
+    {
+    }
+
+    void write(const QCborValue &value)
+    {
+        switch (value.type()) {
+        case QCborValue::Integer:
+            writeInteger(value.toInteger());
+            return;
+        case QCborValue::Double:
+            writeFloat64(value.toDouble());
+            return;
+        case QCborValue::String:
+            writeString(value.toString());
+            return;
+        case QCborValue::ByteArray:
+            writeBinary(value.toByteArray());
+            return;
+        case QCborValue::Array:
+            writeArray(value.toArray());
+            return;
+        case QCborValue::Map:
+            writeMap(value.toMap());
+            return;
+        case QCborValue::False:
+            m_packer.pack_false();
+            return;
+        case QCborValue::True:
+            m_packer.pack_true();
+            return;
+        case QCborValue::Undefined:
+            m_packer.pack_ext(1, 0);
+            m_packer.pack_ext_body("\0", 1);
+            return;
+        default:
+            break;
+        }
+        if (value.isTag()) {
+            writeTagged(value);
+            return;
+        }
+        m_packer.pack_nil();
+    }
+
+private:
+    // msgpackr's rule: int32/uint32 range in the smallest int form, larger magnitudes as float64
+    // while exact. The TopGun client turns int64/uint64 into BigInt, which breaks its arithmetic.
+    void writeInteger(qint64 v)
+    {
+        if (v >= std::numeric_limits<qint32>::min() && v <= qint64(std::numeric_limits<quint32>::max()))
+            m_packer.pack_int64(v);
+        else if (v >= -kMaxExactDouble && v <= kMaxExactDouble)
+            writeFloat64(double(v));
+        else
+            m_packer.pack_int64(v);
+    }
+
+    // msgpack-cxx 4's pack_double writes an integral double as an int, which would defeat the rule
+    // above (and hand the TopGun client a BigInt); float64 is written here always.
+    void writeFloat64(double v)
+    {
+        char bytes[9];
+        bytes[0] = char(0xcb);
+        quint64 bits;
+        std::memcpy(&bits, &v, sizeof bits);
+        qToBigEndian(bits, bytes + 1);
+        m_sink.write(bytes, sizeof bytes);
+    }
+
+    void writeString(QStringView text)
+    {
+        // UTF-8 needs at most three bytes per UTF-16 code unit.
+        QVarLengthArray<char, 512> utf8(text.size() * 3);
+        QStringEncoder encoder(QStringEncoder::Utf8, QStringConverter::Flag::Stateless);
+        const char *end = encoder.appendToBuffer(utf8.data(), text);
+        const auto size = uint32_t(end - utf8.data());
+        m_packer.pack_str(size);
+        m_packer.pack_str_body(utf8.data(), size);
+    }
+
+    void writeBinary(const QByteArray &bytes)
+    {
+        const auto size = uint32_t(bytes.size());
+        m_packer.pack_bin(size);
+        m_packer.pack_bin_body(bytes.constData(), size);
+    }
+
+    void writeArray(const QCborArray &array)
+    {
+        m_packer.pack_array(uint32_t(array.size()));
+        for (const QCborValue &element : array)
+            write(element);
+    }
+
+    void writeMap(const QCborMap &map)
+    {
+        m_packer.pack_map(uint32_t(map.size()));
+        for (auto it = map.cbegin(); it != map.cend(); ++it) {
+            write(it.key());
+            write(it.value());
+        }
+    }
+
+    void writeTagged(const QCborValue &value)
+    {
+        const auto tag = quint64(value.tag());
+        const QCborValue tagged = value.taggedValue();
+        if (tagged.isByteArray()) {
+            const QByteArray bytes = tagged.toByteArray();
+            constexpr auto base = qint64(MsgPackCodec::kExtTagBase);
+            if (qint64(tag) >= base - 128 && qint64(tag) <= base + 127) {
+                m_packer.pack_ext(size_t(bytes.size()), int8_t(qint64(tag) - base));
+                m_packer.pack_ext_body(bytes.constData(), uint32_t(bytes.size()));
+                return;
+            }
+            if (tag == quint64(QCborKnownTags::PositiveBignum)) {
+                writePositiveBignum(bytes);
+                return;
+            }
+            if (tag == quint64(QCborKnownTags::NegativeBignum)) {
+                writeNegativeBignum(bytes);
+                return;
+            }
+        }
+        // Other tags (dates, URLs, …) have no MessagePack form: their content goes on the wire.
+        write(tagged);
+    }
+
+    void writePositiveBignum(const QByteArray &bytes)
+    {
+        if (bytes.size() > 8) {
+            writeFloat64(bignumToDouble(bytes));
+            return;
+        }
+        const quint64 v = bignumToUInt64(bytes);
+        if (v <= quint64(std::numeric_limits<qint64>::max()))
+            writeInteger(qint64(v));
+        else
+            m_packer.pack_uint64(v);
+    }
+
+    void writeNegativeBignum(const QByteArray &bytes)
+    {
+        // CBOR stores -1 - n.
+        if (bytes.size() > 8) {
+            writeFloat64(-1.0 - bignumToDouble(bytes));
+            return;
+        }
+        const quint64 n = bignumToUInt64(bytes);
+        if (n <= quint64(std::numeric_limits<qint64>::max()))
+            writeInteger(-1 - qint64(n));
+        else
+            writeFloat64(-1.0 - double(n));
+    }
+
+    static quint64 bignumToUInt64(const QByteArray &bytes)
+    {
+        quint64 v = 0;
+        for (char byte : bytes)
+            v = (v << 8) | quint8(byte);
+        return v;
+    }
+
+    static double bignumToDouble(const QByteArray &bytes)
+    {
+        double v = 0;
+        for (char byte : bytes)
+            v = v * 256.0 + quint8(byte);
+        return v;
+    }
+
+    ByteArraySink m_sink;
+    Packer m_packer;
+};
+
+} // namespace
+
+DecodeResult MsgPackCodec::decode(QByteArrayView bytes, const DecodeLimits &limits)
+{
+    if (bytes.isEmpty())
+        return failure(QStringLiteral("empty MessagePack document"));
+    if (bytes.size() > limits.maxBytes)
+        return failure(QStringLiteral("document larger than %1 bytes").arg(limits.maxBytes));
+
+    ValueBuilder builder(size_t(bytes.size()), limits);
+    size_t offset = 0;
+    bool parsed = false;
+    try {
+        parsed = msgpack::parse(bytes.data(), size_t(bytes.size()), offset, builder);
+    } catch (const std::exception &e) {
+        builder.fail(QStringLiteral("invalid MessagePack: %1").arg(QLatin1StringView(e.what())));
+    } catch (...) {
+        builder.fail(QStringLiteral("invalid MessagePack"));
+    }
+    if (!parsed)
+        return failure(builder.error().isEmpty() ? QStringLiteral("invalid MessagePack")
+                                                 : builder.error());
+    if (offset != size_t(bytes.size()))
+        return failure(QStringLiteral("trailing bytes after the MessagePack document at offset %1")
+                           .arg(offset));
+
+    DecodeResult result;
+    result.value = builder.takeValue();
+    result.ok = true;
+    return result;
+}
+
+QByteArray MsgPackCodec::encode(const QCborValue &value)
+{
+    QByteArray out;
+    out.reserve(256);
+    Encoder(out).write(value);
+    return out;
+}
+
+} // namespace wingman::protocol

@@ -1,0 +1,121 @@
+#include "query/QueryRegistry.h"
+
+#include "network/ClientConnection.h"
+#include "protocol/Frame.h"
+#include "protocol/QueryMessages.h"
+#include "protocol/WriteMessages.h"
+#include "query/Matcher.h"
+
+namespace wingman::query {
+
+Q_LOGGING_CATEGORY(lcQuery, "wingman.query")
+
+void QueryRegistry::addMapListener(network::ClientConnection *connection, const QString &mapName)
+{
+    m_mapListeners[mapName].insert(connection);
+}
+
+void QueryRegistry::subscribe(network::ClientConnection *connection, const QString &queryId,
+                              const QString &mapName, Query query, QSet<QString> matchingKeys)
+{
+    unsubscribe(connection, queryId);
+    m_queriesByMap[mapName].append(
+        {connection, queryId, mapName, std::move(query), std::move(matchingKeys)});
+}
+
+bool QueryRegistry::unsubscribe(network::ClientConnection *connection, const QString &queryId)
+{
+    for (auto it = m_queriesByMap.begin(); it != m_queriesByMap.end(); ++it) {
+        const auto removed = it->removeIf([&](const Subscription &s) {
+            return s.connection == connection && s.queryId == queryId;
+        });
+        if (removed > 0)
+            return true;
+    }
+    return false;
+}
+
+void QueryRegistry::removeConnection(network::ClientConnection *connection)
+{
+    for (auto &listeners : m_mapListeners)
+        listeners.remove(connection);
+    for (auto &subscriptions : m_queriesByMap)
+        subscriptions.removeIf(
+            [connection](const Subscription &s) { return s.connection == connection; });
+}
+
+int QueryRegistry::subscriptionCount() const
+{
+    int count = 0;
+    for (const auto &subscriptions : m_queriesByMap)
+        count += int(subscriptions.size());
+    return count;
+}
+
+int QueryRegistry::listenerCount(const QString &mapName) const
+{
+    return int(m_mapListeners.value(mapName).size());
+}
+
+void QueryRegistry::publish(const QString &mapName, const QList<Change> &changes,
+                            const network::ClientConnection *origin, const crdt::Timestamp &now)
+{
+    if (changes.isEmpty())
+        return;
+    auto queries = m_queriesByMap.find(mapName);
+    const bool hasQueries = queries != m_queriesByMap.end() && !queries->isEmpty();
+
+    QSet<network::ClientConnection *> recipients = m_mapListeners.value(mapName);
+    if (hasQueries) {
+        for (const Subscription &s : std::as_const(*queries))
+            recipients.insert(s.connection);
+    }
+    recipients.remove(const_cast<network::ClientConnection *>(origin));
+
+    if (!recipients.isEmpty()) {
+        QCborMap message;
+        if (changes.size() == 1) {
+            protocol::ServerEventMessage event;
+            event.event = changes.constFirst().event;
+            event.envelopeTimestamp = now;
+            message = event.toCbor();
+        } else {
+            protocol::ServerBatchEventMessage batch;
+            batch.events.reserve(changes.size());
+            for (const Change &change : changes)
+                batch.events.append(change.event);
+            batch.envelopeTimestamp = now;
+            message = batch.toCbor();
+        }
+        const QByteArray encoded = protocol::Frame::encode(message);
+        for (network::ClientConnection *connection : std::as_const(recipients))
+            connection->sendEncoded(encoded);
+    }
+
+    if (!hasQueries)
+        return;
+    for (Subscription &s : *queries) {
+        for (const Change &change : changes) {
+            const QString &key = change.event.key;
+            const bool matches = change.value && Matcher::matches(s.query, *change.value);
+            const bool wasIn = s.matchingKeys.contains(key);
+            if (!matches && !wasIn)
+                continue;
+            protocol::QueryUpdateMessage update;
+            update.queryId = s.queryId;
+            update.key = key;
+            if (matches) {
+                update.value = *change.value;
+                update.change = wasIn ? protocol::QueryChange::Update : protocol::QueryChange::Enter;
+                s.matchingKeys.insert(key);
+            } else {
+                update.value = QCborValue(QCborValue::Null);
+                update.change = protocol::QueryChange::Remove;
+                s.matchingKeys.remove(key);
+            }
+            s.connection->send(update.toCbor());
+        }
+    }
+}
+
+} // namespace wingman::query

@@ -1,0 +1,62 @@
+#pragma once
+
+#include "protocol/MessageTypes.h"
+#include "query/Query.h"
+
+#include <QCborValue>
+#include <QHash>
+#include <QLoggingCategory>
+#include <QSet>
+#include <optional>
+
+namespace wingman::network {
+class ClientConnection;
+}
+
+namespace wingman::query {
+
+Q_DECLARE_LOGGING_CATEGORY(lcQuery)
+
+// One change of one key, as the live feed sends it: the SERVER_EVENT payload for map listeners
+// and the key's value after the change (nullopt when it no longer has one) for live queries.
+struct Change {
+    protocol::ServerEventPayload event;
+    std::optional<QCborValue> value;
+};
+
+// Who hears about changes to which map. A connection listens to a map once it synced it
+// (SYNC_INIT, ORMAP_SYNC_INIT) or holds a live query on it; SERVER_EVENTs go to every listener
+// but the writer, and each live query gets QUERY_UPDATE ENTER/UPDATE/REMOVE as keys enter,
+// change in, or leave its result.
+class QueryRegistry
+{
+public:
+    struct Subscription {
+        network::ClientConnection *connection = nullptr;
+        QString queryId;
+        QString mapName;
+        Query query;
+        QSet<QString> matchingKeys;
+    };
+
+    void addMapListener(network::ClientConnection *connection, const QString &mapName);
+    // Registers a live query whose initial result set is matchingKeys.
+    void subscribe(network::ClientConnection *connection, const QString &queryId,
+                   const QString &mapName, Query query, QSet<QString> matchingKeys);
+    bool unsubscribe(network::ClientConnection *connection, const QString &queryId);
+    void removeConnection(network::ClientConnection *connection);
+
+    // Fans changes of one map out: one SERVER_EVENT (or SERVER_BATCH_EVENT) frame, encoded once,
+    // to each listener but origin; QUERY_UPDATEs to the live queries they affect.
+    void publish(const QString &mapName, const QList<Change> &changes,
+                 const network::ClientConnection *origin, const crdt::Timestamp &now);
+
+    int subscriptionCount() const;
+    int listenerCount(const QString &mapName) const;
+
+private:
+    QHash<QString, QSet<network::ClientConnection *>> m_mapListeners;
+    QHash<QString, QList<Subscription>> m_queriesByMap;
+};
+
+} // namespace wingman::query
