@@ -18,12 +18,11 @@ subscribers=${SUBSCRIBERS:-2}
 if [[ ! -f $build_dir/CMakeCache.txt ]]; then
   cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="${WINGMAN_BUILD_TYPE:-Release}" || exit 1
 fi
-if [[ ${NO_BUILD:-0} != 1 ]]; then
-  # Only what the benchmarks need, so unrelated work in progress elsewhere does not stop them.
-  targets=(wingman-server)
-  for source in "$root"/tests/bench/*.cpp; do targets+=("$(basename "$source" .cpp)"); done
-  cmake --build "$build_dir" --target "${targets[@]}" || exit 1
-fi
+# Only what the benchmarks need, so unrelated work in progress elsewhere does not stop them.
+build() {
+  [[ ${NO_BUILD:-0} == 1 ]] || cmake --build "$build_dir" --target "$@"
+}
+build wingman-server wingman-bench || exit 1
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build_dir/CMakeCache.txt")
 if [[ $build_type != Release && $build_type != RelWithDebInfo ]]; then
   echo "bench: warning: $build_dir is a '$build_type' build; figures will be low" >&2
@@ -56,13 +55,18 @@ run() {
 for source in "$root"/tests/bench/*.cpp; do
   name=$(basename "$source" .cpp)
   [[ $name == wingman-bench ]] && continue
-  if [[ ! -x $bin/$name ]]; then
+  if ! build "$name" || [[ ! -x $bin/$name ]]; then
     other_rows+=("$(printf '%-28s %s' "$name" 'not built')")
     failures=$((failures + 1))
     continue
   fi
   start=$SECONDS
-  if run "$name" "$bin/$name"; then status=ok; else status="failed (exit $?)" failures=$((failures + 1)); fi
+  if run "$name" "$bin/$name"; then
+    status=ok
+  else
+    status="failed (exit $?)"
+    failures=$((failures + 1))
+  fi
   other_rows+=("$(printf '%-28s %-16s %4d s' "$name" "$status" $((SECONDS - start)))")
 done
 
@@ -88,8 +92,8 @@ echo
 echo "== figures (C=$connections, S=$subscribers, window 4, 1 s warm-up + $duration s, $(nproc) cores," \
   "load average $(cut -d' ' -f1 /proc/loadavg))"
 for row in "${other_rows[@]}"; do echo "$row"; done
-printf '%-20s %12s %9s %9s %11s %9s %13s %9s %9s\n' run 'acked ops/s' 'p50 ms' 'p99 ms' \
-  'events/s' 'srv CPU%' 'srv RSS MiB' 'cli CPU%' 'vs base'
+printf '%-20s %12s %9s %9s %11s %9s %12s %9s %8s %6s\n' run 'acked ops/s' 'p50 ms' 'p99 ms' \
+  'events/s' 'srv CPU%' 'srv RSS MiB' 'cli CPU%' 'vs base' 'load'
 for row in "${bench_rows[@]}"; do
   label=${row%%|*}
   summary=${row#*|}
@@ -106,12 +110,14 @@ for row in "${bench_rows[@]}"; do
   fi
   rss=$(json_number "$summary" serverRssEndKib)
   [[ $rss != - ]] && rss=$(awk -v k="$rss" 'BEGIN { printf "%.0f", k / 1024 }')
-  printf '%-20s %12s %9s %9s %11s %9s %13s %9s %9s\n' "$label" "$ops" \
+  printf '%-20s %12s %9s %9s %11s %9s %12s %9s %8s %6s\n' "$label" "$ops" \
     "$(json_number "$summary" latencyP50Ms)" "$(json_number "$summary" latencyP99Ms)" \
     "$(json_number "$summary" eventsPerSec)" "$(json_number "$summary" serverCpuPct)" "$rss" \
-    "$(json_number "$summary" clientCpuPct)" "$ratio"
+    "$(json_number "$summary" clientCpuPct)" "$ratio" "$(json_number "$summary" loadAverage)"
 done
-echo "(baseline: an in-process echo server that answers every frame with a fixed OP_ACK; its"
-echo " CPU is the echo thread's and its RSS the bench process's)"
+echo "(vs base: acked ops/s over the baseline's at the same batch size. baseline: an in-process"
+echo " echo server answering every frame with a fixed OP_ACK; its CPU is the echo thread's and its"
+echo " RSS the bench process's. load: 1-minute load average before the run; other work on the"
+echo " machine lowers every figure)"
 
 exit $((failures > 0))

@@ -1,5 +1,7 @@
 #include "ServerConfig.h"
 
+#include "storage/StorageUrl.h"
+
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QFile>
@@ -35,7 +37,9 @@ constexpr OptionSpec kOptions[] = {
      "Read the JWT secret or PEM public key from a file."},
     {"metricsPort", "metrics-port", "METRICS_PORT", "port",
      "HTTP metrics/health port (0 = OS-assigned). Default: off."},
-    {"storage", "storage", "STORAGE", "url", "Storage: memory:. Default memory:."},
+    {"storage", "storage", "STORAGE", "url",
+     "Storage: memory:, sqlite:<path> or postgres://user:password@host:port/db. "
+     "Default sqlite:./wingman-data/wingman.db."},
     {"gcIntervalMs", "gc-interval-ms", "GC_INTERVAL_MS", "ms", "GC cadence. Default 3600000."},
     {"gcAgeMs", "gc-age-ms", "GC_AGE_MS", "ms", "Tombstone horizon. Default 2592000000."},
     {"maxFrameBytes", "max-frame-bytes", "MAX_FRAME_BYTES", "bytes",
@@ -168,8 +172,9 @@ QString ServerConfig::set(const QString &option, const QString &value)
         return {};
     }
     if (option == u"storage") {
-        if (value.trimmed() != u"memory:")
-            return bad(option, value, QStringLiteral("supported: memory:"));
+        QString why;
+        if (!storage::StorageUrl::parse(value, &why))
+            return bad(option, storage::StorageUrl::redacted(value), why);
         storage = value.trimmed();
         return {};
     }
@@ -269,7 +274,10 @@ ServerConfig::ParseResult ServerConfig::fromCommandLine(const QStringList &argum
     }
 
     for (const QString &key : environment.keys()) {
-        if (!key.startsWith(u"WINGMAN_") || key == u"WINGMAN_CONFIG")
+        // WINGMAN_TEST_* belong to the test suites (a test database URL, say), which start
+        // servers that inherit them.
+        if (!key.startsWith(u"WINGMAN_") || key == u"WINGMAN_CONFIG"
+            || key.startsWith(u"WINGMAN_TEST_"))
             continue;
         const QString envName = key.mid(8);
         const OptionSpec *spec = nullptr;

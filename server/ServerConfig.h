@@ -22,10 +22,10 @@ struct ServerConfig {
     QString host = QStringLiteral("0.0.0.0");
     quint16 clusterPort = 9080;
     QStringList peers; // host:port
-    QString nodeId;    // empty: generated at startup
+    QString nodeId;    // empty: the one stored in SQLite storage, else generated at startup
     QByteArray jwtSecret = kDevSecret; // HS256 secret or PEM public key (RS256)
     std::optional<quint16> metricsPort; // unset: no metrics listener
-    QString storage = QStringLiteral("memory:");
+    QString storage = QStringLiteral("sqlite:./wingman-data/wingman.db"); // see StorageUrl
     qint64 gcIntervalMs = 60LL * 60 * 1000;
     qint64 gcAgeMs = 30LL * 24 * 60 * 60 * 1000;
     qint64 maxFrameBytes = 16LL * 1024 * 1024;

@@ -36,8 +36,8 @@ ServerCoordinator::ServerCoordinator(ServerConfig config, Modules modules, QObje
     , m_queryHandler(
           std::make_unique<query::QueryHandler>(*m_maps, m_config.policy, *m_queries))
     , m_syncHandler(std::make_unique<sync::SyncHandler>(*m_maps, m_config.policy, *m_queries,
-                                                        m_config.gcAgeMs))
-    , m_operations(new ops::OperationHandler(*m_maps, m_config.policy, *m_queries, this))
+                                                        *m_storage, m_config.gcAgeMs))
+    , m_operations(new ops::OperationHandler(*m_maps, m_config.policy, *m_queries, *m_storage, this))
 {
     registerHandlers();
     m_network->setParent(this);
@@ -129,6 +129,7 @@ void ServerCoordinator::onClusterListening(quint16 port)
 
 void ServerCoordinator::onStorageOpened()
 {
+    m_maps->load(m_storage->loadAll());
     m_storageOpen = true;
     maybeCompleteStartup();
 }

@@ -3,28 +3,69 @@
 #include "ServerCoordinator.h"
 #include "auth/JwtVerifier.h"
 #include "cluster/ClusterModule.h"
+#include "crdt/Hlc.h"
 #include "network/NetworkModule.h"
 #include "storage/MemoryStorage.h"
+#include "storage/PostgresStorage.h"
+#include "storage/SqliteStorage.h"
+#include "storage/StorageUrl.h"
 
 #include <QHostAddress>
 #include <QUuid>
 
 namespace wingman {
 
+namespace {
+
+const QString kNodeIdMeta = QStringLiteral("nodeId");
+
+storage::Storage *createStorage(const QString &option, QString *error)
+{
+    QString why;
+    const auto url = storage::StorageUrl::parse(option, &why);
+    if (!url) {
+        *error = QStringLiteral("invalid value for storage: '%1' (%2)")
+                     .arg(storage::StorageUrl::redacted(option), why);
+        return new storage::MemoryStorage;
+    }
+    switch (url->kind) {
+    case storage::StorageUrl::Kind::Sqlite:
+        return new storage::SqliteStorage(url->path);
+    case storage::StorageUrl::Kind::Postgres:
+        return new storage::PostgresStorage(*url);
+    case storage::StorageUrl::Kind::Memory:
+        break;
+    }
+    return new storage::MemoryStorage;
+}
+
+} // namespace
+
 ServerCoordinator *ServerFactory::create(ServerConfig config, QObject *parent)
 {
-    if (config.nodeId.isEmpty())
-        config.nodeId = QStringLiteral("node-")
-                        + QUuid::createUuid().toString(QUuid::WithoutBraces).left(8);
+    ServerCoordinator::Modules modules;
+    modules.storage = createStorage(config.storage, &modules.configError);
+
+    // The node id is stable per data directory: the maps' clock needs it before storage opens,
+    // so an SQLite file is read here, synchronously; the open that follows stores a new one.
+    if (config.nodeId.isEmpty()) {
+        auto *sqlite = qobject_cast<storage::SqliteStorage *>(modules.storage);
+        if (sqlite)
+            config.nodeId = storage::SqliteStorage::readMeta(sqlite->path(), kNodeIdMeta);
+        if (config.nodeId.isEmpty() || !crdt::Hlc::isValidNodeId(config.nodeId)) {
+            config.nodeId = QStringLiteral("node-")
+                            + QUuid::createUuid().toString(QUuid::WithoutBraces).left(8);
+            if (sqlite)
+                sqlite->storeMeta(kNodeIdMeta, config.nodeId);
+        }
+    }
 
     const QHostAddress host(config.host);
-    ServerCoordinator::Modules modules;
     modules.network = new network::NetworkModule(host, config.port, config.maxFrameBytes);
     modules.cluster = new cluster::ClusterModule(host, config.clusterPort);
-    modules.storage = new storage::MemoryStorage;
     QString keyError;
     modules.verifier = auth::JwtVerifier::create(config.jwtSecret, &keyError);
-    if (!modules.verifier)
+    if (!modules.verifier && modules.configError.isEmpty())
         modules.configError = QStringLiteral("invalid value for jwtSecret: %1").arg(keyError);
 
     auto *coordinator = new ServerCoordinator(std::move(config), std::move(modules), parent);

@@ -44,14 +44,16 @@ public:
     // Ops not yet synced, in sequence order, each with its id set.
     virtual QList<protocol::ClientOp> unsyncedOps() const = 0;
 
-    virtual bool storeLwwRecord(const QString &mapName, const QString &key,
-                                const crdt::LwwRecord &record) = 0;
+    virtual bool storeLwwRecord(
+        const QString &mapName, const QString &key, const crdt::LwwRecord &record)
+        = 0;
     virtual bool removeLwwRecord(const QString &mapName, const QString &key) = 0;
     virtual QHash<QString, crdt::LwwRecord> lwwRecords(const QString &mapName) const = 0;
 
     // Replaces key's records; an empty list deletes the key.
-    virtual bool storeOrRecords(const QString &mapName, const QString &key,
-                                const QList<crdt::OrRecord> &records) = 0;
+    virtual bool storeOrRecords(
+        const QString &mapName, const QString &key, const QList<crdt::OrRecord> &records)
+        = 0;
     virtual QHash<QString, QList<crdt::OrRecord>> orRecords(const QString &mapName) const = 0;
     virtual bool addOrTombstones(const QString &mapName, const QStringList &tags) = 0;
     virtual bool removeOrTombstones(const QString &mapName, const QStringList &tags) = 0;

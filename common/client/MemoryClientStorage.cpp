@@ -64,8 +64,8 @@ QList<protocol::ClientOp> MemoryClientStorage::unsyncedOps() const
     return ops;
 }
 
-bool MemoryClientStorage::storeLwwRecord(const QString &mapName, const QString &key,
-                                         const crdt::LwwRecord &record)
+bool MemoryClientStorage::storeLwwRecord(
+    const QString &mapName, const QString &key, const crdt::LwwRecord &record)
 {
     m_lwwRecords[mapName].insert(key, record);
     return true;
@@ -84,8 +84,8 @@ QHash<QString, crdt::LwwRecord> MemoryClientStorage::lwwRecords(const QString &m
     return m_lwwRecords.value(mapName);
 }
 
-bool MemoryClientStorage::storeOrRecords(const QString &mapName, const QString &key,
-                                         const QList<crdt::OrRecord> &records)
+bool MemoryClientStorage::storeOrRecords(
+    const QString &mapName, const QString &key, const QList<crdt::OrRecord> &records)
 {
     if (records.isEmpty()) {
         const auto map = m_orRecords.find(mapName);

@@ -48,8 +48,7 @@ QByteArray encodeOrRecords(const QList<crdt::OrRecord> &records)
 SqliteClientStorage::SqliteClientStorage(const QString &path)
     : m_path(path)
     , m_connectionName(u"wingman.client."_s + QUuid::createUuid().toString(QUuid::WithoutBraces))
-{
-}
+{ }
 
 SqliteClientStorage::~SqliteClientStorage()
 {
@@ -152,11 +151,11 @@ QList<protocol::ClientOp> SqliteClientStorage::unsyncedOps() const
     return ops;
 }
 
-bool SqliteClientStorage::storeLwwRecord(const QString &mapName, const QString &key,
-                                         const crdt::LwwRecord &record)
+bool SqliteClientStorage::storeLwwRecord(
+    const QString &mapName, const QString &key, const crdt::LwwRecord &record)
 {
-    QSqlQuery query = prepare(
-        u"INSERT OR REPLACE INTO lww_records (map, key, record) VALUES (?, ?, ?)"_s);
+    QSqlQuery query
+        = prepare(u"INSERT OR REPLACE INTO lww_records (map, key, record) VALUES (?, ?, ?)"_s);
     query.addBindValue(mapName);
     query.addBindValue(key);
     query.addBindValue(protocol::MsgPackCodec::encode(protocol::lwwRecordToCbor(record)));
@@ -193,8 +192,8 @@ QHash<QString, crdt::LwwRecord> SqliteClientStorage::lwwRecords(const QString &m
     return records;
 }
 
-bool SqliteClientStorage::storeOrRecords(const QString &mapName, const QString &key,
-                                         const QList<crdt::OrRecord> &records)
+bool SqliteClientStorage::storeOrRecords(
+    const QString &mapName, const QString &key, const QList<crdt::OrRecord> &records)
 {
     QSqlQuery query = prepare(records.isEmpty()
             ? u"DELETE FROM or_records WHERE map = ? AND key = ?"_s
@@ -217,7 +216,8 @@ QHash<QString, QList<crdt::OrRecord>> SqliteClientStorage::orRecords(const QStri
         const QString key = query.value(0).toString();
         const std::optional<QCborValue> value = decode(query.value(1));
         if (!value || !value->isArray()) {
-            qCWarning(lcClient) << "skipping unreadable records" << mapName << key << "in" << m_path;
+            qCWarning(lcClient) << "skipping unreadable records" << mapName << key << "in"
+                                << m_path;
             continue;
         }
         QList<crdt::OrRecord> records;
@@ -282,7 +282,7 @@ bool SqliteClientStorage::setLastSyncTimestamp(const QString &mapName, qint64 mi
 bool SqliteClientStorage::clearMap(const QString &mapName)
 {
     for (const QString &table :
-         { u"lww_records"_s, u"or_records"_s, u"or_tombstones"_s, u"map_meta"_s }) {
+        { u"lww_records"_s, u"or_records"_s, u"or_tombstones"_s, u"map_meta"_s }) {
         QSqlQuery query = prepare(u"DELETE FROM %1 WHERE map = ?"_s.arg(table));
         query.addBindValue(mapName);
         if (!exec(query))

@@ -35,13 +35,13 @@ public:
     bool pruneSyncedOps() override;
     QList<protocol::ClientOp> unsyncedOps() const override;
 
-    bool storeLwwRecord(const QString &mapName, const QString &key,
-                        const crdt::LwwRecord &record) override;
+    bool storeLwwRecord(
+        const QString &mapName, const QString &key, const crdt::LwwRecord &record) override;
     bool removeLwwRecord(const QString &mapName, const QString &key) override;
     QHash<QString, crdt::LwwRecord> lwwRecords(const QString &mapName) const override;
 
-    bool storeOrRecords(const QString &mapName, const QString &key,
-                        const QList<crdt::OrRecord> &records) override;
+    bool storeOrRecords(
+        const QString &mapName, const QString &key, const QList<crdt::OrRecord> &records) override;
     QHash<QString, QList<crdt::OrRecord>> orRecords(const QString &mapName) const override;
     bool addOrTombstones(const QString &mapName, const QStringList &tags) override;
     bool removeOrTombstones(const QString &mapName, const QStringList &tags) override;

@@ -4,19 +4,31 @@ namespace wingman::crdt {
 
 Hash &Hash::addDecimal(qint64 value)
 {
-    char16_t digits[20];
-    int count = 0;
+    // Two digits per division: timestamps have 13 digits and sit on the merge hot path.
+    static constexpr char kPairs[]
+        = "00010203040506070809101112131415161718192021222324252627282930"
+          "31323334353637383940414243444546474849505152535455565758596061"
+          "62636465666768697071727374757677787980818283848586878889909192"
+          "93949596979899";
+    char digits[20];
+    int start = 20;
     // Work on the unsigned magnitude so that INT64_MIN does not overflow.
     quint64 magnitude = value < 0 ? 0 - static_cast<quint64>(value) : static_cast<quint64>(value);
-    do {
-        digits[count++] = static_cast<char16_t>(u'0' + magnitude % 10);
-        magnitude /= 10;
-    } while (magnitude != 0);
+    while (magnitude >= 100) {
+        const unsigned pair = unsigned(magnitude % 100) * 2;
+        magnitude /= 100;
+        digits[--start] = kPairs[pair + 1];
+        digits[--start] = kPairs[pair];
+    }
+    if (magnitude >= 10) {
+        digits[--start] = kPairs[magnitude * 2 + 1];
+        digits[--start] = kPairs[magnitude * 2];
+    } else {
+        digits[--start] = char('0' + magnitude);
+    }
     if (value < 0)
         add(u'-');
-    while (count > 0)
-        add(digits[--count]);
-    return *this;
+    return add(QLatin1StringView(digits + start, 20 - start));
 }
 
 std::array<char16_t, 8> Hash::hexDigits(quint32 hash)

@@ -18,8 +18,7 @@ constexpr qint64 kDriftLogIntervalMs = 1000;
 Hlc::Hlc(const QString &nodeId, Clock clock)
     : m_nodeId(nodeId)
     , m_clock(clock ? std::move(clock) : Clock(&Hlc::systemMillis))
-{
-}
+{ }
 
 Timestamp Hlc::now()
 {
@@ -59,10 +58,11 @@ void Hlc::logDrift(const Timestamp &remote, qint64 wall)
         ++m_suppressedDriftLogs;
         return;
     }
-    qCWarning(lcCrdt).nospace().noquote() << "clock drift: timestamp " << remote.toString() << " is "
-                                << (remote.millis - wall) << " ms ahead of the local clock (limit "
-                                << m_maxDriftMs << " ms)" << (m_strict ? ", rejected" : "")
-                                << "; " << m_suppressedDriftLogs << " similar warnings suppressed";
+    qCWarning(lcCrdt).nospace().noquote()
+        << "clock drift: timestamp " << remote.toString() << " is " << (remote.millis - wall)
+        << " ms ahead of the local clock (limit " << m_maxDriftMs << " ms)"
+        << (m_strict ? ", rejected" : "") << "; " << m_suppressedDriftLogs
+        << " similar warnings suppressed";
     m_driftLogged = true;
     m_lastDriftLogMillis = wall;
     m_suppressedDriftLogs = 0;
@@ -72,12 +72,14 @@ void Hlc::setLast(qint64 millis, qint64 counter)
 {
     // A counter past qint32 (only reachable through a hostile remote) moves on to the next
     // millisecond, which keeps timestamps unique and increasing.
-    if (counter > std::numeric_limits<qint32>::max() && millis < std::numeric_limits<qint64>::max()) {
+    if (counter > std::numeric_limits<qint32>::max()
+        && millis < std::numeric_limits<qint64>::max()) {
         ++millis;
         counter = 0;
     }
     m_lastMillis = millis;
-    m_lastCounter = static_cast<qint32>(std::min<qint64>(counter, std::numeric_limits<qint32>::max()));
+    m_lastCounter
+        = static_cast<qint32>(std::min<qint64>(counter, std::numeric_limits<qint32>::max()));
 }
 
 bool Hlc::isValidNodeId(QStringView nodeId)

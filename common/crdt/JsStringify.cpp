@@ -17,9 +17,9 @@ namespace {
 bool isBignum(const QCborValue &value)
 {
     return value.isTag()
-            && (value.tag() == QCborTag(QCborKnownTags::PositiveBignum)
-                || value.tag() == QCborTag(QCborKnownTags::NegativeBignum))
-            && value.taggedValue().isByteArray();
+        && (value.tag() == QCborTag(QCborKnownTags::PositiveBignum)
+            || value.tag() == QCborTag(QCborKnownTags::NegativeBignum))
+        && value.taggedValue().isByteArray();
 }
 
 // Exact decimal of a CBOR bignum (big-endian magnitude; negative ones mean -1 - n).
@@ -91,7 +91,7 @@ QList<std::pair<QString, QCborValue>> sortedProperties(const QCborMap &map)
     for (auto it = map.cbegin(); it != map.cend(); ++it)
         properties.append({ propertyName(it.key()), it.value() });
     std::stable_sort(properties.begin(), properties.end(),
-                     [](const auto &a, const auto &b) { return a.first < b.first; });
+        [](const auto &a, const auto &b) { return a.first < b.first; });
     QList<std::pair<QString, QCborValue>> unique;
     unique.reserve(properties.size());
     for (auto &property : properties) {
@@ -131,8 +131,7 @@ public:
     JsonWriter(QString &out, const QStringList &whitelist)
         : m_out(out)
         , m_whitelist(whitelist)
-    {
-    }
+    { }
 
     void write(const QCborValue &value)
     {
@@ -184,6 +183,26 @@ public:
         m_out += QLatin1StringView("null");
     }
 
+    // Both lists are sorted the same way, so one merge pass keeps the whitelisted keys in the
+    // whitelist's order.
+    void writeProperties(const QList<std::pair<QString, QCborValue>> &properties)
+    {
+        auto property = properties.cbegin();
+        bool first = true;
+        m_out += u'{';
+        for (const QString &name : m_whitelist) {
+            while (property != properties.cend() && property->first < name)
+                ++property;
+            if (property == properties.cend())
+                break;
+            if (property->first != name || isUndefinedInJson(property->second))
+                continue;
+            writeName(name, first);
+            write(property->second);
+        }
+        m_out += u'}';
+    }
+
 private:
     void writeArray(const QCborArray &array)
     {
@@ -201,26 +220,7 @@ private:
         m_out += u']';
     }
 
-    void writeMap(const QCborMap &map)
-    {
-        const auto properties = sortedProperties(map);
-        // Both lists are sorted the same way, so one merge pass keeps the whitelisted keys in
-        // the whitelist's order.
-        auto property = properties.cbegin();
-        bool first = true;
-        m_out += u'{';
-        for (const QString &name : m_whitelist) {
-            while (property != properties.cend() && property->first < name)
-                ++property;
-            if (property == properties.cend())
-                break;
-            if (property->first != name || isUndefinedInJson(property->second))
-                continue;
-            writeName(name, first);
-            write(property->second);
-        }
-        m_out += u'}';
-    }
+    void writeMap(const QCborMap &map) { writeProperties(sortedProperties(map)); }
 
     void writeBytes(const QByteArray &bytes)
     {
@@ -253,13 +253,17 @@ void appendObjectJson(QString &out, const QCborValue &value)
 {
     QStringList whitelist;
     if (value.isMap()) {
-        for (const auto &property : sortedProperties(value.toMap()))
+        const auto properties = sortedProperties(value.toMap());
+        whitelist.reserve(properties.size());
+        for (const auto &property : properties)
             whitelist.append(property.first);
-    } else if (value.isArray()) {
-        whitelist = sortedIndexNames(value.toArray().size());
-    } else {
-        whitelist = sortedIndexNames(value.toByteArray().size());
+        JsonWriter(out, whitelist).writeProperties(properties);
+        return;
     }
+    if (value.isArray())
+        whitelist = sortedIndexNames(value.toArray().size());
+    else
+        whitelist = sortedIndexNames(value.toByteArray().size());
     JsonWriter(out, whitelist).write(value);
 }
 
@@ -344,8 +348,8 @@ void JsStringify::appendNumber(QString &out, double value)
 
     // Shortest round-trip digits "d.ddde+x", the digits s and exponent of Number::toString.
     char buffer[40];
-    const auto result = std::to_chars(buffer, buffer + sizeof buffer, value,
-                                      std::chars_format::scientific);
+    const auto result
+        = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific);
     const char *end = result.ptr;
     const char *exponentMark = std::find(static_cast<const char *>(buffer), end, 'e');
     QByteArray digits;

@@ -7,9 +7,18 @@ namespace wingman::crdt {
 namespace {
 
 // Node index at each level: the first 1, 2 or 3 hex digits of the key hash.
-constexpr quint32 level1Index(quint32 keyHash) { return keyHash >> 28; }
-constexpr quint32 level2Index(quint32 keyHash) { return keyHash >> 24; }
-constexpr quint32 leafIndex(quint32 keyHash) { return keyHash >> 20; }
+constexpr quint32 level1Index(quint32 keyHash)
+{
+    return keyHash >> 28;
+}
+constexpr quint32 level2Index(quint32 keyHash)
+{
+    return keyHash >> 24;
+}
+constexpr quint32 leafIndex(quint32 keyHash)
+{
+    return keyHash >> 20;
+}
 
 constexpr quint32 kOccupied = 0x80000000u;
 constexpr quint32 kTagHashMask = 0x7fffffffu;
@@ -28,8 +37,9 @@ quint32 homeSlot(quint32 tag, quint32 capacity)
 
 bool sameKey(const QString &a, const QString &b)
 {
-    // Keys stored by LwwMap share their buffer with the caller's, which spares the comparison.
-    return a.size() == b.size() && (a.constData() == b.constData() || QStringView(a) == QStringView(b));
+    // A key handed back to the tree often shares the stored buffer: no characters to compare.
+    return a.size() == b.size()
+        && (a.constData() == b.constData() || QStringView(a) == QStringView(b));
 }
 
 int hexValue(char16_t c)
@@ -55,31 +65,14 @@ MerkleTree &MerkleTree::operator=(MerkleTree &&) noexcept = default;
 
 void MerkleTree::update(const QString &key, quint32 keyHash, quint32 itemHash)
 {
-    if (!m_nodes)
-        m_nodes = std::make_unique<Nodes>();
-    std::unique_ptr<LeafGroup> &group = m_nodes->groups[level2Index(keyHash)];
-    if (!group)
-        group = std::make_unique<LeafGroup>();
-    const quint32 leaf = leafIndex(keyHash) & 0xf;
-    LeafTable &table = group->tables[leaf];
+    setItemHash(entryFor(key, keyHash), keyHash, itemHash);
+}
 
-    // Grow first so that the slot found stays valid; the load stays at most 80 %.
-    if ((table.size + 1) * 5 > table.capacity * 4)
-        grow(table);
-    const quint32 tag = tagOf(key);
-    LeafEntry &entry = table.entries[findSlot(table, key, tag)];
-    if (entry.tag == 0) {
-        entry.key = key;
-        entry.tag = tag;
-        ++table.size;
-        ++m_size;
-    }
-    const quint32 delta = itemHash - entry.itemHash;
-    entry.itemHash = itemHash;
-
-    m_nodes->level1Exists.set(level1Index(keyHash));
-    group->exists |= quint16(1u << leaf);
-    addDelta(keyHash, delta);
+void MerkleTree::update(const QString &key, quint32 keyHash, quint32 itemHash, quint32 value)
+{
+    LeafEntry &entry = entryFor(key, keyHash);
+    entry.value = value;
+    setItemHash(entry, keyHash, itemHash);
 }
 
 bool MerkleTree::remove(const QString &key, quint32 keyHash)
@@ -102,6 +95,48 @@ bool MerkleTree::remove(const QString &key, quint32 keyHash)
     return true;
 }
 
+MerkleTree::LeafEntry &MerkleTree::entryFor(const QString &key, quint32 keyHash)
+{
+    if (!m_nodes)
+        m_nodes = std::make_unique<Nodes>();
+    std::unique_ptr<LeafGroup> &group = m_nodes->groups[level2Index(keyHash)];
+    if (!group)
+        group = std::make_unique<LeafGroup>();
+    const quint32 leaf = leafIndex(keyHash) & 0xf;
+    LeafTable &table = group->tables[leaf];
+    m_nodes->level1Exists.set(level1Index(keyHash));
+    group->exists |= quint16(1u << leaf);
+
+    // Grow first so that the slot found stays valid; the load stays at most 80 %.
+    if ((table.size + 1) * 5 > table.capacity * 4)
+        grow(table);
+    const quint32 tag = tagOf(key);
+    LeafEntry &entry = table.entries[findSlot(table, key, tag)];
+    if (entry.tag == 0) {
+        entry.key = key;
+        entry.tag = tag;
+        ++table.size;
+        ++m_size;
+    }
+    return entry;
+}
+
+const MerkleTree::LeafEntry *MerkleTree::find(const QString &key, quint32 keyHash) const
+{
+    const LeafTable *table = leafTable(leafIndex(keyHash));
+    if (!table || table->size == 0)
+        return nullptr;
+    const LeafEntry &entry = table->entries[findSlot(*table, key, tagOf(key))];
+    return entry.tag != 0 ? &entry : nullptr;
+}
+
+void MerkleTree::setItemHash(LeafEntry &entry, quint32 keyHash, quint32 itemHash)
+{
+    const quint32 delta = itemHash - entry.itemHash;
+    entry.itemHash = itemHash;
+    addDelta(keyHash, delta);
+}
+
 quint32 MerkleTree::findSlot(const LeafTable &table, const QString &key, quint32 tag)
 {
     quint32 slot = homeSlot(tag, table.capacity);
@@ -117,8 +152,8 @@ quint32 MerkleTree::findSlot(const LeafTable &table, const QString &key, quint32
 void MerkleTree::grow(LeafTable &table)
 {
     // Growing by half keeps a large leaf between 53 % and 80 % full.
-    const quint32 capacity = table.capacity == 0 ? kInitialLeafCapacity
-                                                 : table.capacity + table.capacity / 2;
+    const quint32 capacity
+        = table.capacity == 0 ? kInitialLeafCapacity : table.capacity + table.capacity / 2;
     auto entries = std::make_unique<LeafEntry[]>(capacity);
     for (quint32 i = 0; i < table.capacity; ++i) {
         LeafEntry &entry = table.entries[i];
@@ -148,8 +183,8 @@ void MerkleTree::eraseSlot(LeafTable &table, quint32 slot)
         if (entry.tag == 0)
             break;
         const quint32 home = homeSlot(entry.tag, table.capacity);
-        const bool homeBetween = hole <= next ? (hole < home && home <= next)
-                                              : (hole < home || home <= next);
+        const bool homeBetween
+            = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next);
         if (homeBetween)
             continue;
         table.entries[hole] = std::move(entry);
@@ -283,13 +318,14 @@ QHash<QString, quint32> MerkleTree::entryHashes(QStringView path) const
 
 std::optional<quint32> MerkleTree::entryHash(const QString &key) const
 {
-    const LeafTable *table = leafTable(leafIndex(hash(key)));
-    if (!table || table->size == 0)
-        return std::nullopt;
-    const LeafEntry &entry = table->entries[findSlot(*table, key, tagOf(key))];
-    if (entry.tag == 0)
-        return std::nullopt;
-    return entry.itemHash;
+    const LeafEntry *entry = find(key, hash(key));
+    return entry ? std::optional(entry->itemHash) : std::nullopt;
+}
+
+std::optional<quint32> MerkleTree::value(const QString &key, quint32 keyHash) const
+{
+    const LeafEntry *entry = find(key, keyHash);
+    return entry ? std::optional(entry->value) : std::nullopt;
 }
 
 void MerkleTree::clear()
@@ -302,14 +338,14 @@ void MerkleTree::clear()
 quint32 MerkleTree::itemHash(QStringView key, qint64 millis, qint32 counter, QStringView nodeId)
 {
     return Hash()
-            .add(key)
-            .add(u':')
-            .addDecimal(millis)
-            .add(u':')
-            .addDecimal(counter)
-            .add(u':')
-            .add(nodeId)
-            .value();
+        .add(key)
+        .add(u':')
+        .addDecimal(millis)
+        .add(u':')
+        .addDecimal(counter)
+        .add(u':')
+        .add(nodeId)
+        .value();
 }
 
 } // namespace wingman::crdt

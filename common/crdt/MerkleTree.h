@@ -22,6 +22,10 @@ namespace wingman::crdt {
 // in groups of 16 allocated when first used, each leaf an open-addressing table of its entries.
 // Tables are placed by a seeded hash, so keys crafted to collide under FNV-1a cannot degrade
 // them. Nodes, once created, exist until clear() even when emptied (hash 0), as in TopGun.
+//
+// Every entry also carries a 32-bit value for its owner. A map whose keys are exactly the tree's
+// keys (LwwMap) stores its record index there and uses the tree as its only key index, which
+// saves a second table and a second key copy per record.
 class MerkleTree
 {
 public:
@@ -34,9 +38,12 @@ public:
     MerkleTree(const MerkleTree &) = delete;
     MerkleTree &operator=(const MerkleTree &) = delete;
 
-    // Sets key's entry. The overloads taking keyHash (== hash(key)) spare a second hash pass.
+    // Sets key's item hash (a new entry's value is 0). The overloads taking keyHash
+    // (== hash(key)) spare a second hash pass.
     void update(const QString &key, quint32 itemHash) { update(key, hash(key), itemHash); }
     void update(const QString &key, quint32 keyHash, quint32 itemHash);
+    // Sets key's item hash and value.
+    void update(const QString &key, quint32 keyHash, quint32 itemHash, quint32 value);
     // Deletes key's entry; false if it had none (then no node is created).
     bool remove(const QString &key) { return remove(key, hash(key)); }
     bool remove(const QString &key, quint32 keyHash);
@@ -51,9 +58,16 @@ public:
     // key -> item hash of the leaf at path.
     QHash<QString, quint32> entryHashes(QStringView path) const;
     std::optional<quint32> entryHash(const QString &key) const;
+    // The value stored with key, or nullopt if key has no entry.
+    std::optional<quint32> value(const QString &key, quint32 keyHash) const;
 
     qsizetype size() const { return m_size; }
     void clear();
+
+    // Calls function(const QString &key, quint32 itemHash, quint32 value) for every entry, leaf
+    // by leaf in path order (in no particular order within a leaf). The tree must not change
+    // meanwhile.
+    template <typename Function> void forEachEntry(Function &&function) const;
 
     // LWW item hash: hash(key + ":" + millis + ":" + counter + ":" + nodeId).
     static quint32 itemHash(QStringView key, const Timestamp &timestamp)
@@ -67,6 +81,7 @@ private:
         QString key;
         quint32 tag = 0; // occupied bit | 31 bits of the seeded key hash; 0 marks a free slot
         quint32 itemHash = 0;
+        quint32 value = 0;
     };
     // Linear probing without tombstones (removal shifts entries back).
     struct LeafTable {
@@ -91,15 +106,36 @@ private:
     static std::optional<std::pair<int, quint32>> parsePath(QStringView path);
     bool exists(int level, quint32 index) const;
     const LeafTable *leafTable(quint32 leafIndex) const;
+    const LeafEntry *find(const QString &key, quint32 keyHash) const;
+    // Finds or inserts key's entry.
+    LeafEntry &entryFor(const QString &key, quint32 keyHash);
     // The slot holding key, or the free slot where it belongs.
     static quint32 findSlot(const LeafTable &table, const QString &key, quint32 tag);
     static void grow(LeafTable &table);
     static void eraseSlot(LeafTable &table, quint32 slot);
+    void setItemHash(LeafEntry &entry, quint32 keyHash, quint32 itemHash);
     void addDelta(quint32 keyHash, quint32 delta);
 
     std::unique_ptr<Nodes> m_nodes;
     quint32 m_rootHash = 0;
     qsizetype m_size = 0;
 };
+
+template <typename Function> void MerkleTree::forEachEntry(Function &&function) const
+{
+    if (!m_nodes)
+        return;
+    for (const auto &group : m_nodes->groups) {
+        if (!group)
+            continue;
+        for (const LeafTable &table : group->tables) {
+            for (quint32 i = 0; i < table.capacity; ++i) {
+                const LeafEntry &entry = table.entries[i];
+                if (entry.tag != 0)
+                    function(entry.key, entry.itemHash, entry.value);
+            }
+        }
+    }
+}
 
 } // namespace wingman::crdt

@@ -7,7 +7,8 @@ quint32 NodeIdPool::indexOf(const QString &nodeId)
     // Consecutive records usually come from the same writer.
     if (m_lastIndex < quint32(m_ids.size())) {
         const QString &last = m_ids.at(m_lastIndex);
-        if (last.size() == nodeId.size() && (last.constData() == nodeId.constData() || last == nodeId))
+        if (last.size() == nodeId.size()
+            && (last.constData() == nodeId.constData() || last == nodeId))
             return m_lastIndex;
     }
     const auto found = m_indexes.constFind(nodeId);

@@ -32,8 +32,7 @@ bool tagBefore(const OrRecord &record, const QString &tag)
 
 OrMap::OrMap(Hlc &hlc)
     : m_hlc(&hlc)
-{
-}
+{ }
 
 OrRecord OrMap::add(const QString &key, const QCborValue &value, std::optional<qint64> ttlMs)
 {
@@ -50,15 +49,17 @@ QStringList OrMap::remove(const QString &key, const QCborValue &value)
     if (items == m_items.end())
         return {};
     QStringList tags;
-    for (const OrRecord &record : std::as_const(*items)) {
-        if (sameValue(record.value, value))
-            tags.append(record.tag);
+    for (qsizetype i = items->records.size() - 1; i >= 0; --i) {
+        if (!sameValue(items->records.at(i).value, value))
+            continue;
+        tags.prepend(items->records.at(i).tag);
+        items->records.remove(i);
+        items->strings.remove(i);
     }
     if (tags.isEmpty())
         return tags;
 
-    items->removeIf([&value](const OrRecord &record) { return sameValue(record.value, value); });
-    if (items->isEmpty())
+    if (items->records.isEmpty())
         m_items.erase(items);
     for (const QString &tag : std::as_const(tags)) {
         m_tombstones.insert(tag);
@@ -103,7 +104,7 @@ OrMap::MergeResult OrMap::merge(const OrMap &other)
         }
     }
     for (auto items = other.m_items.cbegin(); items != other.m_items.cend(); ++items) {
-        for (const OrRecord &record : items.value()) {
+        for (const OrRecord &record : items->records) {
             if (m_tombstones.contains(record.tag) || !m_hlc->update(record.timestamp))
                 continue;
             switch (store(items.key(), record, true)) {
@@ -125,8 +126,8 @@ OrMap::MergeResult OrMap::merge(const OrMap &other)
     return result;
 }
 
-OrMap::MergeResult OrMap::mergeKey(const QString &key, const QList<OrRecord> &records,
-                                   const QStringList &tombstones)
+OrMap::MergeResult OrMap::mergeKey(
+    const QString &key, const QList<OrRecord> &records, const QStringList &tombstones)
 {
     MergeResult result;
     QSet<QString> changed;
@@ -163,8 +164,11 @@ OrMap::MergeResult OrMap::mergeKey(const QString &key, const QList<OrRecord> &re
 QList<QCborValue> OrMap::get(const QString &key) const
 {
     QList<QCborValue> values;
+    const auto items = m_items.constFind(key);
+    if (items == m_items.cend())
+        return values;
     const qint64 now = m_hlc->clockMillis();
-    for (const OrRecord &record : m_items.value(key)) {
+    for (const OrRecord &record : items->records) {
         if (!record.isExpired(now))
             values.append(record.value);
     }
@@ -173,7 +177,7 @@ QList<QCborValue> OrMap::get(const QString &key) const
 
 QList<OrRecord> OrMap::getRecords(const QString &key) const
 {
-    QList<OrRecord> live = m_items.value(key);
+    QList<OrRecord> live = records(key);
     const qint64 now = m_hlc->clockMillis();
     live.removeIf([now](const OrRecord &record) { return record.isExpired(now); });
     return live;
@@ -223,18 +227,21 @@ OrMap::Stored OrMap::store(const QString &key, const OrRecord &incoming, bool re
 
     OrRecord record = incoming;
     record.timestamp.nodeId = m_nodeIds.intern(record.timestamp.nodeId);
-    QList<OrRecord> &list = m_items[key];
-    const auto position = std::lower_bound(list.begin(), list.end(), record.tag, tagBefore);
-    if (position != list.end() && position->tag == record.tag) {
-        if (*position == record)
+    KeyRecords &items = m_items[key];
+    const qsizetype position
+        = std::lower_bound(items.records.cbegin(), items.records.cend(), record.tag, tagBefore)
+        - items.records.cbegin();
+    if (position < items.records.size() && items.records.at(position).tag == record.tag) {
+        const OrRecord &current = items.records.at(position);
+        if (current == record || (replaceOnlyIfNewer && !(record.timestamp > current.timestamp)))
             return Stored::Kept;
-        if (replaceOnlyIfNewer && !(record.timestamp > position->timestamp))
-            return Stored::Kept;
-        *position = std::move(record);
+        items.strings[position] = OrMapMerkleTree::recordString(record);
+        items.records[position] = std::move(record);
         return Stored::Replaced;
     }
     m_tagKeys.insert(record.tag, key);
-    list.insert(position - list.begin(), std::move(record));
+    items.strings.insert(position, OrMapMerkleTree::recordString(record));
+    items.records.insert(position, std::move(record));
     return Stored::Added;
 }
 
@@ -247,10 +254,14 @@ std::optional<QString> OrMap::dropTag(const QString &tag)
     m_tagKeys.erase(owner);
     const auto items = m_items.find(key);
     if (items != m_items.end()) {
-        const auto position = std::lower_bound(items->begin(), items->end(), tag, tagBefore);
-        if (position != items->end() && position->tag == tag)
-            items->erase(position);
-        if (items->isEmpty())
+        const auto position
+            = std::lower_bound(items->records.cbegin(), items->records.cend(), tag, tagBefore);
+        if (position != items->records.cend() && position->tag == tag) {
+            const qsizetype index = position - items->records.cbegin();
+            items->records.remove(index);
+            items->strings.remove(index);
+        }
+        if (items->records.isEmpty())
             m_items.erase(items);
     }
     return key;
@@ -262,7 +273,7 @@ void OrMap::refresh(const QString &key)
     if (items == m_items.cend())
         m_tree.remove(key);
     else
-        m_tree.update(key, items.value());
+        m_tree.update(key, OrMapMerkleTree::entryHash(key, items->strings));
     if (m_listener)
         m_listener(key);
 }

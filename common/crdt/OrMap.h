@@ -24,7 +24,7 @@ class OrMap
 {
 public:
     struct MergeResult {
-        int added = 0;   // records new to this map
+        int added = 0; // records new to this map
         int updated = 0; // records replaced by a newer one with the same tag
         int removed = 0; // local records dropped by incoming tombstones
         bool changed() const { return added + updated + removed > 0; }
@@ -36,8 +36,8 @@ public:
     explicit OrMap(Hlc &hlc);
 
     // Stores value under a new tag: hlc().now() in string form.
-    OrRecord add(const QString &key, const QCborValue &value,
-                 std::optional<qint64> ttlMs = std::nullopt);
+    OrRecord add(
+        const QString &key, const QCborValue &value, std::optional<qint64> ttlMs = std::nullopt);
     // Tombstones every stored record of key whose value equals value (numbers compare by value,
     // as JavaScript's ===; other values structurally). Returns the tombstoned tags.
     QStringList remove(const QString &key, const QCborValue &value);
@@ -50,15 +50,15 @@ public:
     MergeResult merge(const OrMap &other);
     // One key's share of a merge, as a Merkle sync delivers it. A record whose tag is already
     // held replaces it only with a strictly newer timestamp.
-    MergeResult mergeKey(const QString &key, const QList<OrRecord> &records,
-                         const QStringList &tombstones = {});
+    MergeResult mergeKey(
+        const QString &key, const QList<OrRecord> &records, const QStringList &tombstones = {});
 
     // Values of key's live records (not past their TTL on hlc()'s clock), sorted by tag.
     QList<QCborValue> get(const QString &key) const;
     // key's live records, sorted by tag.
     QList<OrRecord> getRecords(const QString &key) const;
     // Every record stored under key, expired ones included (what the Merkle entry hashes).
-    QList<OrRecord> records(const QString &key) const { return m_items.value(key); }
+    QList<OrRecord> records(const QString &key) const { return m_items.value(key).records; }
     QStringList tombstones() const;
     bool isTombstoned(const QString &tag) const { return m_tombstones.contains(tag); }
 
@@ -79,6 +79,13 @@ public:
 private:
     enum class Stored { Added, Replaced, Kept };
 
+    // A key's records sorted by tag, each with its record string: the entry hash is then a pass
+    // over text instead of a stringify of every value on each change.
+    struct KeyRecords {
+        QList<OrRecord> records;
+        QStringList strings;
+    };
+
     // Inserts record under key, or replaces the one with its tag (with replaceOnlyIfNewer only
     // by a strictly newer timestamp); keeps the list sorted by tag.
     Stored store(const QString &key, const OrRecord &record, bool replaceOnlyIfNewer);
@@ -87,7 +94,7 @@ private:
     void refresh(const QString &key);
 
     Hlc *m_hlc;
-    QHash<QString, QList<OrRecord>> m_items; // each list sorted by tag
+    QHash<QString, KeyRecords> m_items;
     QSet<QString> m_tombstones;
     QHash<QString, QString> m_tagKeys; // tag -> key of every stored record
     NodeIdPool m_nodeIds;

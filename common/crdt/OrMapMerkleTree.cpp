@@ -44,7 +44,7 @@ quint32 OrMapMerkleTree::entryHash(QStringView key, const QList<OrRecord> &recor
     std::vector<qsizetype> order(size_t(records.size()));
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(),
-                     [&](qsizetype a, qsizetype b) { return records[a].tag < records[b].tag; });
+        [&](qsizetype a, qsizetype b) { return records[a].tag < records[b].tag; });
 
     Hash hash;
     hash.add(QLatin1StringView("key:")).add(key);
@@ -54,6 +54,15 @@ quint32 OrMapMerkleTree::entryHash(QStringView key, const QList<OrRecord> &recor
         appendRecordString(recordText, records[index]);
         hash.add(u'|').add(recordText);
     }
+    return hash.value();
+}
+
+quint32 OrMapMerkleTree::entryHash(QStringView key, const QStringList &recordStrings)
+{
+    Hash hash;
+    hash.add(QLatin1StringView("key:")).add(key);
+    for (const QString &recordString : recordStrings)
+        hash.add(u'|').add(recordString);
     return hash.value();
 }
 

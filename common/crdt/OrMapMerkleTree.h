@@ -21,6 +21,9 @@ public:
 
     // hash("key:" + key + "|" + recordString(r1) + "|" + ...), records sorted by tag.
     static quint32 entryHash(QStringView key, const QList<OrRecord> &records);
+    // The same from record strings already in tag order, which a map can keep instead of
+    // stringifying every value of a key on each change.
+    static quint32 entryHash(QStringView key, const QStringList &recordStrings);
     static quint32 recordHash(const OrRecord &record);
     // tag + ":" + stringify(value) + ":" + timestamp [+ ":ttl=" + ttlMs]
     static QString recordString(const OrRecord &record);

@@ -48,7 +48,7 @@ bool sideFromCbor(const QCborValue &value, QMap<QString, qint64> &side)
 qint64 negated(qint64 amount)
 {
     return amount == std::numeric_limits<qint64>::min() ? std::numeric_limits<qint64>::max()
-                                                         : -amount;
+                                                        : -amount;
 }
 
 qint64 sum(const QMap<QString, qint64> &side)

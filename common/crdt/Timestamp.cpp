@@ -34,7 +34,7 @@ std::unique_ptr<icu::Collator> createRootCollator()
 {
     UErrorCode status = U_ZERO_ERROR;
     std::unique_ptr<icu::Collator> collator(
-            icu::Collator::createInstance(icu::Locale::getRoot(), status));
+        icu::Collator::createInstance(icu::Locale::getRoot(), status));
     if (U_FAILURE(status)) {
         qCCritical(lcCrdt) << "ICU root collator unavailable:" << u_errorName(status)
                            << "- node ids compare by code unit";
@@ -68,8 +68,8 @@ std::optional<Timestamp> Timestamp::fromString(const QString &text)
 
     const QStringView view(text);
     const auto millis = parseDecimal(view.first(first), std::numeric_limits<qint64>::max());
-    const auto counter = parseDecimal(view.sliced(first + 1, second - first - 1),
-                                      std::numeric_limits<qint32>::max());
+    const auto counter = parseDecimal(
+        view.sliced(first + 1, second - first - 1), std::numeric_limits<qint32>::max());
     const QStringView nodeId = view.sliced(second + 1);
     if (!millis || !counter || nodeId.isEmpty())
         return std::nullopt;
@@ -97,9 +97,9 @@ int compareNodeIds(const QString &a, const QString &b)
         return QString::compare(a, b) < 0 ? -1 : 1;
 
     UErrorCode status = U_ZERO_ERROR;
-    const UCollationResult result = collator->compare(
-            reinterpret_cast<const char16_t *>(a.utf16()), static_cast<int32_t>(a.size()),
-            reinterpret_cast<const char16_t *>(b.utf16()), static_cast<int32_t>(b.size()), status);
+    const UCollationResult result = collator->compare(reinterpret_cast<const char16_t *>(a.utf16()),
+        static_cast<int32_t>(a.size()), reinterpret_cast<const char16_t *>(b.utf16()),
+        static_cast<int32_t>(b.size()), status);
     if (U_FAILURE(status))
         return QString::compare(a, b) < 0 ? -1 : 1;
     return static_cast<int>(result);

@@ -7,8 +7,8 @@ namespace wingman::protocol {
 using namespace Qt::StringLiterals;
 using namespace fields;
 
-std::optional<AuthRequiredMessage> AuthRequiredMessage::fromCbor(const QCborMap &message,
-                                                                 DecodeError *error)
+std::optional<AuthRequiredMessage> AuthRequiredMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldReader top(message, FieldPath(), error);
     AuthRequiredMessage result;
@@ -75,8 +75,8 @@ QCborMap AuthAckMessage::toCbor() const
     return message;
 }
 
-std::optional<AuthFailMessage> AuthFailMessage::fromCbor(const QCborMap &message,
-                                                         DecodeError *error)
+std::optional<AuthFailMessage> AuthFailMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldReader top(message, FieldPath(), error);
     AuthFailMessage result;

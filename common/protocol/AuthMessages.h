@@ -14,8 +14,8 @@ struct AuthRequiredMessage {
     static constexpr MessageType kType = MessageType::AuthRequired;
     std::optional<crdt::Timestamp> envelopeTimestamp;
 
-    static std::optional<AuthRequiredMessage> fromCbor(const QCborMap &message,
-                                                       DecodeError *error = nullptr);
+    static std::optional<AuthRequiredMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
     friend bool operator==(const AuthRequiredMessage &, const AuthRequiredMessage &) = default;
 };
@@ -26,8 +26,8 @@ struct AuthMessage {
     QString token;
     std::optional<qint64> protocolVersion;
 
-    static std::optional<AuthMessage> fromCbor(const QCborMap &message,
-                                               DecodeError *error = nullptr);
+    static std::optional<AuthMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
     friend bool operator==(const AuthMessage &, const AuthMessage &) = default;
 };
@@ -37,8 +37,8 @@ struct AuthAckMessage {
     std::optional<qint64> protocolVersion;
     std::optional<crdt::Timestamp> envelopeTimestamp;
 
-    static std::optional<AuthAckMessage> fromCbor(const QCborMap &message,
-                                                  DecodeError *error = nullptr);
+    static std::optional<AuthAckMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
     friend bool operator==(const AuthAckMessage &, const AuthAckMessage &) = default;
 };
@@ -48,8 +48,8 @@ struct AuthFailMessage {
     QString error;
     std::optional<crdt::Timestamp> envelopeTimestamp;
 
-    static std::optional<AuthFailMessage> fromCbor(const QCborMap &message,
-                                                   DecodeError *error = nullptr);
+    static std::optional<AuthFailMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
     friend bool operator==(const AuthFailMessage &, const AuthFailMessage &) = default;
 };
@@ -59,8 +59,8 @@ struct PingMessage {
     static constexpr MessageType kType = MessageType::Ping;
     std::optional<qint64> timestamp;
 
-    static std::optional<PingMessage> fromCbor(const QCborMap &message,
-                                               DecodeError *error = nullptr);
+    static std::optional<PingMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
     friend bool operator==(const PingMessage &, const PingMessage &) = default;
 };
@@ -71,8 +71,8 @@ struct PongMessage {
     static constexpr MessageType kType = MessageType::Pong;
     qint64 serverTime = 0;
 
-    static std::optional<PongMessage> fromCbor(const QCborMap &message,
-                                               DecodeError *error = nullptr);
+    static std::optional<PongMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
     friend bool operator==(const PongMessage &, const PongMessage &) = default;
 };

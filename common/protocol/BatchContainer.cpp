@@ -57,17 +57,18 @@ QByteArray BatchContainer::encode(const QByteArrayList &encodedMessages)
 {
     const qsizetype size = dataSize(encodedMessages);
     QByteArray frame;
-    frame.reserve(size + 32);
-    ByteArraySink sink(frame);
-    msgpack::packer<ByteArraySink> packer(sink);
-    packer.pack_map(3);
-    packString(packer, QLatin1StringView("type"));
-    packString(packer, QLatin1StringView("BATCH"));
-    packString(packer, QLatin1StringView("count"));
-    packer.pack_uint32(uint32_t(encodedMessages.size()));
-    packString(packer, QLatin1StringView("data"));
-    packer.pack_bin(uint32_t(size));
-    appendData(sink, encodedMessages);
+    {
+        ByteArraySink sink(frame, size + 32);
+        msgpack::packer<ByteArraySink> packer(sink);
+        packer.pack_map(3);
+        packString(packer, QLatin1StringView("type"));
+        packString(packer, QLatin1StringView("BATCH"));
+        packString(packer, QLatin1StringView("count"));
+        packer.pack_uint32(uint32_t(encodedMessages.size()));
+        packString(packer, QLatin1StringView("data"));
+        packer.pack_bin(uint32_t(size));
+        appendData(sink, encodedMessages);
+    }
     return frame;
 }
 
@@ -83,9 +84,10 @@ QCborMap BatchContainer::toCbor(const QByteArrayList &encodedMessages)
 QByteArray BatchContainer::encodeData(const QByteArrayList &encodedMessages)
 {
     QByteArray data;
-    data.reserve(dataSize(encodedMessages));
-    ByteArraySink sink(data);
-    appendData(sink, encodedMessages);
+    {
+        ByteArraySink sink(data, dataSize(encodedMessages));
+        appendData(sink, encodedMessages);
+    }
     return data;
 }
 

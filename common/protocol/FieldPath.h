@@ -14,13 +14,11 @@ public:
     FieldPath(const FieldPath &parent, QLatin1StringView name)
         : m_parent(&parent)
         , m_name(name)
-    {
-    }
+    { }
     FieldPath(const FieldPath &parent, qsizetype index)
         : m_parent(&parent)
         , m_index(index)
-    {
-    }
+    { }
 
     // Dotted form, array indexes as numbers; with `leaf` appended when given.
     QString toString(QLatin1StringView leaf = {}) const;

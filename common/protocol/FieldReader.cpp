@@ -54,7 +54,8 @@ bool FieldReader::string(QLatin1StringView name, QString &out) const
         out = v.toString();
         return true;
     }
-    return fail(name, isAbsent(v) ? QStringLiteral("is required") : QStringLiteral("must be a string"));
+    return fail(
+        name, isAbsent(v) ? QStringLiteral("is required") : QStringLiteral("must be a string"));
 }
 
 bool FieldReader::optionalString(QLatin1StringView name, std::optional<QString> &out) const
@@ -79,9 +80,12 @@ bool FieldReader::integer(QLatin1StringView name, qint64 &out) const
     }
     if (isAbsent(v))
         return fail(name, QStringLiteral("is required"));
-    return fail(name, v.isDouble() || v.isInteger() || v.isTag()
-                          ? QStringLiteral("must be an integer in 64-bit range")
-                          : QStringLiteral("must be a number"));
+    const bool bignum = v.isTag()
+        && (v.tag() == QCborTag(QCborKnownTags::PositiveBignum)
+            || v.tag() == QCborTag(QCborKnownTags::NegativeBignum));
+    return fail(name,
+        v.isDouble() || bignum ? QStringLiteral("must be an integer in 64-bit range")
+                               : QStringLiteral("must be a number"));
 }
 
 bool FieldReader::optionalInteger(QLatin1StringView name, std::optional<qint64> &out) const
@@ -104,7 +108,8 @@ bool FieldReader::boolean(QLatin1StringView name, bool &out) const
         out = v.toBool();
         return true;
     }
-    return fail(name, isAbsent(v) ? QStringLiteral("is required") : QStringLiteral("must be a boolean"));
+    return fail(
+        name, isAbsent(v) ? QStringLiteral("is required") : QStringLiteral("must be a boolean"));
 }
 
 bool FieldReader::optionalBoolean(QLatin1StringView name, std::optional<bool> &out) const
@@ -127,7 +132,8 @@ bool FieldReader::map(QLatin1StringView name, QCborMap &out) const
         out = v.toMap();
         return true;
     }
-    return fail(name, isAbsent(v) ? QStringLiteral("is required") : QStringLiteral("must be a map"));
+    return fail(
+        name, isAbsent(v) ? QStringLiteral("is required") : QStringLiteral("must be a map"));
 }
 
 bool FieldReader::array(QLatin1StringView name, QCborArray &out) const
@@ -137,20 +143,8 @@ bool FieldReader::array(QLatin1StringView name, QCborArray &out) const
         out = v.toArray();
         return true;
     }
-    return fail(name, isAbsent(v) ? QStringLiteral("is required") : QStringLiteral("must be an array"));
-}
-
-bool FieldReader::optionalArray(QLatin1StringView name, std::optional<QCborArray> &out) const
-{
-    const QCborValue v = m_map.value(name);
-    if (isAbsentOrNull(v)) {
-        out.reset();
-        return true;
-    }
-    if (!v.isArray())
-        return fail(name, QStringLiteral("must be an array"));
-    out = v.toArray();
-    return true;
+    return fail(
+        name, isAbsent(v) ? QStringLiteral("is required") : QStringLiteral("must be an array"));
 }
 
 bool FieldReader::stringList(QLatin1StringView name, QStringList &out) const

@@ -27,8 +27,7 @@ public:
         : m_map(std::move(map))
         , m_path(path)
         , m_error(error)
-    {
-    }
+    { }
 
     // The path of the map itself; children are FieldPath(reader.path(), name).
     const FieldPath &path() const { return m_path; }
@@ -46,7 +45,6 @@ public:
     bool optionalBoolean(QLatin1StringView name, std::optional<bool> &out) const;
     bool map(QLatin1StringView name, QCborMap &out) const;
     bool array(QLatin1StringView name, QCborArray &out) const;
-    bool optionalArray(QLatin1StringView name, std::optional<QCborArray> &out) const;
     bool stringList(QLatin1StringView name, QStringList &out) const;
     // A 32-bit hash; JavaScript may hand it over signed, so [-2^31, 2^32) is accepted.
     bool hash(QLatin1StringView name, quint32 &out) const;

@@ -11,8 +11,8 @@ namespace wingman::protocol {
 
 struct FrameDecodeResult {
     enum Status {
-        Ok,             // a map with a string `type`
-        Undecodable,    // neither MessagePack nor JSON: close the socket with 1002
+        Ok, // a map with a string `type`
+        Undecodable, // neither MessagePack nor JSON: close the socket with 1002
         InvalidMessage, // decodable, but not a map with a string `type`: answer ERROR 400
     };
 

@@ -30,7 +30,7 @@ bool startsWithContainer(QByteArrayView text)
 
 // Qt's parser stops at 1024 levels itself, which bounds this recursion.
 bool checkLimits(const QCborValue &value, int depth, qsizetype &elements,
-                 const DecodeLimits &limits, QString &error)
+    const DecodeLimits &limits, QString &error)
 {
     if (!value.isArray() && !value.isMap())
         return true;
@@ -114,7 +114,7 @@ QByteArray JsonCodec::encode(const QCborValue &value)
     if (value.isArray())
         return QJsonDocument(value.toArray().toJsonArray()).toJson(QJsonDocument::Compact);
     const QByteArray wrapped
-        = QJsonDocument(QJsonArray{value.toJsonValue()}).toJson(QJsonDocument::Compact);
+        = QJsonDocument(QJsonArray { value.toJsonValue() }).toJson(QJsonDocument::Compact);
     return wrapped.mid(1, wrapped.size() - 2);
 }
 

@@ -7,8 +7,8 @@ namespace wingman::protocol {
 using namespace Qt::StringLiterals;
 using namespace fields;
 
-std::optional<ShutdownPendingMessage> ShutdownPendingMessage::fromCbor(const QCborMap &message,
-                                                                       DecodeError *error)
+std::optional<ShutdownPendingMessage> ShutdownPendingMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldReader top(message, FieldPath(), error);
     ShutdownPendingMessage result;

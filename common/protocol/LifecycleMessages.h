@@ -13,11 +13,11 @@ struct ShutdownPendingMessage {
     qint64 retryAfter = 5000;
     std::optional<crdt::Timestamp> envelopeTimestamp;
 
-    static std::optional<ShutdownPendingMessage> fromCbor(const QCborMap &message,
-                                                          DecodeError *error = nullptr);
+    static std::optional<ShutdownPendingMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
-    friend bool operator==(const ShutdownPendingMessage &,
-                           const ShutdownPendingMessage &) = default;
+    friend bool operator==(const ShutdownPendingMessage &, const ShutdownPendingMessage &)
+        = default;
 };
 
 struct ErrorMessage {
@@ -27,8 +27,8 @@ struct ErrorMessage {
     QCborValue details = QCborValue(QCborValue::Undefined); // undefined = absent
     std::optional<crdt::Timestamp> envelopeTimestamp;
 
-    static std::optional<ErrorMessage> fromCbor(const QCborMap &message,
-                                                DecodeError *error = nullptr);
+    static std::optional<ErrorMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
     friend bool operator==(const ErrorMessage &, const ErrorMessage &) = default;
 };
@@ -39,8 +39,8 @@ struct GcPruneMessage {
     crdt::Timestamp olderThan;
     std::optional<crdt::Timestamp> envelopeTimestamp;
 
-    static std::optional<GcPruneMessage> fromCbor(const QCborMap &message,
-                                                  DecodeError *error = nullptr);
+    static std::optional<GcPruneMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
     friend bool operator==(const GcPruneMessage &, const GcPruneMessage &) = default;
 };

@@ -55,8 +55,8 @@ bool readLwwRecord(const FieldReader &fields, QLatin1StringView name, crdt::LwwR
     return true;
 }
 
-bool readOptionalLwwRecord(const FieldReader &fields, QLatin1StringView name,
-                           std::optional<crdt::LwwRecord> &out)
+bool readOptionalLwwRecord(
+    const FieldReader &fields, QLatin1StringView name, std::optional<crdt::LwwRecord> &out)
 {
     const QCborValue value = fields.value(name);
     if (isAbsentOrNull(value)) {
@@ -67,8 +67,8 @@ bool readOptionalLwwRecord(const FieldReader &fields, QLatin1StringView name,
     return out.has_value();
 }
 
-bool readOptionalOrRecord(const FieldReader &fields, QLatin1StringView name,
-                          std::optional<crdt::OrRecord> &out)
+bool readOptionalOrRecord(
+    const FieldReader &fields, QLatin1StringView name, std::optional<crdt::OrRecord> &out)
 {
     const QCborValue value = fields.value(name);
     if (isAbsentOrNull(value)) {
@@ -92,8 +92,8 @@ bool readBuckets(const FieldReader &fields, QLatin1StringView name, BucketHashes
         const std::optional<qint64> hash = toInt64(it.value());
         if (!hash || *hash < std::numeric_limits<qint32>::min()
             || *hash > qint64(std::numeric_limits<quint32>::max())) {
-            return fields.fail(name, QStringLiteral("bucket '%1' must be a 32-bit hash")
-                                         .arg(key.toString()));
+            return fields.fail(
+                name, QStringLiteral("bucket '%1' must be a 32-bit hash").arg(key.toString()));
         }
         out.insert(key.toString(), quint32(*hash));
     }

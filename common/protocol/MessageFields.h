@@ -24,16 +24,16 @@ bool readEnvelopeTimestamp(const FieldReader &top, std::optional<crdt::Timestamp
 
 bool readTimestamp(const FieldReader &fields, QLatin1StringView name, crdt::Timestamp &out);
 bool readLwwRecord(const FieldReader &fields, QLatin1StringView name, crdt::LwwRecord &out);
-bool readOptionalLwwRecord(const FieldReader &fields, QLatin1StringView name,
-                           std::optional<crdt::LwwRecord> &out);
-bool readOptionalOrRecord(const FieldReader &fields, QLatin1StringView name,
-                          std::optional<crdt::OrRecord> &out);
+bool readOptionalLwwRecord(
+    const FieldReader &fields, QLatin1StringView name, std::optional<crdt::LwwRecord> &out);
+bool readOptionalOrRecord(
+    const FieldReader &fields, QLatin1StringView name, std::optional<crdt::OrRecord> &out);
 bool readBuckets(const FieldReader &fields, QLatin1StringView name, BucketHashes &out);
 QCborMap bucketsToCbor(const BucketHashes &buckets);
 
 template <typename Enum>
 bool readEnum(const FieldReader &fields, QLatin1StringView name,
-              std::optional<Enum> (*fromName)(QStringView), Enum &out)
+    std::optional<Enum> (*fromName)(QStringView), Enum &out)
 {
     QString text;
     if (!fields.string(name, text))
@@ -47,13 +47,13 @@ bool readEnum(const FieldReader &fields, QLatin1StringView name,
 
 template <typename Enum>
 bool readOptionalEnum(const FieldReader &fields, QLatin1StringView name,
-                      std::optional<Enum> (*fromName)(QStringView), std::optional<Enum> &out)
+    std::optional<Enum> (*fromName)(QStringView), std::optional<Enum> &out)
 {
     if (isAbsentOrNull(fields.value(name))) {
         out.reset();
         return true;
     }
-    Enum value{};
+    Enum value {};
     if (!readEnum(fields, name, fromName, value))
         return false;
     out = value;
@@ -85,19 +85,18 @@ template <typename T>
 bool readList(const FieldReader &fields, QLatin1StringView name, QList<T> &out)
 {
     return readList(fields, name, out,
-                    [](const QCborValue &item, DecodeError *error,
-                       const FieldPath &path) -> std::optional<T> {
-                        if (!item.isMap()) {
-                            failAt(error, path, QStringLiteral("must be a map"));
-                            return std::nullopt;
-                        }
-                        return T::fromCbor(item.toMap(), error, path);
-                    });
+        [](const QCborValue &item, DecodeError *error, const FieldPath &path) -> std::optional<T> {
+            if (!item.isMap()) {
+                failAt(error, path, QStringLiteral("must be a map"));
+                return std::nullopt;
+            }
+            return T::fromCbor(item.toMap(), error, path);
+        });
 }
 
 template <typename T>
-bool readOptionalList(const FieldReader &fields, QLatin1StringView name,
-                      std::optional<QList<T>> &out)
+bool readOptionalList(
+    const FieldReader &fields, QLatin1StringView name, std::optional<QList<T>> &out)
 {
     if (isAbsentOrNull(fields.value(name))) {
         out.reset();
@@ -110,8 +109,7 @@ bool readOptionalList(const FieldReader &fields, QLatin1StringView name,
     return true;
 }
 
-template <typename T>
-QCborArray listToCbor(const QList<T> &items)
+template <typename T> QCborArray listToCbor(const QList<T> &items)
 {
     QCborArray array;
     for (const T &item : items)

@@ -13,78 +13,76 @@ using namespace fields;
 
 namespace {
 
-template <typename Enum>
-using NameTable = std::pair<Enum, QLatin1StringView>;
+template <typename Enum> using NameTable = std::pair<Enum, QLatin1StringView>;
 
 // In enum order, so that a name is found by index.
 constexpr NameTable<MessageType> kMessageTypes[] = {
-    {MessageType::AuthRequired, "AUTH_REQUIRED"_L1},
-    {MessageType::Auth, "AUTH"_L1},
-    {MessageType::AuthAck, "AUTH_ACK"_L1},
-    {MessageType::AuthFail, "AUTH_FAIL"_L1},
-    {MessageType::Ping, "PING"_L1},
-    {MessageType::Pong, "PONG"_L1},
-    {MessageType::ClientOp, "CLIENT_OP"_L1},
-    {MessageType::OpBatch, "OP_BATCH"_L1},
-    {MessageType::OpAck, "OP_ACK"_L1},
-    {MessageType::OpRejected, "OP_REJECTED"_L1},
-    {MessageType::ServerEvent, "SERVER_EVENT"_L1},
-    {MessageType::ServerBatchEvent, "SERVER_BATCH_EVENT"_L1},
-    {MessageType::Batch, "BATCH"_L1},
-    {MessageType::QuerySub, "QUERY_SUB"_L1},
-    {MessageType::QueryResp, "QUERY_RESP"_L1},
-    {MessageType::QueryUpdate, "QUERY_UPDATE"_L1},
-    {MessageType::QueryUnsub, "QUERY_UNSUB"_L1},
-    {MessageType::SyncInit, "SYNC_INIT"_L1},
-    {MessageType::SyncRespRoot, "SYNC_RESP_ROOT"_L1},
-    {MessageType::MerkleReqBucket, "MERKLE_REQ_BUCKET"_L1},
-    {MessageType::SyncRespBuckets, "SYNC_RESP_BUCKETS"_L1},
-    {MessageType::SyncRespLeaf, "SYNC_RESP_LEAF"_L1},
-    {MessageType::SyncResetRequired, "SYNC_RESET_REQUIRED"_L1},
-    {MessageType::OrMapSyncInit, "ORMAP_SYNC_INIT"_L1},
-    {MessageType::OrMapSyncRespRoot, "ORMAP_SYNC_RESP_ROOT"_L1},
-    {MessageType::OrMapMerkleReqBucket, "ORMAP_MERKLE_REQ_BUCKET"_L1},
-    {MessageType::OrMapSyncRespBuckets, "ORMAP_SYNC_RESP_BUCKETS"_L1},
-    {MessageType::OrMapSyncRespLeaf, "ORMAP_SYNC_RESP_LEAF"_L1},
-    {MessageType::OrMapDiffRequest, "ORMAP_DIFF_REQUEST"_L1},
-    {MessageType::OrMapDiffResponse, "ORMAP_DIFF_RESPONSE"_L1},
-    {MessageType::OrMapPushDiff, "ORMAP_PUSH_DIFF"_L1},
-    {MessageType::ShutdownPending, "SHUTDOWN_PENDING"_L1},
-    {MessageType::Error, "ERROR"_L1},
-    {MessageType::GcPrune, "GC_PRUNE"_L1},
+    { MessageType::AuthRequired, "AUTH_REQUIRED"_L1 },
+    { MessageType::Auth, "AUTH"_L1 },
+    { MessageType::AuthAck, "AUTH_ACK"_L1 },
+    { MessageType::AuthFail, "AUTH_FAIL"_L1 },
+    { MessageType::Ping, "PING"_L1 },
+    { MessageType::Pong, "PONG"_L1 },
+    { MessageType::ClientOp, "CLIENT_OP"_L1 },
+    { MessageType::OpBatch, "OP_BATCH"_L1 },
+    { MessageType::OpAck, "OP_ACK"_L1 },
+    { MessageType::OpRejected, "OP_REJECTED"_L1 },
+    { MessageType::ServerEvent, "SERVER_EVENT"_L1 },
+    { MessageType::ServerBatchEvent, "SERVER_BATCH_EVENT"_L1 },
+    { MessageType::Batch, "BATCH"_L1 },
+    { MessageType::QuerySub, "QUERY_SUB"_L1 },
+    { MessageType::QueryResp, "QUERY_RESP"_L1 },
+    { MessageType::QueryUpdate, "QUERY_UPDATE"_L1 },
+    { MessageType::QueryUnsub, "QUERY_UNSUB"_L1 },
+    { MessageType::SyncInit, "SYNC_INIT"_L1 },
+    { MessageType::SyncRespRoot, "SYNC_RESP_ROOT"_L1 },
+    { MessageType::MerkleReqBucket, "MERKLE_REQ_BUCKET"_L1 },
+    { MessageType::SyncRespBuckets, "SYNC_RESP_BUCKETS"_L1 },
+    { MessageType::SyncRespLeaf, "SYNC_RESP_LEAF"_L1 },
+    { MessageType::SyncResetRequired, "SYNC_RESET_REQUIRED"_L1 },
+    { MessageType::OrMapSyncInit, "ORMAP_SYNC_INIT"_L1 },
+    { MessageType::OrMapSyncRespRoot, "ORMAP_SYNC_RESP_ROOT"_L1 },
+    { MessageType::OrMapMerkleReqBucket, "ORMAP_MERKLE_REQ_BUCKET"_L1 },
+    { MessageType::OrMapSyncRespBuckets, "ORMAP_SYNC_RESP_BUCKETS"_L1 },
+    { MessageType::OrMapSyncRespLeaf, "ORMAP_SYNC_RESP_LEAF"_L1 },
+    { MessageType::OrMapDiffRequest, "ORMAP_DIFF_REQUEST"_L1 },
+    { MessageType::OrMapDiffResponse, "ORMAP_DIFF_RESPONSE"_L1 },
+    { MessageType::OrMapPushDiff, "ORMAP_PUSH_DIFF"_L1 },
+    { MessageType::ShutdownPending, "SHUTDOWN_PENDING"_L1 },
+    { MessageType::Error, "ERROR"_L1 },
+    { MessageType::GcPrune, "GC_PRUNE"_L1 },
 };
 
 constexpr NameTable<WriteConcern> kWriteConcerns[] = {
-    {WriteConcern::FireAndForget, "FIRE_AND_FORGET"_L1},
-    {WriteConcern::Memory, "MEMORY"_L1},
-    {WriteConcern::Applied, "APPLIED"_L1},
-    {WriteConcern::Replicated, "REPLICATED"_L1},
-    {WriteConcern::Persisted, "PERSISTED"_L1},
+    { WriteConcern::FireAndForget, "FIRE_AND_FORGET"_L1 },
+    { WriteConcern::Memory, "MEMORY"_L1 },
+    { WriteConcern::Applied, "APPLIED"_L1 },
+    { WriteConcern::Replicated, "REPLICATED"_L1 },
+    { WriteConcern::Persisted, "PERSISTED"_L1 },
 };
 
 constexpr NameTable<OpType> kOpTypes[] = {
-    {OpType::Put, "PUT"_L1},
-    {OpType::Remove, "REMOVE"_L1},
-    {OpType::OrAdd, "OR_ADD"_L1},
-    {OpType::OrRemove, "OR_REMOVE"_L1},
+    { OpType::Put, "PUT"_L1 },
+    { OpType::Remove, "REMOVE"_L1 },
+    { OpType::OrAdd, "OR_ADD"_L1 },
+    { OpType::OrRemove, "OR_REMOVE"_L1 },
 };
 
 constexpr NameTable<ServerEventType> kServerEventTypes[] = {
-    {ServerEventType::Put, "PUT"_L1},
-    {ServerEventType::Remove, "REMOVE"_L1},
-    {ServerEventType::OrAdd, "OR_ADD"_L1},
-    {ServerEventType::OrRemove, "OR_REMOVE"_L1},
-    {ServerEventType::Updated, "UPDATED"_L1},
+    { ServerEventType::Put, "PUT"_L1 },
+    { ServerEventType::Remove, "REMOVE"_L1 },
+    { ServerEventType::OrAdd, "OR_ADD"_L1 },
+    { ServerEventType::OrRemove, "OR_REMOVE"_L1 },
+    { ServerEventType::Updated, "UPDATED"_L1 },
 };
 
 constexpr NameTable<QueryChange> kQueryChanges[] = {
-    {QueryChange::Enter, "ENTER"_L1},
-    {QueryChange::Update, "UPDATE"_L1},
-    {QueryChange::Remove, "REMOVE"_L1},
+    { QueryChange::Enter, "ENTER"_L1 },
+    { QueryChange::Update, "UPDATE"_L1 },
+    { QueryChange::Remove, "REMOVE"_L1 },
 };
 
-template <typename Enum, size_t N>
-constexpr bool inEnumOrder(const NameTable<Enum> (&table)[N])
+template <typename Enum, size_t N> constexpr bool inEnumOrder(const NameTable<Enum> (&table)[N])
 {
     for (size_t i = 0; i < N; ++i) {
         if (size_t(table[i].first) != i)
@@ -94,7 +92,7 @@ constexpr bool inEnumOrder(const NameTable<Enum> (&table)[N])
 }
 
 static_assert(inEnumOrder(kMessageTypes) && inEnumOrder(kWriteConcerns) && inEnumOrder(kOpTypes)
-              && inEnumOrder(kServerEventTypes) && inEnumOrder(kQueryChanges));
+    && inEnumOrder(kServerEventTypes) && inEnumOrder(kQueryChanges));
 
 template <typename Enum, size_t N>
 QLatin1StringView nameOf(const NameTable<Enum> (&table)[N], Enum value)
@@ -118,7 +116,7 @@ bool requireMap(const QCborValue &value, DecodeError *error, const FieldPath &pa
     if (value.isMap())
         return true;
     return failAt(error, path,
-                  isAbsent(value) ? QStringLiteral("is required") : QStringLiteral("must be a map"));
+        isAbsent(value) ? QStringLiteral("is required") : QStringLiteral("must be a map"));
 }
 
 // Records are values: nil or absent means a tombstone, written back as nil.
@@ -188,8 +186,8 @@ QCborMap timestampToCbor(const crdt::Timestamp &timestamp)
     return map;
 }
 
-std::optional<crdt::Timestamp> timestampFromCbor(const QCborValue &value, DecodeError *error,
-                                                 const FieldPath &path)
+std::optional<crdt::Timestamp> timestampFromCbor(
+    const QCborValue &value, DecodeError *error, const FieldPath &path)
 {
     if (!requireMap(value, error, path))
         return std::nullopt;
@@ -200,7 +198,8 @@ std::optional<crdt::Timestamp> timestampFromCbor(const QCborValue &value, Decode
         || !fields.string("nodeId"_L1, timestamp.nodeId)) {
         return std::nullopt;
     }
-    if (counter < std::numeric_limits<qint32>::min() || counter > std::numeric_limits<qint32>::max()) {
+    if (counter < std::numeric_limits<qint32>::min()
+        || counter > std::numeric_limits<qint32>::max()) {
         fields.fail("counter"_L1, QStringLiteral("must be a 32-bit integer"));
         return std::nullopt;
     }
@@ -218,8 +217,8 @@ QCborMap lwwRecordToCbor(const crdt::LwwRecord &record)
     return map;
 }
 
-std::optional<crdt::LwwRecord> lwwRecordFromCbor(const QCborValue &value, DecodeError *error,
-                                                 const FieldPath &path)
+std::optional<crdt::LwwRecord> lwwRecordFromCbor(
+    const QCborValue &value, DecodeError *error, const FieldPath &path)
 {
     if (!requireMap(value, error, path))
         return std::nullopt;
@@ -244,8 +243,8 @@ QCborMap orRecordToCbor(const crdt::OrRecord &record)
     return map;
 }
 
-std::optional<crdt::OrRecord> orRecordFromCbor(const QCborValue &value, DecodeError *error,
-                                               const FieldPath &path)
+std::optional<crdt::OrRecord> orRecordFromCbor(
+    const QCborValue &value, DecodeError *error, const FieldPath &path)
 {
     if (!requireMap(value, error, path))
         return std::nullopt;
@@ -273,8 +272,8 @@ OpType ClientOp::effectiveType() const
     return OpType::Remove;
 }
 
-std::optional<ClientOp> ClientOp::fromCbor(const QCborMap &map, DecodeError *error,
-                                           const FieldPath &path)
+std::optional<ClientOp> ClientOp::fromCbor(
+    const QCborMap &map, DecodeError *error, const FieldPath &path)
 {
     const FieldReader fields(map, path, error);
     ClientOp op;
@@ -343,8 +342,8 @@ QCborMap ClientOp::toCbor() const
     return map;
 }
 
-std::optional<OpResult> OpResult::fromCbor(const QCborMap &map, DecodeError *error,
-                                           const FieldPath &path)
+std::optional<OpResult> OpResult::fromCbor(
+    const QCborMap &map, DecodeError *error, const FieldPath &path)
 {
     const FieldReader fields(map, path, error);
     OpResult result;
@@ -367,9 +366,8 @@ QCborMap OpResult::toCbor() const
     return map;
 }
 
-std::optional<ServerEventPayload> ServerEventPayload::fromCbor(const QCborMap &map,
-                                                               DecodeError *error,
-                                                               const FieldPath &path)
+std::optional<ServerEventPayload> ServerEventPayload::fromCbor(
+    const QCborMap &map, DecodeError *error, const FieldPath &path)
 {
     const FieldReader fields(map, path, error);
     ServerEventPayload event;
@@ -399,8 +397,8 @@ QCborMap ServerEventPayload::toCbor() const
     return map;
 }
 
-std::optional<QueryResult> QueryResult::fromCbor(const QCborMap &map, DecodeError *error,
-                                                 const FieldPath &path)
+std::optional<QueryResult> QueryResult::fromCbor(
+    const QCborMap &map, DecodeError *error, const FieldPath &path)
 {
     const FieldReader fields(map, path, error);
     QueryResult result;
@@ -418,8 +416,8 @@ QCborMap QueryResult::toCbor() const
     return map;
 }
 
-std::optional<LeafRecord> LeafRecord::fromCbor(const QCborMap &map, DecodeError *error,
-                                               const FieldPath &path)
+std::optional<LeafRecord> LeafRecord::fromCbor(
+    const QCborMap &map, DecodeError *error, const FieldPath &path)
 {
     const FieldReader fields(map, path, error);
     LeafRecord leaf;
@@ -436,8 +434,8 @@ QCborMap LeafRecord::toCbor() const
     return map;
 }
 
-std::optional<OrMapEntry> OrMapEntry::fromCbor(const QCborMap &map, DecodeError *error,
-                                               const FieldPath &path)
+std::optional<OrMapEntry> OrMapEntry::fromCbor(
+    const QCborMap &map, DecodeError *error, const FieldPath &path)
 {
     const FieldReader fields(map, path, error);
     OrMapEntry entry;

@@ -84,21 +84,18 @@ std::optional<QueryChange> queryChangeFromName(QStringView name);
 
 // {millis, counter, nodeId}; millis is read as 64-bit from any int or float.
 QCborMap timestampToCbor(const crdt::Timestamp &timestamp);
-std::optional<crdt::Timestamp> timestampFromCbor(const QCborValue &value,
-                                                 DecodeError *error = nullptr,
-                                                 const FieldPath &path = {});
+std::optional<crdt::Timestamp> timestampFromCbor(
+    const QCborValue &value, DecodeError *error = nullptr, const FieldPath &path = {});
 
 // {value, timestamp, ttlMs?}; value nil (or absent) is a tombstone and is written as nil.
 QCborMap lwwRecordToCbor(const crdt::LwwRecord &record);
-std::optional<crdt::LwwRecord> lwwRecordFromCbor(const QCborValue &value,
-                                                 DecodeError *error = nullptr,
-                                                 const FieldPath &path = {});
+std::optional<crdt::LwwRecord> lwwRecordFromCbor(
+    const QCborValue &value, DecodeError *error = nullptr, const FieldPath &path = {});
 
 // {value, timestamp, tag, ttlMs?}.
 QCborMap orRecordToCbor(const crdt::OrRecord &record);
-std::optional<crdt::OrRecord> orRecordFromCbor(const QCborValue &value,
-                                               DecodeError *error = nullptr,
-                                               const FieldPath &path = {});
+std::optional<crdt::OrRecord> orRecordFromCbor(
+    const QCborValue &value, DecodeError *error = nullptr, const FieldPath &path = {});
 
 // Bucket character (or path) -> 32-bit hash, as in SYNC_RESP_BUCKETS and ORMAP_SYNC_INIT.
 using BucketHashes = QMap<QString, quint32>;
@@ -122,8 +119,8 @@ struct ClientOp {
 
     // Besides field types, checks that the op carries what its type needs: a record for PUT,
     // an orRecord for OR_ADD, an orTag for OR_REMOVE.
-    static std::optional<ClientOp> fromCbor(const QCborMap &map, DecodeError *error = nullptr,
-                                            const FieldPath &path = {});
+    static std::optional<ClientOp> fromCbor(
+        const QCborMap &map, DecodeError *error = nullptr, const FieldPath &path = {});
     QCborMap toCbor() const;
     friend bool operator==(const ClientOp &, const ClientOp &) = default;
 };
@@ -135,8 +132,8 @@ struct OpResult {
     WriteConcern achievedLevel = WriteConcern::Applied;
     std::optional<QString> error;
 
-    static std::optional<OpResult> fromCbor(const QCborMap &map, DecodeError *error = nullptr,
-                                            const FieldPath &path = {});
+    static std::optional<OpResult> fromCbor(
+        const QCborMap &map, DecodeError *error = nullptr, const FieldPath &path = {});
     QCborMap toCbor() const;
     friend bool operator==(const OpResult &, const OpResult &) = default;
 };
@@ -150,9 +147,8 @@ struct ServerEventPayload {
     std::optional<crdt::OrRecord> orRecord;
     std::optional<QString> orTag;
 
-    static std::optional<ServerEventPayload> fromCbor(const QCborMap &map,
-                                                      DecodeError *error = nullptr,
-                                                      const FieldPath &path = {});
+    static std::optional<ServerEventPayload> fromCbor(
+        const QCborMap &map, DecodeError *error = nullptr, const FieldPath &path = {});
     QCborMap toCbor() const;
     friend bool operator==(const ServerEventPayload &, const ServerEventPayload &) = default;
 };
@@ -162,8 +158,8 @@ struct QueryResult {
     QString key;
     QCborValue value;
 
-    static std::optional<QueryResult> fromCbor(const QCborMap &map, DecodeError *error = nullptr,
-                                               const FieldPath &path = {});
+    static std::optional<QueryResult> fromCbor(
+        const QCborMap &map, DecodeError *error = nullptr, const FieldPath &path = {});
     QCborMap toCbor() const;
     friend bool operator==(const QueryResult &, const QueryResult &) = default;
 };
@@ -173,8 +169,8 @@ struct LeafRecord {
     QString key;
     crdt::LwwRecord record;
 
-    static std::optional<LeafRecord> fromCbor(const QCborMap &map, DecodeError *error = nullptr,
-                                              const FieldPath &path = {});
+    static std::optional<LeafRecord> fromCbor(
+        const QCborMap &map, DecodeError *error = nullptr, const FieldPath &path = {});
     QCborMap toCbor() const;
     friend bool operator==(const LeafRecord &, const LeafRecord &) = default;
 };
@@ -185,8 +181,8 @@ struct OrMapEntry {
     QList<crdt::OrRecord> records;
     QStringList tombstones;
 
-    static std::optional<OrMapEntry> fromCbor(const QCborMap &map, DecodeError *error = nullptr,
-                                              const FieldPath &path = {});
+    static std::optional<OrMapEntry> fromCbor(
+        const QCborMap &map, DecodeError *error = nullptr, const FieldPath &path = {});
     QCborMap toCbor() const;
     friend bool operator==(const OrMapEntry &, const OrMapEntry &) = default;
 };

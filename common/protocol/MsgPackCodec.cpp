@@ -159,7 +159,7 @@ public:
         const auto type = static_cast<qint8>(data[0]);
         if (type == 0 && size == 2)
             return add(QCborValue(QCborValue::Undefined));
-        const QCborTag tag{quint64(qint64(MsgPackCodec::kExtTagBase) + type)};
+        const QCborTag tag { quint64(qint64(MsgPackCodec::kExtTagBase) + type) };
         return add(QCborValue(tag, QByteArray(data + 1, qsizetype(size) - 1)));
     }
 
@@ -298,8 +298,7 @@ public:
     explicit Encoder(QByteArray &out)
         : m_sink(out)
         , m_packer(m_sink)
-    {
-    }
+    { }
 
     void write(const QCborValue &value)
     {
@@ -347,7 +346,8 @@ private:
     // while exact. The TopGun client turns int64/uint64 into BigInt, which breaks its arithmetic.
     void writeInteger(qint64 v)
     {
-        if (v >= std::numeric_limits<qint32>::min() && v <= qint64(std::numeric_limits<quint32>::max()))
+        if (v >= std::numeric_limits<qint32>::min()
+            && v <= qint64(std::numeric_limits<quint32>::max()))
             m_packer.pack_int64(v);
         else if (v >= -kMaxExactDouble && v <= kMaxExactDouble)
             writeFloat64(double(v));
@@ -371,8 +371,7 @@ private:
     {
         // UTF-8 needs at most three bytes per UTF-16 code unit.
         QVarLengthArray<char, 512> utf8(text.size() * 3);
-        QStringEncoder encoder(QStringEncoder::Utf8, QStringConverter::Flag::Stateless);
-        const char *end = encoder.appendToBuffer(utf8.data(), text);
+        const char *end = m_utf8.appendToBuffer(utf8.data(), text);
         const auto size = uint32_t(end - utf8.data());
         m_packer.pack_str(size);
         m_packer.pack_str_body(utf8.data(), size);
@@ -471,6 +470,7 @@ private:
 
     ByteArraySink m_sink;
     Packer m_packer;
+    QStringEncoder m_utf8 { QStringEncoder::Utf8, QStringConverter::Flag::Stateless };
 };
 
 } // namespace
@@ -493,8 +493,8 @@ DecodeResult MsgPackCodec::decode(QByteArrayView bytes, const DecodeLimits &limi
         builder.fail(QStringLiteral("invalid MessagePack"));
     }
     if (!parsed)
-        return failure(builder.error().isEmpty() ? QStringLiteral("invalid MessagePack")
-                                                 : builder.error());
+        return failure(
+            builder.error().isEmpty() ? QStringLiteral("invalid MessagePack") : builder.error());
     if (offset != size_t(bytes.size()))
         return failure(QStringLiteral("trailing bytes after the MessagePack document at offset %1")
                            .arg(offset));
@@ -508,7 +508,6 @@ DecodeResult MsgPackCodec::decode(QByteArrayView bytes, const DecodeLimits &limi
 QByteArray MsgPackCodec::encode(const QCborValue &value)
 {
     QByteArray out;
-    out.reserve(256);
     Encoder(out).write(value);
     return out;
 }

@@ -24,7 +24,7 @@ QCborMap entriesPayload(const QString &mapName, const QList<OrMapEntry> &entries
 }
 
 QCborMap withPayload(MessageType type, const QCborMap &payload,
-                     const std::optional<crdt::Timestamp> &envelopeTimestamp = std::nullopt)
+    const std::optional<crdt::Timestamp> &envelopeTimestamp = std::nullopt)
 {
     QCborMap message = startMessage(type);
     message.insert("payload"_L1, payload);
@@ -34,8 +34,8 @@ QCborMap withPayload(MessageType type, const QCborMap &payload,
 
 } // namespace
 
-std::optional<OrMapSyncInitMessage> OrMapSyncInitMessage::fromCbor(const QCborMap &message,
-                                                                   DecodeError *error)
+std::optional<OrMapSyncInitMessage> OrMapSyncInitMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldReader top(message, FieldPath(), error);
     OrMapSyncInitMessage result;
@@ -59,8 +59,8 @@ QCborMap OrMapSyncInitMessage::toCbor() const
     return message;
 }
 
-std::optional<OrMapSyncRespRootMessage>
-OrMapSyncRespRootMessage::fromCbor(const QCborMap &message, DecodeError *error)
+std::optional<OrMapSyncRespRootMessage> OrMapSyncRespRootMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldPath root;
     const FieldReader top(message, root, error);
@@ -85,8 +85,8 @@ QCborMap OrMapSyncRespRootMessage::toCbor() const
     return withPayload(kType, payload, envelopeTimestamp);
 }
 
-std::optional<OrMapMerkleReqBucketMessage>
-OrMapMerkleReqBucketMessage::fromCbor(const QCborMap &message, DecodeError *error)
+std::optional<OrMapMerkleReqBucketMessage> OrMapMerkleReqBucketMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldPath root;
     const FieldReader top(message, root, error);
@@ -108,8 +108,8 @@ QCborMap OrMapMerkleReqBucketMessage::toCbor() const
     return withPayload(kType, payload);
 }
 
-std::optional<OrMapSyncRespBucketsMessage>
-OrMapSyncRespBucketsMessage::fromCbor(const QCborMap &message, DecodeError *error)
+std::optional<OrMapSyncRespBucketsMessage> OrMapSyncRespBucketsMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldPath root;
     const FieldReader top(message, root, error);
@@ -134,8 +134,8 @@ QCborMap OrMapSyncRespBucketsMessage::toCbor() const
     return withPayload(kType, payload, envelopeTimestamp);
 }
 
-std::optional<OrMapSyncRespLeafMessage>
-OrMapSyncRespLeafMessage::fromCbor(const QCborMap &message, DecodeError *error)
+std::optional<OrMapSyncRespLeafMessage> OrMapSyncRespLeafMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldPath root;
     const FieldReader top(message, root, error);
@@ -158,8 +158,8 @@ QCborMap OrMapSyncRespLeafMessage::toCbor() const
     return withPayload(kType, payload, envelopeTimestamp);
 }
 
-std::optional<OrMapDiffRequestMessage>
-OrMapDiffRequestMessage::fromCbor(const QCborMap &message, DecodeError *error)
+std::optional<OrMapDiffRequestMessage> OrMapDiffRequestMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldPath root;
     const FieldReader top(message, root, error);
@@ -181,8 +181,8 @@ QCborMap OrMapDiffRequestMessage::toCbor() const
     return withPayload(kType, payload);
 }
 
-std::optional<OrMapDiffResponseMessage>
-OrMapDiffResponseMessage::fromCbor(const QCborMap &message, DecodeError *error)
+std::optional<OrMapDiffResponseMessage> OrMapDiffResponseMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldPath root;
     const FieldReader top(message, root, error);
@@ -201,8 +201,8 @@ QCborMap OrMapDiffResponseMessage::toCbor() const
     return withPayload(kType, entriesPayload(mapName, entries), envelopeTimestamp);
 }
 
-std::optional<OrMapPushDiffMessage> OrMapPushDiffMessage::fromCbor(const QCborMap &message,
-                                                                   DecodeError *error)
+std::optional<OrMapPushDiffMessage> OrMapPushDiffMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldPath root;
     const FieldReader top(message, root, error);

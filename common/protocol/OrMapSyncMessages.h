@@ -14,8 +14,8 @@ struct OrMapSyncInitMessage {
     BucketHashes bucketHashes;
     std::optional<qint64> lastSyncTimestamp; // epoch millis
 
-    static std::optional<OrMapSyncInitMessage> fromCbor(const QCborMap &message,
-                                                        DecodeError *error = nullptr);
+    static std::optional<OrMapSyncInitMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
     friend bool operator==(const OrMapSyncInitMessage &, const OrMapSyncInitMessage &) = default;
 };
@@ -27,11 +27,11 @@ struct OrMapSyncRespRootMessage {
     crdt::Timestamp timestamp; // payload.timestamp
     std::optional<crdt::Timestamp> envelopeTimestamp;
 
-    static std::optional<OrMapSyncRespRootMessage> fromCbor(const QCborMap &message,
-                                                            DecodeError *error = nullptr);
+    static std::optional<OrMapSyncRespRootMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
-    friend bool operator==(const OrMapSyncRespRootMessage &,
-                           const OrMapSyncRespRootMessage &) = default;
+    friend bool operator==(const OrMapSyncRespRootMessage &, const OrMapSyncRespRootMessage &)
+        = default;
 };
 
 struct OrMapMerkleReqBucketMessage {
@@ -39,11 +39,11 @@ struct OrMapMerkleReqBucketMessage {
     QString mapName;
     QString path;
 
-    static std::optional<OrMapMerkleReqBucketMessage> fromCbor(const QCborMap &message,
-                                                               DecodeError *error = nullptr);
+    static std::optional<OrMapMerkleReqBucketMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
-    friend bool operator==(const OrMapMerkleReqBucketMessage &,
-                           const OrMapMerkleReqBucketMessage &) = default;
+    friend bool operator==(const OrMapMerkleReqBucketMessage &, const OrMapMerkleReqBucketMessage &)
+        = default;
 };
 
 struct OrMapSyncRespBucketsMessage {
@@ -53,11 +53,11 @@ struct OrMapSyncRespBucketsMessage {
     BucketHashes buckets;
     std::optional<crdt::Timestamp> envelopeTimestamp;
 
-    static std::optional<OrMapSyncRespBucketsMessage> fromCbor(const QCborMap &message,
-                                                               DecodeError *error = nullptr);
+    static std::optional<OrMapSyncRespBucketsMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
-    friend bool operator==(const OrMapSyncRespBucketsMessage &,
-                           const OrMapSyncRespBucketsMessage &) = default;
+    friend bool operator==(const OrMapSyncRespBucketsMessage &, const OrMapSyncRespBucketsMessage &)
+        = default;
 };
 
 struct OrMapSyncRespLeafMessage {
@@ -67,11 +67,11 @@ struct OrMapSyncRespLeafMessage {
     QList<OrMapEntry> entries;
     std::optional<crdt::Timestamp> envelopeTimestamp;
 
-    static std::optional<OrMapSyncRespLeafMessage> fromCbor(const QCborMap &message,
-                                                            DecodeError *error = nullptr);
+    static std::optional<OrMapSyncRespLeafMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
-    friend bool operator==(const OrMapSyncRespLeafMessage &,
-                           const OrMapSyncRespLeafMessage &) = default;
+    friend bool operator==(const OrMapSyncRespLeafMessage &, const OrMapSyncRespLeafMessage &)
+        = default;
 };
 
 struct OrMapDiffRequestMessage {
@@ -79,11 +79,11 @@ struct OrMapDiffRequestMessage {
     QString mapName;
     QStringList keys;
 
-    static std::optional<OrMapDiffRequestMessage> fromCbor(const QCborMap &message,
-                                                           DecodeError *error = nullptr);
+    static std::optional<OrMapDiffRequestMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
-    friend bool operator==(const OrMapDiffRequestMessage &,
-                           const OrMapDiffRequestMessage &) = default;
+    friend bool operator==(const OrMapDiffRequestMessage &, const OrMapDiffRequestMessage &)
+        = default;
 };
 
 struct OrMapDiffResponseMessage {
@@ -92,11 +92,11 @@ struct OrMapDiffResponseMessage {
     QList<OrMapEntry> entries;
     std::optional<crdt::Timestamp> envelopeTimestamp;
 
-    static std::optional<OrMapDiffResponseMessage> fromCbor(const QCborMap &message,
-                                                            DecodeError *error = nullptr);
+    static std::optional<OrMapDiffResponseMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
-    friend bool operator==(const OrMapDiffResponseMessage &,
-                           const OrMapDiffResponseMessage &) = default;
+    friend bool operator==(const OrMapDiffResponseMessage &, const OrMapDiffResponseMessage &)
+        = default;
 };
 
 // Client -> server: the client's side of the differing keys.
@@ -105,8 +105,8 @@ struct OrMapPushDiffMessage {
     QString mapName;
     QList<OrMapEntry> entries;
 
-    static std::optional<OrMapPushDiffMessage> fromCbor(const QCborMap &message,
-                                                        DecodeError *error = nullptr);
+    static std::optional<OrMapPushDiffMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
     friend bool operator==(const OrMapPushDiffMessage &, const OrMapPushDiffMessage &) = default;
 };

@@ -7,8 +7,8 @@ namespace wingman::protocol {
 using namespace Qt::StringLiterals;
 using namespace fields;
 
-std::optional<QuerySubMessage> QuerySubMessage::fromCbor(const QCborMap &message,
-                                                         DecodeError *error)
+std::optional<QuerySubMessage> QuerySubMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldPath root;
     const FieldReader top(message, root, error);
@@ -35,8 +35,8 @@ QCborMap QuerySubMessage::toCbor() const
     return message;
 }
 
-std::optional<QueryRespMessage> QueryRespMessage::fromCbor(const QCborMap &message,
-                                                           DecodeError *error)
+std::optional<QueryRespMessage> QueryRespMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldPath root;
     const FieldReader top(message, root, error);
@@ -72,8 +72,8 @@ QCborMap QueryRespMessage::toCbor() const
     return message;
 }
 
-std::optional<QueryUpdateMessage> QueryUpdateMessage::fromCbor(const QCborMap &message,
-                                                               DecodeError *error)
+std::optional<QueryUpdateMessage> QueryUpdateMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldPath root;
     const FieldReader top(message, root, error);
@@ -104,8 +104,8 @@ QCborMap QueryUpdateMessage::toCbor() const
     return message;
 }
 
-std::optional<QueryUnsubMessage> QueryUnsubMessage::fromCbor(const QCborMap &message,
-                                                             DecodeError *error)
+std::optional<QueryUnsubMessage> QueryUnsubMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldPath root;
     const FieldReader top(message, root, error);

@@ -14,8 +14,8 @@ struct QuerySubMessage {
     QString mapName;
     QCborMap query;
 
-    static std::optional<QuerySubMessage> fromCbor(const QCborMap &message,
-                                                   DecodeError *error = nullptr);
+    static std::optional<QuerySubMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
     friend bool operator==(const QuerySubMessage &, const QuerySubMessage &) = default;
 };
@@ -29,8 +29,8 @@ struct QueryRespMessage {
     std::optional<QString> cursorStatus; // valid, expired, invalid, none
     std::optional<crdt::Timestamp> envelopeTimestamp;
 
-    static std::optional<QueryRespMessage> fromCbor(const QCborMap &message,
-                                                    DecodeError *error = nullptr);
+    static std::optional<QueryRespMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
     friend bool operator==(const QueryRespMessage &, const QueryRespMessage &) = default;
 };
@@ -43,8 +43,8 @@ struct QueryUpdateMessage {
     QueryChange change = QueryChange::Update; // payload.type on the wire
     std::optional<crdt::Timestamp> envelopeTimestamp;
 
-    static std::optional<QueryUpdateMessage> fromCbor(const QCborMap &message,
-                                                      DecodeError *error = nullptr);
+    static std::optional<QueryUpdateMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
     friend bool operator==(const QueryUpdateMessage &, const QueryUpdateMessage &) = default;
 };
@@ -53,8 +53,8 @@ struct QueryUnsubMessage {
     static constexpr MessageType kType = MessageType::QueryUnsub;
     QString queryId;
 
-    static std::optional<QueryUnsubMessage> fromCbor(const QCborMap &message,
-                                                     DecodeError *error = nullptr);
+    static std::optional<QueryUnsubMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
     friend bool operator==(const QueryUnsubMessage &, const QueryUnsubMessage &) = default;
 };

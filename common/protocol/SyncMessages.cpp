@@ -7,8 +7,8 @@ namespace wingman::protocol {
 using namespace Qt::StringLiterals;
 using namespace fields;
 
-std::optional<SyncInitMessage> SyncInitMessage::fromCbor(const QCborMap &message,
-                                                         DecodeError *error)
+std::optional<SyncInitMessage> SyncInitMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldReader top(message, FieldPath(), error);
     SyncInitMessage result;
@@ -28,8 +28,8 @@ QCborMap SyncInitMessage::toCbor() const
     return message;
 }
 
-std::optional<SyncRespRootMessage> SyncRespRootMessage::fromCbor(const QCborMap &message,
-                                                                 DecodeError *error)
+std::optional<SyncRespRootMessage> SyncRespRootMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldPath root;
     const FieldReader top(message, root, error);
@@ -57,8 +57,8 @@ QCborMap SyncRespRootMessage::toCbor() const
     return message;
 }
 
-std::optional<MerkleReqBucketMessage> MerkleReqBucketMessage::fromCbor(const QCborMap &message,
-                                                                       DecodeError *error)
+std::optional<MerkleReqBucketMessage> MerkleReqBucketMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldPath root;
     const FieldReader top(message, root, error);
@@ -82,8 +82,8 @@ QCborMap MerkleReqBucketMessage::toCbor() const
     return message;
 }
 
-std::optional<SyncRespBucketsMessage> SyncRespBucketsMessage::fromCbor(const QCborMap &message,
-                                                                       DecodeError *error)
+std::optional<SyncRespBucketsMessage> SyncRespBucketsMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldPath root;
     const FieldReader top(message, root, error);
@@ -111,8 +111,8 @@ QCborMap SyncRespBucketsMessage::toCbor() const
     return message;
 }
 
-std::optional<SyncRespLeafMessage> SyncRespLeafMessage::fromCbor(const QCborMap &message,
-                                                                 DecodeError *error)
+std::optional<SyncRespLeafMessage> SyncRespLeafMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldPath root;
     const FieldReader top(message, root, error);
@@ -140,8 +140,8 @@ QCborMap SyncRespLeafMessage::toCbor() const
     return message;
 }
 
-std::optional<SyncResetRequiredMessage>
-SyncResetRequiredMessage::fromCbor(const QCborMap &message, DecodeError *error)
+std::optional<SyncResetRequiredMessage> SyncResetRequiredMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldPath root;
     const FieldReader top(message, root, error);

@@ -12,8 +12,8 @@ struct SyncInitMessage {
     QString mapName;
     std::optional<qint64> lastSyncTimestamp; // epoch millis
 
-    static std::optional<SyncInitMessage> fromCbor(const QCborMap &message,
-                                                   DecodeError *error = nullptr);
+    static std::optional<SyncInitMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
     friend bool operator==(const SyncInitMessage &, const SyncInitMessage &) = default;
 };
@@ -25,8 +25,8 @@ struct SyncRespRootMessage {
     crdt::Timestamp timestamp; // payload.timestamp
     std::optional<crdt::Timestamp> envelopeTimestamp;
 
-    static std::optional<SyncRespRootMessage> fromCbor(const QCborMap &message,
-                                                       DecodeError *error = nullptr);
+    static std::optional<SyncRespRootMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
     friend bool operator==(const SyncRespRootMessage &, const SyncRespRootMessage &) = default;
 };
@@ -36,11 +36,11 @@ struct MerkleReqBucketMessage {
     QString mapName;
     QString path;
 
-    static std::optional<MerkleReqBucketMessage> fromCbor(const QCborMap &message,
-                                                          DecodeError *error = nullptr);
+    static std::optional<MerkleReqBucketMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
-    friend bool operator==(const MerkleReqBucketMessage &,
-                           const MerkleReqBucketMessage &) = default;
+    friend bool operator==(const MerkleReqBucketMessage &, const MerkleReqBucketMessage &)
+        = default;
 };
 
 struct SyncRespBucketsMessage {
@@ -50,11 +50,11 @@ struct SyncRespBucketsMessage {
     BucketHashes buckets; // child hex char -> hash
     std::optional<crdt::Timestamp> envelopeTimestamp;
 
-    static std::optional<SyncRespBucketsMessage> fromCbor(const QCborMap &message,
-                                                          DecodeError *error = nullptr);
+    static std::optional<SyncRespBucketsMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
-    friend bool operator==(const SyncRespBucketsMessage &,
-                           const SyncRespBucketsMessage &) = default;
+    friend bool operator==(const SyncRespBucketsMessage &, const SyncRespBucketsMessage &)
+        = default;
 };
 
 struct SyncRespLeafMessage {
@@ -64,8 +64,8 @@ struct SyncRespLeafMessage {
     QList<LeafRecord> records;
     std::optional<crdt::Timestamp> envelopeTimestamp;
 
-    static std::optional<SyncRespLeafMessage> fromCbor(const QCborMap &message,
-                                                       DecodeError *error = nullptr);
+    static std::optional<SyncRespLeafMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
     friend bool operator==(const SyncRespLeafMessage &, const SyncRespLeafMessage &) = default;
 };
@@ -76,11 +76,11 @@ struct SyncResetRequiredMessage {
     QString reason;
     std::optional<crdt::Timestamp> envelopeTimestamp;
 
-    static std::optional<SyncResetRequiredMessage> fromCbor(const QCborMap &message,
-                                                            DecodeError *error = nullptr);
+    static std::optional<SyncResetRequiredMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
-    friend bool operator==(const SyncResetRequiredMessage &,
-                           const SyncResetRequiredMessage &) = default;
+    friend bool operator==(const SyncResetRequiredMessage &, const SyncResetRequiredMessage &)
+        = default;
 };
 
 } // namespace wingman::protocol

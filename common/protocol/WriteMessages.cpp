@@ -7,8 +7,8 @@ namespace wingman::protocol {
 using namespace Qt::StringLiterals;
 using namespace fields;
 
-std::optional<ClientOpMessage> ClientOpMessage::fromCbor(const QCborMap &message,
-                                                         DecodeError *error)
+std::optional<ClientOpMessage> ClientOpMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldPath root;
     const FieldReader top(message, root, error);
@@ -18,7 +18,7 @@ std::optional<ClientOpMessage> ClientOpMessage::fromCbor(const QCborMap &message
     std::optional<ClientOp> op = ClientOp::fromCbor(payload, error, FieldPath(root, "payload"_L1));
     if (!op)
         return std::nullopt;
-    return ClientOpMessage{std::move(*op)};
+    return ClientOpMessage { std::move(*op) };
 }
 
 QCborMap ClientOpMessage::toCbor() const
@@ -89,8 +89,8 @@ QCborMap OpAckMessage::toCbor() const
     return message;
 }
 
-std::optional<OpRejectedMessage> OpRejectedMessage::fromCbor(const QCborMap &message,
-                                                             DecodeError *error)
+std::optional<OpRejectedMessage> OpRejectedMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldPath root;
     const FieldReader top(message, root, error);
@@ -119,8 +119,8 @@ QCborMap OpRejectedMessage::toCbor() const
     return message;
 }
 
-std::optional<ServerEventMessage> ServerEventMessage::fromCbor(const QCborMap &message,
-                                                               DecodeError *error)
+std::optional<ServerEventMessage> ServerEventMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldPath root;
     const FieldReader top(message, root, error);
@@ -144,8 +144,8 @@ QCborMap ServerEventMessage::toCbor() const
     return message;
 }
 
-std::optional<ServerBatchEventMessage> ServerBatchEventMessage::fromCbor(const QCborMap &message,
-                                                                         DecodeError *error)
+std::optional<ServerBatchEventMessage> ServerBatchEventMessage::fromCbor(
+    const QCborMap &message, DecodeError *error)
 {
     const FieldPath root;
     const FieldReader top(message, root, error);

@@ -11,8 +11,8 @@ struct ClientOpMessage {
     static constexpr MessageType kType = MessageType::ClientOp;
     ClientOp op; // the payload
 
-    static std::optional<ClientOpMessage> fromCbor(const QCborMap &message,
-                                                   DecodeError *error = nullptr);
+    static std::optional<ClientOpMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
     friend bool operator==(const ClientOpMessage &, const ClientOpMessage &) = default;
 };
@@ -23,8 +23,8 @@ struct OpBatchMessage {
     std::optional<WriteConcern> writeConcern;
     std::optional<qint64> timeout;
 
-    static std::optional<OpBatchMessage> fromCbor(const QCborMap &message,
-                                                  DecodeError *error = nullptr);
+    static std::optional<OpBatchMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
     friend bool operator==(const OpBatchMessage &, const OpBatchMessage &) = default;
 };
@@ -37,8 +37,8 @@ struct OpAckMessage {
     std::optional<QList<OpResult>> results;
     std::optional<crdt::Timestamp> envelopeTimestamp;
 
-    static std::optional<OpAckMessage> fromCbor(const QCborMap &message,
-                                                DecodeError *error = nullptr);
+    static std::optional<OpAckMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
     friend bool operator==(const OpAckMessage &, const OpAckMessage &) = default;
 };
@@ -50,8 +50,8 @@ struct OpRejectedMessage {
     std::optional<qint64> code;
     std::optional<crdt::Timestamp> envelopeTimestamp;
 
-    static std::optional<OpRejectedMessage> fromCbor(const QCborMap &message,
-                                                     DecodeError *error = nullptr);
+    static std::optional<OpRejectedMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
     friend bool operator==(const OpRejectedMessage &, const OpRejectedMessage &) = default;
 };
@@ -61,8 +61,8 @@ struct ServerEventMessage {
     ServerEventPayload event; // the payload
     std::optional<crdt::Timestamp> envelopeTimestamp;
 
-    static std::optional<ServerEventMessage> fromCbor(const QCborMap &message,
-                                                      DecodeError *error = nullptr);
+    static std::optional<ServerEventMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
     friend bool operator==(const ServerEventMessage &, const ServerEventMessage &) = default;
 };
@@ -72,11 +72,11 @@ struct ServerBatchEventMessage {
     QList<ServerEventPayload> events;
     std::optional<crdt::Timestamp> envelopeTimestamp;
 
-    static std::optional<ServerBatchEventMessage> fromCbor(const QCborMap &message,
-                                                           DecodeError *error = nullptr);
+    static std::optional<ServerBatchEventMessage> fromCbor(
+        const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
-    friend bool operator==(const ServerBatchEventMessage &,
-                           const ServerBatchEventMessage &) = default;
+    friend bool operator==(const ServerBatchEventMessage &, const ServerBatchEventMessage &)
+        = default;
 };
 
 } // namespace wingman::protocol

@@ -22,6 +22,28 @@ QStringList MapRegistry::mapNames() const
     return names;
 }
 
+void MapRegistry::load(const QHash<QString, storage::StoredMap> &stored)
+{
+    for (auto it = stored.cbegin(); it != stored.cend(); ++it) {
+        const storage::StoredMap &map = it.value();
+        if (map.kind == storage::StoredMap::Kind::Lww) {
+            crdt::LwwMap *target = lwwMap(it.key());
+            if (!target)
+                continue;
+            for (auto record = map.lwwRecords.cbegin(); record != map.lwwRecords.cend(); ++record)
+                target->merge(record.key(), record.value());
+        } else {
+            crdt::OrMap *target = orMap(it.key());
+            if (!target)
+                continue;
+            for (const QString &tag : map.orTombstones)
+                target->applyTombstone(tag);
+            for (auto records = map.orRecords.cbegin(); records != map.orRecords.cend(); ++records)
+                target->mergeKey(records.key(), records.value());
+        }
+    }
+}
+
 crdt::LwwMap *MapRegistry::lwwMap(const QString &name)
 {
     Slot &slot = m_maps[name];

@@ -3,6 +3,7 @@
 #include "crdt/Hlc.h"
 #include "crdt/LwwMap.h"
 #include "crdt/OrMap.h"
+#include "storage/Storage.h"
 
 #include <QString>
 #include <memory>
@@ -28,6 +29,8 @@ public:
     crdt::LwwMap *findLww(const QString &name) const;
     crdt::OrMap *findOr(const QString &name) const;
     QStringList mapNames() const;
+    // Rebuilds maps (and their Merkle trees) from what storage loaded at startup.
+    void load(const QHash<QString, storage::StoredMap> &stored);
 
 private:
     struct Slot {

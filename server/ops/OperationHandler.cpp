@@ -4,6 +4,9 @@
 #include "network/ClientConnection.h"
 #include "ops/MapRegistry.h"
 #include "protocol/WriteMessages.h"
+#include "storage/Storage.h"
+
+#include <QPointer>
 
 #include <QCborArray>
 
@@ -39,11 +42,13 @@ QCborValue orValues(const crdt::OrMap &map, const QString &key)
 } // namespace
 
 OperationHandler::OperationHandler(MapRegistry &maps, const auth::SecurityPolicy &policy,
-                                   query::QueryRegistry &queries, QObject *parent)
+                                   query::QueryRegistry &queries, storage::Storage &storage,
+                                   QObject *parent)
     : QObject(parent)
     , m_maps(maps)
     , m_policy(policy)
     , m_queries(queries)
+    , m_storage(storage)
 {
 }
 
@@ -54,22 +59,32 @@ void OperationHandler::handleClientOp(network::ClientConnection &connection, con
         connection.sendError(kBadOp, QStringLiteral("Invalid message format"));
         return;
     }
-    process(connection, QCborArray{payload});
+    std::optional<protocol::WriteConcern> writeConcern;
+    const QCborValue concern = payload.toMap().value(QStringLiteral("writeConcern"));
+    if (concern.isString())
+        writeConcern = protocol::writeConcernFromName(concern.toString());
+    process(connection, QCborArray{payload}, writeConcern);
 }
 
 void OperationHandler::handleOpBatch(network::ClientConnection &connection, const QCborMap &message)
 {
-    const QCborValue ops = message.value(QStringLiteral("payload")).toMap().value(QStringLiteral("ops"));
+    const QCborMap payload = message.value(QStringLiteral("payload")).toMap();
+    const QCborValue ops = payload.value(QStringLiteral("ops"));
     if (!ops.isArray()) {
         connection.sendError(kBadOp, QStringLiteral("Invalid message format"));
         return;
     }
-    process(connection, ops.toArray());
+    std::optional<protocol::WriteConcern> writeConcern;
+    const QCborValue concern = payload.value(QStringLiteral("writeConcern"));
+    if (concern.isString())
+        writeConcern = protocol::writeConcernFromName(concern.toString());
+    process(connection, ops.toArray(), writeConcern);
 }
 
-void OperationHandler::process(network::ClientConnection &connection, const QCborArray &ops)
+void OperationHandler::process(network::ClientConnection &connection, const QCborArray &ops,
+                               std::optional<protocol::WriteConcern> writeConcern)
 {
-    QHash<QString, QList<query::Change>> changes;
+    BatchChanges changes;
     QList<protocol::OpResult> results;
     results.reserve(ops.size());
     QString lastId;
@@ -94,7 +109,6 @@ void OperationHandler::process(network::ClientConnection &connection, const QCbo
         protocol::OpResult result;
         result.opId = opId;
         result.success = outcome.code == 0;
-        result.achievedLevel = protocol::WriteConcern::Applied;
         if (outcome.code == 0) {
             ++m_appliedOps;
         } else {
@@ -111,21 +125,49 @@ void OperationHandler::process(network::ClientConnection &connection, const QCbo
             results.append(std::move(result));
     }
 
-    const crdt::Timestamp now = m_maps.hlc().now();
+    // The client drops an acknowledged op from its log, so by default the ack waits for the
+    // commit; FIRE_AND_FORGET and MEMORY ask for it as soon as the ops are applied.
+    const bool early = writeConcern == protocol::WriteConcern::FireAndForget
+                       || writeConcern == protocol::WriteConcern::Memory;
+    const auto level = early ? protocol::WriteConcern::Memory
+                             : (m_storage.isDurable() ? protocol::WriteConcern::Persisted
+                                                      : protocol::WriteConcern::Applied);
+    for (protocol::OpResult &result : results) {
+        if (result.success)
+            result.achievedLevel = level;
+    }
     protocol::OpAckMessage ack;
     ack.lastId = lastId;
-    ack.achievedLevel = protocol::WriteConcern::Applied;
+    ack.achievedLevel = level;
     ack.results = std::move(results);
-    ack.envelopeTimestamp = now;
-    connection.send(ack.toCbor());
 
-    for (auto it = changes.cbegin(); it != changes.cend(); ++it)
-        m_queries.publish(it.key(), it.value(), &connection, now);
+    QPointer<network::ClientConnection> origin(&connection);
+    if (early) {
+        ack.envelopeTimestamp = m_maps.hlc().now();
+        connection.send(ack.toCbor());
+    }
+    auto committed = [this, origin, early, ack = std::move(ack),
+                      byMap = std::move(changes.byMap)](const QString &error) mutable {
+        if (!error.isEmpty()) {
+            qCCritical(lcOps).noquote() << "storage commit failed:" << error;
+            if (origin && !early)
+                origin->sendError(500, QStringLiteral("Storage failure; ops not acknowledged"));
+            return;
+        }
+        const crdt::Timestamp now = m_maps.hlc().now();
+        if (origin && !early) {
+            ack.envelopeTimestamp = now;
+            origin->send(ack.toCbor());
+        }
+        for (auto it = byMap.cbegin(); it != byMap.cend(); ++it)
+            m_queries.publish(it.key(), it.value(), origin.data(), now);
+    };
+    m_storage.write(std::move(changes.writes), std::move(committed));
 }
 
 OperationHandler::Outcome OperationHandler::apply(const protocol::ClientOp &op,
                                                   const auth::Principal &principal,
-                                                  QHash<QString, QList<query::Change>> &changes)
+                                                  BatchChanges &changes)
 {
     if (op.mapName.isEmpty() || op.key.isEmpty())
         return {kBadOp, QStringLiteral("Invalid op: mapName and key are required")};
@@ -139,13 +181,12 @@ OperationHandler::Outcome OperationHandler::apply(const protocol::ClientOp &op,
                                 .arg(auth::SecurityPolicy::actionName(action), op.mapName)};
     }
 
-    QList<query::Change> &mapChanges = changes[op.mapName];
     const bool orOp = type == protocol::OpType::OrAdd || type == protocol::OpType::OrRemove;
-    return orOp ? applyOr(op, mapChanges) : applyLww(op, mapChanges);
+    return orOp ? applyOr(op, changes) : applyLww(op, changes);
 }
 
 OperationHandler::Outcome OperationHandler::applyLww(const protocol::ClientOp &op,
-                                                     QList<query::Change> &changes)
+                                                     BatchChanges &changes)
 {
     crdt::LwwMap *map = m_maps.lwwMap(op.mapName);
     if (!map)
@@ -167,12 +208,18 @@ OperationHandler::Outcome OperationHandler::applyLww(const protocol::ClientOp &o
     change.event.record = record;
     if (!record.isTombstone() && !record.isExpired(map->hlc().clockMillis()))
         change.value = record.value;
-    changes.append(std::move(change));
+    storage::StorageWrite write;
+    write.kind = storage::StorageWrite::Kind::LwwPut;
+    write.mapName = op.mapName;
+    write.key = op.key;
+    write.lww = std::move(record);
+    changes.writes.append(std::move(write));
+    changes.byMap[op.mapName].append(std::move(change));
     return {};
 }
 
 OperationHandler::Outcome OperationHandler::applyOr(const protocol::ClientOp &op,
-                                                    QList<query::Change> &changes)
+                                                    BatchChanges &changes)
 {
     crdt::OrMap *map = m_maps.orMap(op.mapName);
     if (!map)
@@ -181,6 +228,9 @@ OperationHandler::Outcome OperationHandler::applyOr(const protocol::ClientOp &op
     query::Change change;
     change.event.mapName = op.mapName;
     change.event.key = op.key;
+    storage::StorageWrite write;
+    write.mapName = op.mapName;
+    write.key = op.key;
     if (op.effectiveType() == protocol::OpType::OrAdd) {
         if (!op.orRecord)
             return {kBadOp, QStringLiteral("Invalid op: orRecord is required")};
@@ -188,6 +238,8 @@ OperationHandler::Outcome OperationHandler::applyOr(const protocol::ClientOp &op
             return {};
         change.event.eventType = protocol::ServerEventType::OrAdd;
         change.event.orRecord = op.orRecord;
+        write.kind = storage::StorageWrite::Kind::OrPut;
+        write.orRecord = *op.orRecord;
     } else {
         if (!op.orTag)
             return {kBadOp, QStringLiteral("Invalid op: orTag is required")};
@@ -196,11 +248,14 @@ OperationHandler::Outcome OperationHandler::applyOr(const protocol::ClientOp &op
         map->applyTombstone(*op.orTag);
         change.event.eventType = protocol::ServerEventType::OrRemove;
         change.event.orTag = op.orTag;
+        write.kind = storage::StorageWrite::Kind::OrTombstone;
+        write.tag = *op.orTag;
     }
     const QCborValue values = orValues(*map, op.key);
     if (!values.toArray().isEmpty())
         change.value = values;
-    changes.append(std::move(change));
+    changes.writes.append(std::move(write));
+    changes.byMap[op.mapName].append(std::move(change));
     return {};
 }
 

@@ -14,6 +14,10 @@ struct Principal;
 namespace wingman::network {
 class ClientConnection;
 }
+namespace wingman::storage {
+class Storage;
+struct StorageWrite;
+}
 
 namespace wingman::ops {
 
@@ -29,7 +33,8 @@ class OperationHandler : public QObject
     Q_OBJECT
 public:
     OperationHandler(MapRegistry &maps, const auth::SecurityPolicy &policy,
-                     query::QueryRegistry &queries, QObject *parent = nullptr);
+                     query::QueryRegistry &queries, storage::Storage &storage,
+                     QObject *parent = nullptr);
 
     void handleClientOp(network::ClientConnection &connection, const QCborMap &message);
     void handleOpBatch(network::ClientConnection &connection, const QCborMap &message);
@@ -46,15 +51,23 @@ private:
         QString reason;
     };
 
-    void process(network::ClientConnection &connection, const QCborArray &ops);
+    // What one batch changed: the fan-out per map and the writes to persist.
+    struct BatchChanges {
+        QHash<QString, QList<query::Change>> byMap;
+        QList<storage::StorageWrite> writes;
+    };
+
+    void process(network::ClientConnection &connection, const QCborArray &ops,
+                 std::optional<protocol::WriteConcern> writeConcern);
     Outcome apply(const protocol::ClientOp &op, const auth::Principal &principal,
-                  QHash<QString, QList<query::Change>> &changes);
-    Outcome applyLww(const protocol::ClientOp &op, QList<query::Change> &changes);
-    Outcome applyOr(const protocol::ClientOp &op, QList<query::Change> &changes);
+                  BatchChanges &changes);
+    Outcome applyLww(const protocol::ClientOp &op, BatchChanges &changes);
+    Outcome applyOr(const protocol::ClientOp &op, BatchChanges &changes);
 
     MapRegistry &m_maps;
     const auth::SecurityPolicy &m_policy;
     query::QueryRegistry &m_queries;
+    storage::Storage &m_storage;
     quint64 m_appliedOps = 0;
     quint64 m_rejectedOps = 0;
 };

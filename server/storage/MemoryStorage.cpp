@@ -19,4 +19,10 @@ void MemoryStorage::close()
     m_open = false;
 }
 
+void MemoryStorage::write(QList<StorageWrite>, Done done)
+{
+    if (done)
+        done({});
+}
+
 } // namespace wingman::storage

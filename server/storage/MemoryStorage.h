@@ -4,7 +4,8 @@
 
 namespace wingman::storage {
 
-// Storage that lives as long as the process: tests and `--storage memory:`.
+// `--storage memory:`: the node's maps are the only copy of the data, so there is nothing to
+// write and nothing to load; writes commit at once and nothing survives the process.
 class MemoryStorage : public Storage
 {
     Q_OBJECT
@@ -14,9 +15,15 @@ public:
     void open() override;
     void close() override;
     bool isOpen() const override { return m_open; }
+    bool isDurable() const override { return false; }
+    void write(QList<StorageWrite> writes, Done done) override;
+    QHash<QString, StoredMap> loadAll() override { return {}; }
+    QString loadMeta(const QString &key) override { return m_meta.value(key); }
+    void storeMeta(const QString &key, const QString &value) override { m_meta.insert(key, value); }
 
 private:
     bool m_open = false;
+    QHash<QString, QString> m_meta;
 };
 
 } // namespace wingman::storage

@@ -1,23 +1,72 @@
 #pragma once
 
+#include "crdt/LwwRecord.h"
+#include "crdt/OrRecord.h"
+
+#include <QHash>
+#include <QList>
 #include <QLoggingCategory>
 #include <QObject>
+#include <QStringList>
+
+#include <functional>
 
 namespace wingman::storage {
 
 Q_DECLARE_LOGGING_CATEGORY(lcStorage)
 
+// One change to persist. LWW records are stored whole (a tombstone is a record with a null
+// value); OR maps store each live record by tag and each tombstoned tag.
+struct StorageWrite {
+    enum class Kind {
+        LwwPut,           // mapName, key, lww
+        LwwDelete,        // mapName, key (GC prune of a tombstone)
+        OrPut,            // mapName, key, orRecord
+        OrTombstone,      // mapName, tag (and drop the record carrying it, if stored)
+        OrDeleteTombstone // mapName, tag (GC prune)
+    };
+    Kind kind = Kind::LwwPut;
+    QString mapName;
+    QString key;
+    QString tag;
+    crdt::LwwRecord lww;
+    crdt::OrRecord orRecord;
+};
+
+// Everything a node stored, as loaded at startup.
+struct StoredMap {
+    enum class Kind { Lww, Or };
+    Kind kind = Kind::Lww;
+    QHash<QString, crdt::LwwRecord> lwwRecords;
+    QHash<QString, QList<crdt::OrRecord>> orRecords;
+    QStringList orTombstones;
+};
+
 // Where a node keeps what it acknowledged. open() finishes with opened() or failed(reason), never
-// synchronously, so the coordinator can join it with the listeners.
+// synchronously, so the coordinator can join it with the listeners. write() calls done once the
+// writes are durable (or failed): the caller acknowledges only then.
 class Storage : public QObject
 {
     Q_OBJECT
 public:
+    using Done = std::function<void(const QString &error)>; // empty error: committed
+
     using QObject::QObject;
 
     virtual void open() = 0;
+    // Flushes pending writes, then closes. Synchronous.
     virtual void close() = 0;
     virtual bool isOpen() const = 0;
+    // True when a committed write survives a crash of the process.
+    virtual bool isDurable() const = 0;
+
+    // Queues writes; done runs on this object's thread after they are committed, in submission
+    // order. Implementations group-commit: many write() calls may share one transaction.
+    virtual void write(QList<StorageWrite> writes, Done done) = 0;
+    // Every stored map by name; called once, after opened().
+    virtual QHash<QString, StoredMap> loadAll() = 0;
+    virtual QString loadMeta(const QString &key) = 0;
+    virtual void storeMeta(const QString &key, const QString &value) = 0;
 
 Q_SIGNALS:
     void opened();

@@ -6,8 +6,10 @@
 #include "protocol/OrMapSyncMessages.h"
 #include "protocol/SyncMessages.h"
 #include "query/QueryRegistry.h"
+#include "storage/Storage.h"
 
 #include <QCborArray>
+#include <QPointer>
 
 namespace wingman::sync {
 
@@ -38,10 +40,12 @@ QCborValue orValues(const crdt::OrMap &map, const QString &key)
 } // namespace
 
 SyncHandler::SyncHandler(ops::MapRegistry &maps, const auth::SecurityPolicy &policy,
-                         query::QueryRegistry &queries, qint64 gcAgeMs)
+                         query::QueryRegistry &queries, storage::Storage &storage,
+                         qint64 gcAgeMs)
     : m_maps(maps)
     , m_policy(policy)
     , m_queries(queries)
+    , m_storage(storage)
     , m_gcAgeMs(gcAgeMs)
 {
 }
@@ -227,6 +231,7 @@ void SyncHandler::handleOrMapPushDiff(network::ClientConnection &connection,
     }
 
     QList<query::Change> changes;
+    QList<storage::StorageWrite> writes;
     for (const protocol::OrMapEntry &entry : push->entries) {
         QList<crdt::OrRecord> fresh;
         for (const crdt::OrRecord &record : entry.records) {
@@ -251,15 +256,37 @@ void SyncHandler::handleOrMapPushDiff(network::ClientConnection &connection,
                                   std::nullopt, record, std::nullopt},
                                  value};
             changes.append(std::move(change));
+            storage::StorageWrite write;
+            write.kind = storage::StorageWrite::Kind::OrPut;
+            write.mapName = push->mapName;
+            write.key = entry.key;
+            write.orRecord = record;
+            writes.append(std::move(write));
         }
         for (const QString &tag : newTombstones) {
             query::Change change{{push->mapName, protocol::ServerEventType::OrRemove, entry.key,
                                   std::nullopt, std::nullopt, tag},
                                  value};
             changes.append(std::move(change));
+            storage::StorageWrite write;
+            write.kind = storage::StorageWrite::Kind::OrTombstone;
+            write.mapName = push->mapName;
+            write.key = entry.key;
+            write.tag = tag;
+            writes.append(std::move(write));
         }
     }
-    m_queries.publish(push->mapName, changes, &connection, m_maps.hlc().now());
+    if (changes.isEmpty())
+        return;
+    QPointer<network::ClientConnection> origin(&connection);
+    m_storage.write(std::move(writes), [this, origin, mapName = push->mapName,
+                                        changes = std::move(changes)](const QString &error) {
+        if (!error.isEmpty()) {
+            qCCritical(lcSync).noquote() << "storage commit failed:" << error;
+            return;
+        }
+        m_queries.publish(mapName, changes, origin.data(), m_maps.hlc().now());
+    });
 }
 
 } // namespace wingman::sync

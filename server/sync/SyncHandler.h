@@ -15,6 +15,9 @@ class MapRegistry;
 namespace wingman::query {
 class QueryRegistry;
 }
+namespace wingman::storage {
+class Storage;
+}
 
 namespace wingman::sync {
 
@@ -28,7 +31,7 @@ class SyncHandler
 {
 public:
     SyncHandler(ops::MapRegistry &maps, const auth::SecurityPolicy &policy,
-                query::QueryRegistry &queries, qint64 gcAgeMs);
+                query::QueryRegistry &queries, storage::Storage &storage, qint64 gcAgeMs);
 
     void handleSyncInit(network::ClientConnection &connection, const QCborMap &message);
     void handleMerkleReqBucket(network::ClientConnection &connection, const QCborMap &message);
@@ -46,6 +49,7 @@ private:
     ops::MapRegistry &m_maps;
     const auth::SecurityPolicy &m_policy;
     query::QueryRegistry &m_queries;
+    storage::Storage &m_storage;
     qint64 m_gcAgeMs;
 };
 

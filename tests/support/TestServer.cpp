@@ -14,6 +14,7 @@ ServerConfig testConfig()
     config.port = 0;
     config.clusterPort = 0;
     config.jwtSecret = kTestSecret;
+    config.storage = QStringLiteral("memory:");
     return config;
 }
 

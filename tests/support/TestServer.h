@@ -9,7 +9,8 @@ namespace wingman::test {
 
 constexpr const char *kTestSecret = "wingman-test-secret";
 
-// A config for an in-process node: loopback, OS-assigned ports, a known HS256 secret.
+// A config for an in-process node: loopback, OS-assigned ports, a known HS256 secret, memory
+// storage.
 ServerConfig testConfig();
 
 // Creates a node and waits for ready(); null (with a test failure message logged) on failure.

@@ -19,7 +19,7 @@ QByteArrayList sampleMessages(int count)
 {
     QByteArrayList messages;
     for (int i = 0; i < count; ++i) {
-        QCborMap message{{"type"_L1, "SERVER_EVENT"_L1}, {"n"_L1, i}};
+        QCborMap message { { "type"_L1, "SERVER_EVENT"_L1 }, { "n"_L1, i } };
         if (i % 7 == 3)
             message.insert("blob"_L1, QByteArray(70000 + i, char('a' + i % 26)));
         messages.append(Frame::encode(message));
@@ -46,16 +46,17 @@ private Q_SLOTS:
 
 void TestBatchContainer::exactLayout()
 {
-    const QByteArrayList messages{hex("c0"), hex("81a16101")};
+    const QByteArrayList messages { hex("c0"), hex("81a16101") };
     const QByteArray data = BatchContainer::encodeData(messages);
-    QCOMPARE(data.toHex(), hex("02000000"
-                               "01000000c0"
-                               "0400000081a16101")
-                               .toHex());
+    QCOMPARE(data.toHex(),
+        hex("02000000"
+            "01000000c0"
+            "0400000081a16101")
+            .toHex());
     // {type:'BATCH', count:2, data:<bin 8 of 17 bytes>}
     const QByteArray frame = BatchContainer::encode(messages);
     QCOMPARE(frame.toHex(),
-             (hex("83a474797065a54241544348a5636f756e7402a464617461c411") + data).toHex());
+        (hex("83a474797065a54241544348a5636f756e7402a464617461c411") + data).toHex());
 }
 
 void TestBatchContainer::roundTrip_data()
@@ -123,18 +124,19 @@ void TestBatchContainer::malformedMessage_data()
     QTest::addColumn<QCborMap>("message");
     QTest::addColumn<QString>("field");
 
-    const QByteArray data = BatchContainer::encodeData({hex("c0")});
-    QTest::newRow("wrong type") << QCborMap{{"type"_L1, "BATCHES"_L1}, {"data"_L1, data}}
+    const QByteArray data = BatchContainer::encodeData({ hex("c0") });
+    QTest::newRow("wrong type") << QCborMap { { "type"_L1, "BATCHES"_L1 }, { "data"_L1, data } }
                                 << u"type"_s;
-    QTest::newRow("no data") << QCborMap{{"type"_L1, "BATCH"_L1}, {"count"_L1, 1}} << u"data"_s;
-    QTest::newRow("data not binary")
-        << QCborMap{{"type"_L1, "BATCH"_L1}, {"count"_L1, 1}, {"data"_L1, "x"_L1}} << u"data"_s;
-    QTest::newRow("count mismatch")
-        << QCborMap{{"type"_L1, "BATCH"_L1}, {"count"_L1, 2}, {"data"_L1, data}} << u"count"_s;
+    QTest::newRow("no data") << QCborMap { { "type"_L1, "BATCH"_L1 }, { "count"_L1, 1 } }
+                             << u"data"_s;
+    QTest::newRow("data not binary") << QCborMap { { "type"_L1, "BATCH"_L1 }, { "count"_L1, 1 },
+        { "data"_L1, "x"_L1 } } << u"data"_s;
+    QTest::newRow("count mismatch") << QCborMap { { "type"_L1, "BATCH"_L1 }, { "count"_L1, 2 },
+        { "data"_L1, data } } << u"count"_s;
     QTest::newRow("count not a number")
-        << QCborMap{{"type"_L1, "BATCH"_L1}, {"count"_L1, "1"_L1}, {"data"_L1, data}}
+        << QCborMap { { "type"_L1, "BATCH"_L1 }, { "count"_L1, "1"_L1 }, { "data"_L1, data } }
         << u"count"_s;
-    QTest::newRow("bad data") << QCborMap{{"type"_L1, "BATCH"_L1}, {"data"_L1, hex("0500")}}
+    QTest::newRow("bad data") << QCborMap { { "type"_L1, "BATCH"_L1 }, { "data"_L1, hex("0500") } }
                               << u"data"_s;
 }
 

@@ -148,11 +148,9 @@ private Q_SLOTS:
         QTest::newRow("big integer") << QCborValue(qint64(1) << 40) << std::optional<qint64>();
         QTest::newRow("double") << QCborValue(2.5) << std::optional<qint64>(5000);
         QTest::newRow("tombstone") << QCborValue(QCborValue::Null) << std::optional<qint64>();
-        QTest::newRow("nested")
-            << QCborValue(QCborMap { { "title", "buy milk" },
-                                     { "tags", QCborArray { "a", 1, true } },
-                                     { "done", false } })
-            << std::optional<qint64>();
+        QTest::newRow("nested") << QCborValue(QCborMap {
+            { "title", "buy milk" }, { "tags", QCborArray { "a", 1, true } }, { "done", false } })
+                                << std::optional<qint64>();
         QTest::newRow("bytes") << QCborValue(QByteArray("\x00\x01\xff", 3))
                                << std::optional<qint64>();
     }
@@ -166,7 +164,11 @@ private Q_SLOTS:
         QVERIFY(storage->storeLwwRecord("todos", "k1", record));
         const auto records = storage->lwwRecords("todos");
         QCOMPARE(records.size(), 1);
-        QCOMPARE(records.value("k1"), record);
+        crdt::LwwRecord stored = records.value("k1");
+        // Integers beyond 32 bits travel as float64, as msgpackr writes them: same number.
+        if (value.isInteger() && stored.value.isDouble())
+            stored.value = QCborValue(qint64(stored.value.toDouble()));
+        QCOMPARE(stored, record);
         QVERIFY(storage->lwwRecords("other").isEmpty());
     }
 

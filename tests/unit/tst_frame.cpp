@@ -38,18 +38,18 @@ void TestFrame::decodesMessages_data()
     QTest::addColumn<QByteArray>("frame");
     QTest::addColumn<QCborMap>("message");
 
-    const QCborMap ping{{"type"_L1, "PING"_L1}, {"timestamp"_L1, 1700000000000.0}};
-    QTest::newRow("msgpack")
-        << hex("82a474797065a450494e47a974696d657374616d70cb4278bcfe56800000") << ping;
+    const QCborMap ping { { "type"_L1, "PING"_L1 }, { "timestamp"_L1, 1700000000000.0 } };
+    QTest::newRow("msgpack") << hex("82a474797065a450494e47a974696d657374616d70cb4278bcfe56800000")
+                             << ping;
     // Qt's JSON objects come back with sorted keys.
     QTest::newRow("json text") << QByteArray(R"({"type":"PING","timestamp":1700000000000.5})")
-                               << QCborMap{{"timestamp"_L1, 1700000000000.5},
-                                           {"type"_L1, "PING"_L1}};
+                               << QCborMap { { "timestamp"_L1, 1700000000000.5 },
+                                      { "type"_L1, "PING"_L1 } };
     QTest::newRow("json with leading whitespace")
         << QByteArray("\n  {\"type\":\"AUTH\",\"token\":\"t\"}")
-        << QCborMap{{"token"_L1, "t"_L1}, {"type"_L1, "AUTH"_L1}};
+        << QCborMap { { "token"_L1, "t"_L1 }, { "type"_L1, "AUTH"_L1 } };
     QTest::newRow("msgpack with undefined field")
-        << hex("82a474797065a441555448a5746f6b656ed40000") << QCborMap{{"type"_L1, "AUTH"_L1}};
+        << hex("82a474797065a441555448a5746f6b656ed40000") << QCborMap { { "type"_L1, "AUTH"_L1 } };
 }
 
 void TestFrame::decodesMessages()
@@ -79,8 +79,8 @@ void TestFrame::classifiesFailures_data()
     QTest::newRow("depth bomb") << QByteArray(100000, char(0x91)) << undecodable << QString();
     QTest::newRow("json depth bomb") << QByteArray(100000, '[') << undecodable << QString();
     QTest::newRow("huge declared map") << hex("dfffffffff") << undecodable << QString();
-    QTest::newRow("trailing garbage") << hex("81a474797065a450494e47ff") << undecodable
-                                      << QString();
+    QTest::newRow("trailing garbage")
+        << hex("81a474797065a450494e47ff") << undecodable << QString();
     QTest::newRow("msgpack array") << hex("920102") << invalid << QString();
     QTest::newRow("msgpack int") << hex("05") << invalid << QString();
     QTest::newRow("msgpack nil") << hex("c0") << invalid << QString();
@@ -131,8 +131,8 @@ void TestFrame::reportsTheLikelyFormat()
 
 void TestFrame::encodeRoundTrip()
 {
-    const QCborMap message{{"type"_L1, "SERVER_EVENT"_L1},
-                           {"payload"_L1, QCborMap{{"mapName"_L1, "m"_L1}, {"n"_L1, 70000}}}};
+    const QCborMap message { { "type"_L1, "SERVER_EVENT"_L1 },
+        { "payload"_L1, QCborMap { { "mapName"_L1, "m"_L1 }, { "n"_L1, 70000 } } } };
     const QByteArray frame = Frame::encode(message);
     // Strings and ints as msgpackr writes them: the map header, then "type" as a fixstr.
     QVERIFY(frame.startsWith(hex("82a474797065")));

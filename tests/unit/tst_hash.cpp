@@ -1,5 +1,6 @@
 #include "crdt/Hash.h"
 
+#include <QRandomGenerator>
 #include <QTest>
 
 using namespace wingman::crdt;
@@ -14,6 +15,7 @@ private Q_SLOTS:
     void incrementalEqualsWhole();
     void decimal_data();
     void decimal();
+    void decimalManyValues();
     void latin1EqualsUtf16();
     void hexDigitsPadded();
 };
@@ -50,13 +52,13 @@ void tst_Hash::incrementalEqualsWhole()
 {
     const QString whole = QStringLiteral("key1:1700000000000:0:node-a");
     const quint32 pieces = Hash()
-                                   .add(QStringLiteral("key1"))
-                                   .add(u':')
-                                   .addDecimal(1700000000000)
-                                   .add(u':')
-                                   .addDecimal(0)
-                                   .add(QLatin1StringView(":node-a"))
-                                   .value();
+                               .add(QStringLiteral("key1"))
+                               .add(u':')
+                               .addDecimal(1700000000000)
+                               .add(u':')
+                               .addDecimal(0)
+                               .add(QLatin1StringView(":node-a"))
+                               .value();
     QCOMPARE(pieces, hash(whole));
     QCOMPARE(pieces, 356983709u); // core.md itemHash of key1
 }
@@ -78,6 +80,17 @@ void tst_Hash::decimal()
     QCOMPARE(Hash().addDecimal(value).value(), hash(QString::number(value)));
 }
 
+void tst_Hash::decimalManyValues()
+{
+    QRandomGenerator random(31);
+    for (qint64 value = -20000; value <= 20000; ++value)
+        QCOMPARE(Hash().addDecimal(value).value(), hash(QString::number(value)));
+    for (int i = 0; i < 20000; ++i) {
+        const auto value = qint64(random.generate64());
+        QCOMPARE(Hash().addDecimal(value).value(), hash(QString::number(value)));
+    }
+}
+
 void tst_Hash::latin1EqualsUtf16()
 {
     const QByteArray latin1("caf\xe9 key", 8);
@@ -90,7 +103,8 @@ void tst_Hash::hexDigitsPadded()
     QCOMPARE(Hash::toHex(0xabc), QStringLiteral("00000abc"));
     QCOMPARE(Hash::toHex(0xffffffffu), QStringLiteral("ffffffff"));
     const auto digits = Hash::hexDigits(0x0123abcdu);
-    QCOMPARE(QString(reinterpret_cast<const QChar *>(digits.data()), 8), QStringLiteral("0123abcd"));
+    QCOMPARE(
+        QString(reinterpret_cast<const QChar *>(digits.data()), 8), QStringLiteral("0123abcd"));
 }
 
 QTEST_APPLESS_MAIN(tst_Hash)

@@ -20,7 +20,11 @@ void captureMessage(QtMsgType, const QMessageLogContext &context, const QString 
 class MessageCapture
 {
 public:
-    MessageCapture() : m_previous(qInstallMessageHandler(captureMessage)) { g_messages.clear(); }
+    MessageCapture()
+        : m_previous(qInstallMessageHandler(captureMessage))
+    {
+        g_messages.clear();
+    }
     ~MessageCapture() { qInstallMessageHandler(m_previous); }
 
 private:
@@ -98,19 +102,19 @@ void tst_Hlc::update_data()
 
     // Branches of core.md update(): m = max(last, wall, remote).
     QTest::newRow("m = last = remote, remote counter higher")
-            << qint64(100) << 2 << qint64(100) << qint64(100) << 5 << qint64(100) << 6;
+        << qint64(100) << 2 << qint64(100) << qint64(100) << 5 << qint64(100) << 6;
     QTest::newRow("m = last = remote, local counter higher")
-            << qint64(100) << 2 << qint64(90) << qint64(100) << 1 << qint64(100) << 3;
+        << qint64(100) << 2 << qint64(90) << qint64(100) << 1 << qint64(100) << 3;
     QTest::newRow("m = last only (last ahead of wall and remote)")
-            << qint64(200) << 4 << qint64(100) << qint64(150) << 9 << qint64(200) << 5;
+        << qint64(200) << 4 << qint64(100) << qint64(150) << 9 << qint64(200) << 5;
     QTest::newRow("m = last = wall, remote behind")
-            << qint64(500) << 2 << qint64(500) << qint64(100) << 7 << qint64(500) << 3;
+        << qint64(500) << 2 << qint64(500) << qint64(100) << 7 << qint64(500) << 3;
     QTest::newRow("m = remote only")
-            << qint64(100) << 4 << qint64(100) << qint64(300) << 9 << qint64(300) << 10;
+        << qint64(100) << 4 << qint64(100) << qint64(300) << 9 << qint64(300) << 10;
     QTest::newRow("m = remote = wall, last behind")
-            << qint64(100) << 0 << qint64(300) << qint64(300) << 7 << qint64(300) << 8;
+        << qint64(100) << 0 << qint64(300) << qint64(300) << 7 << qint64(300) << 8;
     QTest::newRow("m = wall only")
-            << qint64(100) << 4 << qint64(500) << qint64(200) << 3 << qint64(500) << 0;
+        << qint64(100) << 4 << qint64(500) << qint64(200) << 3 << qint64(500) << 0;
 }
 
 void tst_Hlc::update()
@@ -132,7 +136,7 @@ void tst_Hlc::update()
     clock = wall;
     QVERIFY(hlc.update(Timestamp { remoteMillis, remoteCounter, QStringLiteral("remote") }));
     QCOMPARE(hlc.lastTimestamp(),
-             (Timestamp { expectedMillis, expectedCounter, QStringLiteral("local") }));
+        (Timestamp { expectedMillis, expectedCounter, QStringLiteral("local") }));
     QVERIFY(g_messages.isEmpty());
 }
 
@@ -147,7 +151,7 @@ void tst_Hlc::updateDriftIsLoggedAndAccepted()
     QCOMPARE(hlc.lastTimestamp(), (Timestamp { ahead.millis, 4, QStringLiteral("n1") }));
     QCOMPARE(g_messages.size(), 1);
     QVERIFY2(g_messages.first().contains(QLatin1StringView("clock drift")),
-             qPrintable(g_messages.first()));
+        qPrintable(g_messages.first()));
 }
 
 void tst_Hlc::updateDriftRejectedInStrictMode()
@@ -191,7 +195,7 @@ void tst_Hlc::driftWarningsRateLimited()
     QCOMPARE(withinOneSecond, 1);
     QCOMPARE(g_messages.size(), 2);
     QVERIFY2(g_messages.last().contains(QLatin1StringView("99 similar warnings suppressed")),
-             qPrintable(g_messages.last()));
+        qPrintable(g_messages.last()));
 }
 
 void tst_Hlc::counterOverflowMovesToNextMillisecond()
@@ -219,12 +223,12 @@ void tst_Hlc::monotonicUnderRandomOperations()
             previous = current;
         } else {
             const Timestamp remote { wall + random.bounded(-5, 6), qint32(random.bounded(5)),
-                                     QStringLiteral("r") };
+                QStringLiteral("r") };
             QVERIFY(hlc.update(remote));
             const Timestamp current = hlc.lastTimestamp();
             QVERIFY(current > previous);
             QVERIFY(current.millis > remote.millis
-                    || (current.millis == remote.millis && current.counter > remote.counter));
+                || (current.millis == remote.millis && current.counter > remote.counter));
             previous = current;
         }
     }

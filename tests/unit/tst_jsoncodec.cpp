@@ -31,26 +31,27 @@ void TestJsonCodec::decode_data()
     QTest::addColumn<QCborValue>("value");
 
     QTest::newRow("ping") << QByteArray(R"({"type":"PING","timestamp":1700000000000})")
-                          << QCborValue(QCborMap{{"timestamp"_L1, 1700000000000LL},
-                                                 {"type"_L1, "PING"_L1}});
-    QTest::newRow("integral number is integer") << QByteArray("[5]") << QCborValue(QCborArray{5});
+                          << QCborValue(QCborMap {
+                                 { "timestamp"_L1, 1700000000000LL }, { "type"_L1, "PING"_L1 } });
+    QTest::newRow("integral number is integer")
+        << QByteArray("[5]") << QCborValue(QCborArray { 5 });
     QTest::newRow("integral float text is integer")
-        << QByteArray("[5.0, 1e3]") << QCborValue(QCborArray{5, 1000});
-    QTest::newRow("negative integer") << QByteArray("[-7]") << QCborValue(QCborArray{-7});
-    QTest::newRow("fraction is double") << QByteArray("[2.5]") << QCborValue(QCborArray{2.5});
-    QTest::newRow("beyond int64 is double")
-        << QByteArray("[12345678901234567890]") << QCborValue(QCborArray{12345678901234567890.0});
+        << QByteArray("[5.0, 1e3]") << QCborValue(QCborArray { 5, 1000 });
+    QTest::newRow("negative integer") << QByteArray("[-7]") << QCborValue(QCborArray { -7 });
+    QTest::newRow("fraction is double") << QByteArray("[2.5]") << QCborValue(QCborArray { 2.5 });
+    QTest::newRow("beyond int64 is double") << QByteArray("[12345678901234567890]")
+                                            << QCborValue(QCborArray { 12345678901234567890.0 });
     QTest::newRow("literals") << QByteArray("[null, true, false]")
-                              << QCborValue(QCborArray{nullptr, true, false});
-    QTest::newRow("unicode escapes") << QByteArray(R"(["h\u00e9llo \ud83d\ude00"])")
-                                     << QCborValue(QCborArray{u"héllo 😀"_s});
-    QTest::newRow("raw utf-8") << QByteArray("[\"日本\"]") << QCborValue(QCborArray{u"日本"_s});
+                              << QCborValue(QCborArray { nullptr, true, false });
+    QTest::newRow("unicode escapes")
+        << QByteArray(R"(["h\u00e9llo \ud83d\ude00"])") << QCborValue(QCborArray { u"héllo 😀"_s });
+    QTest::newRow("raw utf-8") << QByteArray("[\"日本\"]") << QCborValue(QCborArray { u"日本"_s });
     QTest::newRow("nested") << QByteArray(R"({"payload":{"ops":[{"key":"k"}]}})")
-                            << QCborValue(QCborMap{
-                                   {"payload"_L1,
-                                    QCborMap{{"ops"_L1, QCborArray{QCborMap{{"key"_L1, "k"_L1}}}}}}});
-    QTest::newRow("whitespace around") << QByteArray(" \n{\"a\":1}\t ")
-                                       << QCborValue(QCborMap{{"a"_L1, 1}});
+                            << QCborValue(QCborMap { { "payload"_L1,
+                                   QCborMap { { "ops"_L1,
+                                       QCborArray { QCborMap { { "key"_L1, "k"_L1 } } } } } } });
+    QTest::newRow("whitespace around")
+        << QByteArray(" \n{\"a\":1}\t ") << QCborValue(QCborMap { { "a"_L1, 1 } });
     QTest::newRow("top-level number") << QByteArray("42") << QCborValue(42);
     QTest::newRow("top-level string") << QByteArray(R"("x")") << QCborValue("x"_L1);
     QTest::newRow("top-level null") << QByteArray("null") << QCborValue(nullptr);
@@ -117,17 +118,18 @@ void TestJsonCodec::encode_data()
     QTest::addColumn<QCborValue>("value");
     QTest::addColumn<QByteArray>("json");
 
-    QTest::newRow("map") << QCborValue(QCborMap{{"type"_L1, "PONG"_L1}, {"serverTime"_L1, 5}})
+    QTest::newRow("map") << QCborValue(
+        QCborMap { { "type"_L1, "PONG"_L1 }, { "serverTime"_L1, 5 } })
                          << QByteArray(R"({"serverTime":5,"type":"PONG"})");
-    QTest::newRow("array") << QCborValue(QCborArray{1, 2.5, nullptr, true})
+    QTest::newRow("array") << QCborValue(QCborArray { 1, 2.5, nullptr, true })
                            << QByteArray("[1,2.5,null,true]");
     QTest::newRow("number") << QCborValue(1700000000000LL) << QByteArray("1700000000000");
     QTest::newRow("string") << QCborValue(u"é\"x"_s) << QByteArray("\"é\\\"x\"");
-    QTest::newRow("bytes as base64url") << QCborValue(QByteArray::fromHex("fbff"))
-                                        << QByteArray("\"-_8\"");
+    QTest::newRow("bytes as base64url")
+        << QCborValue(QByteArray::fromHex("fbff")) << QByteArray("\"-_8\"");
     QTest::newRow("undefined as null") << QCborValue(QCborValue::Undefined) << QByteArray("null");
-    QTest::newRow("non-string key") << QCborValue(QCborMap{{1, "x"_L1}})
-                                    << QByteArray(R"({"1":"x"})");
+    QTest::newRow("non-string key")
+        << QCborValue(QCborMap { { 1, "x"_L1 } }) << QByteArray(R"({"1":"x"})");
 }
 
 void TestJsonCodec::encode()
@@ -140,12 +142,12 @@ void TestJsonCodec::encode()
 void TestJsonCodec::roundTrip_data()
 {
     QTest::addColumn<QCborValue>("value");
-    QTest::newRow("message") << QCborValue(QCborMap{
-        {"payload"_L1, QCborMap{{"ops"_L1, QCborArray{QCborMap{{"f"_L1, 0.25},
-                                                               {"key"_L1, "k"_L1},
-                                                               {"n"_L1, -3},
-                                                               {"v"_L1, nullptr}}}}}},
-        {"type"_L1, "OP_BATCH"_L1}});
+    QTest::newRow("message") << QCborValue(
+        QCborMap { { "payload"_L1,
+                       QCborMap { { "ops"_L1,
+                           QCborArray { QCborMap { { "f"_L1, 0.25 }, { "key"_L1, "k"_L1 },
+                               { "n"_L1, -3 }, { "v"_L1, nullptr } } } } } },
+            { "type"_L1, "OP_BATCH"_L1 } });
     QTest::newRow("scalar") << QCborValue(u"text"_s);
     QTest::newRow("empty array") << QCborValue(QCborArray());
 }

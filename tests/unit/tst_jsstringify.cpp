@@ -106,12 +106,11 @@ void tst_JsStringify::scalars_data()
     QTest::newRow("int64 max") << QCborValue(std::numeric_limits<qint64>::max())
                                << "9223372036854775807";
     QTest::newRow("uint64 bignum")
-            << QCborValue(QCborKnownTags::PositiveBignum,
-                          QByteArray::fromHex("ffffffffffffffff"))
-            << "18446744073709551615";
+        << QCborValue(QCborKnownTags::PositiveBignum, QByteArray::fromHex("ffffffffffffffff"))
+        << "18446744073709551615";
     QTest::newRow("negative bignum")
-            << QCborValue(QCborKnownTags::NegativeBignum, QByteArray::fromHex("ffffffffffffffff"))
-            << "-18446744073709551616";
+        << QCborValue(QCborKnownTags::NegativeBignum, QByteArray::fromHex("ffffffffffffffff"))
+        << "-18446744073709551616";
 }
 
 void tst_JsStringify::scalars()
@@ -128,58 +127,54 @@ void tst_JsStringify::objects_data()
 
     QTest::newRow("keys sorted") << QCborValue(object({ { "b", 2 }, { "a", 1 } }))
                                  << R"({"a":1,"b":2})";
-    QTest::newRow("nested map filtered by top-level keys")
-            << QCborValue(object({ { "b", object({ { "z", 1 }, { "a", 2 } }) },
-                                   { "a", QCborArray { 1, 2.5, "x" } } }))
-            << R"({"a":[1,2.5,"x"],"b":{"a":2}})";
+    QTest::newRow("nested map filtered by top-level keys") << QCborValue(object(
+        { { "b", object({ { "z", 1 }, { "a", 2 } }) }, { "a", QCborArray { 1, 2.5, "x" } } }))
+                                                           << R"({"a":[1,2.5,"x"],"b":{"a":2}})";
     QTest::newRow("nested map with no whitelisted key")
-            << QCborValue(object({ { "x", object({ { "y", 1 } }) } })) << R"({"x":{}})";
+        << QCborValue(object({ { "x", object({ { "y", 1 } }) } })) << R"({"x":{}})";
     QTest::newRow("whitelist at every depth")
-            << QCborValue(object({ { "a", QCborArray { object({ { "a", 1 }, { "b", 2 } }),
-                                                       object({ { "c", 3 } }) } },
-                                   { "c", object({ { "a", object({ { "a", object({ { "c", 1 },
-                                                                                   { "z", 2 } }) } }) } }) } }))
-            << R"({"a":[{"a":1},{"c":3}],"c":{"a":{"a":{"c":1}}}})";
+        << QCborValue(object(
+               { { "a", QCborArray { object({ { "a", 1 }, { "b", 2 } }), object({ { "c", 3 } }) } },
+                   { "c",
+                       object({ { "a",
+                           object({ { "a", object({ { "c", 1 }, { "z", 2 } }) } }) } }) } }))
+        << R"({"a":[{"a":1},{"c":3}],"c":{"a":{"a":{"c":1}}}})";
     QTest::newRow("top-level array whitelists indexes")
-            << QCborValue(QCborArray { object({ { "a", 1 } }) }) << "[{}]";
+        << QCborValue(QCborArray { object({ { "a", 1 } }) }) << "[{}]";
     QTest::newRow("index keys survive")
-            << QCborValue(QCborArray { object({ { "0", 1 }, { "a", 2 } }) }) << R"([{"0":1}])";
+        << QCborValue(QCborArray { object({ { "0", 1 }, { "a", 2 } }) }) << R"([{"0":1}])";
     QTest::newRow("index whitelist sorted as strings")
-            << QCborValue(QCborArray { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
-                                       object({ { "10", "ten" }, { "2", "two" }, { "a", 1 } }) })
-            << R"([0,1,2,3,4,5,6,7,8,9,10,{"10":"ten","2":"two"}])";
+        << QCborValue(QCborArray { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+               object({ { "10", "ten" }, { "2", "two" }, { "a", 1 } }) })
+        << R"([0,1,2,3,4,5,6,7,8,9,10,{"10":"ten","2":"two"}])";
     QTest::newRow("nested arrays keep all elements")
-            << QCborValue(QCborArray { 1, QCborArray { 2, object({ { "0", "x" }, { "1", "y" } }) } })
-            << R"([1,[2,{"0":"x","1":"y"}]])";
-    QTest::newRow("code unit order") << QCborValue(object({ { "b", 1 }, { "B", 2 }, { "a", 3 } }))
-                                     << R"({"B":2,"a":3,"b":1})";
-    QTest::newRow("non-finite numbers are null, undefined dropped in maps")
-            << QCborValue(object({ { "a", std::nan("") },
-                                   { "b", QCborArray { QCborValue(QCborValue::Undefined),
-                                                       std::nan(""),
-                                                       std::numeric_limits<double>::infinity() } },
-                                   { "c", QCborValue(QCborValue::Undefined) } }))
-            << R"({"a":null,"b":[null,null,null]})";
+        << QCborValue(QCborArray { 1, QCborArray { 2, object({ { "0", "x" }, { "1", "y" } }) } })
+        << R"([1,[2,{"0":"x","1":"y"}]])";
+    QTest::newRow("code unit order")
+        << QCborValue(object({ { "b", 1 }, { "B", 2 }, { "a", 3 } })) << R"({"B":2,"a":3,"b":1})";
+    QTest::newRow("non-finite numbers are null, undefined dropped in maps") << QCborValue(
+        object({ { "a", std::nan("") },
+            { "b",
+                QCborArray { QCborValue(QCborValue::Undefined), std::nan(""),
+                    std::numeric_limits<double>::infinity() } },
+            { "c", QCborValue(QCborValue::Undefined) } })) << R"({"a":null,"b":[null,null,null]})";
     QTest::newRow("scalars inside")
-            << QCborValue(object({ { "n", QCborValue(QCborValue::Null) }, { "t", true },
-                                   { "f", false }, { "neg", -0.0 }, { "big", 1e21 },
-                                   { "small", 1e-7 } }))
-            << R"({"big":1e+21,"f":false,"n":null,"neg":0,"small":1e-7,"t":true})";
-    QTest::newRow("integer keys become names")
-            << QCborValue([] {
-                   QCborMap map;
-                   map.insert(1, "x");
-                   map.insert(QStringLiteral("a"), object({ { "1", true }, { "2", false } }));
-                   return map;
-               }())
-            << R"({"1":"x","a":{"1":true}})";
+        << QCborValue(object({ { "n", QCborValue(QCborValue::Null) }, { "t", true }, { "f", false },
+               { "neg", -0.0 }, { "big", 1e21 }, { "small", 1e-7 } }))
+        << R"({"big":1e+21,"f":false,"n":null,"neg":0,"small":1e-7,"t":true})";
+    QTest::newRow("integer keys become names") << QCborValue([] {
+        QCborMap map;
+        map.insert(1, "x");
+        map.insert(QStringLiteral("a"), object({ { "1", true }, { "2", false } }));
+        return map;
+    }()) << R"({"1":"x","a":{"1":true}})";
     // {"a": 1, "a": 2} as CBOR: a JavaScript object keeps the last assignment.
     QTest::newRow("duplicate keys: last wins")
-            << QCborValue::fromCbor(QByteArray::fromHex("a2616101616102")) << R"({"a":2})";
+        << QCborValue::fromCbor(QByteArray::fromHex("a2616101616102")) << R"({"a":2})";
     QTest::newRow("empty map") << QCborValue(QCborMap()) << "{}";
     QTest::newRow("empty array") << QCborValue(QCborArray()) << "[]";
-    QTest::newRow("or-map ttl vector value") << QCborValue(object({ { "data", "orValue" } }))
-                                             << R"({"data":"orValue"})";
+    QTest::newRow("or-map ttl vector value")
+        << QCborValue(object({ { "data", "orValue" } })) << R"({"data":"orValue"})";
     QTest::newRow("unicode kept") << QCborValue(QCborArray { QString::fromUtf8("日本") })
                                   << QString::fromUtf8(R"(["日本"])");
 }
@@ -198,8 +193,8 @@ void tst_JsStringify::byteArraysAreUint8Arrays()
     for (int i = 0; i < 12; ++i)
         twelve.append(char(i * 10));
     QCOMPARE(JsStringify::stringify(twelve),
-             QStringLiteral(R"({"0":0,"1":10,"10":100,"11":110,"2":20,"3":30,"4":40,"5":50,)"
-                            R"("6":60,"7":70,"8":80,"9":90})"));
+        QStringLiteral(R"({"0":0,"1":10,"10":100,"11":110,"2":20,"3":30,"4":40,"5":50,)"
+                       R"("6":60,"7":70,"8":80,"9":90})"));
     QCborMap map;
     map.insert(QStringLiteral("a"), QByteArray("\x05\x06", 2));
     map.insert(QStringLiteral("0"), 1);
@@ -211,14 +206,16 @@ void tst_JsStringify::jsonEscaping_data()
     QTest::addColumn<QString>("text");
     QTest::addColumn<QString>("expected");
 
-    QTest::newRow("quote and backslash") << R"(a"b\c)" << R"("a\"b\\c")";
-    QTest::newRow("short escapes") << "\b\f\n\r\t" << R"("\b\f\n\r\t")";
+    QTest::newRow("quote and backslash") << R"(a"b\c)"
+                                         << R"("a\"b\\c")";
+    QTest::newRow("short escapes") << "\b\f\n\r\t"
+                                   << R"("\b\f\n\r\t")";
     QTest::newRow("control characters lower-case hex")
-            << QString::fromLatin1("\x01\x1f", 2) << R"("\u0001\u001f")";
+        << QString::fromLatin1("\x01\x1f", 2) << R"("\u0001\u001f")";
     QTest::newRow("kept as is") << QString::fromUtf8("\x7f\u2028/é😀")
                                 << QString::fromUtf8("\"\x7f\u2028/é😀\"");
     QTest::newRow("lone surrogates escaped")
-            << (QString(QChar(0xd800)) + u'x' + QChar(0xdc00)) << R"("\ud800x\udc00")";
+        << (QString(QChar(0xd800)) + u'x' + QChar(0xdc00)) << R"("\ud800x\udc00")";
 }
 
 void tst_JsStringify::jsonEscaping()
@@ -229,7 +226,8 @@ void tst_JsStringify::jsonEscaping()
     JsStringify::appendJsonString(out, text);
     QCOMPARE(out, expected);
     // Inside a value the same quoting applies to keys and strings.
-    QCOMPARE(JsStringify::stringify(object({ { text, text } })), u'{' + expected + u':' + expected + u'}');
+    QCOMPARE(JsStringify::stringify(object({ { text, text } })),
+        u'{' + expected + u':' + expected + u'}');
 }
 
 QTEST_APPLESS_MAIN(tst_JsStringify)

@@ -14,7 +14,7 @@ using namespace wingman::crdt;
 namespace {
 
 LwwRecord record(const QCborValue &value, qint64 millis, qint32 counter, const QString &nodeId,
-                 std::optional<qint64> ttlMs = std::nullopt)
+    std::optional<qint64> ttlMs = std::nullopt)
 {
     return LwwRecord { value, Timestamp { millis, counter, nodeId }, ttlMs };
 }
@@ -122,7 +122,8 @@ void tst_LwwMap::removeLeavesTombstone()
 void tst_LwwMap::mergeIntoEmptyAccepted()
 {
     LwwMap map(*m_hlc);
-    const LwwRecord remote = record(QCborValue(7), m_wall - 5000, 2, QStringLiteral("client"), 60000);
+    const LwwRecord remote
+        = record(QCborValue(7), m_wall - 5000, 2, QStringLiteral("client"), 60000);
     QVERIFY(map.merge(QStringLiteral("k"), remote));
     QCOMPARE(map.getRecord(QStringLiteral("k")), std::optional(remote));
 }
@@ -137,18 +138,22 @@ void tst_LwwMap::merge_data()
     QTest::addColumn<QString>("remoteNode");
     QTest::addColumn<bool>("accepted");
 
-    QTest::newRow("newer millis wins") << qint64(100) << 5 << "a" << qint64(101) << 0 << "a" << true;
-    QTest::newRow("older millis loses") << qint64(100) << 0 << "a" << qint64(99) << 9 << "z" << false;
-    QTest::newRow("newer counter wins") << qint64(100) << 1 << "z" << qint64(100) << 2 << "a" << true;
-    QTest::newRow("older counter loses") << qint64(100) << 2 << "a" << qint64(100) << 1 << "z" << false;
+    QTest::newRow("newer millis wins")
+        << qint64(100) << 5 << "a" << qint64(101) << 0 << "a" << true;
+    QTest::newRow("older millis loses")
+        << qint64(100) << 0 << "a" << qint64(99) << 9 << "z" << false;
+    QTest::newRow("newer counter wins")
+        << qint64(100) << 1 << "z" << qint64(100) << 2 << "a" << true;
+    QTest::newRow("older counter loses")
+        << qint64(100) << 2 << "a" << qint64(100) << 1 << "z" << false;
     QTest::newRow("equal timestamp keeps local")
-            << qint64(100) << 1 << "n" << qint64(100) << 1 << "n" << false;
+        << qint64(100) << 1 << "n" << qint64(100) << 1 << "n" << false;
     QTest::newRow("tie: B after a (localeCompare)")
-            << qint64(100) << 1 << "a" << qint64(100) << 1 << "B" << true;
+        << qint64(100) << 1 << "a" << qint64(100) << 1 << "B" << true;
     QTest::newRow("tie: a before B (localeCompare)")
-            << qint64(100) << 1 << "B" << qint64(100) << 1 << "a" << false;
+        << qint64(100) << 1 << "B" << qint64(100) << 1 << "a" << false;
     QTest::newRow("tie: a-b after a_b")
-            << qint64(100) << 0 << "a_b" << qint64(100) << 0 << "a-b" << true;
+        << qint64(100) << 0 << "a_b" << qint64(100) << 0 << "a-b" << true;
 }
 
 void tst_LwwMap::merge()
@@ -162,17 +167,19 @@ void tst_LwwMap::merge()
     QFETCH(bool, accepted);
 
     LwwMap map(*m_hlc);
-    const LwwRecord local = record(QCborValue(QStringLiteral("local")), localMillis, localCounter, localNode);
-    const LwwRecord remote = record(QCborValue(QStringLiteral("remote")), remoteMillis, remoteCounter, remoteNode);
+    const LwwRecord local
+        = record(QCborValue(QStringLiteral("local")), localMillis, localCounter, localNode);
+    const LwwRecord remote
+        = record(QCborValue(QStringLiteral("remote")), remoteMillis, remoteCounter, remoteNode);
     QVERIFY(map.merge(QStringLiteral("k"), local));
     const quint32 rootBefore = map.merkleTree().rootHash();
 
     QCOMPARE(map.merge(QStringLiteral("k"), remote), accepted);
     QCOMPARE(map.getRecord(QStringLiteral("k")), std::optional(accepted ? remote : local));
     QCOMPARE(map.merkleTree().rootHash(),
-             MerkleTree::itemHash(u"k", accepted ? remote.timestamp : local.timestamp));
+        MerkleTree::itemHash(u"k", accepted ? remote.timestamp : local.timestamp));
     QCOMPARE(map.merkleTree().rootHash() == rootBefore,
-             !accepted || remote.timestamp == local.timestamp);
+        !accepted || remote.timestamp == local.timestamp);
 }
 
 void tst_LwwMap::mergeAdvancesClock()
@@ -189,7 +196,8 @@ void tst_LwwMap::mergeRejectedByStrictClock()
     m_hlc->setStrict(true);
     LwwMap map(*m_hlc);
     QTest::ignoreMessage(QtWarningMsg, QRegularExpression("clock drift.*rejected"));
-    QVERIFY(!map.merge(QStringLiteral("k"), record(QCborValue(1), m_wall + 120000, 0, QStringLiteral("fast"))));
+    QVERIFY(!map.merge(
+        QStringLiteral("k"), record(QCborValue(1), m_wall + 120000, 0, QStringLiteral("fast"))));
     QVERIFY(!map.contains(QStringLiteral("k")));
     QCOMPARE(map.merkleTree().rootHash(), 0u);
 }
@@ -224,7 +232,8 @@ void tst_LwwMap::ttlHidesExpiredValue()
 void tst_LwwMap::ttlZeroNeverExpires()
 {
     LwwMap map(*m_hlc);
-    map.merge(QStringLiteral("k"), record(QCborValue(1), m_wall - 100000, 0, QStringLiteral("c"), 0));
+    map.merge(
+        QStringLiteral("k"), record(QCborValue(1), m_wall - 100000, 0, QStringLiteral("c"), 0));
     QCOMPARE(map.get(QStringLiteral("k")), std::optional(QCborValue(1)));
 }
 
@@ -239,7 +248,7 @@ void tst_LwwMap::pruneRemovesOldTombstonesOnly()
 
     const QStringList pruned = map.prune(Timestamp { 200, 0, QStringLiteral("b") });
     QCOMPARE(QSet<QString>(pruned.cbegin(), pruned.cend()),
-             (QSet<QString> { QStringLiteral("old-tombstone"), QStringLiteral("tie-tombstone") }));
+        (QSet<QString> { QStringLiteral("old-tombstone"), QStringLiteral("tie-tombstone") }));
     QVERIFY(!map.contains(QStringLiteral("old-tombstone")));
     QVERIFY(map.contains(QStringLiteral("new-tombstone")));
     QCOMPARE(map.get(QStringLiteral("old-value")), std::optional(QCborValue(1)));
@@ -265,8 +274,9 @@ void tst_LwwMap::merkleTracksEveryChange()
             map.remove(key);
             break;
         default:
-            map.merge(key, record(QCborValue(i), m_wall + random.bounded(-50, 50),
-                                  qint32(random.bounded(3)), QStringLiteral("n%1").arg(random.bounded(4))));
+            map.merge(key,
+                record(QCborValue(i), m_wall + random.bounded(-50, 50), qint32(random.bounded(3)),
+                    QStringLiteral("n%1").arg(random.bounded(4))));
             break;
         }
         if (i % 500 == 499)
@@ -280,14 +290,17 @@ void tst_LwwMap::merkleTracksEveryChange()
 void tst_LwwMap::merkleMatchesCoreVectors()
 {
     LwwMap map(*m_hlc);
-    map.merge(QStringLiteral("key1"), record(QCborValue(1), 1700000000000, 0, QStringLiteral("node-a")));
+    map.merge(
+        QStringLiteral("key1"), record(QCborValue(1), 1700000000000, 0, QStringLiteral("node-a")));
     QCOMPARE(map.merkleTree().rootHash(), 356983709u);
-    map.merge(QStringLiteral("key2"), record(QCborValue(2), 1700000000001, 3, QStringLiteral("node-b")));
+    map.merge(
+        QStringLiteral("key2"), record(QCborValue(2), 1700000000001, 3, QStringLiteral("node-b")));
     QCOMPARE(map.merkleTree().rootHash(), 609102286u);
-    map.merge(QStringLiteral("key3"), record(QCborValue(3), 1700000000002, 0, QStringLiteral("client-x")));
+    map.merge(QStringLiteral("key3"),
+        record(QCborValue(3), 1700000000002, 0, QStringLiteral("client-x")));
     QCOMPARE(map.merkleTree().rootHash(), 2212673935u);
     QCOMPARE(map.merkleTree().buckets(u""),
-             (QMap<QString, quint32> { { QStringLiteral("3"), 2212673935u } }));
+        (QMap<QString, quint32> { { QStringLiteral("3"), 2212673935u } }));
 }
 
 void tst_LwwMap::replicasConvergeInAnyOrder()
@@ -299,9 +312,10 @@ void tst_LwwMap::replicasConvergeInAnyOrder()
         const QString key = QStringLiteral("k%1").arg(random.bounded(200));
         // Few distinct millis and counters, so node-id ties decide often.
         const LwwRecord update = random.bounded(5) == 0
-                ? tombstone(1000 + random.bounded(3), qint32(random.bounded(2)), nodes[random.bounded(4)])
-                : record(QCborValue(i), 1000 + random.bounded(3), qint32(random.bounded(2)),
-                         nodes[random.bounded(4)]);
+            ? tombstone(
+                1000 + random.bounded(3), qint32(random.bounded(2)), nodes[random.bounded(4)])
+            : record(QCborValue(i), 1000 + random.bounded(3), qint32(random.bounded(2)),
+                nodes[random.bounded(4)]);
         updates.append({ key, update });
     }
     // Equal timestamps on one key with different values would make the outcome order-dependent

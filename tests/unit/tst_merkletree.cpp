@@ -81,10 +81,12 @@ void tst_MerkleTree::coreVectors_data()
     QTest::addColumn<quint32>("rootAfter");
 
     // core.md "LWW Merkle tree, inserting in order": row n inserts the first n keys.
-    QTest::newRow("key1") << 1 << "key1" << "1700000000000:0:node-a" << 356983709u << 356983709u;
-    QTest::newRow("key2") << 2 << "key2" << "1700000000001:3:node-b" << 252118577u << 609102286u;
-    QTest::newRow("key3") << 3 << "key3" << "1700000000002:0:client-x" << 1603571649u
-                          << 2212673935u;
+    QTest::newRow("key1") << 1 << "key1"
+                          << "1700000000000:0:node-a" << 356983709u << 356983709u;
+    QTest::newRow("key2") << 2 << "key2"
+                          << "1700000000001:3:node-b" << 252118577u << 609102286u;
+    QTest::newRow("key3") << 3 << "key3"
+                          << "1700000000002:0:client-x" << 1603571649u << 2212673935u;
 }
 
 void tst_MerkleTree::coreVectors()
@@ -106,8 +108,8 @@ void tst_MerkleTree::coreVectors()
     };
     MerkleTree tree;
     for (int i = 0; i < count; ++i)
-        tree.update(inserts[i].first, MerkleTree::itemHash(inserts[i].first,
-                                                           *Timestamp::fromString(inserts[i].second)));
+        tree.update(inserts[i].first,
+            MerkleTree::itemHash(inserts[i].first, *Timestamp::fromString(inserts[i].second)));
     QCOMPARE(tree.rootHash(), rootAfter);
     QCOMPARE(tree.size(), qsizetype(count));
     QCOMPARE(tree.entryHash(key), std::optional<quint32>(itemHash));
@@ -124,8 +126,7 @@ void tst_MerkleTree::coreVectorBuckets()
     QCOMPARE(tree.buckets(QString()), root);
     // Paths 374..., 384..., 394...
     const QMap<QString, quint32> level1 { { QStringLiteral("7"), 356983709u },
-                                          { QStringLiteral("8"), 252118577u },
-                                          { QStringLiteral("9"), 1603571649u } };
+        { QStringLiteral("8"), 252118577u }, { QStringLiteral("9"), 1603571649u } };
     QCOMPARE(tree.buckets(u"3"), level1);
     QCOMPARE(tree.buckets(u"37"), (QMap<QString, quint32> { { QStringLiteral("4"), 356983709u } }));
     QCOMPARE(tree.buckets(u"374"), (QMap<QString, quint32>()));
@@ -142,8 +143,8 @@ void tst_MerkleTree::itemHashFormula()
     const Timestamp ts { 1700000000123, 42, QString::fromUtf8("nöde") };
     const QString key = QString::fromUtf8("user:日本");
     QCOMPARE(MerkleTree::itemHash(key, ts),
-             hash(key + u':' + QString::number(ts.millis) + u':' + QString::number(ts.counter)
-                  + u':' + ts.nodeId));
+        hash(key + u':' + QString::number(ts.millis) + u':' + QString::number(ts.counter) + u':'
+            + ts.nodeId));
 }
 
 void tst_MerkleTree::rootIndependentOfInsertionOrder()
@@ -193,7 +194,7 @@ void tst_MerkleTree::removeKeepsEmptiedNodes()
     QCOMPARE(tree.rootHash(), 252118577u);
     QCOMPARE(tree.size(), 1);
     const QMap<QString, quint32> level1 { { QStringLiteral("7"), 0u },
-                                          { QStringLiteral("8"), 252118577u } };
+        { QStringLiteral("8"), 252118577u } };
     QCOMPARE(tree.buckets(u"3"), level1);
     QCOMPARE(tree.nodeHash(u"374"), std::optional<quint32>(0u));
     QCOMPARE(tree.keysInBucket(u"374"), QStringList());
@@ -297,7 +298,8 @@ void tst_MerkleTree::crowdedLeafSurvivesChurn()
     QCOMPARE(tree.entryHashes(u"5a7"), model);
     QCOMPARE(tree.size(), model.size());
     for (const QString &key : keys)
-        QCOMPARE(tree.entryHash(key), model.contains(key) ? std::optional(model.value(key)) : std::nullopt);
+        QCOMPARE(tree.entryHash(key),
+            model.contains(key) ? std::optional(model.value(key)) : std::nullopt);
     verifySums(tree);
 }
 

@@ -22,17 +22,17 @@ QByteArray hex(const char *text)
 
 crdt::Timestamp ts(qint64 millis, qint32 counter, const QString &nodeId)
 {
-    return crdt::Timestamp{millis, counter, nodeId};
+    return crdt::Timestamp { millis, counter, nodeId };
 }
 
 crdt::LwwRecord lww(const QCborValue &value, std::optional<qint64> ttlMs = std::nullopt)
 {
-    return crdt::LwwRecord{value, ts(1700000000000, 1, u"client-a"_s), ttlMs};
+    return crdt::LwwRecord { value, ts(1700000000000, 1, u"client-a"_s), ttlMs };
 }
 
 crdt::OrRecord orRecord(const QCborValue &value, const QString &tag)
 {
-    return crdt::OrRecord{value, ts(1700000000005, 0, u"n1"_s), tag, 1000};
+    return crdt::OrRecord { value, ts(1700000000005, 0, u"n1"_s), tag, 1000 };
 }
 
 ClientOp putOp(const QString &id, const QString &key)
@@ -42,23 +42,23 @@ ClientOp putOp(const QString &id, const QString &key)
     op.mapName = u"todos"_s;
     op.key = key;
     op.opType = OpType::Put;
-    op.record = lww(QCborMap{{"title"_L1, "buy milk"_L1}, {"done"_L1, false}, {"n"_L1, 2.5}});
+    op.record
+        = lww(QCborMap { { "title"_L1, "buy milk"_L1 }, { "done"_L1, false }, { "n"_L1, 2.5 } });
     return op;
 }
 
 OrMapEntry orEntry()
 {
-    return OrMapEntry{u"tags"_s,
-                      {orRecord(u"red"_s, u"1700000000005:0:n1"_s),
-                       orRecord(QCborMap{{"x"_L1, 1}}, u"1700000000006:0:n1"_s)},
-                      {u"1690000000000:0:n2"_s}};
+    return OrMapEntry { u"tags"_s,
+        { orRecord(u"red"_s, u"1700000000005:0:n1"_s),
+            orRecord(QCborMap { { "x"_L1, 1 } }, u"1700000000006:0:n1"_s) },
+        { u"1690000000000:0:n2"_s } };
 }
 
 const std::optional<crdt::Timestamp> kEnvelope = ts(1700000000100, 7, u"server-1"_s);
 
 // Encodes to a MessagePack frame, decodes the frame and the typed message again.
-template <typename T>
-void verifyRoundTrip(const T &message)
+template <typename T> void verifyRoundTrip(const T &message)
 {
     const QCborMap map = message.toCbor();
     QCOMPARE(map.value("type"_L1).toString(), QString(messageTypeName(T::kType)));
@@ -73,8 +73,7 @@ void verifyRoundTrip(const T &message)
 }
 
 // Decodes `message` as the typed message of `type`; the error when that fails.
-template <typename T>
-std::optional<DecodeError> decodeError(const QCborMap &message)
+template <typename T> std::optional<DecodeError> decodeError(const QCborMap &message)
 {
     DecodeError error;
     if (T::fromCbor(message, &error))
@@ -156,7 +155,7 @@ std::optional<DecodeError> decodeAs(MessageType type, const QCborMap &message)
     case MessageType::GcPrune:
         return decodeError<GcPruneMessage>(message);
     }
-    return DecodeError{};
+    return DecodeError {};
 }
 
 QList<MessageType> allMessageTypes()
@@ -171,7 +170,7 @@ QList<MessageType> allMessageTypes()
 QCborMap validOpBatch()
 {
     OpBatchMessage batch;
-    batch.ops = {putOp(u"1"_s, u"a"_s), putOp(u"2"_s, u"b"_s)};
+    batch.ops = { putOp(u"1"_s, u"a"_s), putOp(u"2"_s, u"b"_s) };
     return batch.toCbor();
 }
 
@@ -274,28 +273,28 @@ void TestMessages::roundTrip()
     QFETCH(MessageType, type);
     switch (type) {
     case MessageType::AuthRequired:
-        verifyRoundTrip(AuthRequiredMessage{kEnvelope});
+        verifyRoundTrip(AuthRequiredMessage { kEnvelope });
         break;
     case MessageType::Auth:
-        verifyRoundTrip(AuthMessage{u"eyJhbGciOiJIUzI1NiJ9.e30.sig"_s, 2});
+        verifyRoundTrip(AuthMessage { u"eyJhbGciOiJIUzI1NiJ9.e30.sig"_s, 2 });
         break;
     case MessageType::AuthAck:
-        verifyRoundTrip(AuthAckMessage{1, kEnvelope});
+        verifyRoundTrip(AuthAckMessage { 1, kEnvelope });
         break;
     case MessageType::AuthFail:
-        verifyRoundTrip(AuthFailMessage{u"Invalid token"_s, std::nullopt});
+        verifyRoundTrip(AuthFailMessage { u"Invalid token"_s, std::nullopt });
         break;
     case MessageType::Ping:
-        verifyRoundTrip(PingMessage{1700000000000});
+        verifyRoundTrip(PingMessage { 1700000000000 });
         break;
     case MessageType::Pong:
-        verifyRoundTrip(PongMessage{1700000000123});
+        verifyRoundTrip(PongMessage { 1700000000123 });
         break;
     case MessageType::ClientOp: {
         ClientOp op = putOp(u"7"_s, u"todo:7"_s);
         op.writeConcern = WriteConcern::Persisted;
         op.timeout = 5000;
-        verifyRoundTrip(ClientOpMessage{op});
+        verifyRoundTrip(ClientOpMessage { op });
         break;
     }
     case MessageType::OpBatch: {
@@ -313,121 +312,113 @@ void TestMessages::roundTrip()
         orRemove.opType = OpType::OrRemove;
         orRemove.orRecord.reset();
         orRemove.orTag = u"1700000000005:0:n1"_s;
-        verifyRoundTrip(OpBatchMessage{{putOp(u"1"_s, u"a"_s), remove, orAdd, orRemove},
-                                       WriteConcern::Applied,
-                                       10000});
+        verifyRoundTrip(OpBatchMessage {
+            { putOp(u"1"_s, u"a"_s), remove, orAdd, orRemove }, WriteConcern::Applied, 10000 });
         break;
     }
     case MessageType::OpAck:
-        verifyRoundTrip(OpAckMessage{
-            u"100"_s, WriteConcern::Persisted,
-            QList<OpResult>{{u"99"_s, true, WriteConcern::Persisted, std::nullopt},
-                            {u"100"_s, false, WriteConcern::Memory, u"denied"_s}},
-            kEnvelope});
+        verifyRoundTrip(OpAckMessage { u"100"_s, WriteConcern::Persisted,
+            QList<OpResult> { { u"99"_s, true, WriteConcern::Persisted, std::nullopt },
+                { u"100"_s, false, WriteConcern::Memory, u"denied"_s } },
+            kEnvelope });
         break;
     case MessageType::OpRejected:
-        verifyRoundTrip(OpRejectedMessage{u"5"_s, u"Access denied"_s, 403, std::nullopt});
+        verifyRoundTrip(OpRejectedMessage { u"5"_s, u"Access denied"_s, 403, std::nullopt });
         break;
     case MessageType::ServerEvent:
-        verifyRoundTrip(ServerEventMessage{
-            {u"todos"_s, ServerEventType::Put, u"todo:1"_s, lww(u"x"_s, 60000), {}, {}},
-            kEnvelope});
+        verifyRoundTrip(ServerEventMessage {
+            { u"todos"_s, ServerEventType::Put, u"todo:1"_s, lww(u"x"_s, 60000), {}, {} },
+            kEnvelope });
         break;
     case MessageType::ServerBatchEvent:
-        verifyRoundTrip(ServerBatchEventMessage{
-            {{u"todos"_s, ServerEventType::Remove, u"a"_s, lww(QCborValue(nullptr)), {}, {}},
-             {u"tags"_s, ServerEventType::OrAdd, u"k"_s, {}, orRecord(1, u"t1"_s), {}},
-             {u"tags"_s, ServerEventType::OrRemove, u"k"_s, {}, {}, u"t1"_s}},
-            kEnvelope});
+        verifyRoundTrip(ServerBatchEventMessage {
+            { { u"todos"_s, ServerEventType::Remove, u"a"_s, lww(QCborValue(nullptr)), {}, {} },
+                { u"tags"_s, ServerEventType::OrAdd, u"k"_s, {}, orRecord(1, u"t1"_s), {} },
+                { u"tags"_s, ServerEventType::OrRemove, u"k"_s, {}, {}, u"t1"_s } },
+            kEnvelope });
         break;
     case MessageType::QuerySub:
-        verifyRoundTrip(QuerySubMessage{
-            u"q1"_s, u"todos"_s,
-            QCborMap{{"where"_L1, QCborMap{{"done"_L1, false}}},
-                     {"predicate"_L1, QCborMap{{"op"_L1, "and"_L1},
-                                               {"children"_L1, QCborArray{QCborMap{
-                                                                   {"op"_L1, "gt"_L1},
-                                                                   {"attribute"_L1, "n"_L1},
-                                                                   {"value"_L1, 3}}}}}},
-                     {"sort"_L1, QCborMap{{"n"_L1, "desc"_L1}}},
-                     {"limit"_L1, 10}}});
+        verifyRoundTrip(QuerySubMessage { u"q1"_s, u"todos"_s,
+            QCborMap { { "where"_L1, QCborMap { { "done"_L1, false } } },
+                { "predicate"_L1,
+                    QCborMap { { "op"_L1, "and"_L1 },
+                        { "children"_L1,
+                            QCborArray { QCborMap { { "op"_L1, "gt"_L1 },
+                                { "attribute"_L1, "n"_L1 }, { "value"_L1, 3 } } } } } },
+                { "sort"_L1, QCborMap { { "n"_L1, "desc"_L1 } } }, { "limit"_L1, 10 } } });
         break;
     case MessageType::QueryResp:
-        verifyRoundTrip(QueryRespMessage{
-            u"q1"_s,
-            {{u"a"_s, QCborMap{{"n"_L1, 1}}}, {u"b"_s, QCborValue(nullptr)}},
-            u"cursor-2"_s,
-            true,
-            u"valid"_s,
-            kEnvelope});
+        verifyRoundTrip(QueryRespMessage { u"q1"_s,
+            { { u"a"_s, QCborMap { { "n"_L1, 1 } } }, { u"b"_s, QCborValue(nullptr) } },
+            u"cursor-2"_s, true, u"valid"_s, kEnvelope });
         break;
     case MessageType::QueryUpdate:
-        verifyRoundTrip(QueryUpdateMessage{u"q1"_s, u"a"_s, QCborMap{{"n"_L1, 2}},
-                                           QueryChange::Enter, std::nullopt});
+        verifyRoundTrip(QueryUpdateMessage {
+            u"q1"_s, u"a"_s, QCborMap { { "n"_L1, 2 } }, QueryChange::Enter, std::nullopt });
         break;
     case MessageType::QueryUnsub:
-        verifyRoundTrip(QueryUnsubMessage{u"q1"_s});
+        verifyRoundTrip(QueryUnsubMessage { u"q1"_s });
         break;
     case MessageType::SyncInit:
-        verifyRoundTrip(SyncInitMessage{u"todos"_s, 1700000000000});
+        verifyRoundTrip(SyncInitMessage { u"todos"_s, 1700000000000 });
         break;
     case MessageType::SyncRespRoot:
-        verifyRoundTrip(SyncRespRootMessage{u"todos"_s, 2212673935u,
-                                            ts(1700000000002, 0, u"server-1"_s), kEnvelope});
+        verifyRoundTrip(SyncRespRootMessage {
+            u"todos"_s, 2212673935u, ts(1700000000002, 0, u"server-1"_s), kEnvelope });
         break;
     case MessageType::MerkleReqBucket:
-        verifyRoundTrip(MerkleReqBucketMessage{u"todos"_s, u"3a"_s});
+        verifyRoundTrip(MerkleReqBucketMessage { u"todos"_s, u"3a"_s });
         break;
     case MessageType::SyncRespBuckets:
-        verifyRoundTrip(SyncRespBucketsMessage{
-            u"todos"_s, u""_s, {{u"3"_s, 2212673935u}, {u"f"_s, 0u}}, kEnvelope});
+        verifyRoundTrip(SyncRespBucketsMessage {
+            u"todos"_s, u""_s, { { u"3"_s, 2212673935u }, { u"f"_s, 0u } }, kEnvelope });
         break;
     case MessageType::SyncRespLeaf:
-        verifyRoundTrip(SyncRespLeafMessage{
-            u"todos"_s, u"374"_s,
-            {{u"key1"_s, lww(u"v"_s)}, {u"key2"_s, lww(QCborValue(nullptr))}},
-            kEnvelope});
+        verifyRoundTrip(SyncRespLeafMessage { u"todos"_s, u"374"_s,
+            { { u"key1"_s, lww(u"v"_s) }, { u"key2"_s, lww(QCborValue(nullptr)) } }, kEnvelope });
         break;
     case MessageType::SyncResetRequired:
-        verifyRoundTrip(SyncResetRequiredMessage{u"todos"_s, u"lastSyncTimestamp too old"_s,
-                                                 std::nullopt});
+        verifyRoundTrip(
+            SyncResetRequiredMessage { u"todos"_s, u"lastSyncTimestamp too old"_s, std::nullopt });
         break;
     case MessageType::OrMapSyncInit:
-        verifyRoundTrip(OrMapSyncInitMessage{
-            u"tags"_s, 4259386581u, {{u"0"_s, 12u}, {u"e"_s, 4259386569u}}, 1700000000000});
+        verifyRoundTrip(OrMapSyncInitMessage {
+            u"tags"_s, 4259386581u, { { u"0"_s, 12u }, { u"e"_s, 4259386569u } }, 1700000000000 });
         break;
     case MessageType::OrMapSyncRespRoot:
-        verifyRoundTrip(OrMapSyncRespRootMessage{u"tags"_s, 1u, ts(1, 2, u"s"_s), kEnvelope});
+        verifyRoundTrip(OrMapSyncRespRootMessage { u"tags"_s, 1u, ts(1, 2, u"s"_s), kEnvelope });
         break;
     case MessageType::OrMapMerkleReqBucket:
-        verifyRoundTrip(OrMapMerkleReqBucketMessage{u"tags"_s, u"e"_s});
+        verifyRoundTrip(OrMapMerkleReqBucketMessage { u"tags"_s, u"e"_s });
         break;
     case MessageType::OrMapSyncRespBuckets:
-        verifyRoundTrip(OrMapSyncRespBucketsMessage{u"tags"_s, u"e"_s, {{u"1"_s, 5u}}, kEnvelope});
+        verifyRoundTrip(
+            OrMapSyncRespBucketsMessage { u"tags"_s, u"e"_s, { { u"1"_s, 5u } }, kEnvelope });
         break;
     case MessageType::OrMapSyncRespLeaf:
-        verifyRoundTrip(OrMapSyncRespLeafMessage{u"tags"_s, u"e12"_s, {orEntry()}, kEnvelope});
+        verifyRoundTrip(OrMapSyncRespLeafMessage { u"tags"_s, u"e12"_s, { orEntry() }, kEnvelope });
         break;
     case MessageType::OrMapDiffRequest:
-        verifyRoundTrip(OrMapDiffRequestMessage{u"tags"_s, {u"a"_s, u"b"_s}});
+        verifyRoundTrip(OrMapDiffRequestMessage { u"tags"_s, { u"a"_s, u"b"_s } });
         break;
     case MessageType::OrMapDiffResponse:
-        verifyRoundTrip(OrMapDiffResponseMessage{u"tags"_s, {orEntry(), orEntry()}, kEnvelope});
+        verifyRoundTrip(
+            OrMapDiffResponseMessage { u"tags"_s, { orEntry(), orEntry() }, kEnvelope });
         break;
     case MessageType::OrMapPushDiff:
-        verifyRoundTrip(OrMapPushDiffMessage{u"tags"_s, {orEntry()}});
+        verifyRoundTrip(OrMapPushDiffMessage { u"tags"_s, { orEntry() } });
         break;
     case MessageType::ShutdownPending:
-        verifyRoundTrip(ShutdownPendingMessage{5000, std::nullopt});
+        verifyRoundTrip(ShutdownPendingMessage { 5000, std::nullopt });
         break;
     case MessageType::Error:
-        verifyRoundTrip(ErrorMessage{403, u"Access denied"_s,
-                                     QCborMap{{"mapName"_L1, "secret"_L1}}, kEnvelope});
-        verifyRoundTrip(ErrorMessage{400, u"Invalid message format"_s,
-                                     QCborValue(QCborValue::Undefined), std::nullopt});
+        verifyRoundTrip(ErrorMessage {
+            403, u"Access denied"_s, QCborMap { { "mapName"_L1, "secret"_L1 } }, kEnvelope });
+        verifyRoundTrip(ErrorMessage {
+            400, u"Invalid message format"_s, QCborValue(QCborValue::Undefined), std::nullopt });
         break;
     case MessageType::GcPrune:
-        verifyRoundTrip(GcPruneMessage{ts(1690000000000, 0, u""_s), kEnvelope});
+        verifyRoundTrip(GcPruneMessage { ts(1690000000000, 0, u""_s), kEnvelope });
         break;
     case MessageType::Batch:
         QFAIL("not a typed message");
@@ -453,7 +444,8 @@ void TestMessages::decodesTopGunClientOp()
     QVERIFY2(decoded.ok(), qPrintable(decoded.error.reason));
     QCOMPARE(decoded.type, u"CLIENT_OP"_s);
     DecodeError error;
-    const std::optional<ClientOpMessage> message = ClientOpMessage::fromCbor(decoded.message, &error);
+    const std::optional<ClientOpMessage> message
+        = ClientOpMessage::fromCbor(decoded.message, &error);
     QVERIFY2(message, qPrintable(error.field + u": "_s + error.reason));
     const ClientOp &op = message->op;
     QCOMPARE(op.mapName, u"m"_s);
@@ -478,8 +470,8 @@ void TestMessages::numbersAcceptAnyEncoding_data()
 
     QTest::newRow("float64 millis, fixint counter")
         << hex("cb4278bcfe56800000") << hex("05") << qint64(1700000000000) << 5;
-    QTest::newRow("uint64 millis") << hex("cf0000018bcfe56800") << hex("cc80")
-                                   << qint64(1700000000000) << 128;
+    QTest::newRow("uint64 millis")
+        << hex("cf0000018bcfe56800") << hex("cc80") << qint64(1700000000000) << 128;
     QTest::newRow("int64 millis") << hex("d30000018bcfe56800") << hex("d0ff")
                                   << qint64(1700000000000) << -1;
     QTest::newRow("uint32 millis, float64 counter")
@@ -496,7 +488,7 @@ void TestMessages::numbersAcceptAnyEncoding()
     QFETCH(int, expectedCounter);
     // {millis, counter, nodeId:'n'}
     const QByteArray bytes = hex("83a66d696c6c6973") + millis + hex("a7636f756e746572") + counter
-                             + hex("a66e6f64654964a16e");
+        + hex("a66e6f64654964a16e");
     const DecodeResult decoded = MsgPackCodec::decode(bytes);
     QVERIFY2(decoded.ok, qPrintable(decoded.error.reason));
     DecodeError error;
@@ -513,7 +505,7 @@ void TestMessages::absentAndNullOptionals()
     payload.insert("orTag"_L1, nullptr);
     payload.insert("writeConcern"_L1, QCborValue(QCborValue::Undefined));
     payload.insert("timeout"_L1, QCborValue(QCborValue::Undefined));
-    QCborMap message{{"type"_L1, "CLIENT_OP"_L1}, {"payload"_L1, payload}};
+    QCborMap message { { "type"_L1, "CLIENT_OP"_L1 }, { "payload"_L1, payload } };
     DecodeError error;
     const std::optional<ClientOpMessage> decoded = ClientOpMessage::fromCbor(message, &error);
     QVERIFY2(decoded, qPrintable(error.field + u": "_s + error.reason));
@@ -523,7 +515,7 @@ void TestMessages::absentAndNullOptionals()
     QVERIFY(!decoded->op.timeout);
 
     // A record value that is absent, undefined or nil is a tombstone, written back as nil.
-    for (const QCborValue &value : {QCborValue(QCborValue::Undefined), QCborValue(nullptr)}) {
+    for (const QCborValue &value : { QCborValue(QCborValue::Undefined), QCborValue(nullptr) }) {
         QCborMap record = lwwRecordToCbor(lww(1));
         record.insert("value"_L1, value);
         const std::optional<crdt::LwwRecord> tombstone = lwwRecordFromCbor(record);
@@ -556,16 +548,16 @@ void TestMessages::effectiveOpType_data()
         << none << true << true << false << false << OpType::Remove;
     QTest::newRow("REMOVE") << std::optional(OpType::Remove) << true << true << false << false
                             << OpType::Remove;
-    QTest::newRow("REMOVE without record") << std::optional(OpType::Remove) << false << false
-                                           << false << false << OpType::Remove;
+    QTest::newRow("REMOVE without record")
+        << std::optional(OpType::Remove) << false << false << false << false << OpType::Remove;
     QTest::newRow("OR_ADD") << std::optional(OpType::OrAdd) << false << false << true << false
                             << OpType::OrAdd;
-    QTest::newRow("OR_REMOVE") << std::optional(OpType::OrRemove) << false << false << false
-                               << true << OpType::OrRemove;
-    QTest::newRow("no opType, orRecord") << none << false << false << true << false
-                                         << OpType::OrAdd;
-    QTest::newRow("no opType, orTag") << none << false << false << false << true
-                                      << OpType::OrRemove;
+    QTest::newRow("OR_REMOVE") << std::optional(OpType::OrRemove) << false << false << false << true
+                               << OpType::OrRemove;
+    QTest::newRow("no opType, orRecord")
+        << none << false << false << true << false << OpType::OrAdd;
+    QTest::newRow("no opType, orTag")
+        << none << false << false << false << true << OpType::OrRemove;
 }
 
 void TestMessages::effectiveOpType()
@@ -604,11 +596,12 @@ void TestMessages::schemaErrorsNameTheField_data()
 
     const QCborMap batch = validOpBatch();
     const auto add = [](const char *name, MessageType type, const QCborMap &message,
-                        const char *field, const char *reason) {
+                         const char *field, const char *reason) {
         QTest::newRow(name) << type << message << QString::fromLatin1(field)
                             << QString::fromLatin1(reason);
     };
-    add("wrong type", MessageType::OpBatch, QCborMap{{"type"_L1, "PING"_L1}}, "type", "OP_BATCH");
+    add("wrong type", MessageType::OpBatch, QCborMap { { "type"_L1, "PING"_L1 } }, "type",
+        "OP_BATCH");
     add("no type", MessageType::OpBatch, spoil(batch, "type", kRemove), "type", "OP_BATCH");
     add("no payload", MessageType::OpBatch, spoil(batch, "payload", kRemove), "payload",
         "required");
@@ -617,16 +610,16 @@ void TestMessages::schemaErrorsNameTheField_data()
         "payload.ops", "array");
     add("op not a map", MessageType::OpBatch, spoil(batch, "payload.ops.1", 3), "payload.ops.1",
         "map");
-    add("op without mapName", MessageType::OpBatch,
-        spoil(batch, "payload.ops.1.mapName", kRemove), "payload.ops.1.mapName", "required");
+    add("op without mapName", MessageType::OpBatch, spoil(batch, "payload.ops.1.mapName", kRemove),
+        "payload.ops.1.mapName", "required");
     add("key not a string", MessageType::OpBatch, spoil(batch, "payload.ops.0.key", 12),
         "payload.ops.0.key", "string");
     add("id not a string", MessageType::OpBatch, spoil(batch, "payload.ops.0.id", 1),
         "payload.ops.0.id", "string");
     add("unknown opType", MessageType::OpBatch, spoil(batch, "payload.ops.0.opType", "BOGUS"_L1),
         "payload.ops.0.opType", "unknown value 'BOGUS'");
-    add("PUT without record", MessageType::OpBatch,
-        spoil(batch, "payload.ops.0.record", kRemove), "payload.ops.0.record", "PUT");
+    add("PUT without record", MessageType::OpBatch, spoil(batch, "payload.ops.0.record", kRemove),
+        "payload.ops.0.record", "PUT");
     add("record not a map", MessageType::OpBatch, spoil(batch, "payload.ops.0.record", "x"_L1),
         "payload.ops.0.record", "map");
     add("millis a string", MessageType::OpBatch,
@@ -638,6 +631,10 @@ void TestMessages::schemaErrorsNameTheField_data()
     add("millis infinite", MessageType::OpBatch,
         spoil(batch, "payload.ops.1.record.timestamp.millis", qInf()),
         "payload.ops.1.record.timestamp.millis", "integer");
+    add("millis beyond int64 (uint64 max)", MessageType::OpBatch,
+        spoil(batch, "payload.ops.0.record.timestamp.millis",
+            QCborValue(QCborKnownTags::PositiveBignum, QByteArray(8, '\xff'))),
+        "payload.ops.0.record.timestamp.millis", "64-bit range");
     add("counter beyond int32", MessageType::OpBatch,
         spoil(batch, "payload.ops.0.record.timestamp.counter", 1LL << 40),
         "payload.ops.0.record.timestamp.counter", "32-bit");
@@ -652,76 +649,76 @@ void TestMessages::schemaErrorsNameTheField_data()
         "payload.timeout", "number");
 
     QCborMap orAdd = spoil(batch, "payload.ops.0.opType", "OR_ADD"_L1);
-    add("OR_ADD without orRecord", MessageType::OpBatch, orAdd, "payload.ops.0.orRecord",
-        "OR_ADD");
+    add("OR_ADD without orRecord", MessageType::OpBatch, orAdd, "payload.ops.0.orRecord", "OR_ADD");
     add("OR_REMOVE without orTag", MessageType::OpBatch,
         spoil(batch, "payload.ops.0.opType", "OR_REMOVE"_L1), "payload.ops.0.orTag", "OR_REMOVE");
 
-    add("SYNC_INIT without mapName", MessageType::SyncInit, QCborMap{{"type"_L1, "SYNC_INIT"_L1}},
-        "mapName", "required");
+    add("SYNC_INIT without mapName", MessageType::SyncInit,
+        QCborMap { { "type"_L1, "SYNC_INIT"_L1 } }, "mapName", "required");
     add("SYNC_INIT bad lastSyncTimestamp", MessageType::SyncInit,
-        QCborMap{{"type"_L1, "SYNC_INIT"_L1}, {"mapName"_L1, "m"_L1},
-                 {"lastSyncTimestamp"_L1, "yesterday"_L1}},
+        QCborMap { { "type"_L1, "SYNC_INIT"_L1 }, { "mapName"_L1, "m"_L1 },
+            { "lastSyncTimestamp"_L1, "yesterday"_L1 } },
         "lastSyncTimestamp", "number");
     add("SYNC_RESP_ROOT hash out of range", MessageType::SyncRespRoot,
-        spoil(SyncRespRootMessage{u"m"_s, 1, ts(1, 0, u"n"_s), {}}.toCbor(), "payload.rootHash",
-              1LL << 33),
+        spoil(SyncRespRootMessage { u"m"_s, 1, ts(1, 0, u"n"_s), {} }.toCbor(), "payload.rootHash",
+            1LL << 33),
         "payload.rootHash", "32-bit");
     add("ORMAP_SYNC_INIT bucket not a number", MessageType::OrMapSyncInit,
-        QCborMap{{"type"_L1, "ORMAP_SYNC_INIT"_L1}, {"mapName"_L1, "m"_L1}, {"rootHash"_L1, 1},
-                 {"bucketHashes"_L1, QCborMap{{"a"_L1, "x"_L1}}}},
+        QCborMap { { "type"_L1, "ORMAP_SYNC_INIT"_L1 }, { "mapName"_L1, "m"_L1 },
+            { "rootHash"_L1, 1 }, { "bucketHashes"_L1, QCborMap { { "a"_L1, "x"_L1 } } } },
         "bucketHashes", "'a'");
-    const QCborMap leaf = OrMapSyncRespLeafMessage{u"m"_s, u"e"_s, {orEntry()}, {}}.toCbor();
+    const QCborMap leaf = OrMapSyncRespLeafMessage { u"m"_s, u"e"_s, { orEntry() }, {} }.toCbor();
     add("OR record without tag", MessageType::OrMapSyncRespLeaf,
-        spoil(leaf, "payload.entries.0.records.1.tag", kRemove),
-        "payload.entries.0.records.1.tag", "required");
+        spoil(leaf, "payload.entries.0.records.1.tag", kRemove), "payload.entries.0.records.1.tag",
+        "required");
     add("tombstone not a string", MessageType::OrMapSyncRespLeaf,
         spoil(leaf, "payload.entries.0.tombstones.0", 5), "payload.entries.0.tombstones.0",
         "string");
     add("ORMAP_DIFF_REQUEST keys not array", MessageType::OrMapDiffRequest,
-        QCborMap{{"type"_L1, "ORMAP_DIFF_REQUEST"_L1},
-                 {"payload"_L1, QCborMap{{"mapName"_L1, "m"_L1}, {"keys"_L1, "a"_L1}}}},
+        QCborMap { { "type"_L1, "ORMAP_DIFF_REQUEST"_L1 },
+            { "payload"_L1, QCborMap { { "mapName"_L1, "m"_L1 }, { "keys"_L1, "a"_L1 } } } },
         "payload.keys", "array");
-    add("AUTH without token", MessageType::Auth, QCborMap{{"type"_L1, "AUTH"_L1}}, "token",
+    add("AUTH without token", MessageType::Auth, QCborMap { { "type"_L1, "AUTH"_L1 } }, "token",
         "required");
     add("AUTH token not a string", MessageType::Auth,
-        QCborMap{{"type"_L1, "AUTH"_L1}, {"token"_L1, 5}}, "token", "string");
+        QCborMap { { "type"_L1, "AUTH"_L1 }, { "token"_L1, 5 } }, "token", "string");
     add("numeric envelope timestamp", MessageType::ServerEvent,
-        spoil(ServerEventMessage{{u"m"_s, ServerEventType::Put, u"k"_s, lww(1), {}, {}}, {}}
+        spoil(ServerEventMessage { { u"m"_s, ServerEventType::Put, u"k"_s, lww(1), {}, {} }, {} }
                   .toCbor(),
-              "timestamp", 1700000000000LL),
+            "timestamp", 1700000000000LL),
         "timestamp", "map");
     add("unknown eventType", MessageType::ServerEvent,
-        spoil(ServerEventMessage{{u"m"_s, ServerEventType::Put, u"k"_s, lww(1), {}, {}}, {}}
+        spoil(ServerEventMessage { { u"m"_s, ServerEventType::Put, u"k"_s, lww(1), {}, {} }, {} }
                   .toCbor(),
-              "payload.eventType", "MOVED"_L1),
+            "payload.eventType", "MOVED"_L1),
         "payload.eventType", "unknown value");
     add("QUERY_SUB query not a map", MessageType::QuerySub,
-        QCborMap{{"type"_L1, "QUERY_SUB"_L1},
-                 {"payload"_L1, QCborMap{{"queryId"_L1, "q"_L1}, {"mapName"_L1, "m"_L1},
-                                         {"query"_L1, "all"_L1}}}},
+        QCborMap { { "type"_L1, "QUERY_SUB"_L1 },
+            { "payload"_L1,
+                QCborMap { { "queryId"_L1, "q"_L1 }, { "mapName"_L1, "m"_L1 },
+                    { "query"_L1, "all"_L1 } } } },
         "payload.query", "map");
     add("QUERY_UPDATE unknown change", MessageType::QueryUpdate,
-        spoil(QueryUpdateMessage{u"q"_s, u"k"_s, 1, QueryChange::Update, {}}.toCbor(),
-              "payload.type", "LEAVE"_L1),
+        spoil(QueryUpdateMessage { u"q"_s, u"k"_s, 1, QueryChange::Update, {} }.toCbor(),
+            "payload.type", "LEAVE"_L1),
         "payload.type", "unknown value");
     add("OP_ACK result without success", MessageType::OpAck,
-        spoil(OpAckMessage{u"1"_s, {}, QList<OpResult>{{u"1"_s, true, WriteConcern::Applied, {}}},
-                           {}}
+        spoil(OpAckMessage { u"1"_s, {},
+                  QList<OpResult> { { u"1"_s, true, WriteConcern::Applied, {} } }, {} }
                   .toCbor(),
-              "payload.results.0.success", kRemove),
+            "payload.results.0.success", kRemove),
         "payload.results.0.success", "required");
-    add("PONG without serverTime", MessageType::Pong, QCborMap{{"type"_L1, "PONG"_L1}},
+    add("PONG without serverTime", MessageType::Pong, QCborMap { { "type"_L1, "PONG"_L1 } },
         "serverTime", "required");
     add("ERROR code a string", MessageType::Error,
-        QCborMap{{"type"_L1, "ERROR"_L1},
-                 {"payload"_L1, QCborMap{{"code"_L1, "400"_L1}, {"message"_L1, "x"_L1}}}},
+        QCborMap { { "type"_L1, "ERROR"_L1 },
+            { "payload"_L1, QCborMap { { "code"_L1, "400"_L1 }, { "message"_L1, "x"_L1 } } } },
         "payload.code", "number");
     add("GC_PRUNE olderThan missing", MessageType::GcPrune,
-        QCborMap{{"type"_L1, "GC_PRUNE"_L1}, {"payload"_L1, QCborMap{}}}, "payload.olderThan",
-        "required");
+        QCborMap { { "type"_L1, "GC_PRUNE"_L1 }, { "payload"_L1, QCborMap {} } },
+        "payload.olderThan", "required");
     add("SHUTDOWN_PENDING retryAfter missing", MessageType::ShutdownPending,
-        QCborMap{{"type"_L1, "SHUTDOWN_PENDING"_L1}}, "retryAfter", "required");
+        QCborMap { { "type"_L1, "SHUTDOWN_PENDING"_L1 } }, "retryAfter", "required");
 }
 
 void TestMessages::schemaErrorsNameTheField()
@@ -738,28 +735,29 @@ void TestMessages::schemaErrorsNameTheField()
 
 void TestMessages::pongNeverCarriesTimestamp()
 {
-    const QCborMap pong = PongMessage{1700000000000}.toCbor();
-    QCOMPARE(pong, (QCborMap{{"type"_L1, "PONG"_L1}, {"serverTime"_L1, 1700000000000LL}}));
+    const QCborMap pong = PongMessage { 1700000000000 }.toCbor();
+    QCOMPARE(pong, (QCborMap { { "type"_L1, "PONG"_L1 }, { "serverTime"_L1, 1700000000000LL } }));
     QVERIFY(!pong.contains("timestamp"_L1));
     // serverTime, like every large integer, goes out as float64 (never a BigInt for msgpackr).
     QVERIFY(Frame::encode(pong).contains(hex("aa73657276657254696d65cb4278bcfe56800000")));
 
     // A PING's numeric timestamp is the client's clock: read, never echoed.
     const std::optional<PingMessage> ping = PingMessage::fromCbor(
-        QCborMap{{"type"_L1, "PING"_L1}, {"timestamp"_L1, 1700000000000.0}});
+        QCborMap { { "type"_L1, "PING"_L1 }, { "timestamp"_L1, 1700000000000.0 } });
     QVERIFY(ping);
     QVERIFY(ping->timestamp == 1700000000000);
-    QVERIFY(PingMessage::fromCbor(QCborMap{{"type"_L1, "PING"_L1}}));
+    QVERIFY(PingMessage::fromCbor(QCborMap { { "type"_L1, "PING"_L1 } }));
 }
 
 void TestMessages::envelopeTimestampIsAnHlcMapWithFloatMillis()
 {
-    ServerEventMessage event{{u"m"_s, ServerEventType::Put, u"k"_s, lww(1), {}, {}}, kEnvelope};
+    ServerEventMessage event { { u"m"_s, ServerEventType::Put, u"k"_s, lww(1), {}, {} },
+        kEnvelope };
     const QCborMap map = event.toCbor();
     const QCborMap timestamp = map.value("timestamp"_L1).toMap();
-    QCOMPARE(timestamp, (QCborMap{{"millis"_L1, 1700000000100LL},
-                                  {"counter"_L1, 7},
-                                  {"nodeId"_L1, "server-1"_L1}}));
+    QCOMPARE(timestamp,
+        (QCborMap { { "millis"_L1, 1700000000100LL }, { "counter"_L1, 7 },
+            { "nodeId"_L1, "server-1"_L1 } }));
     const QByteArray wire = Frame::encode(map);
     // "millis" followed by a float64, never uint64/int64 (0xcf/0xd3).
     QVERIFY(wire.contains(hex("a66d696c6c6973cb")));
@@ -772,22 +770,23 @@ void TestMessages::envelopeTimestampIsAnHlcMapWithFloatMillis()
 
 void TestMessages::authTokenInPayload()
 {
-    const std::optional<AuthMessage> inPayload = AuthMessage::fromCbor(
-        QCborMap{{"type"_L1, "AUTH"_L1}, {"payload"_L1, QCborMap{{"token"_L1, "abc"_L1}}}});
+    const std::optional<AuthMessage> inPayload = AuthMessage::fromCbor(QCborMap {
+        { "type"_L1, "AUTH"_L1 }, { "payload"_L1, QCborMap { { "token"_L1, "abc"_L1 } } } });
     QVERIFY(inPayload);
     QCOMPARE(inPayload->token, u"abc"_s);
     QCOMPARE(inPayload->toCbor().value("token"_L1), QCborValue("abc"_L1));
 
     DecodeError error;
     QVERIFY(!AuthMessage::fromCbor(
-        QCborMap{{"type"_L1, "AUTH"_L1}, {"payload"_L1, QCborMap{{"token"_L1, 1}}}}, &error));
+        QCborMap { { "type"_L1, "AUTH"_L1 }, { "payload"_L1, QCborMap { { "token"_L1, 1 } } } },
+        &error));
     QCOMPARE(error.field, u"payload.token"_s);
 }
 
 void TestMessages::helpersReportRelativeFields()
 {
     DecodeError error;
-    QVERIFY(!timestampFromCbor(QCborMap{{"millis"_L1, 1}, {"counter"_L1, 0}}, &error));
+    QVERIFY(!timestampFromCbor(QCborMap { { "millis"_L1, 1 }, { "counter"_L1, 0 } }, &error));
     QCOMPARE(error.field, u"nodeId"_s);
     QVERIFY(!timestampFromCbor(QCborValue(5), &error));
     QCOMPARE(error.field, QString());
@@ -795,14 +794,14 @@ void TestMessages::helpersReportRelativeFields()
 
     const FieldPath root;
     const FieldPath record(root, "record"_L1);
-    QVERIFY(!lwwRecordFromCbor(QCborMap{{"value"_L1, 1}}, &error, record));
+    QVERIFY(!lwwRecordFromCbor(QCborMap { { "value"_L1, 1 } }, &error, record));
     QCOMPARE(error.field, u"record.timestamp"_s);
     QCborMap untagged = orRecordToCbor(::orRecord(1, u"t"_s));
     untagged.remove("tag"_L1);
     QVERIFY(!orRecordFromCbor(untagged, &error));
     QCOMPARE(error.field, u"tag"_s);
 
-    const crdt::OrRecord original = ::orRecord(QCborArray{1, u"x"_s}, u"1700000000005:0:n1"_s);
+    const crdt::OrRecord original = ::orRecord(QCborArray { 1, u"x"_s }, u"1700000000005:0:n1"_s);
     QVERIFY(orRecordFromCbor(orRecordToCbor(original)) == original);
     QVERIFY(timestampFromCbor(timestampToCbor(ts(-5, 0, u"é"_s))) == ts(-5, 0, u"é"_s));
 }

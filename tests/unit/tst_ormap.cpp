@@ -22,8 +22,8 @@ QCborMap object(std::initializer_list<std::pair<QString, QCborValue>> entries)
     return map;
 }
 
-OrRecord orRecord(const QCborValue &value, const Timestamp &timestamp,
-                  std::optional<qint64> ttlMs = std::nullopt)
+OrRecord orRecord(
+    const QCborValue &value, const Timestamp &timestamp, std::optional<qint64> ttlMs = std::nullopt)
 {
     return OrRecord { value, timestamp, timestamp.toString(), ttlMs };
 }
@@ -49,9 +49,9 @@ State stateOf(const OrMap &map)
 char *describe(const State &state)
 {
     QString text = QStringLiteral("root %1, %2 keys, %3 tombstones")
-                           .arg(state.root)
-                           .arg(state.records.size())
-                           .arg(state.tombstones.size());
+                       .arg(state.root)
+                       .arg(state.records.size())
+                       .arg(state.tombstones.size());
     return qstrdup(text.toUtf8().constData());
 }
 
@@ -60,8 +60,7 @@ struct Replica {
     Replica(const QString &nodeId, qint64 *wall)
         : hlc(nodeId, [wall] { return *wall; })
         , map(hlc)
-    {
-    }
+    { }
     Hlc hlc;
     OrMap map;
 };
@@ -69,8 +68,7 @@ struct Replica {
 } // namespace
 
 namespace QTest {
-template<>
-char *toString(const State &state)
+template <> char *toString(const State &state)
 {
     return describe(state);
 }
@@ -122,14 +120,13 @@ void tst_OrMap::recordVectors_data()
     QTest::newRow("string") << QCborValue(QStringLiteral("hello")) << qint64(-1)
                             << "1700000000000:0:n1:hello:1700000000000:0:n1" << 4259386581u;
     QTest::newRow("map, keys sorted")
-            << QCborValue(object({ { "b", 2 }, { "a", 1 } })) << qint64(-1)
-            << R"(1700000000000:0:n1:{"a":1,"b":2}:1700000000000:0:n1)" << 3869643697u;
+        << QCborValue(object({ { "b", 2 }, { "a", 1 } })) << qint64(-1)
+        << R"(1700000000000:0:n1:{"a":1,"b":2}:1700000000000:0:n1)" << 3869643697u;
     QTest::newRow("nested whitelist")
-            << QCborValue(object({ { "b", object({ { "z", 1 }, { "a", 2 } }) },
-                                   { "a", QCborArray { 1, 2.5, "x" } } }))
-            << qint64(-1)
-            << R"(1700000000000:0:n1:{"a":[1,2.5,"x"],"b":{"a":2}}:1700000000000:0:n1)"
-            << 2406494367u;
+        << QCborValue(object({ { "b", object({ { "z", 1 }, { "a", 2 } }) },
+               { "a", QCborArray { 1, 2.5, "x" } } }))
+        << qint64(-1) << R"(1700000000000:0:n1:{"a":[1,2.5,"x"],"b":{"a":2}}:1700000000000:0:n1)"
+        << 2406494367u;
     QTest::newRow("ttl") << QCborValue(object({ { "data", "orValue" } })) << qint64(1000)
                          << R"(1700000000000:0:n1:{"data":"orValue"}:1700000000000:0:n1:ttl=1000)"
                          << 3001372187u;
@@ -149,7 +146,7 @@ void tst_OrMap::recordVectors()
     QFETCH(quint32, expectedHash);
 
     const OrRecord record = orRecord(value, Timestamp { 1700000000000, 0, QStringLiteral("n1") },
-                                     ttlMs < 0 ? std::nullopt : std::optional(ttlMs));
+        ttlMs < 0 ? std::nullopt : std::optional(ttlMs));
     QCOMPARE(record.tag, QStringLiteral("1700000000000:0:n1"));
     QCOMPARE(OrMapMerkleTree::recordString(record), expected);
     QCOMPARE(OrMapMerkleTree::recordHash(record), expectedHash);
@@ -157,8 +154,8 @@ void tst_OrMap::recordVectors()
     // The same record added through the map hashes into its entry.
     m_wall = 1700000000000;
     OrMap map(*m_hlc);
-    const OrRecord added = map.add(QStringLiteral("k"), value,
-                                   ttlMs < 0 ? std::nullopt : std::optional(ttlMs));
+    const OrRecord added
+        = map.add(QStringLiteral("k"), value, ttlMs < 0 ? std::nullopt : std::optional(ttlMs));
     QCOMPARE(added, record);
     QCOMPARE(map.merkleTree().rootHash(), hash(QStringLiteral("key:k|") + expected));
 }
@@ -166,9 +163,9 @@ void tst_OrMap::recordVectors()
 void tst_OrMap::entryHashSortsByTag()
 {
     const OrRecord hello = orRecord(QCborValue(QStringLiteral("hello")),
-                                    Timestamp { 1700000000000, 0, QStringLiteral("n1") }, 500);
-    const OrRecord world = orRecord(QCborValue(QStringLiteral("world")),
-                                    Timestamp { 1700000000001, 0, QStringLiteral("n2") });
+        Timestamp { 1700000000000, 0, QStringLiteral("n1") }, 500);
+    const OrRecord world = orRecord(
+        QCborValue(QStringLiteral("world")), Timestamp { 1700000000001, 0, QStringLiteral("n2") });
     // Node.js: hashString("key:k|<hello>|<world>") with TopGun's hashORMapEntry.
     QCOMPARE(OrMapMerkleTree::entryHash(u"k", { world, hello }), 3367859303u);
     QCOMPARE(OrMapMerkleTree::entryHash(u"k", { hello, world }), 3367859303u);
@@ -176,7 +173,7 @@ void tst_OrMap::entryHashSortsByTag()
     const OrRecord nine = orRecord(QCborValue(1), Timestamp { 9, 0, QStringLiteral("n") });
     const OrRecord ten = orRecord(QCborValue(2), Timestamp { 10, 0, QStringLiteral("n") });
     QCOMPARE(OrMapMerkleTree::entryHash(u"k", { nine, ten }),
-             hash(QStringLiteral("key:k|10:0:n:2:10:0:n|9:0:n:1:9:0:n")));
+        hash(QStringLiteral("key:k|10:0:n:2:10:0:n|9:0:n:1:9:0:n")));
 }
 
 void tst_OrMap::addThenGet()
@@ -209,8 +206,10 @@ void tst_OrMap::removeTombstonesObservedTags()
     const OrRecord red2 = map.add(QStringLiteral("k"), QCborValue(QStringLiteral("red")));
 
     const QStringList removed = map.remove(QStringLiteral("k"), QCborValue(QStringLiteral("red")));
-    QCOMPARE(QSet<QString>(removed.cbegin(), removed.cend()), (QSet<QString> { red1.tag, red2.tag }));
-    QCOMPARE(map.get(QStringLiteral("k")), QList<QCborValue> { QCborValue(QStringLiteral("blue")) });
+    QCOMPARE(
+        QSet<QString>(removed.cbegin(), removed.cend()), (QSet<QString> { red1.tag, red2.tag }));
+    QCOMPARE(
+        map.get(QStringLiteral("k")), QList<QCborValue> { QCborValue(QStringLiteral("blue")) });
     QVERIFY(map.isTombstoned(red1.tag));
     QVERIFY(map.isTombstoned(red2.tag));
     QVERIFY(!map.isTombstoned(blue.tag));
@@ -255,12 +254,14 @@ void tst_OrMap::concurrentAddWins()
 void tst_OrMap::applyIgnoresTombstonedTag()
 {
     OrMap map(*m_hlc);
-    const OrRecord remote = orRecord(QCborValue(1), Timestamp { 1700000000000, 4, QStringLiteral("c") });
+    const OrRecord remote
+        = orRecord(QCborValue(1), Timestamp { 1700000000000, 4, QStringLiteral("c") });
     map.applyTombstone(remote.tag);
     QVERIFY(!map.apply(QStringLiteral("k"), remote));
     QCOMPARE(map.get(QStringLiteral("k")), QList<QCborValue>());
 
-    const OrRecord other = orRecord(QCborValue(2), Timestamp { 1700000000000, 5, QStringLiteral("c") });
+    const OrRecord other
+        = orRecord(QCborValue(2), Timestamp { 1700000000000, 5, QStringLiteral("c") });
     QVERIFY(map.apply(QStringLiteral("k"), other));
     QCOMPARE(map.get(QStringLiteral("k")), QList<QCborValue> { QCborValue(2) });
     // apply() advances the clock past the record.
@@ -277,7 +278,7 @@ void tst_OrMap::applyTombstoneDropsRecord()
     QCOMPARE(map.get(QStringLiteral("k")), QList<QCborValue>());
     QVERIFY(!map.keys().contains(QStringLiteral("k")));
     QCOMPARE(map.merkleTree().rootHash(),
-             OrMapMerkleTree::entryHash(u"j", map.records(QStringLiteral("j"))));
+        OrMapMerkleTree::entryHash(u"j", map.records(QStringLiteral("j"))));
 }
 
 void tst_OrMap::ttlHidesExpiredRecords()
@@ -294,7 +295,7 @@ void tst_OrMap::ttlHidesExpiredRecords()
     // Expired records still count for sync and hashing.
     QCOMPARE(map.records(QStringLiteral("k")).size(), 2);
     QCOMPARE(map.merkleTree().rootHash(),
-             OrMapMerkleTree::entryHash(u"k", map.records(QStringLiteral("k"))));
+        OrMapMerkleTree::entryHash(u"k", map.records(QStringLiteral("k"))));
 }
 
 void tst_OrMap::pruneDropsOldTombstones()
@@ -307,18 +308,20 @@ void tst_OrMap::pruneDropsOldTombstones()
     const QStringList pruned = map.prune(Timestamp { 200, 0, QStringLiteral("b") });
     QCOMPARE(pruned, (QStringList { QStringLiteral("100:0:a"), QStringLiteral("200:0:a") }));
     QCOMPARE(map.tombstones(),
-             (QStringList { QStringLiteral("300:0:a"), QStringLiteral("not-a-timestamp") }));
+        (QStringList { QStringLiteral("300:0:a"), QStringLiteral("not-a-timestamp") }));
 }
 
 void tst_OrMap::mergeKeyAppliesRecordsAndTombstones()
 {
     OrMap map(*m_hlc);
     const OrRecord local = map.add(QStringLiteral("k"), QCborValue(1));
-    const OrRecord remote = orRecord(QCborValue(2), Timestamp { 1700000000005, 0, QStringLiteral("c") });
-    const OrRecord dead = orRecord(QCborValue(3), Timestamp { 1700000000006, 0, QStringLiteral("c") });
+    const OrRecord remote
+        = orRecord(QCborValue(2), Timestamp { 1700000000005, 0, QStringLiteral("c") });
+    const OrRecord dead
+        = orRecord(QCborValue(3), Timestamp { 1700000000006, 0, QStringLiteral("c") });
 
-    const OrMap::MergeResult result = map.mergeKey(QStringLiteral("k"), { remote, dead },
-                                                   { local.tag, dead.tag });
+    const OrMap::MergeResult result
+        = map.mergeKey(QStringLiteral("k"), { remote, dead }, { local.tag, dead.tag });
     QCOMPARE(result.added, 1);
     QCOMPARE(result.removed, 1);
     QCOMPARE(result.updated, 0);
@@ -395,7 +398,8 @@ void tst_OrMap::mergeIsCommutativeAssociativeIdempotent()
             map.remove(key, value);
             break;
         default:
-            map.add(key, value, random.bounded(4) == 0 ? std::optional<qint64>(5000) : std::nullopt);
+            map.add(
+                key, value, random.bounded(4) == 0 ? std::optional<qint64>(5000) : std::nullopt);
             break;
         }
         m_wall += random.bounded(2);
@@ -445,7 +449,8 @@ void tst_OrMap::listenerSeesChangedKeys()
     map.remove(QStringLiteral("a"), QCborValue(1));
     map.remove(QStringLiteral("a"), QCborValue(1)); // nothing left: no change
     QVERIFY(!map.apply(QStringLiteral("a"), added)); // tombstoned: no change
-    map.apply(QStringLiteral("b"), orRecord(QCborValue(2), Timestamp { 5, 0, QStringLiteral("c") }));
+    map.apply(
+        QStringLiteral("b"), orRecord(QCborValue(2), Timestamp { 5, 0, QStringLiteral("c") }));
     QCOMPARE(seen, (QStringList { QStringLiteral("a"), QStringLiteral("a"), QStringLiteral("b") }));
 }
 

@@ -26,7 +26,7 @@ private Q_SLOTS:
         QCOMPARE(c.port, quint16(8080));
         QCOMPARE(c.clusterPort, quint16(9080));
         QCOMPARE(c.host, QStringLiteral("0.0.0.0"));
-        QCOMPARE(c.storage, QStringLiteral("memory:"));
+        QCOMPARE(c.storage, QStringLiteral("sqlite:./wingman-data/wingman.db"));
         QVERIFY(c.usesDevSecret());
         QVERIFY(!c.metricsPort);
         QVERIFY(c.peers.isEmpty());
@@ -132,7 +132,10 @@ private Q_SLOTS:
         QTest::newRow("peer port 0") << QStringList{"--peers", "a:1,b:0"} << "--peers";
         QTest::newRow("key file missing")
             << QStringList{"--jwt-key-file", "/nonexistent/key.pem"} << "--jwt-key-file";
-        QTest::newRow("storage") << QStringList{"--storage", "mongodb://x"} << "--storage";
+        QTest::newRow("storage scheme") << QStringList{"--storage", "mongodb://x"} << "--storage";
+        QTest::newRow("storage sqlite without path") << QStringList{"--storage", "sqlite:"} << "--storage";
+        QTest::newRow("storage postgres without database")
+            << QStringList{"--storage", "postgres://u:p@localhost:5432"} << "--storage";
         QTest::newRow("gc age") << QStringList{"--gc-age-ms", "0"} << "--gc-age-ms";
         QTest::newRow("frame bytes") << QStringList{"--max-frame-bytes", "-5"} << "--max-frame-bytes";
         QTest::newRow("unknown flag") << QStringList{"--bogus", "1"} << "bogus";

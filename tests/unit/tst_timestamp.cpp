@@ -29,7 +29,7 @@ private Q_SLOTS:
 void tst_Timestamp::toStringFormat()
 {
     QCOMPARE((Timestamp { 1700000000000, 3, QStringLiteral("node-b") }.toString()),
-             QStringLiteral("1700000000000:3:node-b"));
+        QStringLiteral("1700000000000:3:node-b"));
     QCOMPARE((Timestamp { 0, 0, QStringLiteral("n") }.toString()), QStringLiteral("0:0:n"));
 }
 
@@ -111,25 +111,40 @@ void tst_Timestamp::compareNodeIds_data()
     QTest::addColumn<int>("expected");
 
     // Expected signs are what Node.js 20 (ICU 78) returns for a.localeCompare(b).
-    QTest::newRow("lower before upper letter") << "a" << "B" << -1;
-    QTest::newRow("underscore before hyphen") << "a_b" << "a-b" << -1;
-    QTest::newRow("same letter lower first") << "a" << "A" << -1;
-    QTest::newRow("case after letters") << "Node" << "node" << 1;
-    QTest::newRow("letters before case") << "node-a" << "node-B" << -1;
-    QTest::newRow("not numeric") << "node-2" << "node-10" << 1;
-    QTest::newRow("not byte order") << "Zeta" << "alpha" << 1;
+    QTest::newRow("lower before upper letter") << "a"
+                                               << "B" << -1;
+    QTest::newRow("underscore before hyphen") << "a_b"
+                                              << "a-b" << -1;
+    QTest::newRow("same letter lower first") << "a"
+                                             << "A" << -1;
+    QTest::newRow("case after letters") << "Node"
+                                        << "node" << 1;
+    QTest::newRow("letters before case") << "node-a"
+                                         << "node-B" << -1;
+    QTest::newRow("not numeric") << "node-2"
+                                 << "node-10" << 1;
+    QTest::newRow("not byte order") << "Zeta"
+                                    << "alpha" << 1;
     QTest::newRow("accent primary") << QString::fromUtf8("é") << "f" << -1;
     QTest::newRow("accent secondary") << "e" << QString::fromUtf8("é") << -1;
-    QTest::newRow("digits before letters") << "1" << "a" << -1;
-    QTest::newRow("underscore before hyphen again") << "node_1" << "node-1" << -1;
-    QTest::newRow("space first") << "a b" << "ab" << -1;
-    QTest::newRow("dot after hyphen") << "a.b" << "a-b" << 1;
-    QTest::newRow("hyphen before dot") << "x-1" << "x.1" << -1;
-    QTest::newRow("prefix first") << "ab" << "a" << 1;
-    QTest::newRow("client before node") << "client-x" << "node-a" << -1;
-    QTest::newRow("identical") << "node-a" << "node-a" << 0;
+    QTest::newRow("digits before letters") << "1"
+                                           << "a" << -1;
+    QTest::newRow("underscore before hyphen again") << "node_1"
+                                                    << "node-1" << -1;
+    QTest::newRow("space first") << "a b"
+                                 << "ab" << -1;
+    QTest::newRow("dot after hyphen") << "a.b"
+                                      << "a-b" << 1;
+    QTest::newRow("hyphen before dot") << "x-1"
+                                       << "x.1" << -1;
+    QTest::newRow("prefix first") << "ab"
+                                  << "a" << 1;
+    QTest::newRow("client before node") << "client-x"
+                                        << "node-a" << -1;
+    QTest::newRow("identical") << "node-a"
+                               << "node-a" << 0;
     QTest::newRow("canonically equivalent")
-            << QString::fromUtf8("é") << QString::fromUtf8("e\xcc\x81") << 0;
+        << QString::fromUtf8("é") << QString::fromUtf8("e\xcc\x81") << 0;
 }
 
 void tst_Timestamp::compareNodeIds()
@@ -147,7 +162,8 @@ void tst_Timestamp::tiesBreakByLocaleCompare()
     const Timestamp lower { 1700000000000, 0, QStringLiteral("a") };
     const Timestamp upper { 1700000000000, 0, QStringLiteral("B") };
     QVERIFY(lower < upper); // byte order would say "B" < "a"
-    QVERIFY((Timestamp { 1, 1, QStringLiteral("a_b") }) < (Timestamp { 1, 1, QStringLiteral("a-b") }));
+    QVERIFY(
+        (Timestamp { 1, 1, QStringLiteral("a_b") }) < (Timestamp { 1, 1, QStringLiteral("a-b") }));
 }
 
 void tst_Timestamp::equalTextInSeparateBuffers()

@@ -1,0 +1,62 @@
+#include "storage/PostgresStorage.h"
+
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
+
+namespace wingman::storage {
+
+namespace {
+
+// An unreachable host fails startup after this long instead of libpq's default (forever).
+constexpr int kConnectTimeoutSecs = 5;
+
+} // namespace
+
+PostgresStorage::PostgresStorage(StorageUrl url, QObject *parent)
+    : SqlStorage(parent)
+    , m_url(std::move(url))
+{ }
+
+PostgresStorage::~PostgresStorage() = default;
+
+QString PostgresStorage::describe() const
+{
+    return QStringLiteral("PostgreSQL database %1").arg(m_url.postgresLocation());
+}
+
+QString PostgresStorage::openConnection(QSqlDatabase &db)
+{
+    db.setHostName(m_url.host);
+    db.setPort(m_url.port);
+    db.setDatabaseName(m_url.database);
+    db.setUserName(m_url.user);
+    db.setPassword(m_url.password);
+    QStringList options = m_url.connectOptions;
+    if (!std::any_of(options.cbegin(), options.cend(), [](const QString &option) {
+            return option.startsWith(QLatin1String("connect_timeout="));
+        })) {
+        options.append(QStringLiteral("connect_timeout=%1").arg(kConnectTimeoutSecs));
+    }
+    db.setConnectOptions(options.join(u';'));
+    if (db.open())
+        return {};
+    QString reason = errorText(db.lastError());
+    if (!m_url.password.isEmpty())
+        reason.replace(m_url.password, QStringLiteral("***"));
+    return QStringLiteral("cannot connect to PostgreSQL at %1 as user '%2': %3")
+        .arg(m_url.postgresLocation(), m_url.user, reason);
+}
+
+QString PostgresStorage::configureSession(QSqlDatabase &db)
+{
+    // CREATE TABLE IF NOT EXISTS would otherwise print a NOTICE to stderr through libpq.
+    QSqlQuery query(db);
+    if (!query.exec(QStringLiteral("SET client_min_messages TO WARNING"))) {
+        return QStringLiteral("cannot configure the session on %1: %2")
+            .arg(describe(), errorText(query.lastError()));
+    }
+    return {};
+}
+
+} // namespace wingman::storage

@@ -1,0 +1,54 @@
+#pragma once
+
+#include "storage/GroupWriter.h"
+
+#include <QByteArray>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace wingman::storage {
+
+// GroupWriter for SQLite through the sqlite3 C API on the connection Qt SQL opened
+// (QSqlDriver::handle()): one prepared single-row statement per kind of write, executed in
+// order. Qt's binding layer costs more per value than SQLite's insert itself, and the group
+// commit is the server's write hot path.
+class SqliteRecordWriter : public GroupWriter
+{
+public:
+    explicit SqliteRecordWriter(sqlite3 *db);
+    ~SqliteRecordWriter() override;
+
+    QString commit(
+        const std::vector<const QList<StorageWrite> *> &groups, const Meta &meta) override;
+
+private:
+    enum Statement {
+        Begin,
+        Commit,
+        Rollback,
+        PutLww,
+        DeleteLww,
+        PutOr,
+        DeleteOr,
+        PutTombstone,
+        DeleteTombstone,
+        PutMeta,
+        StatementCount
+    };
+
+    QString prepare();
+    QString apply(const StorageWrite &write);
+    // Steps a statement whose parameters are bound, then resets it; an error line or empty.
+    QString run(Statement statement);
+    QString errorText() const;
+
+    sqlite3 *m_db;
+    sqlite3_stmt *m_statements[StatementCount] = {};
+    bool m_prepared = false;
+    // UTF-8 of the bound texts and the encoded value; they must live until the step.
+    QByteArray m_text[4];
+    QByteArray m_value;
+};
+
+} // namespace wingman::storage

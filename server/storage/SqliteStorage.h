@@ -1,0 +1,46 @@
+#pragma once
+
+#include "storage/SqlStorage.h"
+
+namespace wingman::storage {
+
+// `--storage sqlite:<path>`, the default: an embedded database file in WAL mode, created with
+// its directory on first run. Commits use synchronous=NORMAL: a committed transaction is in the
+// WAL file before the ack, so it survives the server process being killed; only an operating
+// system crash or power loss can take back the last transactions, and in exchange a commit costs
+// no fsync (checkpoints still sync). Tables are WITHOUT ROWID: rows live in their primary-key
+// b-tree, with no second index to keep.
+class SqliteStorage : public SqlStorage
+{
+    Q_OBJECT
+public:
+    explicit SqliteStorage(const QString &path, QObject *parent = nullptr);
+    ~SqliteStorage() override;
+
+    QString path() const { return m_path; }
+
+    // One metadata value of the database at path, read synchronously without creating or
+    // changing anything; empty when there is no such file, value or readable database. For the
+    // node id, which the server needs before storage opens.
+    static QString readMeta(const QString &path, const QString &name);
+
+protected:
+    QString driverName() const override { return QStringLiteral("QSQLITE"); }
+    QString openConnection(QSqlDatabase &db) override;
+    QString checkIntegrity() override;
+    bool ownsDatabase() const override { return true; }
+    QString configureSession(QSqlDatabase &db) override;
+    QString blobType() const override { return QStringLiteral("BLOB"); }
+    QString tableOptions() const override { return QStringLiteral(" WITHOUT ROWID"); }
+    QString describe() const override;
+    QString checkIntegrity(QSqlDatabase &db);
+    // Both through the sqlite3 C API on Qt's connection: they are the hot paths of writing and
+    // of starting up, where Qt's per-value binding and QVariant columns cost more than SQLite.
+    std::unique_ptr<GroupWriter> createGroupWriter(QSqlDatabase &db) override;
+    QString loadRecords(QSqlDatabase &db, QHash<QString, StoredMap> *maps) override;
+
+private:
+    const QString m_path; // absolute
+};
+
+} // namespace wingman::storage

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <QObject>
+#include <QProcess>
+#include <QStringList>
+
+namespace wingman::test {
+
+// A wingman-server child process (WINGMAN_SERVER_BINARY) on loopback with OS-assigned ports and
+// the test secret, for tests that need a real process: exit codes, kill -9. Its output is
+// collected; ready once it logs its ready line. Killed when destroyed.
+class ServerProcess : public QObject
+{
+    Q_OBJECT
+public:
+    explicit ServerProcess(QObject *parent = nullptr);
+    ~ServerProcess() override;
+
+    // Flags come after the defaults, so they can override them. WINGMAN_* variables of the test's
+    // environment are not passed on: the flags alone configure the server.
+    void start(const QStringList &extraArguments, const QString &workingDirectory = {});
+    // Waits for the ready line; false if the process exits or the time runs out first.
+    bool waitForReady(int timeoutMs = 20000);
+    // Waits for the process to end on its own.
+    bool waitForExit(int timeoutMs = 20000);
+    // SIGKILL, then waits for the process to be gone.
+    void kill();
+    // SIGTERM; true when it then exits 0 in time.
+    bool terminate(int timeoutMs = 20000);
+
+    quint16 port() const { return m_port; }
+    QString nodeId() const { return m_nodeId; }
+    // Everything it printed so far (stdout and stderr).
+    QString output();
+    QProcess &process() { return m_process; }
+
+private:
+    QProcess m_process;
+    QString m_output;
+    quint16 m_port = 0;
+    QString m_nodeId;
+};
+
+} // namespace wingman::test

@@ -1,0 +1,470 @@
+#include "storage/SqliteStorage.h"
+
+#include <QCborArray>
+#include <QCborMap>
+#include <QCryptographicHash>
+#include <QFile>
+#include <QSignalSpy>
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QThread>
+
+#include <memory>
+
+using namespace wingman;
+using storage::SqliteStorage;
+using storage::Storage;
+using storage::StorageWrite;
+using storage::StoredMap;
+
+namespace {
+
+StorageWrite lwwPut(const QString &map, const QString &key, const QCborValue &value, qint64 millis,
+    std::optional<qint64> ttlMs = std::nullopt)
+{
+    StorageWrite write;
+    write.kind = StorageWrite::Kind::LwwPut;
+    write.mapName = map;
+    write.key = key;
+    write.lww = crdt::LwwRecord { value, { millis, 0, QStringLiteral("n1") }, ttlMs };
+    return write;
+}
+
+StorageWrite orPut(const QString &map, const QString &key, const QCborValue &value, qint64 millis)
+{
+    StorageWrite write;
+    write.kind = StorageWrite::Kind::OrPut;
+    write.mapName = map;
+    write.key = key;
+    const crdt::Timestamp timestamp { millis, 0, QStringLiteral("n1") };
+    write.orRecord = crdt::OrRecord { value, timestamp, timestamp.toString(), std::nullopt };
+    return write;
+}
+
+StorageWrite withKind(StorageWrite write, StorageWrite::Kind kind, const QString &tag = {})
+{
+    write.kind = kind;
+    write.tag = tag;
+    return write;
+}
+
+QByteArray fileHash(const QString &path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return {};
+    return QCryptographicHash::hash(file.readAll(), QCryptographicHash::Sha256);
+}
+
+// Runs SQL against a database file on a connection of the test's own.
+bool execSql(const QString &path, const QStringList &statements)
+{
+    const QString name = QStringLiteral("tst_sqlitestorage.raw");
+    bool ok = true;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+        db.setDatabaseName(path);
+        ok = db.open();
+        QSqlQuery query(db);
+        for (const QString &statement : statements) {
+            if (ok && !query.exec(statement)) {
+                qWarning("%s: %s", qPrintable(statement), qPrintable(query.lastError().text()));
+                ok = false;
+            }
+        }
+    }
+    QSqlDatabase::removeDatabase(name);
+    return ok;
+}
+
+} // namespace
+
+class tst_SqliteStorage : public QObject
+{
+    Q_OBJECT
+
+    QTemporaryDir m_dir;
+
+    QString dbPath(const QString &name = QStringLiteral("data/wingman.db")) const
+    {
+        return m_dir.filePath(name);
+    }
+
+    // Opens storage at path; on failure returns null and the reason in *reason.
+    static std::unique_ptr<SqliteStorage> openAt(const QString &path, QString *reason = nullptr)
+    {
+        auto storage = std::make_unique<SqliteStorage>(path);
+        QSignalSpy opened(storage.get(), &Storage::opened);
+        QSignalSpy failed(storage.get(), &Storage::failed);
+        storage->open();
+        if (!opened.isEmpty() || !failed.isEmpty()) {
+            qWarning("open() reported synchronously");
+            return nullptr;
+        }
+        if (!QTest::qWaitFor([&] { return !opened.isEmpty() || !failed.isEmpty(); }, 10000))
+            return nullptr;
+        if (!failed.isEmpty()) {
+            if (reason)
+                *reason = failed.first().first().toString();
+            return nullptr;
+        }
+        return storage;
+    }
+
+    // Writes and waits for the commit; the error, or empty.
+    static QString writeAndWait(Storage &storage, QList<StorageWrite> writes)
+    {
+        std::optional<QString> result;
+        storage.write(std::move(writes), [&](const QString &error) { result = error; });
+        if (!QTest::qWaitFor([&] { return result.has_value(); }, 10000))
+            return QStringLiteral("timeout");
+        return *result;
+    }
+
+    // A closed database at path holding one record.
+    void makeDatabase(const QString &path)
+    {
+        auto storage = openAt(path);
+        QVERIFY(storage);
+        QCOMPARE(
+            writeAndWait(*storage, { lwwPut("m", "k", QStringLiteral("v"), 1000) }), QString());
+        storage->close();
+    }
+
+    static void expectFailure(const QString &path, const QString &expected)
+    {
+        const QByteArray before = fileHash(path);
+        QString reason;
+        QVERIFY(!openAt(path, &reason));
+        QVERIFY2(reason.contains(expected, Qt::CaseInsensitive), qPrintable(reason));
+        QVERIFY2(reason.contains(path), qPrintable(reason));
+        QCOMPARE(fileHash(path), before);
+    }
+
+private Q_SLOTS:
+    void initTestCase() { QVERIFY(m_dir.isValid()); }
+
+    void init()
+    {
+        QDir(m_dir.path()).removeRecursively();
+        QVERIFY(QDir().mkpath(m_dir.path()));
+    }
+
+    void createsDirectoryFileAndWalOnFirstOpen()
+    {
+        auto storage = openAt(dbPath());
+        QVERIFY(storage);
+        QVERIFY(storage->isOpen());
+        QVERIFY(storage->isDurable());
+        QVERIFY(QFile::exists(dbPath()));
+        QVERIFY(storage->loadAll().isEmpty());
+        storage->close();
+        QVERIFY(!storage->isOpen());
+
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), "wal");
+        {
+            db.setDatabaseName(dbPath());
+            QVERIFY(db.open());
+            QSqlQuery query(db);
+            QVERIFY(query.exec("PRAGMA journal_mode") && query.next());
+            QCOMPARE(query.value(0).toString(), QStringLiteral("wal"));
+            QVERIFY(query.exec("SELECT value FROM wingman_meta WHERE name = 'schemaVersion'")
+                && query.next());
+            QCOMPARE(query.value(0).toInt(), SqliteStorage::kSchemaVersion);
+        }
+        db = {};
+        QSqlDatabase::removeDatabase("wal");
+    }
+
+    void writesLoadBackAfterReopen()
+    {
+        {
+            auto storage = openAt(dbPath());
+            QVERIFY(storage);
+            const QCborMap nested { { QStringLiteral("name"), QStringLiteral("Ann") },
+                { QStringLiteral("tags"), QCborArray { 1, 2.5, true } } };
+            QCOMPARE(writeAndWait(*storage,
+                         { lwwPut("people", "ann", nested, 1000),
+                             lwwPut("people", "bob", QCborValue(QCborValue::Null), 1001),
+                             lwwPut("people", "eve", QStringLiteral("short-lived"), 1002, 60000),
+                             lwwPut("bytes", "b", QByteArray("\x00\x01\xff", 3), 5),
+                             orPut("tags", "t", QStringLiteral("red"), 2000),
+                             orPut("tags", "t", QStringLiteral("blue"), 2001),
+                             orPut("tags", "u", QStringLiteral("green"), 2002) }),
+                QString());
+            const StorageWrite red = orPut("tags", "t", QStringLiteral("red"), 2000);
+            QCOMPARE(writeAndWait(*storage,
+                         { withKind(red, StorageWrite::Kind::OrTombstone, red.orRecord.tag) }),
+                QString());
+            storage->storeMeta(QStringLiteral("nodeId"), QStringLiteral("node-x"));
+            storage->close();
+        }
+
+        auto storage = openAt(dbPath());
+        QVERIFY(storage);
+        QCOMPARE(storage->loadMeta(QStringLiteral("nodeId")), QStringLiteral("node-x"));
+        const QHash<QString, StoredMap> maps = storage->loadAll();
+        QCOMPARE(maps.size(), 3);
+
+        const StoredMap &people = maps.value(QStringLiteral("people"));
+        QCOMPARE(people.kind, StoredMap::Kind::Lww);
+        QCOMPARE(people.lwwRecords.size(), 3);
+        QCOMPARE(people.lwwRecords.value("ann"),
+            lwwPut("people", "ann",
+                QCborMap { { QStringLiteral("name"), QStringLiteral("Ann") },
+                    { QStringLiteral("tags"), QCborArray { 1, 2.5, true } } },
+                1000)
+                .lww);
+        QVERIFY(people.lwwRecords.value("bob").isTombstone());
+        QCOMPARE(people.lwwRecords.value("eve").ttlMs, std::optional<qint64>(60000));
+        QCOMPARE(maps.value("bytes").lwwRecords.value("b").value.toByteArray(),
+            QByteArray("\x00\x01\xff", 3));
+
+        const StoredMap &tags = maps.value(QStringLiteral("tags"));
+        QCOMPARE(tags.kind, StoredMap::Kind::Or);
+        const QString redTag = crdt::Timestamp { 2000, 0, QStringLiteral("n1") }.toString();
+        QCOMPARE(tags.orTombstones, QStringList { redTag });
+        QCOMPARE(tags.orRecords.value("t").size(), 1);
+        QCOMPARE(tags.orRecords.value("t").first().value.toString(), QStringLiteral("blue"));
+        QCOMPARE(tags.orRecords.value("u").size(), 1);
+        storage->close();
+    }
+
+    void laterWritesInOneGroupWin()
+    {
+        auto storage = openAt(dbPath());
+        QVERIFY(storage);
+        // Submitted back to back, these share transactions; each row ends as its last write.
+        const StorageWrite a = orPut("or", "k", QStringLiteral("a"), 10);
+        int committed = 0;
+        const auto count = [&](const QString &error) { committed += error.isEmpty(); };
+        storage->write({ lwwPut("m", "k", 1, 1), lwwPut("m", "k", 2, 2) }, count);
+        storage->write({ withKind(lwwPut("m", "k", 2, 2), StorageWrite::Kind::LwwDelete),
+                           lwwPut("m", "gone", 1, 1) },
+            count);
+        storage->write({ withKind(lwwPut("m", "gone", 1, 1), StorageWrite::Kind::LwwDelete),
+                           lwwPut("m", "k", 3, 3), a },
+            count);
+        storage->write(
+            { withKind(a, StorageWrite::Kind::OrTombstone, a.orRecord.tag),
+                withKind(a, StorageWrite::Kind::OrTombstone, QStringLiteral("x")),
+                withKind(a, StorageWrite::Kind::OrDeleteTombstone, QStringLiteral("x")) },
+            count);
+        QTRY_COMPARE(committed, 4);
+        storage->close();
+
+        storage = openAt(dbPath());
+        QVERIFY(storage);
+        const QHash<QString, StoredMap> maps = storage->loadAll();
+        QCOMPARE(maps.value("m").lwwRecords.keys(), QStringList { "k" });
+        QCOMPARE(maps.value("m").lwwRecords.value("k").value.toInteger(), 3);
+        QVERIFY(maps.value("or").orRecords.isEmpty());
+        QCOMPARE(maps.value("or").orTombstones, QStringList { a.orRecord.tag });
+    }
+
+    void doneRunsAfterCommitInSubmissionOrderOnOwnerThread()
+    {
+        auto storage = openAt(dbPath());
+        QVERIFY(storage);
+        constexpr int kWrites = 300;
+        QList<int> order;
+        bool visibleAtDone = true;
+        bool ownerThread = true;
+        for (int i = 0; i < kWrites; ++i) {
+            QList<StorageWrite> writes;
+            for (int j = 0; j < 10; ++j)
+                writes.append(lwwPut("m", QStringLiteral("k%1-%2").arg(i).arg(j), i, 100 + i));
+            storage->write(std::move(writes), [&, i](const QString &error) {
+                QVERIFY(error.isEmpty());
+                order.append(i);
+                ownerThread = ownerThread && QThread::currentThread() == thread();
+                // Spot checks that the ack would follow the commit: another connection sees it.
+                if (i % 50 == 0) {
+                    const QString name = QStringLiteral("tst.check");
+                    {
+                        QSqlDatabase db = QSqlDatabase::addDatabase("QSQLITE", name);
+                        db.setDatabaseName(dbPath());
+                        QSqlQuery query(db);
+                        visibleAtDone = visibleAtDone && db.open()
+                            && query.exec(QStringLiteral("SELECT COUNT(*) FROM wingman_lww WHERE "
+                                                         "record_key = 'k%1-9'")
+                                              .arg(i))
+                            && query.next() && query.value(0).toInt() == 1;
+                    }
+                    QSqlDatabase::removeDatabase(name);
+                }
+            });
+        }
+        QTRY_COMPARE_WITH_TIMEOUT(order.size(), kWrites, 20000);
+        QList<int> expected;
+        for (int i = 0; i < kWrites; ++i)
+            expected.append(i);
+        QCOMPARE(order, expected);
+        QVERIFY(ownerThread);
+        QVERIFY(visibleAtDone);
+        storage->close();
+    }
+
+    void closeFlushesAndRunsEveryDone()
+    {
+        auto storage = openAt(dbPath());
+        QVERIFY(storage);
+        int committed = 0;
+        for (int i = 0; i < 100; ++i) {
+            storage->write({ lwwPut("m", QString::number(i), i, 1) },
+                [&](const QString &error) { committed += error.isEmpty(); });
+        }
+        storage->close();
+        QCOMPARE(committed, 100);
+
+        std::optional<QString> afterClose;
+        storage->write({ lwwPut("m", "late", 1, 1) }, [&](const QString &e) { afterClose = e; });
+        QVERIFY(!afterClose); // never synchronously
+        QTRY_VERIFY(afterClose.has_value());
+        QVERIFY(!afterClose->isEmpty());
+
+        storage = openAt(dbPath());
+        QVERIFY(storage);
+        QCOMPARE(storage->loadAll().value("m").lwwRecords.size(), 100);
+    }
+
+    void readMetaIsSynchronousAndCreatesNothing()
+    {
+        QCOMPARE(SqliteStorage::readMeta(dbPath(), QStringLiteral("nodeId")), QString());
+        QVERIFY(!QFile::exists(dbPath()));
+        {
+            auto storage = openAt(dbPath());
+            QVERIFY(storage);
+            storage->storeMeta(QStringLiteral("nodeId"), QStringLiteral("node-7"));
+            QCOMPARE(storage->loadMeta(QStringLiteral("nodeId")), QStringLiteral("node-7"));
+            storage->close();
+        }
+        QCOMPARE(
+            SqliteStorage::readMeta(dbPath(), QStringLiteral("nodeId")), QStringLiteral("node-7"));
+    }
+
+    void newerSchemaVersionFailsUntouched()
+    {
+        makeDatabase(dbPath());
+        QVERIFY(execSql(
+            dbPath(), { "UPDATE wingman_meta SET value = '99' WHERE name = 'schemaVersion'" }));
+        expectFailure(dbPath(),
+            QStringLiteral("database schema version 99 is newer than this "
+                           "server supports (%1)")
+                .arg(SqliteStorage::kSchemaVersion));
+    }
+
+    void foreignDatabaseFailsUntouched()
+    {
+        QVERIFY(QDir().mkpath(m_dir.filePath("data")));
+        QVERIFY(execSql(dbPath(),
+            { "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)",
+                "INSERT INTO invoices VALUES (1, 9.5)" }));
+        expectFailure(dbPath(), QStringLiteral("not a Wingman database"));
+    }
+
+    void corruptFileFailsUntouched_data()
+    {
+        QTest::addColumn<QString>("damage");
+        QTest::newRow("garbage") << "garbage";
+        QTest::newRow("header") << "header";
+        QTest::newRow("pages") << "pages";
+        QTest::newRow("truncated") << "truncated";
+    }
+
+    void corruptFileFailsUntouched()
+    {
+        QFETCH(QString, damage);
+        QVERIFY(QDir().mkpath(m_dir.filePath("data")));
+        if (damage == "garbage") {
+            QFile file(dbPath());
+            QVERIFY(file.open(QIODevice::WriteOnly));
+            QByteArray junk;
+            for (int i = 0; i < 64 * 1024; ++i)
+                junk.append(char((i * 7919) % 251));
+            file.write(junk);
+        } else {
+            {
+                auto storage = openAt(dbPath());
+                QVERIFY(storage);
+                QList<StorageWrite> writes;
+                for (int i = 0; i < 5000; ++i)
+                    writes.append(lwwPut("m", QStringLiteral("key-%1").arg(i), i, i));
+                QCOMPARE(writeAndWait(*storage, writes), QString());
+                storage->close();
+            }
+            QFile file(dbPath());
+            QVERIFY(file.open(QIODevice::ReadWrite));
+            const qint64 size = file.size();
+            QVERIFY(size > 16 * 4096);
+            if (damage == "header") {
+                file.write(QByteArray(100, 'X'));
+            } else if (damage == "pages") {
+                // Scribble over the middle of the b-tree pages.
+                for (qint64 offset = 4 * 4096; offset < size - 4096; offset += 3 * 4096) {
+                    file.seek(offset + 8);
+                    file.write(QByteArray(1024, '\xa5'));
+                }
+            } else {
+                file.resize(size / 2);
+            }
+        }
+        expectFailure(dbPath(), QStringLiteral("is corrupt"));
+    }
+
+    void unwritableDirectoryFails()
+    {
+        // Root ignores permission bits, so as root take a directory that refuses new files to
+        // everyone (sysfs), and skip where there is none.
+        QString directory = m_dir.filePath(QStringLiteral("ro"));
+        QVERIFY(QDir().mkpath(directory));
+        QVERIFY(QFile::setPermissions(directory, QFile::ReadOwner | QFile::ExeOwner));
+        QFile probe(QDir(directory).filePath("probe"));
+        if (probe.open(QIODevice::WriteOnly)) {
+            probe.remove();
+            directory = QStringLiteral("/sys/kernel");
+            QFile sysProbe(QDir(directory).filePath("wingman-probe"));
+            if (!QFileInfo(directory).isDir() || sysProbe.open(QIODevice::WriteOnly))
+                QSKIP("no directory here refuses new files to this user");
+        }
+        const QString path = QDir(directory).filePath(QStringLiteral("wingman.db"));
+        QString reason;
+        QVERIFY(!openAt(path, &reason));
+        QVERIFY2(reason.contains(directory) && reason.contains("cannot"), qPrintable(reason));
+        QVERIFY(!QFile::exists(path));
+        QFile::setPermissions(m_dir.filePath(QStringLiteral("ro")),
+            QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
+    }
+
+    void pathThroughAFileFails()
+    {
+        QFile blocker(m_dir.filePath(QStringLiteral("file")));
+        QVERIFY(blocker.open(QIODevice::WriteOnly));
+        blocker.close();
+        QString reason;
+        QVERIFY(!openAt(m_dir.filePath(QStringLiteral("file/sub/wingman.db")), &reason));
+        QVERIFY2(reason.contains(QStringLiteral("cannot create directory")), qPrintable(reason));
+    }
+
+    void writesFailAfterOpenFails()
+    {
+        QVERIFY(QDir().mkpath(m_dir.filePath("data")));
+        QVERIFY(execSql(dbPath(), { "CREATE TABLE other (x)" }));
+        SqliteStorage storage(dbPath());
+        std::optional<QString> early;
+        storage.write({ lwwPut("m", "k", 1, 1) }, [&](const QString &error) { early = error; });
+        QSignalSpy failed(&storage, &Storage::failed);
+        storage.open();
+        QVERIFY(failed.wait(10000));
+        QTRY_VERIFY(early.has_value());
+        QVERIFY(early->contains(QStringLiteral("not a Wingman database")));
+        QVERIFY(!storage.isOpen());
+        storage.close();
+    }
+};
+
+QTEST_GUILESS_MAIN(tst_SqliteStorage)
+#include "tst_sqlitestorage.moc"
