@@ -48,6 +48,12 @@ constexpr OptionSpec kOptions[] = {
      "Per-connection outbound queue budget. Default 8388608."},
     {"slowConsumerGraceMs", "slow-consumer-grace-ms", "SLOW_CONSUMER_GRACE_MS", "ms",
      "How long a connection may stay over budget. Default 2000."},
+    {"rateLimitOpsPerSecond", "rate-limit-ops-per-second", "RATE_LIMIT_OPS_PER_SECOND", "ops",
+     "Per-client write rate limit (0 = off). Default 0."},
+    {"rateLimitBurst", "rate-limit-burst", "RATE_LIMIT_BURST", "ops",
+     "Ops a client may send at once under the rate limit (0 = the rate). Default 0."},
+    {"stampServerTimestamps", "stamp-server-timestamps", "STAMP_SERVER_TIMESTAMPS", "bool",
+     "Replace client record timestamps with the server's clock. Default false."},
 };
 
 QString bad(const QString &option, const QString &value, const QString &why)
@@ -71,6 +77,25 @@ std::optional<qint64> parsePositive(const QString &value)
     if (!ok || n <= 0)
         return std::nullopt;
     return n;
+}
+
+std::optional<qint64> parseNonNegative(const QString &value)
+{
+    bool ok = false;
+    const qint64 n = value.trimmed().toLongLong(&ok);
+    if (!ok || n < 0)
+        return std::nullopt;
+    return n;
+}
+
+std::optional<bool> parseBool(const QString &value)
+{
+    const QString v = value.trimmed().toLower();
+    if (v == u"true" || v == u"1" || v == u"yes" || v == u"on")
+        return true;
+    if (v == u"false" || v == u"0" || v == u"no" || v == u"off")
+        return false;
+    return std::nullopt;
 }
 
 bool isValidNodeId(const QString &id)
@@ -188,6 +213,20 @@ QString ServerConfig::set(const QString &option, const QString &value)
         return setPositive(outboundBudgetBytes);
     if (option == u"slowConsumerGraceMs")
         return setPositive(slowConsumerGraceMs);
+    if (option == u"rateLimitOpsPerSecond" || option == u"rateLimitBurst") {
+        const auto n = parseNonNegative(value);
+        if (!n)
+            return bad(option, value, QStringLiteral("expected a non-negative integer"));
+        (option == u"rateLimitBurst" ? rateLimitBurst : rateLimitOpsPerSecond) = *n;
+        return {};
+    }
+    if (option == u"stampServerTimestamps") {
+        const auto on = parseBool(value);
+        if (!on)
+            return bad(option, value, QStringLiteral("expected true or false"));
+        stampServerTimestamps = *on;
+        return {};
+    }
     return QStringLiteral("unknown option '%1'").arg(option);
 }
 

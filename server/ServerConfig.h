@@ -5,11 +5,17 @@
 #include <QLoggingCategory>
 #include <QProcessEnvironment>
 #include <QString>
+#include <QList>
 #include <QStringList>
 #include <functional>
+#include <memory>
 #include <optional>
 
 namespace wingman {
+
+namespace ops {
+class Interceptor;
+}
 
 Q_DECLARE_LOGGING_CATEGORY(lcConfig)
 
@@ -31,11 +37,22 @@ struct ServerConfig {
     qint64 maxFrameBytes = 16LL * 1024 * 1024;
     qint64 outboundBudgetBytes = 8LL * 1024 * 1024;
     qint64 slowConsumerGraceMs = 2000;
+    qint64 rateLimitOpsPerSecond = 0; // per client; 0: no rate limit
+    qint64 rateLimitBurst = 0;        // 0: as many as rateLimitOpsPerSecond
+    bool stampServerTimestamps = false;
     QString configFile; // the INI file the options came from, if any
     auth::SecurityPolicy policy; // [policies] of the INI file; default: ADMIN and USER do all
     // Epoch milliseconds for the node's clock; empty means the system clock. Library use only:
     // tests move time with it.
     std::function<qint64()> clock;
+    // Run on every connection and op in this order, after the rate limiter and before the
+    // timestamp stamper when those are on. Library use only.
+    QList<std::shared_ptr<ops::Interceptor>> interceptors;
+    // How often peer links send a heartbeat; a peer silent for three intervals is down. Library
+    // use only: tests shorten it.
+    int clusterHeartbeatMs = 1000;
+    // How often the monitor feed sends a stats delta. Library use only.
+    int monitorFeedIntervalMs = 1000;
 
     bool usesDevSecret() const { return jwtSecret == kDevSecret; }
 

@@ -4,6 +4,7 @@
 #include "auth/JwtVerifier.h"
 #include "cluster/ClusterModule.h"
 #include "crdt/Hlc.h"
+#include "metrics/MetricsModule.h"
 #include "network/NetworkModule.h"
 #include "storage/MemoryStorage.h"
 #include "storage/PostgresStorage.h"
@@ -63,6 +64,9 @@ ServerCoordinator *ServerFactory::create(ServerConfig config, QObject *parent)
     const QHostAddress host(config.host);
     modules.network = new network::NetworkModule(host, config.port, config.maxFrameBytes);
     modules.cluster = new cluster::ClusterModule(host, config.clusterPort);
+    modules.cluster->setMembership(config.nodeId, config.peers, config.clusterHeartbeatMs);
+    if (config.metricsPort)
+        modules.metrics = new metrics::MetricsModule(host, *config.metricsPort);
     QString keyError;
     modules.verifier = auth::JwtVerifier::create(config.jwtSecret, &keyError);
     if (!modules.verifier && modules.configError.isEmpty())

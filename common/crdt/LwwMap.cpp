@@ -86,6 +86,30 @@ QStringList LwwMap::prune(const Timestamp &olderThan)
     return removed;
 }
 
+QList<LwwMap::Expiry> LwwMap::expire(qint64 nowMillis)
+{
+    QList<Expiry> expired;
+    std::vector<quint32> indexes;
+    m_tree.forEachEntry([&](const QString &key, quint32, quint32 index) {
+        const Entry &entry = entryAt(index);
+        if (entry.ttlMs == kNoTtl || entry.value.isNull() || entry.value.isUndefined())
+            return;
+        const LwwRecord record = toRecord(entry);
+        if (!record.isExpired(nowMillis))
+            return;
+        if (auto tombstone = record.expiryTombstone(m_hlc->nodeId())) {
+            expired.append({ key, std::move(*tombstone) });
+            indexes.push_back(index);
+        }
+    });
+    for (qsizetype i = 0; i < expired.size(); ++i) {
+        const Expiry &expiry = expired.at(i);
+        store(expiry.key, hash(expiry.key), indexes[size_t(i)], expiry.tombstone.value,
+            expiry.tombstone.timestamp, std::nullopt);
+    }
+    return expired;
+}
+
 void LwwMap::clear()
 {
     m_tree.clear();

@@ -12,6 +12,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace wingman::crdt {
@@ -28,8 +29,8 @@ namespace wingman::crdt {
 class LwwMap
 {
 public:
-    // Called after each record change: set(), remove() and accepted merges. prune() and clear()
-    // do not call it: they drop tombstones and state that reads as absent anyway.
+    // Called after each record change: set(), remove(), accepted merges and expire(). prune()
+    // and clear() do not call it: they drop tombstones and state that reads as absent anyway.
     using ChangeListener = std::function<void(const QString &key, const LwwRecord &record)>;
 
     explicit LwwMap(Hlc &hlc);
@@ -49,6 +50,12 @@ public:
     // rejects (strict drift check) is never kept.
     bool merge(const QString &key, const LwwRecord &remote);
 
+    // Adds records that are known to be new to this map (restart from storage) without the
+    // clock's drift check or a lookup per key; a key already present is overwritten. Does not
+    // touch hlc(), so maps sharing one clock can load on several threads: the caller advances
+    // the clock past the returned newest timestamp afterwards. No change listener is called.
+    template <typename Iterator> std::optional<Timestamp> load(Iterator begin, Iterator end);
+
     // The value, unless absent, a tombstone, or past its TTL on hlc()'s clock.
     std::optional<QCborValue> get(const QString &key) const;
     // The stored record as is, tombstones and expired records included.
@@ -57,6 +64,16 @@ public:
 
     // Deletes tombstones whose timestamp is below olderThan, from the map and the Merkle tree.
     QStringList prune(const Timestamp &olderThan);
+
+    struct Expiry {
+        QString key;
+        LwwRecord tombstone;
+    };
+    // Replaces every live record past its TTL on nowMillis by its expiry tombstone
+    // (LwwRecord::expiryTombstone with hlc()'s node id), as the server's GC does; returns them
+    // in Merkle path order.
+    QList<Expiry> expire(qint64 nowMillis);
+
     void clear();
 
     // Calls function(const QString &key, const LwwRecord &record) for every stored record,
@@ -109,6 +126,25 @@ private:
     NodeIdPool m_nodeIds;
     ChangeListener m_listener;
 };
+
+template <typename Iterator>
+std::optional<Timestamp> LwwMap::load(Iterator begin, Iterator end)
+{
+    std::optional<Timestamp> newest;
+    const ChangeListener listener = std::exchange(m_listener, {});
+    for (auto it = begin; it != end; ++it) {
+        const QString &key = it.key();
+        const LwwRecord &record = it.value();
+        const quint32 keyHash = hash(key);
+        const auto index = m_tree.value(key, keyHash);
+        store(key, keyHash, index ? *index : allocateEntry(), record.value, record.timestamp,
+            record.ttlMs);
+        if (!newest || *newest < record.timestamp)
+            newest = record.timestamp;
+    }
+    m_listener = listener;
+    return newest;
+}
 
 template <typename Function> void LwwMap::forEach(Function &&function) const
 {

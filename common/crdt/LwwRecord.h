@@ -26,6 +26,17 @@ struct LwwRecord {
             return *ttlMs < 0;
         return expiresAt < nowMillis;
     }
+    // What TTL expiry turns this record into (core.md "LWW map"): a tombstone stamped at
+    // timestamp.millis + ttlMs, counter 0, nodeId (the expiring node's). Only records with a
+    // positive ttlMs expire this way: for any other, no such tombstone would be newer.
+    std::optional<LwwRecord> expiryTombstone(const QString &nodeId) const
+    {
+        qint64 expiresAt = 0;
+        if (!ttlMs || *ttlMs <= 0 || qAddOverflow(timestamp.millis, *ttlMs, &expiresAt))
+            return std::nullopt;
+        return LwwRecord { QCborValue(QCborValue::Null), Timestamp { expiresAt, 0, nodeId },
+            std::nullopt };
+    }
     friend bool operator==(const LwwRecord &, const LwwRecord &) = default;
 };
 

@@ -206,6 +206,29 @@ QStringList OrMap::prune(const Timestamp &olderThan)
     return removed;
 }
 
+QList<OrMap::Expiry> OrMap::expire(qint64 nowMillis)
+{
+    QList<Expiry> expired;
+    for (auto items = m_items.cbegin(); items != m_items.cend(); ++items) {
+        for (const OrRecord &record : items->records) {
+            if (record.isExpired(nowMillis))
+                expired.append({ items.key(), record.tag });
+        }
+    }
+    std::sort(expired.begin(), expired.end(), [](const Expiry &a, const Expiry &b) {
+        return a.key != b.key ? a.key < b.key : a.tag < b.tag;
+    });
+    QSet<QString> changed;
+    for (const Expiry &expiry : std::as_const(expired)) {
+        m_tombstones.insert(expiry.tag);
+        dropTag(expiry.tag);
+        changed.insert(expiry.key);
+    }
+    for (const QString &key : std::as_const(changed))
+        refresh(key);
+    return expired;
+}
+
 void OrMap::clear()
 {
     m_items.clear();

@@ -65,6 +65,15 @@ public:
     // Drops tombstone tags whose timestamp is below olderThan (unparsable tags are kept);
     // returns them, sorted.
     QStringList prune(const Timestamp &olderThan);
+
+    struct Expiry {
+        QString key;
+        QString tag;
+    };
+    // Tombstones the tag of every record past its TTL on nowMillis, as the server's GC expires
+    // OR records (core.md "OR map"); returns them sorted by key, then tag.
+    QList<Expiry> expire(qint64 nowMillis);
+
     void clear();
 
     QStringList keys() const { return m_items.keys(); }

@@ -1,5 +1,7 @@
 #include "protocol/MessageFields.h"
 
+#include "protocol/MsgPackWriter.h"
+
 #include <limits>
 
 namespace wingman::protocol::fields {
@@ -11,6 +13,22 @@ QCborMap startMessage(MessageType type)
     QCborMap message;
     message.insert("type"_L1, messageTypeName(type));
     return message;
+}
+
+void beginMessage(MsgPackWriter &out, MessageType type, quint32 entries,
+                  const std::optional<crdt::Timestamp> &timestamp)
+{
+    out.mapHeader(entries + (timestamp ? 1 : 0));
+    out.latin1("type"_L1);
+    out.latin1(messageTypeName(type));
+}
+
+void endMessage(MsgPackWriter &out, const std::optional<crdt::Timestamp> &timestamp)
+{
+    if (timestamp) {
+        out.latin1("timestamp"_L1);
+        writeTimestamp(out, *timestamp);
+    }
 }
 
 void putEnvelopeTimestamp(QCborMap &message, const std::optional<crdt::Timestamp> &timestamp)

@@ -1,6 +1,7 @@
 #include "protocol/MessageTypes.h"
 
 #include "protocol/MessageFields.h"
+#include "protocol/MsgPackWriter.h"
 
 #include <iterator>
 #include <limits>
@@ -186,6 +187,17 @@ QCborMap timestampToCbor(const crdt::Timestamp &timestamp)
     return map;
 }
 
+void writeTimestamp(MsgPackWriter &out, const crdt::Timestamp &timestamp)
+{
+    out.mapHeader(3);
+    out.latin1("millis"_L1);
+    out.integer(timestamp.millis);
+    out.latin1("counter"_L1);
+    out.integer(timestamp.counter);
+    out.latin1("nodeId"_L1);
+    out.string(timestamp.nodeId);
+}
+
 std::optional<crdt::Timestamp> timestampFromCbor(
     const QCborValue &value, DecodeError *error, const FieldPath &path)
 {
@@ -217,6 +229,19 @@ QCborMap lwwRecordToCbor(const crdt::LwwRecord &record)
     return map;
 }
 
+void writeLwwRecord(MsgPackWriter &out, const crdt::LwwRecord &record)
+{
+    out.mapHeader(record.ttlMs ? 3 : 2);
+    out.latin1("value"_L1);
+    out.value(recordValue(record.value));
+    out.latin1("timestamp"_L1);
+    writeTimestamp(out, record.timestamp);
+    if (record.ttlMs) {
+        out.latin1("ttlMs"_L1);
+        out.integer(*record.ttlMs);
+    }
+}
+
 std::optional<crdt::LwwRecord> lwwRecordFromCbor(
     const QCborValue &value, DecodeError *error, const FieldPath &path)
 {
@@ -241,6 +266,21 @@ QCborMap orRecordToCbor(const crdt::OrRecord &record)
     if (record.ttlMs)
         map.insert("ttlMs"_L1, *record.ttlMs);
     return map;
+}
+
+void writeOrRecord(MsgPackWriter &out, const crdt::OrRecord &record)
+{
+    out.mapHeader(record.ttlMs ? 4 : 3);
+    out.latin1("value"_L1);
+    out.value(recordValue(record.value));
+    out.latin1("timestamp"_L1);
+    writeTimestamp(out, record.timestamp);
+    out.latin1("tag"_L1);
+    out.string(record.tag);
+    if (record.ttlMs) {
+        out.latin1("ttlMs"_L1);
+        out.integer(*record.ttlMs);
+    }
 }
 
 std::optional<crdt::OrRecord> orRecordFromCbor(
@@ -366,6 +406,21 @@ QCborMap OpResult::toCbor() const
     return map;
 }
 
+void OpResult::write(MsgPackWriter &out) const
+{
+    out.mapHeader(error ? 4 : 3);
+    out.latin1("opId"_L1);
+    out.string(opId);
+    out.latin1("success"_L1);
+    out.boolean(success);
+    out.latin1("achievedLevel"_L1);
+    out.latin1(writeConcernName(achievedLevel));
+    if (error) {
+        out.latin1("error"_L1);
+        out.string(*error);
+    }
+}
+
 std::optional<ServerEventPayload> ServerEventPayload::fromCbor(
     const QCborMap &map, DecodeError *error, const FieldPath &path)
 {
@@ -395,6 +450,29 @@ QCborMap ServerEventPayload::toCbor() const
     if (orTag)
         map.insert("orTag"_L1, *orTag);
     return map;
+}
+
+void ServerEventPayload::write(MsgPackWriter &out) const
+{
+    out.mapHeader(3 + (record ? 1 : 0) + (orRecord ? 1 : 0) + (orTag ? 1 : 0));
+    out.latin1("mapName"_L1);
+    out.string(mapName);
+    out.latin1("eventType"_L1);
+    out.latin1(serverEventTypeName(eventType));
+    out.latin1("key"_L1);
+    out.string(key);
+    if (record) {
+        out.latin1("record"_L1);
+        writeLwwRecord(out, *record);
+    }
+    if (orRecord) {
+        out.latin1("orRecord"_L1);
+        writeOrRecord(out, *orRecord);
+    }
+    if (orTag) {
+        out.latin1("orTag"_L1);
+        out.string(*orTag);
+    }
 }
 
 std::optional<QueryResult> QueryResult::fromCbor(

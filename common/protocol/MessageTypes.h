@@ -82,6 +82,8 @@ std::optional<QueryChange> queryChangeFromName(QStringView name);
 // Shared shapes. `path` names where the value sits in its message, so that an error reads
 // "payload.ops.3.record.timestamp.millis"; it may be left empty.
 
+class MsgPackWriter;
+
 // {millis, counter, nodeId}; millis is read as 64-bit from any int or float.
 QCborMap timestampToCbor(const crdt::Timestamp &timestamp);
 std::optional<crdt::Timestamp> timestampFromCbor(
@@ -89,6 +91,11 @@ std::optional<crdt::Timestamp> timestampFromCbor(
 
 // {value, timestamp, ttlMs?}; value nil (or absent) is a tombstone and is written as nil.
 QCborMap lwwRecordToCbor(const crdt::LwwRecord &record);
+// The write* functions produce exactly the bytes MsgPackCodec::encode gives for the *ToCbor form,
+// without building it: they serve the messages sent per op.
+void writeTimestamp(MsgPackWriter &out, const crdt::Timestamp &timestamp);
+void writeLwwRecord(MsgPackWriter &out, const crdt::LwwRecord &record);
+void writeOrRecord(MsgPackWriter &out, const crdt::OrRecord &record);
 std::optional<crdt::LwwRecord> lwwRecordFromCbor(
     const QCborValue &value, DecodeError *error = nullptr, const FieldPath &path = {});
 
@@ -135,6 +142,7 @@ struct OpResult {
     static std::optional<OpResult> fromCbor(
         const QCborMap &map, DecodeError *error = nullptr, const FieldPath &path = {});
     QCborMap toCbor() const;
+    void write(MsgPackWriter &out) const;
     friend bool operator==(const OpResult &, const OpResult &) = default;
 };
 
@@ -150,6 +158,7 @@ struct ServerEventPayload {
     static std::optional<ServerEventPayload> fromCbor(
         const QCborMap &map, DecodeError *error = nullptr, const FieldPath &path = {});
     QCborMap toCbor() const;
+    void write(MsgPackWriter &out) const;
     friend bool operator==(const ServerEventPayload &, const ServerEventPayload &) = default;
 };
 

@@ -1,12 +1,11 @@
 #include "protocol/MsgPackCodec.h"
 
-#include "protocol/ByteArraySink.h"
+#include "protocol/MsgPackWriter.h"
 
 #include <QCborArray>
 #include <QCborMap>
 #include <QCborStreamWriter>
 #include <QHash>
-#include <QStringEncoder>
 #include <QVarLengthArray>
 #include <QtEndian>
 
@@ -24,8 +23,6 @@ namespace {
 // Maps up to this many entries are built with QCborMap's own insert, which searches the keys
 // linearly; larger ones take a linear-time path so that a hostile map cannot cost O(n^2).
 constexpr quint32 kDirectMapEntries = 32;
-
-constexpr qint64 kMaxExactDouble = qint64(1) << 53;
 
 bool isAscii(const char *data, size_t size)
 {
@@ -290,189 +287,6 @@ DecodeResult failure(const QString &reason)
     return result;
 }
 
-using Packer = msgpack::packer<ByteArraySink>;
-
-class Encoder
-{
-public:
-    explicit Encoder(QByteArray &out)
-        : m_sink(out)
-        , m_packer(m_sink)
-    { }
-
-    void write(const QCborValue &value)
-    {
-        switch (value.type()) {
-        case QCborValue::Integer:
-            writeInteger(value.toInteger());
-            return;
-        case QCborValue::Double:
-            writeFloat64(value.toDouble());
-            return;
-        case QCborValue::String:
-            writeString(value.toString());
-            return;
-        case QCborValue::ByteArray:
-            writeBinary(value.toByteArray());
-            return;
-        case QCborValue::Array:
-            writeArray(value.toArray());
-            return;
-        case QCborValue::Map:
-            writeMap(value.toMap());
-            return;
-        case QCborValue::False:
-            m_packer.pack_false();
-            return;
-        case QCborValue::True:
-            m_packer.pack_true();
-            return;
-        case QCborValue::Undefined:
-            m_packer.pack_ext(1, 0);
-            m_packer.pack_ext_body("\0", 1);
-            return;
-        default:
-            break;
-        }
-        if (value.isTag()) {
-            writeTagged(value);
-            return;
-        }
-        m_packer.pack_nil();
-    }
-
-private:
-    // msgpackr's rule: int32/uint32 range in the smallest int form, larger magnitudes as float64
-    // while exact. The TopGun client turns int64/uint64 into BigInt, which breaks its arithmetic.
-    void writeInteger(qint64 v)
-    {
-        if (v >= std::numeric_limits<qint32>::min()
-            && v <= qint64(std::numeric_limits<quint32>::max()))
-            m_packer.pack_int64(v);
-        else if (v >= -kMaxExactDouble && v <= kMaxExactDouble)
-            writeFloat64(double(v));
-        else
-            m_packer.pack_int64(v);
-    }
-
-    // msgpack-cxx 4's pack_double writes an integral double as an int, which would defeat the rule
-    // above (and hand the TopGun client a BigInt); float64 is written here always.
-    void writeFloat64(double v)
-    {
-        char bytes[9];
-        bytes[0] = char(0xcb);
-        quint64 bits;
-        std::memcpy(&bits, &v, sizeof bits);
-        qToBigEndian(bits, bytes + 1);
-        m_sink.write(bytes, sizeof bytes);
-    }
-
-    void writeString(QStringView text)
-    {
-        // UTF-8 needs at most three bytes per UTF-16 code unit.
-        QVarLengthArray<char, 512> utf8(text.size() * 3);
-        const char *end = m_utf8.appendToBuffer(utf8.data(), text);
-        const auto size = uint32_t(end - utf8.data());
-        m_packer.pack_str(size);
-        m_packer.pack_str_body(utf8.data(), size);
-    }
-
-    void writeBinary(const QByteArray &bytes)
-    {
-        const auto size = uint32_t(bytes.size());
-        m_packer.pack_bin(size);
-        m_packer.pack_bin_body(bytes.constData(), size);
-    }
-
-    void writeArray(const QCborArray &array)
-    {
-        m_packer.pack_array(uint32_t(array.size()));
-        for (const QCborValue &element : array)
-            write(element);
-    }
-
-    void writeMap(const QCborMap &map)
-    {
-        m_packer.pack_map(uint32_t(map.size()));
-        for (auto it = map.cbegin(); it != map.cend(); ++it) {
-            write(it.key());
-            write(it.value());
-        }
-    }
-
-    void writeTagged(const QCborValue &value)
-    {
-        const auto tag = quint64(value.tag());
-        const QCborValue tagged = value.taggedValue();
-        if (tagged.isByteArray()) {
-            const QByteArray bytes = tagged.toByteArray();
-            constexpr auto base = qint64(MsgPackCodec::kExtTagBase);
-            if (qint64(tag) >= base - 128 && qint64(tag) <= base + 127) {
-                m_packer.pack_ext(size_t(bytes.size()), int8_t(qint64(tag) - base));
-                m_packer.pack_ext_body(bytes.constData(), uint32_t(bytes.size()));
-                return;
-            }
-            if (tag == quint64(QCborKnownTags::PositiveBignum)) {
-                writePositiveBignum(bytes);
-                return;
-            }
-            if (tag == quint64(QCborKnownTags::NegativeBignum)) {
-                writeNegativeBignum(bytes);
-                return;
-            }
-        }
-        // Other tags (dates, URLs, …) have no MessagePack form: their content goes on the wire.
-        write(tagged);
-    }
-
-    void writePositiveBignum(const QByteArray &bytes)
-    {
-        if (bytes.size() > 8) {
-            writeFloat64(bignumToDouble(bytes));
-            return;
-        }
-        const quint64 v = bignumToUInt64(bytes);
-        if (v <= quint64(std::numeric_limits<qint64>::max()))
-            writeInteger(qint64(v));
-        else
-            m_packer.pack_uint64(v);
-    }
-
-    void writeNegativeBignum(const QByteArray &bytes)
-    {
-        // CBOR stores -1 - n.
-        if (bytes.size() > 8) {
-            writeFloat64(-1.0 - bignumToDouble(bytes));
-            return;
-        }
-        const quint64 n = bignumToUInt64(bytes);
-        if (n <= quint64(std::numeric_limits<qint64>::max()))
-            writeInteger(-1 - qint64(n));
-        else
-            writeFloat64(-1.0 - double(n));
-    }
-
-    static quint64 bignumToUInt64(const QByteArray &bytes)
-    {
-        quint64 v = 0;
-        for (char byte : bytes)
-            v = (v << 8) | quint8(byte);
-        return v;
-    }
-
-    static double bignumToDouble(const QByteArray &bytes)
-    {
-        double v = 0;
-        for (char byte : bytes)
-            v = v * 256.0 + quint8(byte);
-        return v;
-    }
-
-    ByteArraySink m_sink;
-    Packer m_packer;
-    QStringEncoder m_utf8 { QStringEncoder::Utf8, QStringConverter::Flag::Stateless };
-};
-
 } // namespace
 
 DecodeResult MsgPackCodec::decode(QByteArrayView bytes, const DecodeLimits &limits)
@@ -508,7 +322,7 @@ DecodeResult MsgPackCodec::decode(QByteArrayView bytes, const DecodeLimits &limi
 QByteArray MsgPackCodec::encode(const QCborValue &value)
 {
     QByteArray out;
-    Encoder(out).write(value);
+    MsgPackWriter(out).value(value);
     return out;
 }
 

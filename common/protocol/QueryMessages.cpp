@@ -1,6 +1,7 @@
 #include "protocol/QueryMessages.h"
 
 #include "protocol/MessageFields.h"
+#include "protocol/MsgPackWriter.h"
 
 namespace wingman::protocol {
 
@@ -102,6 +103,33 @@ QCborMap QueryUpdateMessage::toCbor() const
     message.insert("payload"_L1, payload);
     putEnvelopeTimestamp(message, envelopeTimestamp);
     return message;
+}
+
+QByteArray QueryUpdateMessage::encode() const
+{
+    QByteArray value;
+    MsgPackWriter(value).value(this->value.isUndefined() ? QCborValue(nullptr) : this->value);
+    return encode(value);
+}
+
+QByteArray QueryUpdateMessage::encode(QByteArrayView encodedValue) const
+{
+    QByteArray bytes;
+    MsgPackWriter out(bytes, 96 + encodedValue.size());
+    beginMessage(out, kType, 2, envelopeTimestamp);
+    out.latin1("payload"_L1);
+    out.mapHeader(4);
+    out.latin1("queryId"_L1);
+    out.string(queryId);
+    out.latin1("key"_L1);
+    out.string(key);
+    out.latin1("value"_L1);
+    out.raw(encodedValue);
+    out.latin1("type"_L1);
+    out.latin1(queryChangeName(change));
+    endMessage(out, envelopeTimestamp);
+    out.finish();
+    return bytes;
 }
 
 std::optional<QueryUnsubMessage> QueryUnsubMessage::fromCbor(

@@ -1,6 +1,7 @@
 #include "protocol/WriteMessages.h"
 
 #include "protocol/MessageFields.h"
+#include "protocol/MsgPackWriter.h"
 
 namespace wingman::protocol {
 
@@ -89,6 +90,30 @@ QCborMap OpAckMessage::toCbor() const
     return message;
 }
 
+QByteArray OpAckMessage::encode() const
+{
+    QByteArray bytes;
+    MsgPackWriter out(bytes, 64 + (results ? results->size() * 48 : 0));
+    beginMessage(out, kType, 2, envelopeTimestamp);
+    out.latin1("payload"_L1);
+    out.mapHeader(1 + (achievedLevel ? 1 : 0) + (results ? 1 : 0));
+    out.latin1("lastId"_L1);
+    out.string(lastId);
+    if (achievedLevel) {
+        out.latin1("achievedLevel"_L1);
+        out.latin1(writeConcernName(*achievedLevel));
+    }
+    if (results) {
+        out.latin1("results"_L1);
+        out.arrayHeader(quint32(results->size()));
+        for (const OpResult &result : *results)
+            result.write(out);
+    }
+    endMessage(out, envelopeTimestamp);
+    out.finish();
+    return bytes;
+}
+
 std::optional<OpRejectedMessage> OpRejectedMessage::fromCbor(
     const QCborMap &message, DecodeError *error)
 {
@@ -144,6 +169,18 @@ QCborMap ServerEventMessage::toCbor() const
     return message;
 }
 
+QByteArray ServerEventMessage::encode() const
+{
+    QByteArray bytes;
+    MsgPackWriter out(bytes, 192);
+    beginMessage(out, kType, 2, envelopeTimestamp);
+    out.latin1("payload"_L1);
+    event.write(out);
+    endMessage(out, envelopeTimestamp);
+    out.finish();
+    return bytes;
+}
+
 std::optional<ServerBatchEventMessage> ServerBatchEventMessage::fromCbor(
     const QCborMap &message, DecodeError *error)
 {
@@ -167,6 +204,22 @@ QCborMap ServerBatchEventMessage::toCbor() const
     message.insert("payload"_L1, payload);
     putEnvelopeTimestamp(message, envelopeTimestamp);
     return message;
+}
+
+QByteArray ServerBatchEventMessage::encode() const
+{
+    QByteArray bytes;
+    MsgPackWriter out(bytes, 64 + events.size() * 160);
+    beginMessage(out, kType, 2, envelopeTimestamp);
+    out.latin1("payload"_L1);
+    out.mapHeader(1);
+    out.latin1("events"_L1);
+    out.arrayHeader(quint32(events.size()));
+    for (const ServerEventPayload &event : events)
+        event.write(out);
+    endMessage(out, envelopeTimestamp);
+    out.finish();
+    return bytes;
 }
 
 } // namespace wingman::protocol

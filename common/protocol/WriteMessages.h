@@ -40,6 +40,7 @@ struct OpAckMessage {
     static std::optional<OpAckMessage> fromCbor(
         const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
+    QByteArray encode() const; // == MsgPackCodec::encode(toCbor()), built directly
     friend bool operator==(const OpAckMessage &, const OpAckMessage &) = default;
 };
 
@@ -64,6 +65,7 @@ struct ServerEventMessage {
     static std::optional<ServerEventMessage> fromCbor(
         const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
+    QByteArray encode() const; // == MsgPackCodec::encode(toCbor()), built directly
     friend bool operator==(const ServerEventMessage &, const ServerEventMessage &) = default;
 };
 
@@ -75,6 +77,7 @@ struct ServerBatchEventMessage {
     static std::optional<ServerBatchEventMessage> fromCbor(
         const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
+    QByteArray encode() const; // == MsgPackCodec::encode(toCbor()), built directly
     friend bool operator==(const ServerBatchEventMessage &, const ServerBatchEventMessage &)
         = default;
 };

@@ -10,9 +10,18 @@
 #include <QTimer>
 #include <QWebSocket>
 
+#include <algorithm>
+#include <climits>
+#include <limits>
+
 namespace wingman::network {
 
 namespace {
+
+// A slow consumer gets this long to take the 4002 close frame before its socket is aborted; one
+// that never reads would otherwise hold its backlog until TCP gives up.
+constexpr int kSlowConsumerAbortMs = 1000;
+constexpr auto kSlowConsumerClose = QWebSocketProtocol::CloseCode(4002);
 
 QCborMap typed(const char *type)
 {
@@ -38,7 +47,7 @@ QString authStateName(AuthState state)
 
 ClientConnection::ClientConnection(QWebSocket *socket, quint64 id,
                                    const auth::JwtVerifier &verifier, const MessageRouter &router,
-                                   QObject *parent)
+                                   OutboundLimits limits, QObject *parent)
     : QObject(parent)
     , m_socket(socket)
     , m_id(id)
@@ -48,11 +57,21 @@ ClientConnection::ClientConnection(QWebSocket *socket, quint64 id,
                           .arg(socket->peerAddress().toString())
                           .arg(socket->peerPort()))
     , m_connectedAt(QDateTime::currentDateTimeUtc())
+    , m_limits(limits)
 {
     m_socket->setParent(this);
+    m_overBudgetTimer.setSingleShot(true);
+    m_overBudgetTimer.setInterval(int(std::clamp<qint64>(m_limits.graceMs, 0, INT_MAX)));
+    connect(&m_overBudgetTimer, &QTimer::timeout, this, [this] {
+        const qint64 queued = queuedBytes();
+        if (!m_closing && queued > m_limits.budgetBytes)
+            dropSlowConsumer(queued);
+    });
+    connect(m_socket, &QWebSocket::bytesWritten, this, &ClientConnection::checkOutbound);
     connect(m_socket, &QWebSocket::binaryMessageReceived, this, &ClientConnection::onBinaryFrame);
     connect(m_socket, &QWebSocket::textMessageReceived, this, &ClientConnection::onTextFrame);
     connect(m_socket, &QWebSocket::disconnected, this, [this] {
+        m_overBudgetTimer.stop();
         m_outbox.clear();
         m_outboxBytes = 0;
         Q_EMIT disconnected();
@@ -64,6 +83,11 @@ ClientConnection::~ClientConnection() = default;
 void ClientConnection::start()
 {
     sendUrgent(typed("AUTH_REQUIRED"));
+}
+
+qint64 ClientConnection::queuedBytes() const
+{
+    return m_outboxBytes + m_socket->bytesToWrite();
 }
 
 bool ClientConnection::isOpen() const
@@ -87,6 +111,13 @@ void ClientConnection::handleFrame(const QByteArray &frame)
         return;
     ++m_messagesIn;
     m_bytesIn += quint64(frame.size());
+
+    if (m_authState == AuthState::Authenticated && m_router.routesOps()) {
+        if (auto ops = m_opDecoder.decode(frame)) {
+            m_router.routeOps(*this, std::move(*ops));
+            return;
+        }
+    }
 
     const protocol::FrameDecodeResult decoded = protocol::Frame::decode(frame);
     if (decoded.status == protocol::FrameDecodeResult::Undecodable) {
@@ -196,7 +227,8 @@ void ClientConnection::sendEncoded(const QByteArray &encoded)
     ++m_messagesOut;
     m_outboxBytes += encoded.size();
     m_outbox.append(encoded);
-    if (m_flushScheduled)
+    checkOutbound();
+    if (m_flushScheduled || m_closing)
         return;
     m_flushScheduled = true;
     QMetaObject::invokeMethod(this, &ClientConnection::flush, Qt::QueuedConnection);
@@ -219,6 +251,46 @@ void ClientConnection::write(const QByteArray &frame)
 {
     m_bytesOut += quint64(frame.size());
     m_socket->sendBinaryMessage(frame);
+    checkOutbound();
+}
+
+void ClientConnection::checkOutbound()
+{
+    if (m_closing)
+        return;
+    const qint64 queued = queuedBytes();
+    // Twice the budget cuts off at once: memory stays bounded however fast events arrive.
+    const qint64 ceiling = m_limits.budgetBytes > std::numeric_limits<qint64>::max() / 2
+                               ? std::numeric_limits<qint64>::max()
+                               : 2 * m_limits.budgetBytes;
+    if (queued > ceiling) {
+        dropSlowConsumer(queued);
+        return;
+    }
+    if (queued <= m_limits.budgetBytes)
+        m_overBudgetTimer.stop();
+    else if (!m_overBudgetTimer.isActive())
+        m_overBudgetTimer.start();
+}
+
+void ClientConnection::dropSlowConsumer(qint64 queued)
+{
+    qCWarning(lcNetwork).noquote()
+        << QStringLiteral("client %1 (%2) is a slow consumer: %3 bytes queued, budget %4; closing")
+               .arg(m_id)
+               .arg(m_remoteAddress)
+               .arg(queued)
+               .arg(m_limits.budgetBytes);
+    m_overBudgetTimer.stop();
+    m_outbox.clear();
+    m_outboxBytes = 0;
+    m_closing = true;
+    m_socket->close(kSlowConsumerClose, QStringLiteral("Slow Consumer"));
+    QTimer::singleShot(kSlowConsumerAbortMs, this, [this] {
+        if (m_socket->state() != QAbstractSocket::UnconnectedState)
+            m_socket->abort();
+    });
+    Q_EMIT slowConsumer(queued);
 }
 
 void ClientConnection::close(QWebSocketProtocol::CloseCode code, const QString &reason)

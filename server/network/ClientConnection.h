@@ -1,11 +1,13 @@
 #pragma once
 
 #include "auth/Principal.h"
+#include "protocol/OpBatchDecoder.h"
 
 #include <QByteArrayList>
 #include <QCborMap>
 #include <QDateTime>
 #include <QObject>
+#include <QTimer>
 #include <QWebSocketProtocol>
 
 class QWebSocket;
@@ -21,14 +23,23 @@ class MessageRouter;
 enum class AuthState { Pending, Authenticated, Failed };
 QString authStateName(AuthState state);
 
+// How much a connection may leave unsent. Over budgetBytes for longer than graceMs, or over
+// twice budgetBytes at any moment, the connection is cut off as a slow consumer.
+struct OutboundLimits {
+    qint64 budgetBytes = 8LL * 1024 * 1024;
+    qint64 graceMs = 2000;
+};
+
 // One client socket: the auth gate, the principal, and an outbound queue that coalesces what a
-// single event-loop turn produces into one frame.
+// single event-loop turn produces into one frame. A client that does not read what it is sent
+// is closed with 4002 "Slow Consumer" (see OutboundLimits) so its backlog cannot grow unbounded.
 class ClientConnection : public QObject
 {
     Q_OBJECT
 public:
     ClientConnection(QWebSocket *socket, quint64 id, const auth::JwtVerifier &verifier,
-                     const MessageRouter &router, QObject *parent = nullptr);
+                     const MessageRouter &router, OutboundLimits limits = {},
+                     QObject *parent = nullptr);
     ~ClientConnection() override;
 
     // Sends AUTH_REQUIRED; call once the connection is wired.
@@ -43,8 +54,10 @@ public:
     quint64 messagesOut() const { return m_messagesOut; }
     quint64 bytesIn() const { return m_bytesIn; }
     quint64 bytesOut() const { return m_bytesOut; }
-    qint64 queuedBytes() const { return m_outboxBytes; }
+    // Bytes not yet handed to the kernel: this connection's outbox plus the socket's buffer.
+    qint64 queuedBytes() const;
     bool isOpen() const;
+    QWebSocket *socket() const { return m_socket; }
 
     // Queued and coalesced with whatever else this event-loop turn sends.
     void send(const QCborMap &message);
@@ -59,6 +72,8 @@ public:
 Q_SIGNALS:
     void authStateChanged(wingman::network::AuthState state);
     void disconnected();
+    // The connection was over its outbound limits and is being cut off (close 4002).
+    void slowConsumer(qint64 queuedBytes);
 
 private:
     void onBinaryFrame(const QByteArray &frame);
@@ -69,8 +84,11 @@ private:
     void flush();
     void write(const QByteArray &frame);
     void setAuthState(AuthState state);
+    void checkOutbound();
+    void dropSlowConsumer(qint64 queued);
 
     QWebSocket *m_socket;
+    protocol::OpBatchDecoder m_opDecoder;
     quint64 m_id;
     const auth::JwtVerifier &m_verifier;
     const MessageRouter &m_router;
@@ -82,6 +100,8 @@ private:
     qint64 m_outboxBytes = 0;
     bool m_flushScheduled = false;
     bool m_closing = false;
+    OutboundLimits m_limits;
+    QTimer m_overBudgetTimer; // runs while queued bytes stay over the budget
     quint64 m_messagesIn = 0;
     quint64 m_messagesOut = 0;
     quint64 m_bytesIn = 0;

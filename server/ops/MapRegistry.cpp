@@ -1,5 +1,8 @@
 #include "ops/MapRegistry.h"
 
+#include <future>
+#include <vector>
+
 namespace wingman::ops {
 
 MapRegistry::MapRegistry(const QString &nodeId, crdt::Hlc::Clock clock)
@@ -24,14 +27,29 @@ QStringList MapRegistry::mapNames() const
 
 void MapRegistry::load(const QHash<QString, storage::StoredMap> &stored)
 {
+    // LWW maps are independent but for the shared clock, which LwwMap::load leaves alone: large
+    // ones build on worker threads, and the clock moves past the newest record afterwards.
+    constexpr qsizetype kParallelRecords = 50'000;
+    std::vector<std::future<std::optional<crdt::Timestamp>>> loading;
+    std::optional<crdt::Timestamp> newest;
+    const auto note = [&newest](const std::optional<crdt::Timestamp> &timestamp) {
+        if (timestamp && (!newest || *newest < *timestamp))
+            newest = timestamp;
+    };
     for (auto it = stored.cbegin(); it != stored.cend(); ++it) {
         const storage::StoredMap &map = it.value();
         if (map.kind == storage::StoredMap::Kind::Lww) {
             crdt::LwwMap *target = lwwMap(it.key());
             if (!target)
                 continue;
-            for (auto record = map.lwwRecords.cbegin(); record != map.lwwRecords.cend(); ++record)
-                target->merge(record.key(), record.value());
+            const auto &records = map.lwwRecords;
+            if (records.size() < kParallelRecords) {
+                note(target->load(records.cbegin(), records.cend()));
+                continue;
+            }
+            loading.push_back(std::async(std::launch::async, [target, &records] {
+                return target->load(records.cbegin(), records.cend());
+            }));
         } else {
             crdt::OrMap *target = orMap(it.key());
             if (!target)
@@ -42,6 +60,10 @@ void MapRegistry::load(const QHash<QString, storage::StoredMap> &stored)
                 target->mergeKey(records.key(), records.value());
         }
     }
+    for (auto &future : loading)
+        note(future.get());
+    if (newest)
+        m_hlc.update(*newest);
 }
 
 crdt::LwwMap *MapRegistry::lwwMap(const QString &name)

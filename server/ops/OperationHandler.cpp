@@ -2,6 +2,7 @@
 
 #include "auth/SecurityPolicy.h"
 #include "network/ClientConnection.h"
+#include "ops/InterceptorChain.h"
 #include "ops/MapRegistry.h"
 #include "protocol/WriteMessages.h"
 #include "storage/Storage.h"
@@ -52,6 +53,11 @@ OperationHandler::OperationHandler(MapRegistry &maps, const auth::SecurityPolicy
 {
 }
 
+void OperationHandler::setInterceptors(std::shared_ptr<InterceptorChain> interceptors)
+{
+    m_interceptors = std::move(interceptors);
+}
+
 void OperationHandler::handleClientOp(network::ClientConnection &connection, const QCborMap &message)
 {
     const QCborValue payload = message.value(QStringLiteral("payload"));
@@ -63,7 +69,7 @@ void OperationHandler::handleClientOp(network::ClientConnection &connection, con
     const QCborValue concern = payload.toMap().value(QStringLiteral("writeConcern"));
     if (concern.isString())
         writeConcern = protocol::writeConcernFromName(concern.toString());
-    process(connection, QCborArray{payload}, writeConcern);
+    processRaw(connection, QCborArray{payload}, writeConcern);
 }
 
 void OperationHandler::handleOpBatch(network::ClientConnection &connection, const QCborMap &message)
@@ -78,33 +84,64 @@ void OperationHandler::handleOpBatch(network::ClientConnection &connection, cons
     const QCborValue concern = payload.value(QStringLiteral("writeConcern"));
     if (concern.isString())
         writeConcern = protocol::writeConcernFromName(concern.toString());
-    process(connection, ops.toArray(), writeConcern);
+    processRaw(connection, ops.toArray(), writeConcern);
 }
 
-void OperationHandler::process(network::ClientConnection &connection, const QCborArray &ops,
+void OperationHandler::handleOps(network::ClientConnection &connection,
+                                 protocol::DecodedOps &&decoded)
+{
+    process(connection, decoded.ops, {}, decoded.writeConcern);
+}
+
+void OperationHandler::processRaw(network::ClientConnection &connection, const QCborArray &raw,
+                                  std::optional<protocol::WriteConcern> writeConcern)
+{
+    QList<protocol::ClientOp> ops;
+    QStringList invalid;
+    ops.reserve(raw.size());
+    invalid.reserve(raw.size());
+    for (const QCborValue &value : raw) {
+        protocol::DecodeError decodeError;
+        auto op = value.isMap() ? protocol::ClientOp::fromCbor(value.toMap(), &decodeError)
+                                : std::nullopt;
+        if (op) {
+            ops.append(std::move(*op));
+            invalid.append(QString());
+            continue;
+        }
+        protocol::ClientOp placeholder;
+        const QString id = opIdOf(value);
+        if (!id.isEmpty())
+            placeholder.id = id;
+        ops.append(std::move(placeholder));
+        invalid.append(QStringLiteral("Invalid op: %1 %2")
+                           .arg(decodeError.field, decodeError.reason)
+                           .trimmed());
+    }
+    process(connection, ops, invalid, writeConcern);
+}
+
+void OperationHandler::process(network::ClientConnection &connection,
+                               const QList<protocol::ClientOp> &ops, const QStringList &invalid,
                                std::optional<protocol::WriteConcern> writeConcern)
 {
     BatchChanges changes;
+    changes.writes.reserve(ops.size());
     QList<protocol::OpResult> results;
     results.reserve(ops.size());
     QString lastId;
 
-    for (const QCborValue &raw : ops) {
-        protocol::DecodeError decodeError;
-        const auto op = raw.isMap() ? protocol::ClientOp::fromCbor(raw.toMap(), &decodeError)
-                                    : std::nullopt;
-        const QString opId = op && op->id ? *op->id : opIdOf(raw);
+    for (qsizetype i = 0; i < ops.size(); ++i) {
+        const protocol::ClientOp &op = ops.at(i);
+        const QString opId = op.id ? *op.id : QString();
         if (!opId.isEmpty())
             lastId = opId;
 
         Outcome outcome;
-        if (!op) {
-            outcome = {kBadOp, QStringLiteral("Invalid op: %1 %2")
-                                   .arg(decodeError.field, decodeError.reason)
-                                   .trimmed()};
-        } else {
-            outcome = apply(*op, connection.principal(), changes);
-        }
+        if (!invalid.isEmpty() && !invalid.at(i).isEmpty())
+            outcome = {kBadOp, invalid.at(i)};
+        else
+            outcome = apply(op, connection, changes);
 
         protocol::OpResult result;
         result.opId = opId;
@@ -144,10 +181,12 @@ void OperationHandler::process(network::ClientConnection &connection, const QCbo
     QPointer<network::ClientConnection> origin(&connection);
     if (early) {
         ack.envelopeTimestamp = m_maps.hlc().now();
-        connection.send(ack.toCbor());
+        connection.sendEncoded(ack.encode());
+        ++m_acksSent;
     }
-    auto committed = [this, origin, early, ack = std::move(ack),
-                      byMap = std::move(changes.byMap)](const QString &error) mutable {
+    auto committed = [this, origin, early, ack = std::move(ack), byMap = std::move(changes.byMap),
+                      interceptors = m_interceptors, applied = std::move(changes.applied),
+                      context = std::move(changes.context)](const QString &error) mutable {
         if (!error.isEmpty()) {
             qCCritical(lcOps).noquote() << "storage commit failed:" << error;
             if (origin && !early)
@@ -157,21 +196,58 @@ void OperationHandler::process(network::ClientConnection &connection, const QCbo
         const crdt::Timestamp now = m_maps.hlc().now();
         if (origin && !early) {
             ack.envelopeTimestamp = now;
-            origin->send(ack.toCbor());
+            origin->sendEncoded(ack.encode());
+            ++m_acksSent;
         }
         for (auto it = byMap.cbegin(); it != byMap.cend(); ++it)
             m_queries.publish(it.key(), it.value(), origin.data(), now);
+        for (const protocol::ClientOp &op : std::as_const(applied))
+            interceptors->afterOp(op, *context);
     };
     m_storage.write(std::move(changes.writes), std::move(committed));
 }
 
 OperationHandler::Outcome OperationHandler::apply(const protocol::ClientOp &op,
-                                                  const auth::Principal &principal,
+                                                  const network::ClientConnection &connection,
                                                   BatchChanges &changes)
 {
     if (op.mapName.isEmpty() || op.key.isEmpty())
         return {kBadOp, QStringLiteral("Invalid op: mapName and key are required")};
+    // server.md's order: the permission check, then interceptors, which only ever see ops the
+    // client may make (a refused op costs no rate-limit token, for one).
+    if (const Outcome denied = authorize(op, connection.principal()); denied.code != 0)
+        return denied;
 
+    // Interceptors work on a copy; without any the op is used as decoded.
+    std::optional<protocol::ClientOp> intercepted;
+    if (m_interceptors && !m_interceptors->isEmpty()) {
+        if (!changes.context)
+            changes.context = ConnectionContext::of(connection);
+        intercepted = op;
+        const OpVerdict verdict = m_interceptors->beforeOp(*intercepted, *changes.context);
+        if (verdict.kind == OpVerdict::Kind::Drop) {
+            ++m_droppedOps;
+            return {};
+        }
+        if (verdict.kind == OpVerdict::Kind::Reject)
+            return {verdict.code > 0 ? verdict.code : kBadOp, verdict.reason};
+        if (intercepted->mapName.isEmpty() || intercepted->key.isEmpty())
+            return {kBadOp, QStringLiteral("Invalid op: mapName and key are required")};
+        // An interceptor may retarget the op; the principal must be allowed what is applied.
+        if (const Outcome denied = authorize(*intercepted, connection.principal());
+            denied.code != 0) {
+            return denied;
+        }
+    }
+    const Outcome outcome = merge(intercepted ? *intercepted : op, changes);
+    if (intercepted && outcome.code == 0)
+        changes.applied.append(std::move(*intercepted));
+    return outcome;
+}
+
+OperationHandler::Outcome OperationHandler::authorize(const protocol::ClientOp &op,
+                                                      const auth::Principal &principal) const
+{
     const protocol::OpType type = op.effectiveType();
     const bool removes = type == protocol::OpType::Remove || type == protocol::OpType::OrRemove;
     const auto action = removes ? auth::SecurityPolicy::Action::Remove
@@ -180,7 +256,13 @@ OperationHandler::Outcome OperationHandler::apply(const protocol::ClientOp &op,
         return {kForbidden, QStringLiteral("Access denied: %1 on %2")
                                 .arg(auth::SecurityPolicy::actionName(action), op.mapName)};
     }
+    return {};
+}
 
+OperationHandler::Outcome OperationHandler::merge(const protocol::ClientOp &op,
+                                                  BatchChanges &changes)
+{
+    const protocol::OpType type = op.effectiveType();
     const bool orOp = type == protocol::OpType::OrAdd || type == protocol::OpType::OrRemove;
     return orOp ? applyOr(op, changes) : applyLww(op, changes);
 }

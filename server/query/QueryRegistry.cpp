@@ -1,7 +1,7 @@
 #include "query/QueryRegistry.h"
 
 #include "network/ClientConnection.h"
-#include "protocol/Frame.h"
+#include "protocol/MsgPackWriter.h"
 #include "protocol/QueryMessages.h"
 #include "protocol/WriteMessages.h"
 #include "query/Matcher.h"
@@ -73,30 +73,31 @@ void QueryRegistry::publish(const QString &mapName, const QList<Change> &changes
     recipients.remove(const_cast<network::ClientConnection *>(origin));
 
     if (!recipients.isEmpty()) {
-        QCborMap message;
+        QByteArray encoded;
         if (changes.size() == 1) {
             protocol::ServerEventMessage event;
             event.event = changes.constFirst().event;
             event.envelopeTimestamp = now;
-            message = event.toCbor();
+            encoded = event.encode();
         } else {
             protocol::ServerBatchEventMessage batch;
             batch.events.reserve(changes.size());
             for (const Change &change : changes)
                 batch.events.append(change.event);
             batch.envelopeTimestamp = now;
-            message = batch.toCbor();
+            encoded = batch.encode();
         }
-        const QByteArray encoded = protocol::Frame::encode(message);
         for (network::ClientConnection *connection : std::as_const(recipients))
             connection->sendEncoded(encoded);
     }
 
     if (!hasQueries)
         return;
-    for (Subscription &s : *queries) {
-        for (const Change &change : changes) {
-            const QString &key = change.event.key;
+    static const QByteArray kNil(1, char(0xc0));
+    for (const Change &change : changes) {
+        const QString &key = change.event.key;
+        QByteArray encodedValue; // once per change, whatever the number of live queries
+        for (Subscription &s : *queries) {
             const bool matches = change.value && Matcher::matches(s.query, *change.value);
             const bool wasIn = s.matchingKeys.contains(key);
             if (!matches && !wasIn)
@@ -105,15 +106,16 @@ void QueryRegistry::publish(const QString &mapName, const QList<Change> &changes
             update.queryId = s.queryId;
             update.key = key;
             if (matches) {
-                update.value = *change.value;
                 update.change = wasIn ? protocol::QueryChange::Update : protocol::QueryChange::Enter;
                 s.matchingKeys.insert(key);
+                if (encodedValue.isEmpty())
+                    protocol::MsgPackWriter(encodedValue).value(*change.value);
+                s.connection->sendEncoded(update.encode(encodedValue));
             } else {
-                update.value = QCborValue(QCborValue::Null);
                 update.change = protocol::QueryChange::Remove;
                 s.matchingKeys.remove(key);
+                s.connection->sendEncoded(update.encode(kNil));
             }
-            s.connection->send(update.toCbor());
         }
     }
 }

@@ -83,6 +83,7 @@ struct Options {
     QByteArray secret;
     QString mapName;
     QString spawnPath;
+    QString spawnStorage = QStringLiteral("memory:");
     qint64 serverPid = 0;
     int connections = 10;
     int durationS = 10;
@@ -147,6 +148,9 @@ std::optional<Options> parseOptions(const QCoreApplication &app)
         QStringLiteral("Start this wingman-server binary on free "
                        "loopback ports, drive it, stop it."),
         QStringLiteral("path"));
+    const QCommandLineOption storage(QStringLiteral("storage"),
+        QStringLiteral("Storage URL of the spawned server (memory:, sqlite:<file>, postgres://…)."),
+        QStringLiteral("url"), QStringLiteral("memory:"));
     const QCommandLineOption baseline(QStringLiteral("baseline"),
         QStringLiteral("Drive an in-process echo server (same "
                        "frames, no logic) instead."));
@@ -154,7 +158,7 @@ std::optional<Options> parseOptions(const QCoreApplication &app)
         QStringLiteral("Client threads the connections share."), QStringLiteral("N"),
         QStringLiteral("1"));
     parser.addOptions({ url, token, secret, connections, duration, batch, subscribers, window, map,
-        serverPid, spawn, baseline, threads });
+        serverPid, spawn, storage, baseline, threads });
     parser.process(app);
 
     const auto fail = [](const QString &message) -> std::optional<Options> {
@@ -196,6 +200,7 @@ std::optional<Options> parseOptions(const QCoreApplication &app)
 
     options.baseline = parser.isSet(baseline);
     options.spawnPath = parser.value(spawn);
+    options.spawnStorage = parser.value(storage);
     if (options.baseline && !options.spawnPath.isEmpty())
         return fail(QStringLiteral("--baseline and --spawn exclude each other"));
     if ((options.baseline || !options.spawnPath.isEmpty()) && parser.isSet(url))
@@ -1260,7 +1265,7 @@ public:
         });
     }
 
-    void start(const QString &path, const QByteArray &secret)
+    void start(const QString &path, const QByteArray &secret, const QString &storage)
     {
         QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
         // The flags alone configure it: WINGMAN_* variables would override them, and the server
@@ -1276,7 +1281,8 @@ public:
         m_process->start(path,
             { QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--cluster-port"),
                 QStringLiteral("0"), QStringLiteral("--host"), QStringLiteral("127.0.0.1"),
-                QStringLiteral("--jwt-secret"), QString::fromUtf8(secret) });
+                QStringLiteral("--jwt-secret"), QString::fromUtf8(secret),
+                QStringLiteral("--storage"), storage });
     }
 
     qint64 pid() const { return m_process->processId(); }
@@ -1429,7 +1435,7 @@ private:
             connectClients(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port)));
         });
         armSetupTimer(QStringLiteral("the spawned server did not log its ready line within %1 s"));
-        m_spawned->start(m_options.spawnPath, m_options.secret);
+        m_spawned->start(m_options.spawnPath, m_options.secret, m_options.spawnStorage);
     }
 
     void armSetupTimer(const QString &message)

@@ -2,7 +2,9 @@
 #include "ServerFactory.h"
 #include "TestServer.h"
 
+#include <QFileInfo>
 #include <QProcess>
+#include <QTemporaryDir>
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QTcpServer>
@@ -165,7 +167,11 @@ private Q_SLOTS:
 
     void binaryPrintsPortsAnswersAndStopsOnSigterm()
     {
+        // No --storage: the default embedded SQLite file lands under the working directory.
+        QTemporaryDir workDir;
+        QVERIFY(workDir.isValid());
         QProcess process;
+        process.setWorkingDirectory(workDir.path());
         process.setProgram(QStringLiteral(WINGMAN_SERVER_BINARY));
         process.setArguments(serverArguments({"--port", "0", "--cluster-port", "0"}));
         process.setProcessChannelMode(QProcess::MergedChannels);
@@ -197,13 +203,17 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(process.state(), QProcess::NotRunning, 10000);
         QCOMPARE(process.exitStatus(), QProcess::NormalExit);
         QCOMPARE(process.exitCode(), 0);
+        QVERIFY(QFileInfo::exists(workDir.filePath(QStringLiteral("wingman-data/wingman.db"))));
     }
 
     void binaryExitsOneWhenPortInUse()
     {
         QTcpServer occupier;
         QVERIFY(occupier.listen(QHostAddress::LocalHost, 0));
+        QTemporaryDir workDir;
+        QVERIFY(workDir.isValid());
         QProcess process;
+        process.setWorkingDirectory(workDir.path());
         process.start(QStringLiteral(WINGMAN_SERVER_BINARY),
                       serverArguments({"--port", QString::number(occupier.serverPort()),
                                        "--cluster-port", "0"}));

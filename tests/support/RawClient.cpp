@@ -68,11 +68,11 @@ void RawClient::sendAuth(const QByteArray &token)
     send(auth);
 }
 
-std::optional<QCborMap> RawClient::take(const QString &type, int timeoutMs)
+std::optional<QCborMap> takeMessage(QList<QCborMap> &inbox, const QString &type, int timeoutMs)
 {
-    const auto find = [this, &type] {
-        for (qsizetype i = 0; i < m_inbox.size(); ++i) {
-            if (m_inbox.at(i).value(QStringLiteral("type")).toString() == type)
+    const auto find = [&inbox, &type] {
+        for (qsizetype i = 0; i < inbox.size(); ++i) {
+            if (inbox.at(i).value(QStringLiteral("type")).toString() == type)
                 return i;
         }
         return qsizetype(-1);
@@ -82,7 +82,12 @@ std::optional<QCborMap> RawClient::take(const QString &type, int timeoutMs)
         index = find();
     if (index < 0)
         return std::nullopt;
-    return m_inbox.takeAt(index);
+    return inbox.takeAt(index);
+}
+
+std::optional<QCborMap> RawClient::take(const QString &type, int timeoutMs)
+{
+    return takeMessage(m_inbox, type, timeoutMs);
 }
 
 bool RawClient::has(const QString &type) const

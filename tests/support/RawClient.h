@@ -8,6 +8,10 @@
 
 namespace wingman::test {
 
+// Takes the first message of this type out of inbox, waiting (event loop running) up to
+// timeoutMs for one to arrive.
+std::optional<QCborMap> takeMessage(QList<QCborMap> &inbox, const QString &type, int timeoutMs);
+
 // A bare protocol client for tests: a real QWebSocket that records every message the server sends
 // (BATCH frames unpacked in order) and lets a test wait for one by type.
 class RawClient : public QObject

@@ -7,6 +7,7 @@
 #include <QTest>
 
 #include <algorithm>
+#include <limits>
 #include <random>
 
 using namespace wingman::crdt;
@@ -61,6 +62,10 @@ private Q_SLOTS:
     void ttlHidesExpiredValue();
     void ttlZeroNeverExpires();
     void pruneRemovesOldTombstonesOnly();
+    void expireTurnsExpiredRecordsIntoTombstones();
+    void expiryTombstoneNeedsPositiveTtl_data();
+    void expiryTombstoneNeedsPositiveTtl();
+    void expiredThenPrunedLeavesTheEarlierRoot();
     void merkleTracksEveryChange();
     void merkleMatchesCoreVectors();
     void replicasConvergeInAnyOrder();
@@ -68,6 +73,7 @@ private Q_SLOTS:
     void nodeIdsInterned();
     void largeMapAgainstModel();
     void clearEmptiesEverything();
+    void bulkLoadMatchesMerge();
 
 private:
     qint64 m_wall = 0;
@@ -260,6 +266,95 @@ void tst_LwwMap::pruneRemovesOldTombstonesOnly()
     QCOMPARE(map.prune(Timestamp { 200, 0, QStringLiteral("b") }), QStringList());
 }
 
+void tst_LwwMap::expireTurnsExpiredRecordsIntoTombstones()
+{
+    LwwMap map(*m_hlc);
+    const qint64 start = m_wall;
+    map.merge(QStringLiteral("short"),
+        record(QCborValue(1), start - 10, 4, QStringLiteral("client"), 1000));
+    map.merge(QStringLiteral("long"), record(QCborValue(2), start, 0, QStringLiteral("c"), 60000));
+    map.merge(QStringLiteral("forever"), record(QCborValue(3), start - 100000, 0,
+        QStringLiteral("c"), 0));
+    map.merge(QStringLiteral("plain"), record(QCborValue(4), start - 100000, 0, QStringLiteral("c")));
+    map.merge(QStringLiteral("gone"), tombstone(start - 100000, 0, QStringLiteral("c")));
+    QList<std::pair<QString, LwwRecord>> seen;
+    map.setChangeListener([&seen](const QString &key, const LwwRecord &record) {
+        seen.append({ key, record });
+    });
+
+    m_wall = start + 990; // start - 10 + 1000 == now: not yet
+    QVERIFY(map.expire(m_wall).isEmpty());
+    m_wall = start + 991;
+    const QList<LwwMap::Expiry> expired = map.expire(m_wall);
+    QCOMPARE(expired.size(), 1);
+    QCOMPARE(expired.first().key, QStringLiteral("short"));
+    const LwwRecord expected = tombstone(start + 990, 0, QStringLiteral("server"));
+    QCOMPARE(expired.first().tombstone, expected);
+    QCOMPARE(map.getRecord(QStringLiteral("short")), std::optional(expected));
+    QCOMPARE(seen.size(), 1);
+    QCOMPARE(seen.first(), (std::pair { QStringLiteral("short"), expected }));
+    QCOMPARE(map.merkleTree().rootHash(), rebuiltRoot(map));
+    QCOMPARE(map.get(QStringLiteral("long")), std::optional(QCborValue(2)));
+    QCOMPARE(map.get(QStringLiteral("forever")), std::optional(QCborValue(3)));
+    QCOMPARE(map.get(QStringLiteral("plain")), std::optional(QCborValue(4)));
+    QCOMPARE(map.size(), 5);
+
+    // Expiry is a write like any other: a newer remote write beats it, an older one loses.
+    QVERIFY(!map.merge(QStringLiteral("short"),
+        record(QCborValue(5), start + 989, 9, QStringLiteral("z"))));
+    QVERIFY(map.expire(m_wall).isEmpty());
+    m_wall = start + 60001;
+    QCOMPARE(map.expire(m_wall).size(), 1);
+    QVERIFY(map.getRecord(QStringLiteral("long"))->isTombstone());
+}
+
+void tst_LwwMap::expiryTombstoneNeedsPositiveTtl_data()
+{
+    QTest::addColumn<std::optional<qint64>>("ttlMs");
+    QTest::addColumn<bool>("expires");
+    QTest::newRow("none") << std::optional<qint64>() << false;
+    QTest::newRow("zero") << std::optional<qint64>(0) << false;
+    QTest::newRow("negative") << std::optional<qint64>(-5) << false;
+    QTest::newRow("overflowing") << std::optional<qint64>(std::numeric_limits<qint64>::max())
+                                 << false;
+    QTest::newRow("one") << std::optional<qint64>(1) << true;
+}
+
+void tst_LwwMap::expiryTombstoneNeedsPositiveTtl()
+{
+    QFETCH(std::optional<qint64>, ttlMs);
+    QFETCH(bool, expires);
+    const LwwRecord live = record(QCborValue(1), 100, 3, QStringLiteral("c"), ttlMs);
+    const auto expired = live.expiryTombstone(QStringLiteral("server"));
+    QCOMPARE(bool(expired), expires);
+    if (expired) {
+        QCOMPARE(*expired, tombstone(101, 0, QStringLiteral("server")));
+        QVERIFY(expired->timestamp > live.timestamp);
+    }
+    LwwMap map(*m_hlc);
+    map.merge(QStringLiteral("k"), live);
+    QCOMPARE(map.expire(m_wall).size(), expires ? 1 : 0);
+}
+
+void tst_LwwMap::expiredThenPrunedLeavesTheEarlierRoot()
+{
+    LwwMap map(*m_hlc);
+    map.merge(QStringLiteral("key1"), record(QCborValue(1), 1700000000000, 0, QStringLiteral("node-a")));
+    const quint32 before = map.merkleTree().rootHash();
+    map.merge(QStringLiteral("key2"),
+        record(QCborValue(2), 1700000000001, 3, QStringLiteral("node-b"), 500));
+    m_wall = 1700000000600;
+    QCOMPARE(map.expire(m_wall).size(), 1);
+    QVERIFY(map.merkleTree().rootHash() != before);
+
+    QVERIFY(map.prune(Timestamp { 1700000000501, 0, QString() }).isEmpty());
+    QCOMPARE(map.prune(Timestamp { 1700000000502, 0, QString() }),
+        QStringList { QStringLiteral("key2") });
+    QCOMPARE(map.merkleTree().rootHash(), before);
+    QCOMPARE(map.merkleTree().rootHash(), 356983709u); // core.md vector for key1 alone
+    QCOMPARE(map.keys(), QStringList { QStringLiteral("key1") });
+}
+
 void tst_LwwMap::merkleTracksEveryChange()
 {
     LwwMap map(*m_hlc);
@@ -418,6 +513,50 @@ void tst_LwwMap::clearEmptiesEverything()
     map.set(QStringLiteral("a"), QCborValue(2));
     QCOMPARE(map.get(QStringLiteral("a")), std::optional(QCborValue(2)));
     QCOMPARE(map.merkleTree().rootHash(), rebuiltRoot(map));
+}
+
+void tst_LwwMap::bulkLoadMatchesMerge()
+{
+    QHash<QString, LwwRecord> stored;
+    for (int i = 0; i < 2000; ++i) {
+        const QString key = QStringLiteral("key-%1").arg(i);
+        if (i % 10 == 0)
+            stored.insert(key, tombstone(m_wall - i, i % 3, QStringLiteral("n%1").arg(i % 4)));
+        else
+            stored.insert(key, record(QCborValue(i), m_wall - i, i % 3,
+                QStringLiteral("n%1").arg(i % 4), i % 7 == 0 ? std::optional<qint64>(60'000)
+                                                             : std::nullopt));
+    }
+    const Timestamp future { m_wall + 3'600'000, 9, QStringLiteral("far") };
+    stored.insert(QStringLiteral("future"), record(QCborValue(true), future.millis, future.counter,
+                                                   future.nodeId));
+
+    Hlc mergeClock(QStringLiteral("server"), [this] { return m_wall; });
+    LwwMap merged(mergeClock);
+    for (auto it = stored.cbegin(); it != stored.cend(); ++it)
+        QVERIFY(merged.merge(it.key(), it.value()));
+
+    LwwMap loaded(*m_hlc);
+    int notified = 0;
+    loaded.setChangeListener([&notified](const QString &, const LwwRecord &) { ++notified; });
+    QCOMPARE(loaded.load(stored.cbegin(), stored.cend()), std::optional(future));
+    QCOMPARE(notified, 0);
+    QCOMPARE(m_hlc->now(), (Timestamp { m_wall, 0, QStringLiteral("server") }));
+    QCOMPARE(loaded.size(), stored.size());
+    QCOMPARE(contents(loaded), stored);
+    QCOMPARE(loaded.merkleTree().rootHash(), merged.merkleTree().rootHash());
+    QCOMPARE(loaded.merkleTree().rootHash(), rebuiltRoot(loaded));
+    QCOMPARE(loaded.get(QStringLiteral("key-1")), std::optional(QCborValue(1)));
+    QCOMPARE(loaded.get(QStringLiteral("key-10")), std::nullopt);
+
+    // Loading over an existing key replaces it rather than adding a second entry.
+    const QHash<QString, LwwRecord> again { { QStringLiteral("key-1"),
+        record(QCborValue(-1), m_wall + 5, 0, QStringLiteral("n0")) } };
+    loaded.load(again.cbegin(), again.cend());
+    QCOMPARE(loaded.size(), stored.size());
+    QCOMPARE(loaded.get(QStringLiteral("key-1")), std::optional(QCborValue(-1)));
+    loaded.set(QStringLiteral("after"), QCborValue(1));
+    QCOMPARE(notified, 1);
 }
 
 QTEST_APPLESS_MAIN(tst_LwwMap)

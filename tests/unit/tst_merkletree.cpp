@@ -62,6 +62,7 @@ private Q_SLOTS:
     void rootIndependentOfInsertionOrder();
     void updateReplacesEntry();
     void removeKeepsEmptiedNodes();
+    void replacedThenRemovedEntryLeavesNoTrace();
     void removeAbsentKeyCreatesNothing();
     void sumsHoldAtEveryLevel();
     void malformedPaths_data();
@@ -203,6 +204,36 @@ void tst_MerkleTree::removeKeepsEmptiedNodes()
     QVERIFY(tree.remove(QStringLiteral("key2")));
     QCOMPARE(tree.rootHash(), 0u);
     QCOMPARE(tree.buckets(u""), (QMap<QString, quint32> { { QStringLiteral("3"), 0u } }));
+}
+
+void tst_MerkleTree::replacedThenRemovedEntryLeavesNoTrace()
+{
+    // What a GC does to a TTL record: its entry is replaced (the expiry tombstone), then removed
+    // (the prune). Every node's hash is then what it was without the key.
+    MerkleTree tree;
+    tree.update(QStringLiteral("key1"), 356983709u);
+    tree.update(QStringLiteral("key3"), 1603571649u);
+    const QString paths[] = { QString(), QStringLiteral("3"), QStringLiteral("37"),
+        QStringLiteral("38"), QStringLiteral("39"), QStringLiteral("374"), QStringLiteral("384"),
+        QStringLiteral("394") };
+    QList<std::optional<quint32>> before;
+    for (const QString &path : paths)
+        before.append(tree.nodeHash(path));
+
+    tree.update(QStringLiteral("key2"), 252118577u);
+    tree.update(QStringLiteral("key2"),
+        MerkleTree::itemHash(u"key2", Timestamp { 1700000000501, 0, QStringLiteral("server") }));
+    QVERIFY(tree.remove(QStringLiteral("key2")));
+
+    QCOMPARE(tree.rootHash(), 356983709u + 1603571649u);
+    QCOMPARE(tree.size(), 2);
+    for (int i = 0; i < int(std::size(paths)); ++i) {
+        if (paths[i] == u"38" || paths[i] == u"384")
+            QCOMPARE(tree.nodeHash(paths[i]), std::optional<quint32>(0u));
+        else
+            QCOMPARE(tree.nodeHash(paths[i]), before.at(i));
+    }
+    verifySums(tree);
 }
 
 void tst_MerkleTree::removeAbsentKeyCreatesNothing()

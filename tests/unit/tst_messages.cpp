@@ -231,6 +231,7 @@ private Q_SLOTS:
     void envelopeTimestampIsAnHlcMapWithFloatMillis();
     void authTokenInPayload();
     void helpersReportRelativeFields();
+    void directEncodingMatchesCborForm();
 };
 
 void TestMessages::typeNames()
@@ -804,6 +805,62 @@ void TestMessages::helpersReportRelativeFields()
     const crdt::OrRecord original = ::orRecord(QCborArray { 1, u"x"_s }, u"1700000000005:0:n1"_s);
     QVERIFY(orRecordFromCbor(orRecordToCbor(original)) == original);
     QVERIFY(timestampFromCbor(timestampToCbor(ts(-5, 0, u"é"_s))) == ts(-5, 0, u"é"_s));
+}
+
+void TestMessages::directEncodingMatchesCborForm()
+{
+    const QCborValue awkward = QCborMap {
+        { "text"_L1, u"\u00e9t\u00e9 \U0001F600 \u4e2d"_s },
+        { "lone"_L1, QString(QChar(0xd800)) },
+        { "long"_L1, QString(300, u'x') },
+        { "big"_L1, qint64(1) << 40 },
+        { "huge"_L1, std::numeric_limits<qint64>::max() },
+        { "neg"_L1, qint64(-5'000'000'000) },
+        { "small"_L1, -7 },
+        { "bytes"_L1, QByteArray("\x00\x01\x02", 3) },
+        { "list"_L1, QCborArray { 1, 2.5, true, QCborValue(nullptr), u"s"_s } },
+        { 42, u"int key"_s },
+    };
+
+    ServerEventPayload put { u"todos"_s, ServerEventType::Put, u"k\u00e9y"_s,
+        lww(awkward, 60'000), std::nullopt, std::nullopt };
+    ServerEventPayload tombstone { u"todos"_s, ServerEventType::Remove, u"gone"_s,
+        lww(QCborValue(nullptr)), std::nullopt, std::nullopt };
+    ServerEventPayload orAdd { u"tags"_s, ServerEventType::OrAdd, u"t"_s, std::nullopt,
+        orRecord(u"red"_s, u"1700000000005:0:n1"_s), std::nullopt };
+    ServerEventPayload orRemove { u"tags"_s, ServerEventType::OrRemove, u"t"_s, std::nullopt,
+        std::nullopt, u"1700000000005:0:n1"_s };
+
+    for (const auto &timestamp : { kEnvelope, std::optional<crdt::Timestamp>() }) {
+        for (const ServerEventPayload &event : { put, tombstone, orAdd, orRemove }) {
+            const ServerEventMessage message { event, timestamp };
+            QCOMPARE(message.encode(), MsgPackCodec::encode(QCborValue(message.toCbor())));
+        }
+        const ServerBatchEventMessage batch { { put, tombstone, orAdd, orRemove }, timestamp };
+        QCOMPARE(batch.encode(), MsgPackCodec::encode(QCborValue(batch.toCbor())));
+        const ServerBatchEventMessage empty { {}, timestamp };
+        QCOMPARE(empty.encode(), MsgPackCodec::encode(QCborValue(empty.toCbor())));
+
+        QList<OpResult> results;
+        for (int i = 0; i < 100; ++i) {
+            results.append({ QString::number(i), i % 7 != 0, WriteConcern::Persisted,
+                i % 7 == 0 ? std::optional<QString>(u"Access denied"_s) : std::nullopt });
+        }
+        const OpAckMessage ack { u"99"_s, WriteConcern::Persisted, results, timestamp };
+        QCOMPARE(ack.encode(), MsgPackCodec::encode(QCborValue(ack.toCbor())));
+        const OpAckMessage bare { u"1"_s, std::nullopt, std::nullopt, timestamp };
+        QCOMPARE(bare.encode(), MsgPackCodec::encode(QCborValue(bare.toCbor())));
+
+        for (const QueryChange change : { QueryChange::Enter, QueryChange::Update,
+                 QueryChange::Remove }) {
+            const QueryUpdateMessage update { u"q-1"_s, u"key"_s, awkward, change, timestamp };
+            QCOMPARE(update.encode(), MsgPackCodec::encode(QCborValue(update.toCbor())));
+        }
+        const QueryUpdateMessage undefinedValue { u"q"_s, u"k"_s, QCborValue(),
+            QueryChange::Remove, timestamp };
+        QCOMPARE(undefinedValue.encode(),
+            MsgPackCodec::encode(QCborValue(undefinedValue.toCbor())));
+    }
 }
 
 QTEST_APPLESS_MAIN(TestMessages)

@@ -92,6 +92,7 @@ private Q_SLOTS:
     void applyTombstoneDropsRecord();
     void ttlHidesExpiredRecords();
     void pruneDropsOldTombstones();
+    void expireTombstonesExpiredTags();
     void mergeKeyAppliesRecordsAndTombstones();
     void merkleTracksEveryChange();
     void mergeIsCommutativeAssociativeIdempotent_data();
@@ -309,6 +310,47 @@ void tst_OrMap::pruneDropsOldTombstones()
     QCOMPARE(pruned, (QStringList { QStringLiteral("100:0:a"), QStringLiteral("200:0:a") }));
     QCOMPARE(map.tombstones(),
         (QStringList { QStringLiteral("300:0:a"), QStringLiteral("not-a-timestamp") }));
+}
+
+void tst_OrMap::expireTombstonesExpiredTags()
+{
+    OrMap map(*m_hlc);
+    const qint64 start = m_wall;
+    const OrRecord shortLived = map.add(QStringLiteral("k"), QCborValue(1), 1000);
+    const OrRecord kept = map.add(QStringLiteral("k"), QCborValue(2));
+    const OrRecord alone = map.add(QStringLiteral("j"), QCborValue(3), 500);
+    map.add(QStringLiteral("z"), QCborValue(4), 0);
+    QStringList changedKeys;
+    map.setChangeListener([&changedKeys](const QString &key) { changedKeys.append(key); });
+
+    m_wall = start + 1000;
+    const QList<OrMap::Expiry> first = map.expire(m_wall);
+    QCOMPARE(first.size(), 1);
+    QCOMPARE(first.first().key, QStringLiteral("j"));
+    QCOMPARE(first.first().tag, alone.tag);
+    m_wall = start + 1001;
+    const QList<OrMap::Expiry> second = map.expire(m_wall);
+    QCOMPARE(second.size(), 1);
+    QCOMPARE(second.first().key, QStringLiteral("k"));
+    QCOMPARE(second.first().tag, shortLived.tag);
+    QVERIFY(map.expire(m_wall).isEmpty());
+    QCOMPARE(changedKeys, (QStringList { QStringLiteral("j"), QStringLiteral("k") }));
+
+    QVERIFY(map.isTombstoned(shortLived.tag));
+    QVERIFY(map.isTombstoned(alone.tag));
+    QCOMPARE(map.records(QStringLiteral("k")), QList<OrRecord> { kept });
+    QVERIFY(!map.keys().contains(QStringLiteral("j")));
+    QCOMPARE(map.get(QStringLiteral("z")), QList<QCborValue> { QCborValue(4) });
+    // A replica still holding the expired record cannot bring it back.
+    QVERIFY(!map.apply(QStringLiteral("k"), shortLived));
+    QCOMPARE(map.merkleTree().rootHash(),
+        OrMapMerkleTree::entryHash(u"k", map.records(QStringLiteral("k")))
+            + OrMapMerkleTree::entryHash(u"z", map.records(QStringLiteral("z"))));
+
+    // The tombstones age by their tag, the record's own timestamp.
+    QCOMPARE(map.prune(Timestamp { start, 1, QString() }), QStringList { shortLived.tag });
+    QCOMPARE(map.prune(Timestamp { start + 1, 0, QString() }), QStringList { alone.tag });
+    QVERIFY(map.tombstones().isEmpty());
 }
 
 void tst_OrMap::mergeKeyAppliesRecordsAndTombstones()

@@ -32,6 +32,34 @@ private Q_SLOTS:
         QVERIFY(c.peers.isEmpty());
         QCOMPARE(c.gcAgeMs, 30LL * 24 * 3600 * 1000);
         QCOMPARE(c.maxFrameBytes, 16LL * 1024 * 1024);
+        QCOMPARE(c.rateLimitOpsPerSecond, 0);
+        QCOMPARE(c.rateLimitBurst, 0);
+        QVERIFY(!c.stampServerTimestamps);
+        QVERIFY(c.interceptors.isEmpty());
+    }
+
+    void interceptorOptions()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString path = dir.filePath(QStringLiteral("wingman.ini"));
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write("[server]\nrateLimitOpsPerSecond=100\nrateLimitBurst=500\n"
+                   "stampServerTimestamps=true\n");
+        file.close();
+        const auto fromFile = parse({"--config", path});
+        QVERIFY2(fromFile.config, qPrintable(fromFile.message));
+        QCOMPARE(fromFile.config->rateLimitOpsPerSecond, 100);
+        QCOMPARE(fromFile.config->rateLimitBurst, 500);
+        QVERIFY(fromFile.config->stampServerTimestamps);
+
+        QProcessEnvironment env;
+        env.insert(QStringLiteral("WINGMAN_STAMP_SERVER_TIMESTAMPS"), QStringLiteral("off"));
+        const auto overridden = parse({"--config", path, "--rate-limit-ops-per-second", "0"}, env);
+        QVERIFY2(overridden.config, qPrintable(overridden.message));
+        QCOMPARE(overridden.config->rateLimitOpsPerSecond, 0);
+        QVERIFY(!overridden.config->stampServerTimestamps);
     }
 
     void flags()
@@ -138,6 +166,13 @@ private Q_SLOTS:
             << QStringList{"--storage", "postgres://u:p@localhost:5432"} << "--storage";
         QTest::newRow("gc age") << QStringList{"--gc-age-ms", "0"} << "--gc-age-ms";
         QTest::newRow("frame bytes") << QStringList{"--max-frame-bytes", "-5"} << "--max-frame-bytes";
+        QTest::newRow("rate negative")
+            << QStringList{"--rate-limit-ops-per-second", "-1"} << "--rate-limit-ops-per-second";
+        QTest::newRow("rate text")
+            << QStringList{"--rate-limit-ops-per-second", "fast"} << "rateLimitOpsPerSecond";
+        QTest::newRow("burst negative") << QStringList{"--rate-limit-burst", "-3"} << "--rate-limit-burst";
+        QTest::newRow("stamp not a bool")
+            << QStringList{"--stamp-server-timestamps", "maybe"} << "stampServerTimestamps";
         QTest::newRow("unknown flag") << QStringList{"--bogus", "1"} << "bogus";
         QTest::newRow("config missing") << QStringList{"--config", "/nonexistent.ini"} << "config";
     }

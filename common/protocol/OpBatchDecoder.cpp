@@ -1,0 +1,382 @@
+#include "protocol/OpBatchDecoder.h"
+
+#include <QCborArray>
+#include <QCborMap>
+
+#include <msgpack.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string_view>
+
+namespace wingman::protocol {
+
+namespace {
+
+// Must agree with MsgPackCodec's ValueBuilder, which builds larger maps another way.
+constexpr quint32 kMaxValueMapEntries = 32;
+
+using Object = msgpack::object;
+
+std::string_view text(const Object &o)
+{
+    return {o.via.str.ptr, o.via.str.size};
+}
+
+bool isAscii(std::string_view s)
+{
+    for (const char c : s) {
+        if (static_cast<unsigned char>(c) & 0x80)
+            return false;
+    }
+    return true;
+}
+
+QString toQString(std::string_view s)
+{
+    if (isAscii(s))
+        return QString::fromLatin1(s.data(), qsizetype(s.size()));
+    return QString::fromUtf8(s.data(), qsizetype(s.size()));
+}
+
+bool readString(const Object &o, QString &out)
+{
+    if (o.type != msgpack::type::STR)
+        return false;
+    out = toQString(text(o));
+    return true;
+}
+
+// The same string as last time costs no allocation.
+bool readCachedString(const Object &o, QString &cache, QString &out)
+{
+    if (o.type != msgpack::type::STR)
+        return false;
+    const std::string_view s = text(o);
+    const QLatin1StringView latin(s.data(), qsizetype(s.size()));
+    if (!(isAscii(s) && cache == latin))
+        cache = toQString(s);
+    out = cache;
+    return true;
+}
+
+// FieldReader::integer accepts any int, or a double that is integral and within 64 bits.
+bool readInteger(const Object &o, qint64 &out)
+{
+    switch (o.type) {
+    case msgpack::type::POSITIVE_INTEGER:
+        if (o.via.u64 > quint64(std::numeric_limits<qint64>::max()))
+            return false;
+        out = qint64(o.via.u64);
+        return true;
+    case msgpack::type::NEGATIVE_INTEGER:
+        out = o.via.i64;
+        return true;
+    case msgpack::type::FLOAT32:
+    case msgpack::type::FLOAT64: {
+        const double d = o.via.f64;
+        constexpr double limit = 9223372036854775808.0;
+        if (!std::isfinite(d) || d != std::trunc(d) || d < -limit || d >= limit)
+            return false;
+        out = qint64(d);
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+template <typename Enum, typename FromName>
+bool readEnum(const Object &o, FromName fromName, std::optional<Enum> &out)
+{
+    if (o.type != msgpack::type::STR)
+        return false;
+    const std::string_view s = text(o);
+    out = fromName(QString::fromLatin1(s.data(), qsizetype(s.size())));
+    return out.has_value();
+}
+
+bool keyIs(const Object &key, std::string_view name)
+{
+    return key.type == msgpack::type::STR && text(key) == name;
+}
+
+const Object *field(const Object &map, std::string_view name)
+{
+    for (quint32 i = 0; i < map.via.map.size; ++i) {
+        if (keyIs(map.via.map.ptr[i].key, name))
+            return &map.via.map.ptr[i].val;
+    }
+    return nullptr;
+}
+
+// Calls visit(name, value) for each field of a map with string keys; false when o is not such
+// a map or visit refuses a field.
+template <typename Visit> bool forEachField(const Object &o, Visit &&visit)
+{
+    if (o.type != msgpack::type::MAP)
+        return false;
+    for (quint32 i = 0; i < o.via.map.size; ++i) {
+        const Object &key = o.via.map.ptr[i].key;
+        if (key.type != msgpack::type::STR || !visit(text(key), o.via.map.ptr[i].val))
+            return false;
+    }
+    return true;
+}
+
+bool toValue(const Object &o, QCborValue &out)
+{
+    switch (o.type) {
+    case msgpack::type::NIL:
+        out = QCborValue(nullptr);
+        return true;
+    case msgpack::type::BOOLEAN:
+        out = QCborValue(o.via.boolean);
+        return true;
+    case msgpack::type::POSITIVE_INTEGER:
+        if (o.via.u64 > quint64(std::numeric_limits<qint64>::max()))
+            return false;
+        out = QCborValue(qint64(o.via.u64));
+        return true;
+    case msgpack::type::NEGATIVE_INTEGER:
+        out = QCborValue(qint64(o.via.i64));
+        return true;
+    case msgpack::type::FLOAT32:
+    case msgpack::type::FLOAT64:
+        out = QCborValue(o.via.f64);
+        return true;
+    case msgpack::type::STR: {
+        const std::string_view s = text(o);
+        out = isAscii(s) ? QCborValue(QLatin1StringView(s.data(), qsizetype(s.size())))
+                         : QCborValue(QString::fromUtf8(s.data(), qsizetype(s.size())));
+        return true;
+    }
+    case msgpack::type::BIN:
+        out = QCborValue(QByteArray(o.via.bin.ptr, qsizetype(o.via.bin.size)));
+        return true;
+    case msgpack::type::ARRAY: {
+        QCborArray array;
+        for (quint32 i = 0; i < o.via.array.size; ++i) {
+            QCborValue element;
+            if (!toValue(o.via.array.ptr[i], element))
+                return false;
+            array.append(std::move(element));
+        }
+        out = std::move(array);
+        return true;
+    }
+    case msgpack::type::MAP: {
+        if (o.via.map.size > kMaxValueMapEntries)
+            return false;
+        QCborMap map;
+        for (quint32 i = 0; i < o.via.map.size; ++i) {
+            QCborValue key;
+            QCborValue value;
+            if (!toValue(o.via.map.ptr[i].key, key) || !toValue(o.via.map.ptr[i].val, value))
+                return false;
+            if (key.isContainer())
+                return false;
+            map.insert(key, std::move(value));
+        }
+        out = std::move(map);
+        return true;
+    }
+    default:
+        return false; // ext values (undefined, bignums, …) take the generic path
+    }
+}
+
+class OpReader
+{
+public:
+    OpReader(QString &mapNameCache, QString &nodeIdCache)
+        : m_mapNames(mapNameCache)
+        , m_nodeIds(nodeIdCache)
+    { }
+
+    bool readTimestamp(const Object &o, crdt::Timestamp &out)
+    {
+        if (o.type != msgpack::type::MAP)
+            return false;
+        const Object *millis = field(o, "millis");
+        const Object *counter = field(o, "counter");
+        const Object *nodeId = field(o, "nodeId");
+        qint64 count = 0;
+        if (!millis || !counter || !nodeId || !readInteger(*millis, out.millis)
+            || !readInteger(*counter, count) || count < std::numeric_limits<qint32>::min()
+            || count > std::numeric_limits<qint32>::max()
+            || !readCachedString(*nodeId, m_nodeIds, out.nodeId)) {
+            return false;
+        }
+        out.counter = qint32(count);
+        return true;
+    }
+
+    // The parts LWW and OR records share: value (absent is a tombstone), timestamp, ttlMs.
+    template <typename Record>
+    bool readRecord(const Object &o, Record &out, const Object **tag)
+    {
+        bool haveTimestamp = false;
+        out.value = QCborValue(nullptr);
+        const bool ok = forEachField(o, [&](std::string_view name, const Object &val) {
+            if (name == "value")
+                return toValue(val, out.value);
+            if (name == "timestamp")
+                return haveTimestamp = readTimestamp(val, out.timestamp);
+            if (name == "ttlMs") {
+                qint64 ttl = 0;
+                if (!readInteger(val, ttl))
+                    return false;
+                out.ttlMs = ttl;
+            } else if (name == "tag" && tag) {
+                *tag = &val;
+            }
+            return true;
+        });
+        return ok && haveTimestamp;
+    }
+
+    bool readOp(const Object &o, ClientOp &op)
+    {
+        bool haveMapName = false;
+        bool haveKey = false;
+        const bool ok = forEachField(o, [&](std::string_view name, const Object &val) {
+            if (name == "id") {
+                op.id.emplace();
+                return readString(val, *op.id);
+            }
+            if (name == "mapName")
+                return haveMapName = readCachedString(val, m_mapNames, op.mapName);
+            if (name == "key")
+                return haveKey = readString(val, op.key);
+            if (name == "opType")
+                return readEnum(val, opTypeFromName, op.opType);
+            if (name == "record") {
+                op.record.emplace();
+                return readRecord(val, *op.record, nullptr);
+            }
+            if (name == "orRecord") {
+                op.orRecord.emplace();
+                const Object *tag = nullptr;
+                return readRecord(val, *op.orRecord, &tag) && tag
+                       && readString(*tag, op.orRecord->tag);
+            }
+            if (name == "orTag") {
+                op.orTag.emplace();
+                return readString(val, *op.orTag);
+            }
+            if (name == "writeConcern")
+                return readEnum(val, writeConcernFromName, op.writeConcern);
+            if (name == "timeout") {
+                qint64 timeout = 0;
+                if (!readInteger(val, timeout))
+                    return false;
+                op.timeout = timeout;
+            }
+            return true;
+        });
+        if (!ok || !haveMapName || !haveKey)
+            return false;
+        // What ClientOp::fromCbor requires of each op type.
+        if (!op.opType)
+            return op.record || op.orRecord || op.orTag;
+        switch (*op.opType) {
+        case OpType::Put:
+            return op.record.has_value();
+        case OpType::OrAdd:
+            return op.orRecord.has_value();
+        case OpType::OrRemove:
+            return op.orTag.has_value();
+        case OpType::Remove:
+            return true;
+        }
+        return false;
+    }
+
+private:
+    QString &m_mapNames;
+    QString &m_nodeIds;
+};
+
+bool unreferencedNever(msgpack::type::object_type, std::size_t, void *)
+{
+    return true; // strings and binaries point into the frame, which outlives the decode
+}
+
+} // namespace
+
+std::optional<DecodedOps> OpBatchDecoder::decode(QByteArrayView frame, const DecodeLimits &limits)
+{
+    if (frame.isEmpty() || frame.size() > limits.maxBytes)
+        return std::nullopt;
+    // A MessagePack map starts with 0x80–0x8f, 0xde or 0xdf; JSON text and anything else is
+    // left to the generic path.
+    const auto first = quint8(frame.front());
+    if (!((first & 0xf0) == 0x80 || first == 0xde || first == 0xdf))
+        return std::nullopt;
+
+    msgpack::object_handle handle;
+    try {
+        std::size_t offset = 0;
+        const auto size = std::size_t(limits.maxElements);
+        handle = msgpack::unpack(frame.data(), std::size_t(frame.size()), offset,
+                                 unreferencedNever, nullptr,
+                                 msgpack::unpack_limit(size, size, std::size_t(limits.maxBytes),
+                                                       std::size_t(limits.maxBytes),
+                                                       std::size_t(limits.maxBytes),
+                                                       std::size_t(limits.maxDepth)));
+        if (offset != std::size_t(frame.size()))
+            return std::nullopt;
+    } catch (...) {
+        return std::nullopt;
+    }
+
+    const Object &root = handle.get();
+    if (root.type != msgpack::type::MAP)
+        return std::nullopt;
+    const Object *type = field(root, "type");
+    const Object *payload = field(root, "payload");
+    if (!type || type->type != msgpack::type::STR || !payload
+        || payload->type != msgpack::type::MAP) {
+        return std::nullopt;
+    }
+
+    DecodedOps result;
+    OpReader reader(m_lastMapName, m_lastNodeId);
+    if (text(*type) == "CLIENT_OP") {
+        result.type = MessageType::ClientOp;
+        ClientOp op;
+        if (!reader.readOp(*payload, op))
+            return std::nullopt;
+        result.writeConcern = op.writeConcern;
+        result.ops.append(std::move(op));
+        return result;
+    }
+    if (text(*type) != "OP_BATCH")
+        return std::nullopt;
+
+    const Object *ops = field(*payload, "ops");
+    if (!ops || ops->type != msgpack::type::ARRAY)
+        return std::nullopt;
+    if (const Object *concern = field(*payload, "writeConcern")) {
+        if (!readEnum(*concern, writeConcernFromName, result.writeConcern))
+            return std::nullopt;
+    }
+    if (const Object *timeout = field(*payload, "timeout")) {
+        qint64 value = 0;
+        if (!readInteger(*timeout, value))
+            return std::nullopt;
+        result.timeout = value;
+    }
+    result.ops.reserve(ops->via.array.size);
+    for (quint32 i = 0; i < ops->via.array.size; ++i) {
+        ClientOp op;
+        if (!reader.readOp(ops->via.array.ptr[i], op))
+            return std::nullopt;
+        result.ops.append(std::move(op));
+    }
+    return result;
+}
+
+} // namespace wingman::protocol

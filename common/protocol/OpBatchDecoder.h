@@ -1,0 +1,38 @@
+#pragma once
+
+#include "protocol/MessageTypes.h"
+
+#include <QByteArrayView>
+#include <QList>
+
+#include <optional>
+
+namespace wingman::protocol {
+
+// The ops of a CLIENT_OP or OP_BATCH frame.
+struct DecodedOps {
+    MessageType type = MessageType::OpBatch;
+    QList<ClientOp> ops;
+    std::optional<WriteConcern> writeConcern;
+    std::optional<qint64> timeout;
+};
+
+// Decodes the write path's frames straight from MessagePack into ClientOps, without building a
+// QCborValue tree of the whole message first: the generic path costs several allocations per
+// field, and writes are the bulk of the traffic. Only the plain shape is taken: a frame of any
+// other type, or with anything the generic path would refuse or treat specially (a malformed
+// op, an ext value, a huge map, null for an optional field), gives nullopt, and the caller
+// decodes it the generic way, which yields the exact error. The result is therefore always what
+// ClientOp::fromCbor gives for the same frame.
+class OpBatchDecoder
+{
+public:
+    std::optional<DecodedOps> decode(QByteArrayView frame, const DecodeLimits &limits = {});
+
+private:
+    // The map name and node id repeat across a batch (and a connection): one QString each.
+    QString m_lastMapName;
+    QString m_lastNodeId;
+};
+
+} // namespace wingman::protocol

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <QMainWindow>
+
+class QTabWidget;
+class QTableView;
+
+namespace wingman::monitor {
+
+class NodeMonitor;
+class NodeView;
+class NodesModel;
+
+// Tabs: a cluster overview first, then one per monitored node.
+class MainWindow : public QMainWindow
+{
+    Q_OBJECT
+public:
+    explicit MainWindow(QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    // Starts monitoring a node's feed and opens its tab.
+    NodeMonitor *addNode(const QString &host, quint16 metricsPort, const QByteArray &token);
+    QList<NodeMonitor *> nodes() const;
+    QTabWidget *tabs() const { return m_tabs; }
+    void showConnectDialog();
+
+private:
+    void closeTab(int index);
+    void refreshTabTitle(NodeView *view);
+
+    QTabWidget *m_tabs;
+    NodesModel *m_nodes;
+    QTableView *m_overview;
+};
+
+} // namespace wingman::monitor

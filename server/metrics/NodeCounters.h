@@ -1,0 +1,27 @@
+#pragma once
+
+#include <QtGlobal>
+
+namespace wingman::metrics {
+
+// Monotonic counters of one node. Modules bump plain fields on the event-loop thread (no signal
+// per op on the hot path); the metrics endpoint and the monitor feed read them.
+struct NodeCounters {
+    quint64 connectionsAccepted = 0;
+    quint64 authFailures = 0;
+    quint64 opsApplied = 0;
+    quint64 opsRejected = 0;
+    quint64 opsDropped = 0; // dropped by an interceptor
+    quint64 acksSent = 0;
+    quint64 eventsSent = 0;
+    quint64 bytesIn = 0;  // of connections already closed; live ones report their own
+    quint64 bytesOut = 0; // idem
+    quint64 messagesIn = 0;
+    quint64 messagesOut = 0;
+    quint64 slowConsumerDrops = 0;
+    quint64 gcRuns = 0;
+    quint64 tombstonesPruned = 0;
+    quint64 ttlExpired = 0;
+};
+
+} // namespace wingman::metrics

@@ -1,0 +1,130 @@
+#include "metrics/PrometheusText.h"
+
+#include "ServerCoordinator.h"
+
+namespace wingman::metrics {
+
+namespace {
+
+QByteArray number(double value)
+{
+    return QByteArray::number(value, 'g', 17);
+}
+
+// Label values escape backslash, double quote and newline.
+QByteArray escapeLabel(const QString &value)
+{
+    QByteArray out;
+    for (const char c : value.toUtf8()) {
+        if (c == '\\' || c == '"')
+            out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
+
+} // namespace
+
+void PrometheusText::family(const char *name, const char *type, const char *help)
+{
+    m_text += QByteArray("# HELP ") + name + ' ' + help + '\n';
+    m_text += QByteArray("# TYPE ") + name + ' ' + type + '\n';
+}
+
+void PrometheusText::sample(const char *name, double value)
+{
+    m_text += QByteArray(name) + ' ' + number(value) + '\n';
+}
+
+void PrometheusText::sample(
+    const char *name, const char *label, const QString &labelValue, double value)
+{
+    m_text += QByteArray(name) + '{' + label + "=\"" + escapeLabel(labelValue) + "\"} "
+        + number(value) + '\n';
+}
+
+QByteArray PrometheusText::render(const ServerCoordinator &node)
+{
+    const NodeCounters c = node.counterTotals();
+    PrometheusText out;
+
+    int pending = 0, authenticated = 0, failed = 0;
+    for (const ConnectionInfo &info : node.connections()) {
+        switch (info.authState) {
+        case network::AuthState::Pending:
+            ++pending;
+            break;
+        case network::AuthState::Authenticated:
+            ++authenticated;
+            break;
+        case network::AuthState::Failed:
+            ++failed;
+            break;
+        }
+    }
+    out.family("wingman_connections", "gauge", "Open client connections by auth state.");
+    out.sample("wingman_connections", "state", QStringLiteral("pending"), pending);
+    out.sample("wingman_connections", "state", QStringLiteral("authenticated"), authenticated);
+    out.sample("wingman_connections", "state", QStringLiteral("failed"), failed);
+
+    out.family("wingman_connections_accepted_total", "counter", "Client connections accepted.");
+    out.sample("wingman_connections_accepted_total", double(c.connectionsAccepted));
+    out.family(
+        "wingman_auth_failures_total", "counter", "Connections that failed to authenticate.");
+    out.sample("wingman_auth_failures_total", double(c.authFailures));
+
+    out.family("wingman_messages_received_total", "counter",
+        "Messages of authenticated clients by message type.");
+    const QMap<QString, quint64> byType = node.messagesByType();
+    for (auto it = byType.cbegin(); it != byType.cend(); ++it)
+        out.sample("wingman_messages_received_total", "type", it.key(), double(it.value()));
+
+    out.family(
+        "wingman_ops_total", "counter", "Client ops by outcome: applied, rejected, dropped.");
+    out.sample("wingman_ops_total", "outcome", QStringLiteral("applied"), double(c.opsApplied));
+    out.sample("wingman_ops_total", "outcome", QStringLiteral("rejected"), double(c.opsRejected));
+    out.sample("wingman_ops_total", "outcome", QStringLiteral("dropped"), double(c.opsDropped));
+    out.family("wingman_acks_sent_total", "counter", "OP_ACK messages sent.");
+    out.sample("wingman_acks_sent_total", double(c.acksSent));
+    out.family("wingman_rejections_total", "counter", "OP_REJECTED messages sent.");
+    out.sample("wingman_rejections_total", double(c.opsRejected));
+
+    out.family("wingman_bytes_received_total", "counter", "Bytes received from clients.");
+    out.sample("wingman_bytes_received_total", double(c.bytesIn));
+    out.family("wingman_bytes_sent_total", "counter", "Bytes sent to clients.");
+    out.sample("wingman_bytes_sent_total", double(c.bytesOut));
+    out.family(
+        "wingman_frames_received_total", "counter", "WebSocket frames received from clients.");
+    out.sample("wingman_frames_received_total", double(c.messagesIn));
+    out.family("wingman_frames_sent_total", "counter", "WebSocket frames sent to clients.");
+    out.sample("wingman_frames_sent_total", double(c.messagesOut));
+    out.family("wingman_slow_consumer_drops_total", "counter",
+        "Connections closed for not reading what they were sent.");
+    out.sample("wingman_slow_consumer_drops_total", double(c.slowConsumerDrops));
+
+    int up = 0, down = 0;
+    for (const cluster::Member &member : node.members())
+        (member.state == cluster::LinkState::Up ? up : down) += 1;
+    out.family("wingman_cluster_members", "gauge", "Known cluster members by link state.");
+    out.sample("wingman_cluster_members", "state", QStringLiteral("up"), up);
+    out.sample("wingman_cluster_members", "state", QStringLiteral("down"), down);
+
+    out.family("wingman_gc_runs_total", "counter", "Garbage collection runs.");
+    out.sample("wingman_gc_runs_total", double(c.gcRuns));
+    out.family("wingman_gc_tombstones_pruned_total", "counter", "Tombstones pruned by GC.");
+    out.sample("wingman_gc_tombstones_pruned_total", double(c.tombstonesPruned));
+    out.family("wingman_gc_ttl_expired_total", "counter", "Records expired by their TTL.");
+    out.sample("wingman_gc_ttl_expired_total", double(c.ttlExpired));
+
+    out.family("wingman_ready", "gauge", "1 while the node serves clients.");
+    out.sample("wingman_ready", node.isReady() ? 1 : 0);
+    out.family("wingman_uptime_seconds", "gauge", "Seconds since the node became ready.");
+    out.sample("wingman_uptime_seconds", double(node.uptimeMs()) / 1000.0);
+    return out.text();
+}
+
+} // namespace wingman::metrics

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <QByteArray>
+#include <QString>
+
+namespace wingman {
+class ServerCoordinator;
+}
+
+namespace wingman::metrics {
+
+// Builds the Prometheus text exposition (format 0.0.4) of one node: every family with its
+// # HELP and # TYPE lines, then its samples.
+class PrometheusText
+{
+public:
+    static QByteArray render(const ServerCoordinator &node);
+
+    void family(const char *name, const char *type, const char *help);
+    void sample(const char *name, double value);
+    void sample(const char *name, const char *label, const QString &labelValue, double value);
+    QByteArray text() const { return m_text; }
+
+private:
+    QByteArray m_text;
+};
+
+} // namespace wingman::metrics

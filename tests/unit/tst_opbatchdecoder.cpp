@@ -1,0 +1,210 @@
+#include "protocol/Frame.h"
+#include "protocol/OpBatchDecoder.h"
+
+#include <QCborArray>
+#include <QCborMap>
+#include <QTest>
+
+using namespace wingman;
+using namespace wingman::protocol;
+using namespace Qt::StringLiterals;
+
+namespace {
+
+QCborMap timestamp(const QCborValue &millis = 1700000000000.0, const QCborValue &counter = 3,
+                   const QCborValue &nodeId = u"client-a"_s)
+{
+    return QCborMap { { "millis"_L1, millis }, { "counter"_L1, counter }, { "nodeId"_L1, nodeId } };
+}
+
+QCborMap put(int id, const QCborValue &value = QCborMap { { "title"_L1, "milk"_L1 } })
+{
+    return QCborMap { { "id"_L1, QString::number(id) }, { "mapName"_L1, "todos"_L1 },
+        { "key"_L1, u"k%1"_s.arg(id) }, { "opType"_L1, "PUT"_L1 },
+        { "record"_L1, QCborMap { { "value"_L1, value }, { "timestamp"_L1, timestamp() } } } };
+}
+
+QByteArray batch(const QCborArray &ops, const QCborMap &extra = {})
+{
+    QCborMap payload { { "ops"_L1, ops } };
+    for (auto it = extra.cbegin(); it != extra.cend(); ++it)
+        payload.insert(it.key(), it.value());
+    return MsgPackCodec::encode(QCborMap { { "type"_L1, "OP_BATCH"_L1 }, { "payload"_L1, payload } });
+}
+
+QByteArray clientOp(const QCborMap &op)
+{
+    return MsgPackCodec::encode(QCborMap { { "type"_L1, "CLIENT_OP"_L1 }, { "payload"_L1, op } });
+}
+
+QCborMap with(QCborMap map, const QString &path, const QCborValue &value)
+{
+    const qsizetype dot = path.indexOf(u'.');
+    if (dot < 0) {
+        if (value.isUndefined())
+            map.remove(path);
+        else
+            map.insert(path, value);
+        return map;
+    }
+    const QString head = path.left(dot);
+    map.insert(head, with(map.value(head).toMap(), path.mid(dot + 1), value));
+    return map;
+}
+
+// What the generic path makes of the frame: the ops, or nullopt when any op is refused.
+std::optional<QList<ClientOp>> generic(const QByteArray &frame)
+{
+    const FrameDecodeResult decoded = Frame::decode(frame);
+    if (!decoded.ok())
+        return std::nullopt;
+    const QCborMap payload = decoded.message.value("payload"_L1).toMap();
+    const QCborArray raw = decoded.type == u"CLIENT_OP"
+        ? QCborArray { payload }
+        : payload.value("ops"_L1).toArray();
+    QList<ClientOp> ops;
+    for (const QCborValue &value : raw) {
+        auto op = ClientOp::fromCbor(value.toMap());
+        if (!op)
+            return std::nullopt;
+        ops.append(*op);
+    }
+    return ops;
+}
+
+} // namespace
+
+class TestOpBatchDecoder : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void takesThePlainShape_data();
+    void takesThePlainShape();
+    void leavesTheRestToTheGenericPath_data();
+    void leavesTheRestToTheGenericPath();
+    void batchOptions();
+    void cachedNamesStayCorrect();
+};
+
+void TestOpBatchDecoder::takesThePlainShape_data()
+{
+    QTest::addColumn<QByteArray>("frame");
+    QCborArray hundred;
+    for (int i = 0; i < 100; ++i)
+        hundred.append(put(i));
+    QTest::newRow("batch of 100") << batch(hundred);
+    QTest::newRow("client op") << clientOp(put(1));
+    QTest::newRow("tombstone, value absent")
+        << clientOp(with(put(1), u"record.value"_s, QCborValue()));
+    QTest::newRow("tombstone, value nil")
+        << clientOp(with(put(1), u"record.value"_s, QCborValue(nullptr)));
+    QTest::newRow("remove") << clientOp(with(with(put(1), u"opType"_s, u"REMOVE"_s),
+                                             u"record.value"_s, QCborValue(nullptr)));
+    QTest::newRow("no opType") << clientOp(with(put(1), u"opType"_s, QCborValue()));
+    QTest::newRow("no id") << clientOp(with(put(1), u"id"_s, QCborValue()));
+    QTest::newRow("ttl") << clientOp(with(put(1), u"record.ttlMs"_s, 5000));
+    QTest::newRow("integer millis")
+        << clientOp(with(put(1), u"record.timestamp.millis"_s, qint64(1700000000000)));
+    QTest::newRow("unicode") << clientOp(
+        with(with(put(1), u"key"_s, u"cl\u00e9 \U0001F600"_s), u"mapName"_s, u"\u4e2d"_s));
+    QTest::newRow("nested value") << clientOp(put(1,
+        QCborMap { { "a"_L1, QCborArray { 1, -2, 2.5, true, QCborValue(nullptr), u"\u00e9"_s } },
+            { "b"_L1, QByteArray("\x01\x02", 2) }, { 7, u"int key"_s },
+            { "c"_L1, QCborMap { { "d"_L1, qint64(1) << 40 } } } }));
+    QTest::newRow("scalar values") << batch({ put(1, 42), put(2, u"text"_s), put(3, false) });
+    QTest::newRow("unknown fields ignored")
+        << clientOp(with(with(put(1), u"extra"_s, 1), u"record.extra"_s, u"x"_s));
+    QTest::newRow("or add") << clientOp(QCborMap { { "id"_L1, "9"_L1 }, { "mapName"_L1, "tags"_L1 },
+        { "key"_L1, "t"_L1 }, { "opType"_L1, "OR_ADD"_L1 },
+        { "orRecord"_L1, QCborMap { { "value"_L1, "red"_L1 }, { "timestamp"_L1, timestamp() },
+                             { "tag"_L1, "1700000000000:3:client-a"_L1 }, { "ttlMs"_L1, 100 } } } });
+    QTest::newRow("or remove") << clientOp(QCborMap { { "mapName"_L1, "tags"_L1 },
+        { "key"_L1, "t"_L1 }, { "opType"_L1, "OR_REMOVE"_L1 },
+        { "orTag"_L1, "1700000000000:3:client-a"_L1 } });
+}
+
+void TestOpBatchDecoder::takesThePlainShape()
+{
+    QFETCH(QByteArray, frame);
+    OpBatchDecoder decoder;
+    const auto fast = decoder.decode(frame);
+    QVERIFY2(fast, "the plain shape must not fall back to the generic path");
+    const auto expected = generic(frame);
+    QVERIFY(expected);
+    QCOMPARE(fast->ops, *expected);
+}
+
+void TestOpBatchDecoder::leavesTheRestToTheGenericPath_data()
+{
+    QTest::addColumn<QByteArray>("frame");
+    QTest::newRow("other type") << MsgPackCodec::encode(QCborMap { { "type"_L1, "PING"_L1 } });
+    QTest::newRow("json text") << QByteArray(R"({"type":"CLIENT_OP","payload":{}})");
+    QTest::newRow("truncated") << clientOp(put(1)).chopped(3);
+    QTest::newRow("trailing bytes") << clientOp(put(1)) + QByteArray(1, '\xc0');
+    QTest::newRow("ops not an array")
+        << MsgPackCodec::encode(QCborMap { { "type"_L1, "OP_BATCH"_L1 },
+               { "payload"_L1, QCborMap { { "ops"_L1, 1 } } } });
+    QTest::newRow("mapName missing") << clientOp(with(put(1), u"mapName"_s, QCborValue()));
+    QTest::newRow("key not a string") << clientOp(with(put(1), u"key"_s, 5));
+    QTest::newRow("integer id") << clientOp(with(put(1), u"id"_s, 5));
+    QTest::newRow("null id") << clientOp(with(put(1), u"id"_s, QCborValue(nullptr)));
+    QTest::newRow("unknown opType") << clientOp(with(put(1), u"opType"_s, u"MERGE"_s));
+    QTest::newRow("PUT without record") << clientOp(with(put(1), u"record"_s, QCborValue()));
+    QTest::newRow("fractional millis")
+        << clientOp(with(put(1), u"record.timestamp.millis"_s, 1.5));
+    QTest::newRow("counter beyond 32 bits")
+        << clientOp(with(put(1), u"record.timestamp.counter"_s, qint64(1) << 33));
+    QTest::newRow("nodeId missing")
+        << clientOp(with(put(1), u"record.timestamp.nodeId"_s, QCborValue()));
+    QTest::newRow("undefined in value")
+        << clientOp(put(1, QCborMap { { "a"_L1, QCborValue() } }));
+    QCborMap large;
+    for (int i = 0; i < 40; ++i)
+        large.insert(QString::number(i), i);
+    QTest::newRow("large map value") << clientOp(put(1, large));
+    QCborArray mixed { put(1), with(put(2), u"key"_s, 2) };
+    QTest::newRow("one bad op in a batch") << batch(mixed);
+}
+
+void TestOpBatchDecoder::leavesTheRestToTheGenericPath()
+{
+    QFETCH(QByteArray, frame);
+    OpBatchDecoder decoder;
+    QVERIFY(!decoder.decode(frame));
+}
+
+void TestOpBatchDecoder::batchOptions()
+{
+    OpBatchDecoder decoder;
+    const auto decoded = decoder.decode(
+        batch({ put(1) }, QCborMap { { "writeConcern"_L1, "MEMORY"_L1 }, { "timeout"_L1, 500 } }));
+    QVERIFY(decoded);
+    QCOMPARE(decoded->type, MessageType::OpBatch);
+    QCOMPARE(decoded->writeConcern, WriteConcern::Memory);
+    QCOMPARE(decoded->timeout, 500);
+
+    const auto single = decoder.decode(clientOp(with(put(1), u"writeConcern"_s, u"FIRE_AND_FORGET"_s)));
+    QVERIFY(single);
+    QCOMPARE(single->type, MessageType::ClientOp);
+    QCOMPARE(single->writeConcern, WriteConcern::FireAndForget);
+
+    QVERIFY(!decoder.decode(batch({ put(1) }, QCborMap { { "writeConcern"_L1, "SOMETIMES"_L1 } })));
+}
+
+void TestOpBatchDecoder::cachedNamesStayCorrect()
+{
+    OpBatchDecoder decoder;
+    const auto first = decoder.decode(clientOp(put(1)));
+    const auto second = decoder.decode(clientOp(with(with(put(2), u"mapName"_s, u"other"_s),
+                                                     u"record.timestamp.nodeId"_s, u"b"_s)));
+    const auto third = decoder.decode(clientOp(with(put(3), u"mapName"_s, u"\u00e9"_s)));
+    QVERIFY(first && second && third);
+    QCOMPARE(first->ops.at(0).mapName, u"todos"_s);
+    QCOMPARE(first->ops.at(0).record->timestamp.nodeId, u"client-a"_s);
+    QCOMPARE(second->ops.at(0).mapName, u"other"_s);
+    QCOMPARE(second->ops.at(0).record->timestamp.nodeId, u"b"_s);
+    QCOMPARE(third->ops.at(0).mapName, u"\u00e9"_s);
+}
+
+QTEST_APPLESS_MAIN(TestOpBatchDecoder)
+#include "tst_opbatchdecoder.moc"
