@@ -76,7 +76,10 @@ for target in server baseline; do
   for batch in 100 1; do
     label="$target-batch-$batch"
     if [[ $target == server ]]; then
-      args=(--spawn "$bin/wingman-server")
+      # The load generator's subscribers share the two cores with the server and fall behind
+      # the event stream; a large outbound budget keeps the slow-consumer guard from cutting
+      # them off in the middle of a throughput run.
+      args=(--spawn "$bin/wingman-server" --server-arg=--outbound-budget-bytes=536870912)
     else
       args=(--baseline)
     fi

@@ -84,6 +84,7 @@ struct Options {
     QString mapName;
     QString spawnPath;
     QString spawnStorage = QStringLiteral("memory:");
+    QStringList spawnArguments;
     qint64 serverPid = 0;
     int connections = 10;
     int durationS = 10;
@@ -151,6 +152,10 @@ std::optional<Options> parseOptions(const QCoreApplication &app)
     const QCommandLineOption storage(QStringLiteral("storage"),
         QStringLiteral("Storage URL of the spawned server (memory:, sqlite:<file>, postgres://…)."),
         QStringLiteral("url"), QStringLiteral("memory:"));
+    const QCommandLineOption serverArg(QStringLiteral("server-arg"),
+        QStringLiteral("One more argument for the spawned server (repeatable), e.g. "
+                       "--server-arg=--outbound-budget-bytes=268435456."),
+        QStringLiteral("arg"));
     const QCommandLineOption baseline(QStringLiteral("baseline"),
         QStringLiteral("Drive an in-process echo server (same "
                        "frames, no logic) instead."));
@@ -158,7 +163,7 @@ std::optional<Options> parseOptions(const QCoreApplication &app)
         QStringLiteral("Client threads the connections share."), QStringLiteral("N"),
         QStringLiteral("1"));
     parser.addOptions({ url, token, secret, connections, duration, batch, subscribers, window, map,
-        serverPid, spawn, storage, baseline, threads });
+        serverPid, spawn, storage, serverArg, baseline, threads });
     parser.process(app);
 
     const auto fail = [](const QString &message) -> std::optional<Options> {
@@ -201,6 +206,7 @@ std::optional<Options> parseOptions(const QCoreApplication &app)
     options.baseline = parser.isSet(baseline);
     options.spawnPath = parser.value(spawn);
     options.spawnStorage = parser.value(storage);
+    options.spawnArguments = parser.values(serverArg);
     if (options.baseline && !options.spawnPath.isEmpty())
         return fail(QStringLiteral("--baseline and --spawn exclude each other"));
     if ((options.baseline || !options.spawnPath.isEmpty()) && parser.isSet(url))
@@ -1265,7 +1271,8 @@ public:
         });
     }
 
-    void start(const QString &path, const QByteArray &secret, const QString &storage)
+    void start(const QString &path, const QByteArray &secret, const QString &storage,
+               const QStringList &extraArguments)
     {
         QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
         // The flags alone configure it: WINGMAN_* variables would override them, and the server
@@ -1279,10 +1286,10 @@ public:
         m_process->setProcessEnvironment(environment);
         m_process->setStandardOutputFile(QProcess::nullDevice());
         m_process->start(path,
-            { QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--cluster-port"),
+            QStringList { QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--cluster-port"),
                 QStringLiteral("0"), QStringLiteral("--host"), QStringLiteral("127.0.0.1"),
                 QStringLiteral("--jwt-secret"), QString::fromUtf8(secret),
-                QStringLiteral("--storage"), storage });
+                QStringLiteral("--storage"), storage } + extraArguments);
     }
 
     qint64 pid() const { return m_process->processId(); }
@@ -1435,7 +1442,8 @@ private:
             connectClients(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port)));
         });
         armSetupTimer(QStringLiteral("the spawned server did not log its ready line within %1 s"));
-        m_spawned->start(m_options.spawnPath, m_options.secret, m_options.spawnStorage);
+        m_spawned->start(m_options.spawnPath, m_options.secret, m_options.spawnStorage,
+                         m_options.spawnArguments);
     }
 
     void armSetupTimer(const QString &message)
