@@ -1,5 +1,7 @@
 #include "crdt/OrMap.h"
 
+#include <QCborArray>
+
 #include <algorithm>
 
 namespace wingman::crdt {
@@ -173,6 +175,17 @@ QList<QCborValue> OrMap::get(const QString &key) const
             values.append(record.value);
     }
     return values;
+}
+
+std::optional<QCborValue> OrMap::liveValue(const QString &key) const
+{
+    const QList<QCborValue> values = get(key);
+    if (values.isEmpty())
+        return std::nullopt;
+    QCborArray array;
+    for (const QCborValue &value : values)
+        array.append(value);
+    return QCborValue(std::move(array));
 }
 
 QList<OrRecord> OrMap::getRecords(const QString &key) const

@@ -55,6 +55,9 @@ public:
 
     // Values of key's live records (not past their TTL on hlc()'s clock), sorted by tag.
     QList<QCborValue> get(const QString &key) const;
+    // get(key) as one array, the form live queries match and change events carry; nullopt when
+    // key has no live record.
+    std::optional<QCborValue> liveValue(const QString &key) const;
     // key's live records, sorted by tag.
     QList<OrRecord> getRecords(const QString &key) const;
     // Every record stored under key, expired ones included (what the Merkle entry hashes).

@@ -31,15 +31,6 @@ QString opIdOf(const QCborValue &raw)
     return {};
 }
 
-QCborValue orValues(const crdt::OrMap &map, const QString &key)
-{
-    const QList<QCborValue> values = map.get(key);
-    QCborArray array;
-    for (const QCborValue &value : values)
-        array.append(value);
-    return array;
-}
-
 } // namespace
 
 OperationHandler::OperationHandler(MapRegistry &maps, const auth::SecurityPolicy &policy,
@@ -333,9 +324,7 @@ OperationHandler::Outcome OperationHandler::applyOr(const protocol::ClientOp &op
         write.kind = storage::StorageWrite::Kind::OrTombstone;
         write.tag = *op.orTag;
     }
-    const QCborValue values = orValues(*map, op.key);
-    if (!values.toArray().isEmpty())
-        change.value = values;
+    change.value = map->liveValue(op.key);
     changes.writes.append(std::move(write));
     changes.byMap[op.mapName].append(std::move(change));
     return {};

@@ -7,7 +7,6 @@
 #include "query/Matcher.h"
 #include "query/QueryRegistry.h"
 
-#include <QCborArray>
 
 namespace wingman::query {
 
@@ -48,11 +47,9 @@ void QueryHandler::handleQuerySub(network::ClientConnection &connection, const Q
         });
     } else if (const crdt::OrMap *map = m_maps.findOr(sub->mapName)) {
         for (const QString &key : map->keys()) {
-            QCborArray values;
-            for (const QCborValue &value : map->get(key))
-                values.append(value);
-            if (!values.isEmpty() && Matcher::matches(*query, values))
-                matches.append({key, values});
+            const std::optional<QCborValue> values = map->liveValue(key);
+            if (values && Matcher::matches(*query, *values))
+                matches.append({key, *values});
         }
     }
 

@@ -109,6 +109,17 @@ QString SqlRecordWriter::commit(
     return error;
 }
 
+QString SqlRecordWriter::deleteRow(const QString &sql, const QString &mapName, const QString &id)
+{
+    QString error;
+    QSqlQuery *query = preparedDelete(sql, &error);
+    if (!query)
+        return error;
+    query->bindValue(0, mapName);
+    query->bindValue(1, id);
+    return execute(*query);
+}
+
 QString SqlRecordWriter::writeRecords(
     const std::vector<RecordRow> &rows, Statement upsert, const QString &deleteSql)
 {
@@ -119,13 +130,7 @@ QString SqlRecordWriter::writeRecords(
             puts.push_back(&row);
             continue;
         }
-        QString error;
-        QSqlQuery *query = preparedDelete(deleteSql, &error);
-        if (!query)
-            return error;
-        query->bindValue(0, row.mapName);
-        query->bindValue(1, row.id);
-        if (error = execute(*query); !error.isEmpty())
+        if (QString error = deleteRow(deleteSql, row.mapName, row.id); !error.isEmpty())
             return error;
     }
 
@@ -167,13 +172,7 @@ QString SqlRecordWriter::writeTombstones()
             inserts.push_back(&row);
             continue;
         }
-        QString error;
-        QSqlQuery *query = preparedDelete(deleteSql, &error);
-        if (!query)
-            return error;
-        query->bindValue(0, row.mapName);
-        query->bindValue(1, row.id);
-        if (error = execute(*query); !error.isEmpty())
+        if (QString error = deleteRow(deleteSql, row.mapName, row.id); !error.isEmpty())
             return error;
     }
     for (size_t done = 0; done < inserts.size();) {

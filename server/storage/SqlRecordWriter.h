@@ -50,6 +50,8 @@ private:
     QString writeRecords(
         const std::vector<RecordRow> &rows, Statement upsert, const QString &deleteSql);
     QString writeTombstones();
+    // Runs a "DELETE … WHERE map_name = ? AND <id column> = ?" statement for one row.
+    QString deleteRow(const QString &sql, const QString &mapName, const QString &id);
     QString writeMeta();
     static QString execute(QSqlQuery &query);
     static QString statementSql(Statement kind, int rows);

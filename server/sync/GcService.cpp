@@ -4,7 +4,6 @@
 #include "query/QueryRegistry.h"
 #include "storage/Storage.h"
 
-#include <QCborArray>
 #include <algorithm>
 #include <limits>
 #include <type_traits>
@@ -66,11 +65,7 @@ int expireOr(const QString &name, crdt::OrMap &map, qint64 now, Writes &writes, 
         change.event.key = expiry.key;
         change.event.eventType = protocol::ServerEventType::OrRemove;
         change.event.orTag = expiry.tag;
-        QCborArray values;
-        for (const QCborValue &value : map.get(expiry.key))
-            values.append(value);
-        if (!values.isEmpty())
-            change.value = values;
+        change.value = map.liveValue(expiry.key);
         changes[name].append(std::move(change));
 
         storage::StorageWrite write;

@@ -8,7 +8,6 @@
 #include "query/QueryRegistry.h"
 #include "storage/Storage.h"
 
-#include <QCborArray>
 #include <QPointer>
 
 namespace wingman::sync {
@@ -27,14 +26,6 @@ protocol::OrMapEntry orEntry(const crdt::OrMap &map, const QString &key)
     entry.key = key;
     entry.records = map.records(key);
     return entry;
-}
-
-QCborValue orValues(const crdt::OrMap &map, const QString &key)
-{
-    QCborArray array;
-    for (const QCborValue &value : map.get(key))
-        array.append(value);
-    return array;
 }
 
 } // namespace
@@ -246,9 +237,7 @@ void SyncHandler::handleOrMapPushDiff(network::ClientConnection &connection,
         if (!map->mergeKey(entry.key, entry.records, entry.tombstones).changed()
             && newTombstones.isEmpty())
             continue;
-        const QCborValue values = orValues(*map, entry.key);
-        const auto value = values.toArray().isEmpty() ? std::nullopt
-                                                      : std::optional<QCborValue>(values);
+        const std::optional<QCborValue> value = map->liveValue(entry.key);
         for (const crdt::OrRecord &record : fresh) {
             if (map->isTombstoned(record.tag))
                 continue;
