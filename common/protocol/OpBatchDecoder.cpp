@@ -299,6 +299,32 @@ private:
     QString &m_nodeIds;
 };
 
+// The value of a map's first field when that field is `type` and holds a short string.
+std::optional<std::string_view> leadingType(QByteArrayView frame)
+{
+    const auto byte = [&frame](qsizetype i) { return quint8(frame.at(i)); };
+    const quint8 first = byte(0);
+    qsizetype at = (first & 0xf0) == 0x80 ? 1 : first == 0xde ? 3 : first == 0xdf ? 5 : -1;
+    if (at < 0 || frame.size() < at + 6 || byte(at) != 0xa4
+        || std::string_view(frame.data() + at + 1, 4) != "type") {
+        return std::nullopt;
+    }
+    at += 5;
+    qsizetype length = 0;
+    if ((byte(at) & 0xe0) == 0xa0) {
+        length = byte(at) & 0x1f;
+        at += 1;
+    } else if (byte(at) == 0xd9 && frame.size() > at + 1) {
+        length = byte(at + 1);
+        at += 2;
+    } else {
+        return std::nullopt;
+    }
+    if (frame.size() < at + length)
+        return std::nullopt;
+    return std::string_view(frame.data() + at, size_t(length));
+}
+
 bool unreferencedNever(msgpack::type::object_type, std::size_t, void *)
 {
     return true; // strings and binaries point into the frame, which outlives the decode
@@ -314,6 +340,11 @@ std::optional<DecodedOps> OpBatchDecoder::decode(QByteArrayView frame, const Dec
     // left to the generic path.
     const auto first = quint8(frame.front());
     if (!((first & 0xf0) == 0x80 || first == 0xde || first == 0xdf))
+        return std::nullopt;
+
+    // Encoders (msgpackr, MsgPackWriter) write `type` first: a frame that plainly carries another
+    // type is left to the generic decoder without being parsed here as well.
+    if (const auto type = leadingType(frame); type && *type != "OP_BATCH" && *type != "CLIENT_OP")
         return std::nullopt;
 
     msgpack::object_handle handle;

@@ -94,6 +94,8 @@ void TestOpBatchDecoder::takesThePlainShape_data()
         hundred.append(put(i));
     QTest::newRow("batch of 100") << batch(hundred);
     QTest::newRow("client op") << clientOp(put(1));
+    QTest::newRow("type not the first field") << MsgPackCodec::encode(
+        QCborMap { { "payload"_L1, put(1) }, { "type"_L1, "CLIENT_OP"_L1 } });
     QTest::newRow("tombstone, value absent")
         << clientOp(with(put(1), u"record.value"_s, QCborValue()));
     QTest::newRow("tombstone, value nil")
