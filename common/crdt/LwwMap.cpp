@@ -12,7 +12,7 @@ LwwMap::~LwwMap() = default;
 LwwMap::LwwMap(LwwMap &&) noexcept = default;
 LwwMap &LwwMap::operator=(LwwMap &&) noexcept = default;
 
-LwwRecord LwwMap::set(const QString &key, const QCborValue &value, std::optional<qint64> ttlMs)
+LwwRecord LwwMap::set(const QString &key, const Value &value, std::optional<qint64> ttlMs)
 {
     const Timestamp timestamp = m_hlc->now();
     const quint32 keyHash = hash(key);
@@ -42,7 +42,7 @@ bool LwwMap::merge(const QString &key, const LwwRecord &remote)
 std::optional<QCborValue> LwwMap::get(const QString &key) const
 {
     const Entry *entry = find(key);
-    if (!entry || entry->value.isNull() || entry->value.isUndefined())
+    if (!entry || entry->value.isNullish())
         return std::nullopt;
     if (entry->ttlMs != kNoTtl) {
         const LwwRecord timing { {}, Timestamp { entry->millis, entry->counter, {} },
@@ -50,7 +50,7 @@ std::optional<QCborValue> LwwMap::get(const QString &key) const
         if (timing.isExpired(m_hlc->clockMillis()))
             return std::nullopt;
     }
-    return entry->value;
+    return entry->value.toCbor();
 }
 
 std::optional<LwwRecord> LwwMap::getRecord(const QString &key) const
@@ -72,7 +72,7 @@ QStringList LwwMap::prune(const Timestamp &olderThan)
     std::vector<quint32> freed;
     m_tree.forEachEntry([&](const QString &key, quint32, quint32 index) {
         const Entry &entry = entryAt(index);
-        if (!(entry.value.isNull() || entry.value.isUndefined()))
+        if (!entry.value.isNullish())
             return;
         if (Timestamp { entry.millis, entry.counter, m_nodeIds.at(entry.nodeId) } < olderThan) {
             removed.append(key);
@@ -92,7 +92,7 @@ QList<LwwMap::Expiry> LwwMap::expire(qint64 nowMillis)
     std::vector<quint32> indexes;
     m_tree.forEachEntry([&](const QString &key, quint32, quint32 index) {
         const Entry &entry = entryAt(index);
-        if (entry.ttlMs == kNoTtl || entry.value.isNull() || entry.value.isUndefined())
+        if (entry.ttlMs == kNoTtl || entry.value.isNullish())
             return;
         const LwwRecord record = toRecord(entry);
         if (!record.isExpired(nowMillis))
@@ -169,7 +169,7 @@ void LwwMap::freeEntry(quint32 index)
     m_freeEntries.push_back(index);
 }
 
-void LwwMap::store(const QString &key, quint32 keyHash, quint32 index, const QCborValue &value,
+void LwwMap::store(const QString &key, quint32 keyHash, quint32 index, const Value &value,
     const Timestamp &timestamp, std::optional<qint64> ttlMs)
 {
     Entry &entry = entryAt(index);

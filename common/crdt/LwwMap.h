@@ -42,7 +42,7 @@ public:
 
     // Stamps with hlc().now() and stores; returns the stored record.
     LwwRecord set(
-        const QString &key, const QCborValue &value, std::optional<qint64> ttlMs = std::nullopt);
+        const QString &key, const Value &value, std::optional<qint64> ttlMs = std::nullopt);
     // Stores a tombstone stamped with hlc().now().
     LwwRecord remove(const QString &key);
     // Advances the clock past remote, then keeps remote iff there is no local record or remote's
@@ -51,9 +51,10 @@ public:
     bool merge(const QString &key, const LwwRecord &remote);
 
     // Adds records that are known to be new to this map (restart from storage) without the
-    // clock's drift check or a lookup per key; a key already present is overwritten. Does not
-    // touch hlc(), so maps sharing one clock can load on several threads: the caller advances
-    // the clock past the returned newest timestamp afterwards. No change listener is called.
+    // clock's drift check; a key already present is overwritten. The iterators give distinct
+    // keys (a QHash's: key(), value()). Does not touch hlc(), so maps sharing one clock can load
+    // on several threads: the caller advances the clock past the returned newest timestamp
+    // afterwards. No change listener is called.
     template <typename Iterator> std::optional<Timestamp> load(Iterator begin, Iterator end);
 
     // The value, unless absent, a tombstone, or past its TTL on hlc()'s clock.
@@ -95,7 +96,7 @@ private:
     // A record without its key (the tree holds it) or its own Timestamp: the node id is an index
     // into m_nodeIds.
     struct Entry {
-        QCborValue value;
+        Value value;
         qint64 millis = 0;
         qint64 ttlMs = kNoTtl;
         qint32 counter = 0;
@@ -115,7 +116,7 @@ private:
     bool isNewer(const Timestamp &remote, const Entry &local) const;
     quint32 allocateEntry();
     void freeEntry(quint32 index);
-    void store(const QString &key, quint32 keyHash, quint32 index, const QCborValue &value,
+    void store(const QString &key, quint32 keyHash, quint32 index, const Value &value,
         const Timestamp &timestamp, std::optional<qint64> ttlMs);
 
     Hlc *m_hlc;
@@ -132,11 +133,13 @@ std::optional<Timestamp> LwwMap::load(Iterator begin, Iterator end)
 {
     std::optional<Timestamp> newest;
     const ChangeListener listener = std::exchange(m_listener, {});
+    // Into an empty map, the keys (distinct, as the iterators are a hash's) are all new.
+    const bool empty = isEmpty();
     for (auto it = begin; it != end; ++it) {
         const QString &key = it.key();
         const LwwRecord &record = it.value();
         const quint32 keyHash = hash(key);
-        const auto index = m_tree.value(key, keyHash);
+        const auto index = empty ? std::nullopt : m_tree.value(key, keyHash);
         store(key, keyHash, index ? *index : allocateEntry(), record.value, record.timestamp,
             record.ttlMs);
         if (!newest || *newest < record.timestamp)

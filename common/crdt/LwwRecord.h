@@ -1,6 +1,7 @@
 #pragma once
 
 #include "crdt/Timestamp.h"
+#include "crdt/Value.h"
 
 #include <QCborValue>
 #include <QtNumeric>
@@ -10,11 +11,11 @@ namespace wingman::crdt {
 
 // One value of an LWW map. A null value is a tombstone.
 struct LwwRecord {
-    QCborValue value;
+    Value value;
     Timestamp timestamp;
     std::optional<qint64> ttlMs;
 
-    bool isTombstone() const { return value.isNull() || value.isUndefined(); }
+    bool isTombstone() const { return value.isNullish(); }
     // True when ttlMs is set and timestamp.millis + ttlMs < nowMillis. A ttlMs of 0 never
     // expires: TopGun tests `record.ttlMs && ...`, and 0 is falsy.
     bool isExpired(qint64 nowMillis) const

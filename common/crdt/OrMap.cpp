@@ -52,7 +52,7 @@ QStringList OrMap::remove(const QString &key, const QCborValue &value)
         return {};
     QStringList tags;
     for (qsizetype i = items->records.size() - 1; i >= 0; --i) {
-        if (!sameValue(items->records.at(i).value, value))
+        if (!sameValue(items->records.at(i).value.toCbor(), value))
             continue;
         tags.prepend(items->records.at(i).tag);
         items->records.remove(i);
@@ -172,7 +172,7 @@ QList<QCborValue> OrMap::get(const QString &key) const
     const qint64 now = m_hlc->clockMillis();
     for (const OrRecord &record : items->records) {
         if (!record.isExpired(now))
-            values.append(record.value);
+            values.append(record.value.toCbor());
     }
     return values;
 }

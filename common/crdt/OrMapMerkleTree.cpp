@@ -15,7 +15,7 @@ void appendRecordString(QString &out, const OrRecord &record)
 {
     out += record.tag;
     out += u':';
-    JsStringify::appendStringify(out, record.value);
+    JsStringify::appendStringify(out, record.value.toCbor());
     out += u':';
     out += QString::number(record.timestamp.millis);
     out += u':';

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "crdt/Timestamp.h"
+#include "crdt/Value.h"
 
 #include <QCborValue>
 #include <QtNumeric>
@@ -10,7 +11,7 @@ namespace wingman::crdt {
 
 // One observed value of an OR map key; tag identifies it for removal (the timestamp's string form).
 struct OrRecord {
-    QCborValue value;
+    Value value;
     Timestamp timestamp;
     QString tag;
     std::optional<qint64> ttlMs;

@@ -126,6 +126,14 @@ QCborValue recordValue(const QCborValue &value)
     return value.isUndefined() ? QCborValue(nullptr) : value;
 }
 
+void writeRecordValue(MsgPackWriter &out, const crdt::Value &value)
+{
+    if (value.isUndefined())
+        out.nil();
+    else
+        out.recordValue(value);
+}
+
 } // namespace
 
 QLatin1StringView messageTypeName(MessageType type)
@@ -222,7 +230,7 @@ std::optional<crdt::Timestamp> timestampFromCbor(
 QCborMap lwwRecordToCbor(const crdt::LwwRecord &record)
 {
     QCborMap map;
-    map.insert("value"_L1, recordValue(record.value));
+    map.insert("value"_L1, recordValue(record.value.toCbor()));
     map.insert("timestamp"_L1, timestampToCbor(record.timestamp));
     if (record.ttlMs)
         map.insert("ttlMs"_L1, *record.ttlMs);
@@ -233,7 +241,7 @@ void writeLwwRecord(MsgPackWriter &out, const crdt::LwwRecord &record)
 {
     out.mapHeader(record.ttlMs ? 3 : 2);
     out.latin1("value"_L1);
-    out.value(recordValue(record.value));
+    writeRecordValue(out, record.value);
     out.latin1("timestamp"_L1);
     writeTimestamp(out, record.timestamp);
     if (record.ttlMs) {
@@ -260,7 +268,7 @@ std::optional<crdt::LwwRecord> lwwRecordFromCbor(
 QCborMap orRecordToCbor(const crdt::OrRecord &record)
 {
     QCborMap map;
-    map.insert("value"_L1, recordValue(record.value));
+    map.insert("value"_L1, recordValue(record.value.toCbor()));
     map.insert("timestamp"_L1, timestampToCbor(record.timestamp));
     map.insert("tag"_L1, record.tag);
     if (record.ttlMs)
@@ -272,7 +280,7 @@ void writeOrRecord(MsgPackWriter &out, const crdt::OrRecord &record)
 {
     out.mapHeader(record.ttlMs ? 4 : 3);
     out.latin1("value"_L1);
-    out.value(recordValue(record.value));
+    writeRecordValue(out, record.value);
     out.latin1("timestamp"_L1);
     writeTimestamp(out, record.timestamp);
     out.latin1("tag"_L1);

@@ -319,6 +319,94 @@ DecodeResult MsgPackCodec::decode(QByteArrayView bytes, const DecodeLimits &limi
     return result;
 }
 
+qsizetype MsgPackCodec::valueSize(QByteArrayView bytes, const DecodeLimits &limits)
+{
+    const auto *data = reinterpret_cast<const uchar *>(bytes.data());
+    const qsizetype size = bytes.size();
+    qsizetype at = 0;
+    qsizetype elements = 0;
+    // Values still to read at each open container level; the document itself is one value.
+    QVarLengthArray<quint64, 16> pending { 1 };
+    const auto big = [&](int width) -> quint64 {
+        quint64 v = 0;
+        for (int i = 0; i < width; ++i)
+            v = (v << 8) | data[at + 1 + i];
+        return v;
+    };
+    while (!pending.isEmpty()) {
+        if (pending.last() == 0) {
+            pending.removeLast();
+            continue;
+        }
+        --pending.last();
+        if (at >= size)
+            return -1;
+        const uchar b = data[at];
+        quint64 skip = 0;      // payload bytes after the header
+        qsizetype header = 1;  // header bytes, the type byte included
+        quint64 count = 0;     // array elements or map entries
+        bool container = false;
+        bool map = false;
+        const auto need = [&](int width) { return at + 1 + width <= size; };
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+        } else if ((b & 0xe0) == 0xa0) {
+            skip = b & 0x1f;
+        } else if ((b & 0xf0) == 0x90 || (b & 0xf0) == 0x80) {
+            count = b & 0x0f;
+            container = true;
+            map = (b & 0xf0) == 0x80;
+        } else {
+            switch (b) {
+            case 0xcc: case 0xd0: header = 2; break;
+            case 0xcd: case 0xd1: header = 3; break;
+            case 0xca: case 0xce: case 0xd2: header = 5; break;
+            case 0xcb: case 0xcf: case 0xd3: header = 9; break;
+            case 0xd4: header = 2; skip = 1; break;
+            case 0xd5: header = 2; skip = 2; break;
+            case 0xd6: header = 2; skip = 4; break;
+            case 0xd7: header = 2; skip = 8; break;
+            case 0xd8: header = 2; skip = 16; break;
+            case 0xc4: case 0xd9:
+                if (!need(1)) return -1;
+                header = 2; skip = big(1); break;
+            case 0xc5: case 0xda:
+                if (!need(2)) return -1;
+                header = 3; skip = big(2); break;
+            case 0xc6: case 0xdb:
+                if (!need(4)) return -1;
+                header = 5; skip = big(4); break;
+            case 0xc7:
+                if (!need(1)) return -1;
+                header = 3; skip = big(1); break;
+            case 0xc8:
+                if (!need(2)) return -1;
+                header = 4; skip = big(2); break;
+            case 0xc9:
+                if (!need(4)) return -1;
+                header = 6; skip = big(4); break;
+            case 0xdc: case 0xde:
+                if (!need(2)) return -1;
+                header = 3; count = big(2); container = true; map = b == 0xde; break;
+            case 0xdd: case 0xdf:
+                if (!need(4)) return -1;
+                header = 5; count = big(4); container = true; map = b == 0xdf; break;
+            default:
+                return -1; // 0xc1 is never used
+            }
+        }
+        if (skip > quint64(limits.maxBytes) || at + header + qsizetype(skip) > size)
+            return -1;
+        at += header + qsizetype(skip);
+        if (container) {
+            elements += qsizetype(count);
+            if (elements > limits.maxElements || pending.size() > limits.maxDepth)
+                return -1;
+            pending.append(map ? 2 * count : count);
+        }
+    }
+    return at;
+}
+
 QByteArray MsgPackCodec::encode(const QCborValue &value)
 {
     QByteArray out;

@@ -43,6 +43,10 @@ public:
 
     static DecodeResult decode(QByteArrayView bytes, const DecodeLimits &limits = {});
     static QByteArray encode(const QCborValue &value);
+    // The length of the one MessagePack value bytes starts with, or -1 when it is truncated,
+    // malformed (reserved byte 0xc1) or beyond limits. Reads headers only, nothing is built: a
+    // value with bytes.size() == valueSize(bytes) is one that decode() takes.
+    static qsizetype valueSize(QByteArrayView bytes, const DecodeLimits &limits = {});
 };
 
 } // namespace wingman::protocol

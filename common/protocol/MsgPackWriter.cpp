@@ -1,5 +1,7 @@
 #include "protocol/MsgPackWriter.h"
 
+#include "crdt/Value.h"
+
 #include "protocol/MsgPackCodec.h"
 
 #include <QCborArray>
@@ -238,6 +240,14 @@ void MsgPackWriter::float64(double v)
     std::memcpy(&bits, &v, sizeof bits);
     qToBigEndian(bits, p + 1);
     m_size += 9;
+}
+
+void MsgPackWriter::recordValue(const crdt::Value &v)
+{
+    if (v.isPacked())
+        raw(v.packed());
+    else
+        value(v.toCbor());
 }
 
 void MsgPackWriter::value(const QCborValue &v)

@@ -6,6 +6,10 @@
 #include <QLatin1StringView>
 #include <QStringView>
 
+namespace wingman::crdt {
+class Value;
+}
+
 namespace wingman::protocol {
 
 // Writes MessagePack straight into a QByteArray: the hot messages (events, acks, query updates)
@@ -31,6 +35,8 @@ public:
     void string(QStringView text);
     void binary(QByteArrayView bytes);
     void value(const QCborValue &v);
+    // A record value; a packed one is copied as it is.
+    void recordValue(const crdt::Value &v);
     // Bytes that already are MessagePack.
     void raw(QByteArrayView bytes) { append(bytes.data(), bytes.size()); }
 

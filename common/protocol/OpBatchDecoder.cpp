@@ -1,5 +1,7 @@
 #include "protocol/OpBatchDecoder.h"
 
+#include "protocol/MsgPackCodec.h"
+
 #include <QCborArray>
 #include <QCborMap>
 
@@ -13,9 +15,6 @@
 namespace wingman::protocol {
 
 namespace {
-
-// Must agree with MsgPackCodec's ValueBuilder, which builds larger maps another way.
-constexpr quint32 kMaxValueMapEntries = 32;
 
 using Object = msgpack::object;
 
@@ -125,75 +124,53 @@ template <typename Visit> bool forEachField(const Object &o, Visit &&visit)
     return true;
 }
 
-bool toValue(const Object &o, QCborValue &out)
+// Values without ext types (JavaScript undefined, bignums, …), which the generic path treats
+// specially, are taken as they are (crdt::Value::fromPacked).
+bool isPlainValue(const Object &o)
 {
     switch (o.type) {
-    case msgpack::type::NIL:
-        out = QCborValue(nullptr);
-        return true;
-    case msgpack::type::BOOLEAN:
-        out = QCborValue(o.via.boolean);
-        return true;
-    case msgpack::type::POSITIVE_INTEGER:
-        if (o.via.u64 > quint64(std::numeric_limits<qint64>::max()))
-            return false;
-        out = QCborValue(qint64(o.via.u64));
-        return true;
-    case msgpack::type::NEGATIVE_INTEGER:
-        out = QCborValue(qint64(o.via.i64));
-        return true;
-    case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64:
-        out = QCborValue(o.via.f64);
-        return true;
-    case msgpack::type::STR: {
-        const std::string_view s = text(o);
-        out = isAscii(s) ? QCborValue(QLatin1StringView(s.data(), qsizetype(s.size())))
-                         : QCborValue(QString::fromUtf8(s.data(), qsizetype(s.size())));
-        return true;
-    }
-    case msgpack::type::BIN:
-        out = QCborValue(QByteArray(o.via.bin.ptr, qsizetype(o.via.bin.size)));
-        return true;
-    case msgpack::type::ARRAY: {
-        QCborArray array;
+    case msgpack::type::ARRAY:
         for (quint32 i = 0; i < o.via.array.size; ++i) {
-            QCborValue element;
-            if (!toValue(o.via.array.ptr[i], element))
+            if (!isPlainValue(o.via.array.ptr[i]))
                 return false;
-            array.append(std::move(element));
         }
-        out = std::move(array);
         return true;
-    }
-    case msgpack::type::MAP: {
-        if (o.via.map.size > kMaxValueMapEntries)
-            return false;
-        QCborMap map;
+    case msgpack::type::MAP:
         for (quint32 i = 0; i < o.via.map.size; ++i) {
-            QCborValue key;
-            QCborValue value;
-            if (!toValue(o.via.map.ptr[i].key, key) || !toValue(o.via.map.ptr[i].val, value))
+            if (!isPlainValue(o.via.map.ptr[i].key) || !isPlainValue(o.via.map.ptr[i].val))
                 return false;
-            if (key.isContainer())
-                return false;
-            map.insert(key, std::move(value));
         }
-        out = std::move(map);
         return true;
-    }
+    case msgpack::type::EXT:
+        return false;
     default:
-        return false; // ext values (undefined, bignums, …) take the generic path
+        return true;
     }
 }
 
 class OpReader
 {
 public:
-    OpReader(QString &mapNameCache, QString &nodeIdCache)
-        : m_mapNames(mapNameCache)
+    OpReader(QByteArrayView frame, QString &mapNameCache, QString &nodeIdCache)
+        : m_frame(frame)
+        , m_mapNames(mapNameCache)
         , m_nodeIds(nodeIdCache)
     { }
+
+    // A field's value as its bytes in the frame: they start right after its name, which is a
+    // string pointing into the frame.
+    bool readValue(std::string_view name, const Object &o, crdt::Value &out)
+    {
+        if (!isPlainValue(o))
+            return false;
+        const char *start = name.data() + name.size();
+        const qsizetype size = protocol::MsgPackCodec::valueSize(
+            QByteArrayView(start, m_frame.data() + m_frame.size() - start));
+        if (size <= 0)
+            return false;
+        out = crdt::Value::fromPacked(QByteArray(start, size));
+        return true;
+    }
 
     bool readTimestamp(const Object &o, crdt::Timestamp &out)
     {
@@ -218,10 +195,11 @@ public:
     bool readRecord(const Object &o, Record &out, const Object **tag)
     {
         bool haveTimestamp = false;
-        out.value = QCborValue(nullptr);
+        static const crdt::Value kAbsent = crdt::Value::fromPacked(QByteArray(1, char(0xc0)));
+        out.value = kAbsent; // a tombstone
         const bool ok = forEachField(o, [&](std::string_view name, const Object &val) {
             if (name == "value")
-                return toValue(val, out.value);
+                return readValue(name, val, out.value);
             if (name == "timestamp")
                 return haveTimestamp = readTimestamp(val, out.timestamp);
             if (name == "ttlMs") {
@@ -295,6 +273,7 @@ public:
     }
 
 private:
+    QByteArrayView m_frame;
     QString &m_mapNames;
     QString &m_nodeIds;
 };
@@ -374,7 +353,7 @@ std::optional<DecodedOps> OpBatchDecoder::decode(QByteArrayView frame, const Dec
     }
 
     DecodedOps result;
-    OpReader reader(m_lastMapName, m_lastNodeId);
+    OpReader reader(frame, m_lastMapName, m_lastNodeId);
     if (text(*type) == "CLIENT_OP") {
         result.type = MessageType::ClientOp;
         ClientOp op;

@@ -19,10 +19,11 @@ struct DecodedOps {
 
 // Decodes the write path's frames straight from MessagePack into ClientOps, without building a
 // QCborValue tree of the whole message first: the generic path costs several allocations per
-// field, and writes are the bulk of the traffic. Only the plain shape is taken: a frame of any
-// other type, or with anything the generic path would refuse or treat specially (a malformed
-// op, an ext value, a huge map, null for an optional field), gives nullopt, and the caller
-// decodes it the generic way, which yields the exact error. The result is therefore always what
+// field, and writes are the bulk of the traffic. Record values are not decoded at all: they stay
+// their bytes in the frame (crdt::Value::fromPacked). Only the plain shape is taken: a frame of
+// any other type, or with anything the generic path would refuse or treat specially (a malformed
+// op, an ext value, null for an optional field), gives nullopt, and the caller decodes it the
+// generic way, which yields the exact error. The result is therefore always equal to what
 // ClientOp::fromCbor gives for the same frame.
 class OpBatchDecoder
 {

@@ -213,6 +213,16 @@ bool Matcher::matches(const Query &query, const QCborValue &value)
     return matches(query.condition(), value);
 }
 
+bool Matcher::matches(const Query &query, const crdt::Value &value)
+{
+    if (value.isNullish())
+        return false;
+    const Predicate &condition = query.condition();
+    if (condition.op() == Predicate::Op::And && condition.children().isEmpty())
+        return true;
+    return matches(condition, value.toCbor());
+}
+
 bool Matcher::matches(const Predicate &predicate, const QCborValue &value)
 {
     return !isTombstone(value) && evaluate(predicate, value);

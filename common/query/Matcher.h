@@ -3,6 +3,8 @@
 #include "query/Predicate.h"
 #include "query/Query.h"
 
+#include "crdt/Value.h"
+
 #include <QCborValue>
 #include <QList>
 #include <QString>
@@ -36,6 +38,8 @@ public:
     };
 
     static bool matches(const Query &query, const QCborValue &value);
+    // The same for a record's value, decoding a packed one only when the query looks inside.
+    static bool matches(const Query &query, const crdt::Value &value);
     static bool matches(const Predicate &predicate, const QCborValue &value);
 
     // The attribute of a record value as matching and sorting see it (undefined when absent).

@@ -41,9 +41,11 @@ void QueryHandler::handleQuerySub(network::ClientConnection &connection, const Q
     if (const crdt::LwwMap *map = m_maps.findLww(sub->mapName)) {
         const qint64 now = map->hlc().clockMillis();
         map->forEach([&](const QString &key, const crdt::LwwRecord &record) {
-            if (!record.isTombstone() && !record.isExpired(now)
-                && Matcher::matches(*query, record.value))
-                matches.append({key, record.value});
+            if (record.isTombstone() || record.isExpired(now))
+                return;
+            QCborValue value = record.value.toCbor();
+            if (Matcher::matches(*query, value))
+                matches.append({key, std::move(value)});
         });
     } else if (const crdt::OrMap *map = m_maps.findOr(sub->mapName)) {
         for (const QString &key : map->keys()) {

@@ -109,7 +109,7 @@ void QueryRegistry::publish(const QString &mapName, const QList<Change> &changes
                 update.change = wasIn ? protocol::QueryChange::Update : protocol::QueryChange::Enter;
                 s.matchingKeys.insert(key);
                 if (encodedValue.isEmpty())
-                    protocol::MsgPackWriter(encodedValue).value(*change.value);
+                    protocol::MsgPackWriter(encodedValue).recordValue(*change.value);
                 s.connection->sendEncoded(update.encode(encodedValue));
             } else {
                 update.change = protocol::QueryChange::Remove;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "crdt/Value.h"
 #include "protocol/MessageTypes.h"
 #include "query/Query.h"
 
@@ -21,7 +22,7 @@ Q_DECLARE_LOGGING_CATEGORY(lcQuery)
 // and the key's value after the change (nullopt when it no longer has one) for live queries.
 struct Change {
     protocol::ServerEventPayload event;
-    std::optional<QCborValue> value;
+    std::optional<crdt::Value> value;
 };
 
 // Who hears about changes to which map. A connection listens to a map once it synced it

@@ -53,20 +53,22 @@ QString SqlStorage::errorText(const QSqlError &error)
     return text.replace(whitespace, QStringLiteral(" ")).trimmed();
 }
 
-QByteArray SqlStorage::encodeValue(const QCborValue &value)
+QByteArray SqlStorage::encodeValue(const crdt::Value &value)
 {
-    return protocol::MsgPackCodec::encode(value);
+    return value.packed();
 }
 
-// The codec's default bounds: a value that passed a client frame's limits passes these.
-std::optional<QCborValue> SqlStorage::decodeValue(QByteArrayView bytes, QString *error)
+// The codec's default bounds: a value that passed a client frame's limits passes these. The
+// value stays packed: only its shape is checked here.
+std::optional<crdt::Value> SqlStorage::decodeValue(QByteArray bytes, QString *error)
 {
-    protocol::DecodeResult decoded = protocol::MsgPackCodec::decode(bytes);
-    if (!decoded.ok) {
-        *error = decoded.error.reason;
+    const qsizetype size = protocol::MsgPackCodec::valueSize(bytes);
+    if (size != bytes.size()) {
+        *error = size < 0 ? QStringLiteral("not well-formed MessagePack")
+                          : QStringLiteral("%1 bytes after the value").arg(bytes.size() - size);
         return std::nullopt;
     }
-    return std::move(decoded.value);
+    return crdt::Value::fromPacked(std::move(bytes));
 }
 
 StoredMap *SqlStorage::mapFor(
@@ -360,7 +362,7 @@ QString SqlStorage::loadRecords(QSqlDatabase &db, QHash<QString, StoredMap> *map
         const QString mapName = query.value(0).toString();
         const QString key = query.value(1).toString();
         QString why;
-        std::optional<QCborValue> value = decodeValue(query.value(6).toByteArray(), &why);
+        std::optional<crdt::Value> value = decodeValue(query.value(6).toByteArray(), &why);
         if (!value)
             return undecodable(mapName, key, why);
         if (StoredMap *map = mapFor(maps, mapName, StoredMap::Kind::Lww))
@@ -377,7 +379,7 @@ QString SqlStorage::loadRecords(QSqlDatabase &db, QHash<QString, StoredMap> *map
         const QString mapName = query.value(0).toString();
         const QString key = query.value(2).toString();
         QString why;
-        std::optional<QCborValue> value = decodeValue(query.value(7).toByteArray(), &why);
+        std::optional<crdt::Value> value = decodeValue(query.value(7).toByteArray(), &why);
         if (!value)
             return undecodable(mapName, key, why);
         if (StoredMap *map = mapFor(maps, mapName, StoredMap::Kind::Or))

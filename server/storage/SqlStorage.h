@@ -27,8 +27,9 @@ class GroupWriter;
 //
 // Tables: wingman_meta (name, value; "schemaVersion" among them), wingman_lww (one row per
 // map and key), wingman_or (one row per map and tag) and wingman_or_tombstones (map, tag). A
-// record's value is kept as its MessagePack encoding (values are arbitrary MessagePack), its
-// timestamp and TTL in columns: GC can select by them, and loading skips decoding a wrapper.
+// record's value is kept as its MessagePack encoding (values are arbitrary MessagePack) and
+// loads as a packed crdt::Value, undecoded; its timestamp and TTL are columns, so GC can select
+// by them.
 class SqlStorage : public Storage
 {
     Q_OBJECT
@@ -52,8 +53,8 @@ public:
     // The database's error text on one line.
     static QString errorText(const QSqlError &error);
     // A record value as stored, and back.
-    static QByteArray encodeValue(const QCborValue &value);
-    static std::optional<QCborValue> decodeValue(QByteArrayView bytes, QString *error);
+    static QByteArray encodeValue(const crdt::Value &value);
+    static std::optional<crdt::Value> decodeValue(QByteArray bytes, QString *error);
     // The map to load name's records into: created with kind when new; null when the name was
     // loaded as the other kind (a database only another program could have written).
     static StoredMap *mapFor(

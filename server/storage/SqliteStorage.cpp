@@ -341,7 +341,7 @@ QString SqliteStorage::loadRecords(QSqlDatabase &db, QHash<QString, StoredMap> *
                 return QStringLiteral("closed while loading");
             const QString &mapName = mapNames(lww.bytes(0));
             QString why;
-            std::optional<QCborValue> value = decodeValue(lww.bytes(6), &why);
+            std::optional<crdt::Value> value = decodeValue(lww.bytes(6).toByteArray(), &why);
             if (!value)
                 return undecodable(mapName, lww.text(1), why);
             inserter.add({ mapName, lww.text(1),
@@ -362,7 +362,7 @@ QString SqliteStorage::loadRecords(QSqlDatabase &db, QHash<QString, StoredMap> *
     while ((result = sqlite3_step(orRecords.get())) == SQLITE_ROW) {
         const QString &mapName = mapNames(orRecords.bytes(0));
         QString why;
-        std::optional<QCborValue> value = decodeValue(orRecords.bytes(7), &why);
+        std::optional<crdt::Value> value = decodeValue(orRecords.bytes(7).toByteArray(), &why);
         if (!value)
             return undecodable(mapName, orRecords.text(2), why);
         StoredMap *map = mapFor(maps, mapName, StoredMap::Kind::Or);

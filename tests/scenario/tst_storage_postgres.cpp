@@ -204,7 +204,7 @@ private Q_SLOTS:
         QVERIFY(storage);
         const auto maps = storage->loadAll();
         QCOMPARE(maps.value("m").lwwRecords.size(), 20);
-        QCOMPARE(maps.value("m").lwwRecords.value("k7").value.toInteger(), 199);
+        QCOMPARE(maps.value("m").lwwRecords.value("k7").value.toCbor().toInteger(), 199);
         storage->close();
     }
 

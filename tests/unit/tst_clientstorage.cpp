@@ -166,8 +166,8 @@ private Q_SLOTS:
         QCOMPARE(records.size(), 1);
         crdt::LwwRecord stored = records.value("k1");
         // Integers beyond 32 bits travel as float64, as msgpackr writes them: same number.
-        if (value.isInteger() && stored.value.isDouble())
-            stored.value = QCborValue(qint64(stored.value.toDouble()));
+        if (value.isInteger() && stored.value.toCbor().isDouble())
+            stored.value = QCborValue(qint64(stored.value.toCbor().toDouble()));
         QCOMPARE(stored, record);
         QVERIFY(storage->lwwRecords("other").isEmpty());
     }

@@ -1,3 +1,4 @@
+#include "crdt/Value.h"
 #include "protocol/MsgPackCodec.h"
 
 #include <QCborArray>
@@ -86,6 +87,7 @@ private Q_SLOTS:
     void malformedInputFailsQuickly();
     void everyTruncationFails();
     void randomInputNeverEscapes();
+    void packedValuesBehaveAsTheirTree();
     void encodesOtherCborTypes_data();
     void encodesOtherCborTypes();
 };
@@ -159,6 +161,8 @@ void TestMsgPackCodec::roundTrip()
     QVERIFY2(decoded.ok, qPrintable(decoded.error.reason));
     QCOMPARE(decoded.value, value);
     QCOMPARE(decoded.value.type(), value.type());
+    QCOMPARE(MsgPackCodec::valueSize(encoded), encoded.size());
+    QCOMPARE(MsgPackCodec::valueSize(encoded + hex("c0")), encoded.size());
 }
 
 void TestMsgPackCodec::encodesLikeMsgpackr_data()
@@ -350,11 +354,40 @@ void TestMsgPackCodec::hugeDeclaredLengthIsRefusedUpFront()
     QVERIFY2(decoded.error.reason.contains("declared length"_L1), qPrintable(decoded.error.reason));
 }
 
+void TestMsgPackCodec::packedValuesBehaveAsTheirTree()
+{
+    const QCborValue tree = sampleMessage();
+    const wingman::crdt::Value packed = wingman::crdt::Value::fromPacked(MsgPackCodec::encode(tree));
+    const wingman::crdt::Value unpacked = tree;
+    QVERIFY(packed.isPacked());
+    QVERIFY(!unpacked.isPacked());
+    QCOMPARE(packed.toCbor(), tree);
+    QCOMPARE(unpacked.packed(), MsgPackCodec::encode(tree));
+    QVERIFY(packed == unpacked);
+    QVERIFY(unpacked == packed);
+    QVERIFY(!(packed == wingman::crdt::Value(QCborValue(1))));
+    QVERIFY(!packed.isNullish());
+
+    // Another encoding of the same value (uint16 for 5) is still the same value.
+    QVERIFY(wingman::crdt::Value::fromPacked(hex("cd0005")) == wingman::crdt::Value::fromPacked(hex("05")));
+    QVERIFY(!(wingman::crdt::Value::fromPacked(hex("cd0005")) == wingman::crdt::Value::fromPacked(hex("06"))));
+
+    const wingman::crdt::Value nil = wingman::crdt::Value::fromPacked(hex("c0"));
+    QVERIFY(nil.isNull());
+    QVERIFY(nil.isNullish());
+    QVERIFY(!nil.isUndefined());
+    QVERIFY(nil == wingman::crdt::Value(QCborValue(nullptr)));
+    QVERIFY(wingman::crdt::Value().isUndefined());
+    QVERIFY(wingman::crdt::Value().isNullish());
+}
+
 void TestMsgPackCodec::depthLimitIsExact()
 {
     const QByteArray atLimit = QByteArray(64, char(0x91)) + hex("01");
     const DecodeResult ok = MsgPackCodec::decode(atLimit);
     QVERIFY2(ok.ok, qPrintable(ok.error.reason));
+    QCOMPARE(MsgPackCodec::valueSize(atLimit), atLimit.size());
+    QCOMPARE(MsgPackCodec::valueSize(QByteArray(65, char(0x91)) + hex("01")), -1);
 
     const QByteArray overLimit = QByteArray(65, char(0x91)) + hex("01");
     const DecodeResult refused = MsgPackCodec::decode(overLimit);
@@ -366,6 +399,8 @@ void TestMsgPackCodec::depthLimitIsExact()
     QVERIFY(MsgPackCodec::decode(hex("9191c0"), shallow).ok);
     QVERIFY(!MsgPackCodec::decode(hex("919191c0"), shallow).ok);
     QVERIFY(!MsgPackCodec::decode(hex("81a1618181c0c0"), shallow).ok); // map key nests too
+    QCOMPARE(MsgPackCodec::valueSize(hex("9191c0"), shallow), 3);
+    QCOMPARE(MsgPackCodec::valueSize(hex("919191c0"), shallow), -1);
 }
 
 void TestMsgPackCodec::elementAndByteLimits()
@@ -373,6 +408,8 @@ void TestMsgPackCodec::elementAndByteLimits()
     DecodeLimits limits;
     limits.maxElements = 10;
     QVERIFY(MsgPackCodec::decode(hex("9a00000000000000000000"), limits).ok);
+    QCOMPARE(MsgPackCodec::valueSize(hex("9a00000000000000000000"), limits), 11);
+    QCOMPARE(MsgPackCodec::valueSize(hex("9b0000000000000000000000"), limits), -1);
     const DecodeResult tooMany = MsgPackCodec::decode(hex("9b0000000000000000000000"), limits);
     QVERIFY(!tooMany.ok);
     QVERIFY2(tooMany.error.reason.contains("elements"_L1), qPrintable(tooMany.error.reason));
@@ -432,6 +469,7 @@ void TestMsgPackCodec::everyTruncationFails()
     for (qsizetype size = 0; size < full.size(); ++size) {
         const DecodeResult decoded = MsgPackCodec::decode(QByteArrayView(full).first(size));
         QVERIFY2(!decoded.ok, qPrintable(QStringLiteral("prefix %1 decoded").arg(size)));
+        QCOMPARE(MsgPackCodec::valueSize(QByteArrayView(full).first(size)), -1);
         QVERIFY(!decoded.error.reason.isEmpty());
     }
 }
@@ -459,6 +497,8 @@ void TestMsgPackCodec::randomInputNeverEscapes()
             QVERIFY(!decoded.error.reason.isEmpty());
             continue;
         }
+        // What decode takes, valueSize measures whole.
+        QCOMPARE(MsgPackCodec::valueSize(bytes), bytes.size());
         ++decodedCount;
         const DecodeResult again = MsgPackCodec::decode(MsgPackCodec::encode(decoded.value));
         QVERIFY(again.ok);

@@ -114,6 +114,13 @@ void TestOpBatchDecoder::takesThePlainShape_data()
             { "b"_L1, QByteArray("\x01\x02", 2) }, { 7, u"int key"_s },
             { "c"_L1, QCborMap { { "d"_L1, qint64(1) << 40 } } } }));
     QTest::newRow("scalar values") << batch({ put(1, 42), put(2, u"text"_s), put(3, false) });
+    QCborMap large;
+    for (int i = 0; i < 40; ++i)
+        large.insert(QString::number(i), i);
+    QTest::newRow("large map value") << clientOp(put(1, large));
+    QTest::newRow("integer beyond int64") << clientOp(put(1,
+        QCborMap { { "big"_L1, QCborValue(QCborKnownTags::PositiveBignum,
+                                   QByteArray("\xff\xff\xff\xff\xff\xff\xff\xff", 8)) } }));
     QTest::newRow("unknown fields ignored")
         << clientOp(with(with(put(1), u"extra"_s, 1), u"record.extra"_s, u"x"_s));
     QTest::newRow("or add") << clientOp(QCborMap { { "id"_L1, "9"_L1 }, { "mapName"_L1, "tags"_L1 },
@@ -134,6 +141,16 @@ void TestOpBatchDecoder::takesThePlainShape()
     const auto expected = generic(frame);
     QVERIFY(expected);
     QCOMPARE(fast->ops, *expected);
+    // Values stay in their wire form, the very bytes of the frame.
+    for (const ClientOp &op : fast->ops) {
+        const crdt::Value *value = op.record ? &op.record->value
+                                   : op.orRecord ? &op.orRecord->value : nullptr;
+        if (!value)
+            continue;
+        QVERIFY(value->isPacked());
+        QVERIFY(value->isNull() || frame.contains(value->packed()));
+        QCOMPARE(MsgPackCodec::valueSize(value->packed()), value->packed().size());
+    }
 }
 
 void TestOpBatchDecoder::leavesTheRestToTheGenericPath_data()
@@ -160,10 +177,6 @@ void TestOpBatchDecoder::leavesTheRestToTheGenericPath_data()
         << clientOp(with(put(1), u"record.timestamp.nodeId"_s, QCborValue()));
     QTest::newRow("undefined in value")
         << clientOp(put(1, QCborMap { { "a"_L1, QCborValue() } }));
-    QCborMap large;
-    for (int i = 0; i < 40; ++i)
-        large.insert(QString::number(i), i);
-    QTest::newRow("large map value") << clientOp(put(1, large));
     QCborArray mixed { put(1), with(put(2), u"key"_s, 2) };
     QTest::newRow("one bad op in a batch") << batch(mixed);
 }

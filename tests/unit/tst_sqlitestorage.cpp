@@ -220,7 +220,7 @@ private Q_SLOTS:
                 .lww);
         QVERIFY(people.lwwRecords.value("bob").isTombstone());
         QCOMPARE(people.lwwRecords.value("eve").ttlMs, std::optional<qint64>(60000));
-        QCOMPARE(maps.value("bytes").lwwRecords.value("b").value.toByteArray(),
+        QCOMPARE(maps.value("bytes").lwwRecords.value("b").value.toCbor().toByteArray(),
             QByteArray("\x00\x01\xff", 3));
 
         const StoredMap &tags = maps.value(QStringLiteral("tags"));
@@ -228,7 +228,7 @@ private Q_SLOTS:
         const QString redTag = crdt::Timestamp { 2000, 0, QStringLiteral("n1") }.toString();
         QCOMPARE(tags.orTombstones, QStringList { redTag });
         QCOMPARE(tags.orRecords.value("t").size(), 1);
-        QCOMPARE(tags.orRecords.value("t").first().value.toString(), QStringLiteral("blue"));
+        QCOMPARE(tags.orRecords.value("t").first().value.toCbor().toString(), QStringLiteral("blue"));
         QCOMPARE(tags.orRecords.value("u").size(), 1);
         storage->close();
     }
@@ -260,7 +260,7 @@ private Q_SLOTS:
         QVERIFY(storage);
         const QHash<QString, StoredMap> maps = storage->loadAll();
         QCOMPARE(maps.value("m").lwwRecords.keys(), QStringList { "k" });
-        QCOMPARE(maps.value("m").lwwRecords.value("k").value.toInteger(), 3);
+        QCOMPARE(maps.value("m").lwwRecords.value("k").value.toCbor().toInteger(), 3);
         QVERIFY(maps.value("or").orRecords.isEmpty());
         QCOMPARE(maps.value("or").orTombstones, QStringList { a.orRecord.tag });
     }
