@@ -30,6 +30,23 @@ void bindText(sqlite3_stmt *statement, int index, const QString &text)
     sqlite3_bind_text16(statement, index, text.utf16(), int(text.size() * 2), SQLITE_STATIC);
 }
 
+// Puts text's UTF-8 into buffer, reusing its allocation for ASCII text (nearly all names, keys
+// and node ids).
+void toUtf8(const QString &text, QByteArray &buffer)
+{
+    const qsizetype size = text.size();
+    buffer.resize(size);
+    char *out = buffer.data();
+    const ushort *in = text.utf16();
+    for (qsizetype i = 0; i < size; ++i) {
+        if (in[i] >= 0x80) {
+            buffer = text.toUtf8();
+            return;
+        }
+        out[i] = char(in[i]);
+    }
+}
+
 void bindTtl(sqlite3_stmt *statement, int index, const std::optional<qint64> &ttlMs)
 {
     if (ttlMs)
@@ -69,6 +86,20 @@ QString SqliteRecordWriter::prepare()
     return {};
 }
 
+void SqliteRecordWriter::bindUtf8(
+    sqlite3_stmt *statement, int index, const QString &text, TextSlot slot)
+{
+    // Map names and node ids repeat from write to write: converted once while they do.
+    const bool repeats = slot == MapName || slot == NodeId;
+    if (!repeats || text != m_source[slot]) {
+        toUtf8(text, m_text[slot]);
+        if (repeats)
+            m_source[slot] = text;
+    }
+    const QByteArray &utf8 = m_text[slot];
+    sqlite3_bind_text(statement, index, utf8.constData(), int(utf8.size()), SQLITE_STATIC);
+}
+
 QString SqliteRecordWriter::run(Statement statement)
 {
     sqlite3_stmt *handle = m_statements[statement];
@@ -84,11 +115,11 @@ QString SqliteRecordWriter::apply(const StorageWrite &write)
     case Kind::LwwPut: {
         sqlite3_stmt *statement = m_statements[PutLww];
         m_value = SqlStorage::encodeValue(write.lww.value);
-        bindText(statement, 1, write.mapName);
-        bindText(statement, 2, write.key);
+        bindUtf8(statement, 1, write.mapName, MapName);
+        bindUtf8(statement, 2, write.key, Key);
         sqlite3_bind_int64(statement, 3, write.lww.timestamp.millis);
         sqlite3_bind_int(statement, 4, write.lww.timestamp.counter);
-        bindText(statement, 5, write.lww.timestamp.nodeId);
+        bindUtf8(statement, 5, write.lww.timestamp.nodeId, NodeId);
         bindTtl(statement, 6, write.lww.ttlMs);
         sqlite3_bind_blob(statement, 7, m_value.constData(), int(m_value.size()), SQLITE_STATIC);
         return run(PutLww);
@@ -101,12 +132,12 @@ QString SqliteRecordWriter::apply(const StorageWrite &write)
         sqlite3_stmt *statement = m_statements[PutOr];
         const crdt::OrRecord &record = write.orRecord;
         m_value = SqlStorage::encodeValue(record.value);
-        bindText(statement, 1, write.mapName);
-        bindText(statement, 2, record.tag);
-        bindText(statement, 3, write.key);
+        bindUtf8(statement, 1, write.mapName, MapName);
+        bindUtf8(statement, 2, record.tag, Tag);
+        bindUtf8(statement, 3, write.key, Key);
         sqlite3_bind_int64(statement, 4, record.timestamp.millis);
         sqlite3_bind_int(statement, 5, record.timestamp.counter);
-        bindText(statement, 6, record.timestamp.nodeId);
+        bindUtf8(statement, 6, record.timestamp.nodeId, NodeId);
         bindTtl(statement, 7, record.ttlMs);
         sqlite3_bind_blob(statement, 8, m_value.constData(), int(m_value.size()), SQLITE_STATIC);
         return run(PutOr);

@@ -37,7 +37,12 @@ private:
         StatementCount
     };
 
+    enum TextSlot { MapName, Key, NodeId, Tag, TextSlotCount };
+
     QString prepare();
+    // Binds text as UTF-8 (SQLite stores UTF-8; handing it UTF-16 costs a conversion per
+    // value), kept in m_text[slot] until the step.
+    void bindUtf8(sqlite3_stmt *statement, int index, const QString &text, TextSlot slot);
     QString apply(const StorageWrite &write);
     // Steps a statement whose parameters are bound, then resets it; an error line or empty.
     QString run(Statement statement);
@@ -47,7 +52,8 @@ private:
     sqlite3_stmt *m_statements[StatementCount] = {};
     bool m_prepared = false;
     // UTF-8 of the bound texts and the encoded value; they must live until the step.
-    QByteArray m_text[4];
+    QByteArray m_text[TextSlotCount];
+    QString m_source[TextSlotCount]; // what m_text holds, for the slots that repeat
     QByteArray m_value;
 };
 

@@ -10,6 +10,7 @@
 // reused instead of filled again).
 
 #include "ops/MapRegistry.h"
+#include "protocol/MsgPackCodec.h"
 #include "storage/PostgresStorage.h"
 #include "storage/SqliteStorage.h"
 #include "storage/StorageUrl.h"
@@ -103,8 +104,10 @@ StorageWrite put(const QString &map, const QString &key, qint64 millis, int n)
     write.kind = StorageWrite::Kind::LwwPut;
     write.mapName = map;
     write.key = key;
-    write.lww.value = QCborMap { { QStringLiteral("name"), QStringLiteral("user-%1").arg(n) },
-        { QStringLiteral("age"), n % 90 }, { QStringLiteral("active"), (n & 1) == 0 } };
+    // Packed, as values arrive from a client's frame.
+    write.lww.value = crdt::Value::fromPacked(protocol::MsgPackCodec::encode(
+        QCborMap { { QStringLiteral("name"), QStringLiteral("user-%1").arg(n) },
+            { QStringLiteral("age"), n % 90 }, { QStringLiteral("active"), (n & 1) == 0 } }));
     write.lww.timestamp = { millis, n & 0xffff, QStringLiteral("bench-node") };
     return write;
 }
