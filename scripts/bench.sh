@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds what is out of date, runs every benchmark in tests/bench, then wingman-bench against a
 # spawned wingman-server (batches of 100, then single-op batches) and against the in-process echo
-# baseline at the same settings, and prints a table of the figures.
+# baseline at the same settings, then with SQLite storage (and PostgreSQL under
+# scripts/with-postgres.sh), and prints a table of the figures.
 #
 # Environment: DURATION (measured seconds per run, 10), CONNECTIONS (10), SUBSCRIBERS (2),
 # WINGMAN_BUILD_DIR (build), WINGMAN_BUILD_TYPE (Release; used only when configuring afresh),
@@ -89,6 +90,21 @@ for target in server baseline; do
     ops_per_sec[$label]=$(json_number "$summary" ackedOpsPerSec)
     bench_rows+=("$label|$summary")
   done
+done
+
+# Durable storage: every ack after its commit. No subscribers, so that the figure is the write
+# path's; PostgreSQL when WINGMAN_TEST_POSTGRES_URL names a server (scripts/with-postgres.sh).
+storage_runs=("sqlite|sqlite:$log_dir/bench.db")
+[[ -n ${WINGMAN_TEST_POSTGRES_URL:-} ]] && storage_runs+=("postgres|$WINGMAN_TEST_POSTGRES_URL")
+for entry in "${storage_runs[@]}"; do
+  label="${entry%%|*}-S0-batch-100"
+  run "$label" "$bin/wingman-bench" --spawn "$bin/wingman-server" \
+    --server-arg=--outbound-budget-bytes=536870912 --storage "${entry#*|}" \
+    --connections "$connections" --subscribers 0 --duration "$duration" --batch 100 ||
+    failures=$((failures + 1))
+  summary=$(sed -n 's/^SUMMARY //p' "$log_dir/$label.log" | tail -n1)
+  ops_per_sec[$label]=$(json_number "$summary" ackedOpsPerSec)
+  bench_rows+=("$label|$summary")
 done
 
 echo

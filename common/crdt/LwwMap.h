@@ -22,9 +22,10 @@ namespace wingman::crdt {
 // outlive the map; merge() feeds remote timestamps to it.
 //
 // Built for the server's hot path. The Merkle tree, which holds every key anyway, is also the
-// key index: its entries carry the record's index. Records sit in fixed-size chunks (48 bytes
+// key index: its entries carry the record's index. Records sit in fixed-size chunks (72 bytes
 // each, plus the value's payload) and refer to interned node ids: with its Merkle entry a record
-// costs about 110 bytes of heap besides its key and value (tests/bench/bench_crdt measures it).
+// costs about 155 bytes of heap besides its key and value (tests/bench/bench_crdt measures it).
+// A packed value's payload is its MessagePack bytes, far smaller than a QCborValue tree.
 // Not thread-safe; do not modify the map from inside forEach().
 class LwwMap
 {
