@@ -1,3 +1,4 @@
+#include "protocol/MsgPackCodec.h"
 #include "storage/SqliteStorage.h"
 
 #include <QCborArray>
@@ -22,7 +23,7 @@ using storage::StoredMap;
 
 namespace {
 
-StorageWrite lwwPut(const QString &map, const QString &key, const QCborValue &value, qint64 millis,
+StorageWrite lwwPut(const QString &map, const QString &key, const crdt::Value &value, qint64 millis,
     std::optional<qint64> ttlMs = std::nullopt)
 {
     StorageWrite write;
@@ -230,6 +231,50 @@ private Q_SLOTS:
         QCOMPARE(tags.orRecords.value("t").size(), 1);
         QCOMPARE(tags.orRecords.value("t").first().value.toCbor().toString(), QStringLiteral("blue"));
         QCOMPARE(tags.orRecords.value("u").size(), 1);
+        storage->close();
+    }
+
+    // Names, keys, node ids and tags go to SQLite as UTF-8, map names and node ids converted once
+    // while they repeat; a packed value is stored as its bytes and loads back packed.
+    void textAndPackedValuesLoadBackExactly()
+    {
+        const QString mapA = QStringLiteral("carte-\u00e9t\u00e9");
+        const QString mapB = QStringLiteral("\u4e2d\u6587");
+        const QString keyA = QStringLiteral("cl\u00e9 \U0001F600");
+        const QByteArray packed = protocol::MsgPackCodec::encode(
+            QCborMap { { QStringLiteral("k"), QStringLiteral("\u00fc") } });
+        StorageWrite first = lwwPut(mapA, keyA, QCborValue(1), 10);
+        first.lww.timestamp.nodeId = QStringLiteral("n\u0153ud");
+        const StorageWrite second = lwwPut(mapB, QStringLiteral("plain"),
+            crdt::Value::fromPacked(packed), 11);
+        const StorageWrite third = lwwPut(mapA, QStringLiteral("ascii"), QCborValue(3), 12);
+        StorageWrite orWrite = orPut(mapB + QStringLiteral("-or"), QStringLiteral("\u00fc"),
+            QStringLiteral("x"), 13);
+        orWrite.orRecord.timestamp.nodeId = QStringLiteral("n\u00f8de");
+        orWrite.orRecord.tag = orWrite.orRecord.timestamp.toString();
+        {
+            auto storage = openAt(dbPath());
+            QVERIFY(storage);
+            QCOMPARE(writeAndWait(*storage, { first, second, third, orWrite }), QString());
+            storage->close();
+        }
+
+        auto storage = openAt(dbPath());
+        QVERIFY(storage);
+        const QHash<QString, StoredMap> maps = storage->loadAll();
+        QCOMPARE(maps.size(), 3);
+        const StoredMap &a = maps.value(mapA);
+        QCOMPARE(a.lwwRecords.size(), 2);
+        QCOMPARE(a.lwwRecords.value(keyA), first.lww);
+        QCOMPARE(a.lwwRecords.value(keyA).timestamp.nodeId, QStringLiteral("n\u0153ud"));
+        QCOMPARE(a.lwwRecords.value(QStringLiteral("ascii")), third.lww);
+        const crdt::LwwRecord loaded = maps.value(mapB).lwwRecords.value(QStringLiteral("plain"));
+        QVERIFY(loaded.value.isPacked());
+        QCOMPARE(loaded.value.packed(), packed);
+        QCOMPARE(loaded, second.lww);
+        const StoredMap &orMap = maps.value(mapB + QStringLiteral("-or"));
+        QCOMPARE(orMap.orRecords.value(QStringLiteral("\u00fc")),
+            QList<crdt::OrRecord> { orWrite.orRecord });
         storage->close();
     }
 
