@@ -57,12 +57,15 @@ void bindTtl(sqlite3_stmt *statement, int index, const std::optional<qint64> &tt
 
 } // namespace
 
-SqliteRecordWriter::SqliteRecordWriter(sqlite3 *db)
+SqliteRecordWriter::SqliteRecordWriter(
+    sqlite3 *db, std::unique_ptr<SqliteCheckpointer> checkpointer)
     : m_db(db)
+    , m_checkpointer(std::move(checkpointer))
 { }
 
 SqliteRecordWriter::~SqliteRecordWriter()
 {
+    m_checkpointer.reset();
     for (sqlite3_stmt *statement : m_statements)
         sqlite3_finalize(statement);
 }

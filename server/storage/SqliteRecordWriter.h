@@ -1,8 +1,11 @@
 #pragma once
 
 #include "storage/GroupWriter.h"
+#include "storage/SqliteCheckpointer.h"
 
 #include <QByteArray>
+
+#include <memory>
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -16,7 +19,9 @@ namespace wingman::storage {
 class SqliteRecordWriter : public GroupWriter
 {
 public:
-    explicit SqliteRecordWriter(sqlite3 *db);
+    // checkpointer, when given, is attached to db and detached before db's statements go.
+    explicit SqliteRecordWriter(
+        sqlite3 *db, std::unique_ptr<SqliteCheckpointer> checkpointer = nullptr);
     ~SqliteRecordWriter() override;
 
     QString commit(
@@ -49,6 +54,7 @@ private:
     QString errorText() const;
 
     sqlite3 *m_db;
+    std::unique_ptr<SqliteCheckpointer> m_checkpointer;
     sqlite3_stmt *m_statements[StatementCount] = {};
     bool m_prepared = false;
     // UTF-8 of the bound texts and the encoded value; they must live until the step.

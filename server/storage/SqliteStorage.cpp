@@ -1,5 +1,6 @@
 #include "storage/SqliteStorage.h"
 
+#include "storage/SqliteCheckpointer.h"
 #include "storage/SqliteRecordWriter.h"
 
 #include <QDir>
@@ -34,10 +35,12 @@ constexpr int kCacheKib = 64 * 1024;
 // behind as the cache's bound), so a large cache costs each commit more than it saves: at 64 MiB
 // the walk was 16% of the writer's CPU in wingman-bench, at 8 MiB 3%.
 constexpr int kWriteCacheKib = 8 * 1024;
-// WAL pages between automatic checkpoints (about 40 MiB). A checkpoint copies each changed page
-// once, so rarer checkpoints copy hot pages fewer times and stall fewer commits (ack p99 fell
-// from ~36 ms to ~13 ms in bench_storage against SQLite's default of 1000).
+// WAL pages between checkpoints (about 40 MiB). A checkpoint copies each changed page once, so
+// rarer checkpoints copy hot pages fewer times (ack p99 fell from ~36 ms to ~13 ms in
+// bench_storage against SQLite's default of 1000). SqliteCheckpointer runs them beside the
+// writer; the writer checkpoints itself only when the WAL reaches kMaxWalPages (about 200 MiB).
 constexpr int kCheckpointPages = 10000;
+constexpr int kMaxWalPages = 5 * kCheckpointPages;
 
 QString absolute(const QString &path)
 {
@@ -326,7 +329,9 @@ std::unique_ptr<GroupWriter> SqliteStorage::createGroupWriter(QSqlDatabase &db)
         return SqlStorage::createGroupWriter(db);
     const QByteArray cache = "PRAGMA cache_size=-" + QByteArray::number(kWriteCacheKib);
     sqlite3_exec(handle, cache.constData(), nullptr, nullptr, nullptr); // a hint; never fails
-    return std::make_unique<SqliteRecordWriter>(handle);
+    auto checkpointer = std::make_unique<SqliteCheckpointer>(m_path, kCheckpointPages, kMaxWalPages);
+    checkpointer->attach(handle);
+    return std::make_unique<SqliteRecordWriter>(handle, std::move(checkpointer));
 }
 
 QString SqliteStorage::loadRecords(QSqlDatabase &db, QHash<QString, StoredMap> *maps)

@@ -1,4 +1,5 @@
 #include "protocol/MsgPackCodec.h"
+#include "storage/SqliteCheckpointer.h"
 #include "storage/SqliteStorage.h"
 
 #include <QCborArray>
@@ -14,6 +15,8 @@
 #include <QThread>
 
 #include <memory>
+
+#include <sqlite3.h>
 
 using namespace wingman;
 using storage::SqliteStorage;
@@ -276,6 +279,61 @@ private Q_SLOTS:
         QCOMPARE(orMap.orRecords.value(QStringLiteral("\u00fc")),
             QList<crdt::OrRecord> { orWrite.orRecord });
         storage->close();
+    }
+
+    // Commits that fill the WAL past the threshold get checkpoints on the checkpointer's own
+    // thread; the WAL file never grows far past the writer's limit, and every row is kept.
+    void checkpointsRunBesideTheWriterAndBoundTheWal()
+    {
+        const QString path = dbPath(QStringLiteral("checkpoints.db"));
+        sqlite3 *db = nullptr;
+        QCOMPARE(sqlite3_open_v2(path.toUtf8().constData(), &db,
+                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr),
+            SQLITE_OK);
+        const auto exec = [db](const char *sql) {
+            return sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+        };
+        sqlite3_busy_timeout(db, 5000); // as Qt's QSQLITE connection, the writer's
+        QCOMPARE(exec("PRAGMA journal_mode=WAL"), SQLITE_OK);
+        QCOMPARE(exec("PRAGMA synchronous=NORMAL"), SQLITE_OK);
+        QCOMPARE(exec("CREATE TABLE t (id INTEGER PRIMARY KEY, payload BLOB NOT NULL)"), SQLITE_OK);
+
+        constexpr int kCheckpointPages = 64;
+        constexpr int kMaxPages = 256;
+        constexpr int kRowsPerCommit = 8; // about 8 pages a commit
+        constexpr int kCommits = 400;     // about 12 times kMaxPages in all
+        int passive = 0;
+        {
+            storage::SqliteCheckpointer checkpointer(path, kCheckpointPages, kMaxPages);
+            checkpointer.attach(db);
+            sqlite3_stmt *insert = nullptr;
+            QCOMPARE(sqlite3_prepare_v2(db, "INSERT INTO t (payload) VALUES (zeroblob(3000))", -1,
+                         &insert, nullptr),
+                SQLITE_OK);
+            for (int commit = 0; commit < kCommits; ++commit) {
+                QCOMPARE(exec("BEGIN IMMEDIATE"), SQLITE_OK);
+                for (int row = 0; row < kRowsPerCommit; ++row) {
+                    QCOMPARE(sqlite3_step(insert), SQLITE_DONE);
+                    sqlite3_reset(insert);
+                }
+                QCOMPARE(exec("COMMIT"), SQLITE_OK);
+            }
+            sqlite3_finalize(insert);
+            QTRY_VERIFY_WITH_TIMEOUT(checkpointer.passiveCount() > 0, 10000);
+            passive = checkpointer.passiveCount();
+        }
+        QVERIFY(passive > 0);
+        // Frames are 4 KiB pages plus a 24-byte header; one commit may pass the limit.
+        const qint64 walLimit = qint64(kMaxPages + 2 * kRowsPerCommit) * (4096 + 24) + 32;
+        QVERIFY2(QFileInfo(path + QStringLiteral("-wal")).size() <= walLimit,
+            qPrintable(QString::number(QFileInfo(path + QStringLiteral("-wal")).size())));
+
+        sqlite3_stmt *count = nullptr;
+        QCOMPARE(sqlite3_prepare_v2(db, "SELECT count(*) FROM t", -1, &count, nullptr), SQLITE_OK);
+        QCOMPARE(sqlite3_step(count), SQLITE_ROW);
+        QCOMPARE(sqlite3_column_int(count, 0), kCommits * kRowsPerCommit);
+        sqlite3_finalize(count);
+        QCOMPARE(sqlite3_close(db), SQLITE_OK);
     }
 
     void laterWritesInOneGroupWin()
