@@ -38,6 +38,13 @@ bool Value::isNull() const
     return isPacked() ? isPackedNull(m_packed) : m_value.isNull();
 }
 
+bool Value::isUndefined() const
+{
+    // MsgPackCodec's undefined: fixext1 of type 0.
+    return isPacked() ? m_packed.size() == 3 && m_packed.startsWith(QByteArrayView("\xd4\x00", 2))
+                      : m_value.isUndefined();
+}
+
 bool operator==(const Value &a, const Value &b)
 {
     if (a.isPacked() && b.isPacked() && a.m_packed == b.m_packed)

@@ -23,8 +23,8 @@ public:
         : m_value(std::forward<T>(value))
     { }
 
-    // bytes must hold exactly one well-formed MessagePack value that MsgPackCodec decodes
-    // (see MsgPackCodec::isWellFormedValue).
+    // bytes must hold exactly one MessagePack value (MsgPackCodec::valueSize(bytes) ==
+    // bytes.size()); one that still fails to decode reads as undefined through toCbor().
     static Value fromPacked(QByteArray bytes);
 
     bool isPacked() const { return !m_packed.isNull(); }
@@ -34,7 +34,7 @@ public:
     QByteArray packed() const;
 
     bool isNull() const;
-    bool isUndefined() const { return !isPacked() && m_value.isUndefined(); }
+    bool isUndefined() const;
     // Null or undefined: what a tombstone carries.
     bool isNullish() const { return isNull() || isUndefined(); }
 

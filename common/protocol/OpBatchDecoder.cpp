@@ -124,7 +124,7 @@ template <typename Visit> bool forEachField(const Object &o, Visit &&visit)
     return true;
 }
 
-// Values without ext types (JavaScript undefined, bignums, …), which the generic path treats
+// Values without ext types (JavaScript undefined, dates, …), which the generic path treats
 // specially, are taken as they are (crdt::Value::fromPacked).
 bool isPlainValue(const Object &o)
 {

@@ -1,3 +1,4 @@
+#include "protocol/MsgPackCodec.h"
 #include "query/Matcher.h"
 
 #include <QCborArray>
@@ -257,6 +258,11 @@ private Q_SLOTS:
         const Query parsed = parse(query);
         QCOMPARE(Matcher::matches(parsed, value), expected);
         QCOMPARE(Matcher::matches(parsed.condition(), value), expected);
+        // A record's value, as a tree and in its wire form.
+        QCOMPARE(Matcher::matches(parsed, wingman::crdt::Value(value)), expected);
+        QCOMPARE(Matcher::matches(parsed,
+                     wingman::crdt::Value::fromPacked(wingman::protocol::MsgPackCodec::encode(value))),
+            expected);
     }
 
     void attributeValue()

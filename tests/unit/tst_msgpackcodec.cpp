@@ -378,6 +378,12 @@ void TestMsgPackCodec::packedValuesBehaveAsTheirTree()
     QVERIFY(!nil.isUndefined());
     QVERIFY(nil == wingman::crdt::Value(QCborValue(nullptr)));
     QVERIFY(wingman::crdt::Value().isUndefined());
+    const wingman::crdt::Value undefined
+        = wingman::crdt::Value::fromPacked(MsgPackCodec::encode(QCborValue()));
+    QVERIFY(undefined.isUndefined());
+    QVERIFY(undefined.isNullish());
+    QVERIFY(!undefined.isNull());
+    QVERIFY(undefined.toCbor().isUndefined());
     QVERIFY(wingman::crdt::Value().isNullish());
 }
 
