@@ -26,7 +26,7 @@ LwwRecord LwwMap::remove(const QString &key)
     return set(key, QCborValue(QCborValue::Null));
 }
 
-bool LwwMap::merge(const QString &key, const LwwRecord &remote)
+bool LwwMap::merge(const QString &key, const LwwRecord &remote, bool *wasLive)
 {
     if (!m_hlc->update(remote.timestamp))
         return false;
@@ -34,6 +34,8 @@ bool LwwMap::merge(const QString &key, const LwwRecord &remote)
     const auto index = m_tree.value(key, keyHash);
     if (index && !isNewer(remote.timestamp, entryAt(*index)))
         return false;
+    if (wasLive)
+        *wasLive = index && !entryAt(*index).value.isNullish();
     store(key, keyHash, index ? *index : allocateEntry(), remote.value, remote.timestamp,
         remote.ttlMs);
     return true;

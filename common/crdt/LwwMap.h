@@ -48,8 +48,9 @@ public:
     LwwRecord remove(const QString &key);
     // Advances the clock past remote, then keeps remote iff there is no local record or remote's
     // timestamp is strictly greater. Returns whether remote was kept; a timestamp the clock
-    // rejects (strict drift check) is never kept.
-    bool merge(const QString &key, const LwwRecord &remote);
+    // rejects (strict drift check) is never kept. When remote is kept and wasLive is given, it
+    // tells whether the key held a value that was not a tombstone (TTL aside) before.
+    bool merge(const QString &key, const LwwRecord &remote, bool *wasLive = nullptr);
 
     // Adds records that are known to be new to this map (restart from storage) without the
     // clock's drift check; a key already present is overwritten. The iterators give distinct

@@ -115,7 +115,7 @@ QByteArray QueryUpdateMessage::encode() const
 QByteArray QueryUpdateMessage::encode(QByteArrayView encodedValue) const
 {
     QByteArray bytes;
-    MsgPackWriter out(bytes, 96 + encodedValue.size());
+    MsgPackWriter out(bytes, 128 + 3 * (queryId.size() + key.size()) + encodedValue.size());
     beginMessage(out, kType, 2, envelopeTimestamp);
     out.latin1("payload"_L1);
     out.mapHeader(4);

@@ -213,14 +213,17 @@ bool Matcher::matches(const Query &query, const QCborValue &value)
     return matches(query.condition(), value);
 }
 
+bool Matcher::matchesEveryLiveValue(const Query &query)
+{
+    const Predicate &condition = query.condition();
+    return condition.op() == Predicate::Op::And && condition.children().isEmpty();
+}
+
 bool Matcher::matches(const Query &query, const crdt::Value &value)
 {
     if (value.isNullish())
         return false;
-    const Predicate &condition = query.condition();
-    if (condition.op() == Predicate::Op::And && condition.children().isEmpty())
-        return true;
-    return matches(condition, value.toCbor());
+    return matchesEveryLiveValue(query) || matches(query.condition(), value.toCbor());
 }
 
 bool Matcher::matches(const Predicate &predicate, const QCborValue &value)

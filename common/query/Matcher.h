@@ -38,6 +38,8 @@ public:
     };
 
     static bool matches(const Query &query, const QCborValue &value);
+    // True when the query takes every live value (its condition is an empty "and").
+    static bool matchesEveryLiveValue(const Query &query);
     // The same for a record's value, decoding a packed one only when the query looks inside.
     static bool matches(const Query &query, const crdt::Value &value);
     static bool matches(const Predicate &predicate, const QCborValue &value);

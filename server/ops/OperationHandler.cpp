@@ -270,10 +270,12 @@ OperationHandler::Outcome OperationHandler::applyLww(const protocol::ClientOp &o
     crdt::LwwRecord record = *op.record;
     if (record.value.isUndefined())
         record.value = QCborValue(QCborValue::Null);
-    if (!map->merge(op.key, record))
+    bool wasLive = false;
+    if (!map->merge(op.key, record, &wasLive))
         return {};
 
     query::Change change;
+    change.wasLive = wasLive;
     change.event.mapName = op.mapName;
     change.event.key = op.key;
     change.event.eventType = record.isTombstone() ? protocol::ServerEventType::Remove

@@ -38,7 +38,9 @@ void QueryHandler::handleQuerySub(network::ClientConnection &connection, const Q
     }
 
     QList<Matcher::Entry> matches;
+    bool followsLiveness = false;
     if (const crdt::LwwMap *map = m_maps.findLww(sub->mapName)) {
+        followsLiveness = Matcher::matchesEveryLiveValue(*query);
         const qint64 now = map->hlc().clockMillis();
         map->forEach([&](const QString &key, const crdt::LwwRecord &record) {
             if (record.isTombstone() || record.isExpired(now))
@@ -71,7 +73,7 @@ void QueryHandler::handleQuerySub(network::ClientConnection &connection, const Q
     connection.send(response.toCbor());
 
     m_registry.subscribe(&connection, sub->queryId, sub->mapName, std::move(*query),
-                         std::move(matchingKeys));
+                         std::move(matchingKeys), followsLiveness);
 }
 
 void QueryHandler::handleQueryUnsub(network::ClientConnection &connection, const QCborMap &message)

@@ -16,11 +16,14 @@ void QueryRegistry::addMapListener(network::ClientConnection *connection, const 
 }
 
 void QueryRegistry::subscribe(network::ClientConnection *connection, const QString &queryId,
-                              const QString &mapName, Query query, QSet<QString> matchingKeys)
+                              const QString &mapName, Query query, QSet<QString> matchingKeys,
+                              bool followsLiveness)
 {
     unsubscribe(connection, queryId);
-    m_queriesByMap[mapName].append(
-        {connection, queryId, mapName, std::move(query), std::move(matchingKeys)});
+    if (followsLiveness)
+        matchingKeys = {};
+    m_queriesByMap[mapName].append({connection, queryId, mapName, std::move(query),
+                                    std::move(matchingKeys), followsLiveness});
 }
 
 bool QueryRegistry::unsubscribe(network::ClientConnection *connection, const QString &queryId)
@@ -99,7 +102,9 @@ void QueryRegistry::publish(const QString &mapName, const QList<Change> &changes
         QByteArray encodedValue; // once per change, whatever the number of live queries
         for (Subscription &s : *queries) {
             const bool matches = change.value && Matcher::matches(s.query, *change.value);
-            const bool wasIn = s.matchingKeys.contains(key);
+            // Without wasLive, ENTER for a match and REMOVE otherwise say the same to a client.
+            const bool wasIn = s.followsLiveness ? change.wasLive.value_or(!matches)
+                                                 : s.matchingKeys.contains(key);
             if (!matches && !wasIn)
                 continue;
             protocol::QueryUpdateMessage update;
@@ -107,13 +112,15 @@ void QueryRegistry::publish(const QString &mapName, const QList<Change> &changes
             update.key = key;
             if (matches) {
                 update.change = wasIn ? protocol::QueryChange::Update : protocol::QueryChange::Enter;
-                s.matchingKeys.insert(key);
+                if (!s.followsLiveness)
+                    s.matchingKeys.insert(key);
                 if (encodedValue.isEmpty())
                     protocol::MsgPackWriter(encodedValue).recordValue(*change.value);
                 s.connection->sendEncoded(update.encode(encodedValue));
             } else {
                 update.change = protocol::QueryChange::Remove;
-                s.matchingKeys.remove(key);
+                if (!s.followsLiveness)
+                    s.matchingKeys.remove(key);
                 s.connection->sendEncoded(update.encode(kNil));
             }
         }

@@ -22,7 +22,10 @@ Q_DECLARE_LOGGING_CATEGORY(lcQuery)
 // and the key's value after the change (nullopt when it no longer has one) for live queries.
 struct Change {
     protocol::ServerEventPayload event;
-    std::optional<crdt::Value> value;
+    std::optional<crdt::Value> value; // the key's live value after the change, if any
+    // Whether the key had a live value before the change, where the producer knows (LWW maps):
+    // live queries that take every live value follow it instead of keeping a key set.
+    std::optional<bool> wasLive;
 };
 
 // Who hears about changes to which map. A connection listens to a map once it synced it
@@ -37,13 +40,18 @@ public:
         QString queryId;
         QString mapName;
         Query query;
-        QSet<QString> matchingKeys;
+        QSet<QString> matchingKeys; // unused when followsLiveness
+        // The query takes every live value of an LWW map: a key is in its result exactly while
+        // it has a live value, which each Change tells (wasLive, value).
+        bool followsLiveness = false;
     };
 
     void addMapListener(network::ClientConnection *connection, const QString &mapName);
-    // Registers a live query whose initial result set is matchingKeys.
+    // Registers a live query whose initial result set is matchingKeys. followsLiveness: see
+    // Subscription; matchingKeys is then not kept.
     void subscribe(network::ClientConnection *connection, const QString &queryId,
-                   const QString &mapName, Query query, QSet<QString> matchingKeys);
+                   const QString &mapName, Query query, QSet<QString> matchingKeys,
+                   bool followsLiveness = false);
     bool unsubscribe(network::ClientConnection *connection, const QString &queryId);
     void removeConnection(network::ClientConnection *connection);
 

@@ -44,6 +44,7 @@ int expireLww(const QString &name, crdt::LwwMap &map, qint64 now, Writes &writes
         change.event.key = expiry.key;
         change.event.eventType = protocol::ServerEventType::Updated;
         change.event.record = expiry.tombstone;
+        change.wasLive = true; // expire() takes live records only
         changes[name].append(std::move(change));
 
         storage::StorageWrite write;

@@ -243,7 +243,7 @@ void SyncHandler::handleOrMapPushDiff(network::ClientConnection &connection,
                 continue;
             query::Change change{{push->mapName, protocol::ServerEventType::OrAdd, entry.key,
                                   std::nullopt, record, std::nullopt},
-                                 value};
+                                 value, std::nullopt};
             changes.append(std::move(change));
             storage::StorageWrite write;
             write.kind = storage::StorageWrite::Kind::OrPut;
@@ -255,7 +255,7 @@ void SyncHandler::handleOrMapPushDiff(network::ClientConnection &connection,
         for (const QString &tag : newTombstones) {
             query::Change change{{push->mapName, protocol::ServerEventType::OrRemove, entry.key,
                                   std::nullopt, std::nullopt, tag},
-                                 value};
+                                 value, std::nullopt};
             changes.append(std::move(change));
             storage::StorageWrite write;
             write.kind = storage::StorageWrite::Kind::OrTombstone;

@@ -310,6 +310,44 @@ private Q_SLOTS:
             QVERIFY(message.value(kPayload).toMap().value(QStringLiteral("key")).toString() != u"cid");
     }
 
+    // A query that takes every value follows each key's liveness instead of a key set.
+    void queryOfEveryValueFollowsLiveness()
+    {
+        auto writer = client();
+        auto watcher = client();
+        QVERIFY(writer && watcher);
+        writer->send(opBatch({lwwPut("1", "public.pets", "rex", person("Rex", 3), m_now),
+                              lwwPut("2", "public.pets", "old", QCborValue(QCborValue::Null), m_now)}));
+        QVERIFY(writer->take(QStringLiteral("OP_ACK")));
+
+        watcher->send(QCborMap{{kType, QStringLiteral("QUERY_SUB")},
+                               {kPayload, QCborMap{{QStringLiteral("queryId"), QStringLiteral("all")},
+                                                   {QStringLiteral("mapName"), QStringLiteral("public.pets")},
+                                                   {QStringLiteral("query"), QCborMap()}}}});
+        const QCborMap resp = payloadOf(watcher->take(QStringLiteral("QUERY_RESP")));
+        QCOMPARE(resp.value(QStringLiteral("results")).toArray().size(), 1);
+
+        const QCborValue tombstone(QCborValue::Null);
+        writer->send(opBatch({lwwPut("3", "public.pets", "tom", person("Tom", 1), m_now + 1)}));
+        writer->send(opBatch({lwwPut("4", "public.pets", "rex", person("Rex", 4), m_now + 2)}));
+        writer->send(opBatch({lwwPut("5", "public.pets", "rex", tombstone, m_now + 3)}));
+        writer->send(opBatch({lwwPut("6", "public.pets", "rex", tombstone, m_now + 4)}));
+        writer->send(opBatch({lwwPut("7", "public.pets", "old", tombstone, m_now + 5)}));
+        writer->send(opBatch({lwwPut("8", "public.pets", "rex", person("Rex", 5), m_now + 6)}));
+        writer->send(opBatch({lwwPut("9", "public.pets", "old", person("Old", 9), m_now + 7)}));
+        QStringList changes;
+        for (int i = 0; i < 5; ++i) {
+            const QCborMap update = payloadOf(watcher->take(QStringLiteral("QUERY_UPDATE")));
+            changes << update.value(QStringLiteral("key")).toString() + u':'
+                           + update.value(QStringLiteral("type")).toString();
+        }
+        QCOMPARE(changes, (QStringList{"tom:ENTER", "rex:UPDATE", "rex:REMOVE", "rex:ENTER",
+                                       "old:ENTER"}));
+        watcher->send(QCborMap{{kType, QStringLiteral("PING")}});
+        QVERIFY(watcher->take(QStringLiteral("PONG")));
+        QVERIFY(!watcher->has(QStringLiteral("QUERY_UPDATE")));
+    }
+
     void badQueryGetsError400()
     {
         auto watcher = client();
