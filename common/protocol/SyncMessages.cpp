@@ -1,6 +1,7 @@
 #include "protocol/SyncMessages.h"
 
 #include "protocol/MessageFields.h"
+#include "protocol/MsgPackWriter.h"
 
 namespace wingman::protocol {
 
@@ -138,6 +139,31 @@ QCborMap SyncRespLeafMessage::toCbor() const
     message.insert("payload"_L1, payload);
     putEnvelopeTimestamp(message, envelopeTimestamp);
     return message;
+}
+
+QByteArray SyncRespLeafMessage::encode() const
+{
+    QByteArray bytes;
+    MsgPackWriter out(bytes, 128 + 96 * records.size());
+    fields::beginMessage(out, kType, 2, envelopeTimestamp);
+    out.latin1("payload"_L1);
+    out.mapHeader(3);
+    out.latin1("mapName"_L1);
+    out.string(mapName);
+    out.latin1("path"_L1);
+    out.string(path);
+    out.latin1("records"_L1);
+    out.arrayHeader(quint32(records.size()));
+    for (const LeafRecord &leaf : records) {
+        out.mapHeader(2);
+        out.latin1("key"_L1);
+        out.string(leaf.key);
+        out.latin1("record"_L1);
+        writeLwwRecord(out, leaf.record);
+    }
+    fields::endMessage(out, envelopeTimestamp);
+    out.finish();
+    return bytes;
 }
 
 std::optional<SyncResetRequiredMessage> SyncResetRequiredMessage::fromCbor(

@@ -112,7 +112,7 @@ void SyncHandler::handleMerkleReqBucket(network::ClientConnection &connection,
             if (auto record = map->getRecord(key))
                 leaf.records.append({key, std::move(*record)});
         }
-        connection.send(leaf.toCbor());
+        connection.sendEncoded(leaf.encode());
         return;
     }
     protocol::SyncRespBucketsMessage buckets;

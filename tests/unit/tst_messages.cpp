@@ -860,6 +860,17 @@ void TestMessages::directEncodingMatchesCborForm()
             QueryChange::Remove, timestamp };
         QCOMPARE(undefinedValue.encode(),
             MsgPackCodec::encode(QCborValue(undefinedValue.toCbor())));
+
+        SyncRespLeafMessage leaf { u"todos"_s, u"0a"_s,
+            { { u"k\u00e9y"_s, *put.record }, { u"gone"_s, *tombstone.record } }, timestamp };
+        QCOMPARE(leaf.encode(), MsgPackCodec::encode(QCborValue(leaf.toCbor())));
+        // Packed values go out as their bytes and read back as the same records.
+        const QByteArray tree = leaf.encode();
+        for (LeafRecord &record : leaf.records)
+            record.record.value = crdt::Value::fromPacked(record.record.value.packed());
+        QCOMPARE(leaf.encode(), tree);
+        const SyncRespLeafMessage noRecords { u"todos"_s, u""_s, {}, timestamp };
+        QCOMPARE(noRecords.encode(), MsgPackCodec::encode(QCborValue(noRecords.toCbor())));
     }
 }
 
