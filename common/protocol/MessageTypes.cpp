@@ -126,14 +126,6 @@ QCborValue recordValue(const QCborValue &value)
     return value.isUndefined() ? QCborValue(nullptr) : value;
 }
 
-void writeRecordValue(MsgPackWriter &out, const crdt::Value &value)
-{
-    if (value.isUndefined())
-        out.nil();
-    else
-        out.recordValue(value);
-}
-
 } // namespace
 
 QLatin1StringView messageTypeName(MessageType type)
@@ -241,7 +233,7 @@ void writeLwwRecord(MsgPackWriter &out, const crdt::LwwRecord &record)
 {
     out.mapHeader(record.ttlMs ? 3 : 2);
     out.latin1("value"_L1);
-    writeRecordValue(out, record.value);
+    out.recordValue(record.value);
     out.latin1("timestamp"_L1);
     writeTimestamp(out, record.timestamp);
     if (record.ttlMs) {
@@ -280,7 +272,7 @@ void writeOrRecord(MsgPackWriter &out, const crdt::OrRecord &record)
 {
     out.mapHeader(record.ttlMs ? 4 : 3);
     out.latin1("value"_L1);
-    writeRecordValue(out, record.value);
+    out.recordValue(record.value);
     out.latin1("timestamp"_L1);
     writeTimestamp(out, record.timestamp);
     out.latin1("tag"_L1);

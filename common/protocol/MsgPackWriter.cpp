@@ -244,7 +244,9 @@ void MsgPackWriter::float64(double v)
 
 void MsgPackWriter::recordValue(const crdt::Value &v)
 {
-    if (v.isPacked())
+    if (v.isUndefined())
+        nil();
+    else if (v.isPacked())
         raw(v.packed());
     else
         value(v.toCbor());

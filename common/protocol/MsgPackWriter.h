@@ -35,7 +35,8 @@ public:
     void string(QStringView text);
     void binary(QByteArrayView bytes);
     void value(const QCborValue &v);
-    // A record value; a packed one is copied as it is.
+    // A record's value: undefined (an absent value, a tombstone) as nil, a packed value copied as
+    // it is.
     void recordValue(const crdt::Value &v);
     // Bytes that already are MessagePack.
     void raw(QByteArrayView bytes) { append(bytes.data(), bytes.size()); }

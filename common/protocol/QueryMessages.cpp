@@ -108,7 +108,7 @@ QCborMap QueryUpdateMessage::toCbor() const
 QByteArray QueryUpdateMessage::encode() const
 {
     QByteArray value;
-    MsgPackWriter(value).value(this->value.isUndefined() ? QCborValue(nullptr) : this->value);
+    MsgPackWriter(value).recordValue(this->value);
     return encode(value);
 }
 
