@@ -43,28 +43,16 @@ int SqliteCheckpointer::passiveCount() const
     return m_passive;
 }
 
-int SqliteCheckpointer::restartCount() const
-{
-    std::lock_guard lock(m_mutex);
-    return m_restart;
-}
-
 // On the writer's thread, after each commit, with the WAL's size in pages.
 int SqliteCheckpointer::onCommit(void *self, sqlite3 *db, const char *schema, int walPages)
 {
     auto *checkpointer = static_cast<SqliteCheckpointer *>(self);
     if (walPages >= checkpointer->m_maxPages) {
-        int logPages = 0;
-        int copied = 0;
-        const int result = sqlite3_wal_checkpoint_v2(
-            db, schema, SQLITE_CHECKPOINT_RESTART, &logPages, &copied);
+        const int result
+            = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
         // BUSY: the checkpoint thread is in the middle of one; the next commit tries again.
-        if (result == SQLITE_OK) {
-            std::lock_guard lock(checkpointer->m_mutex);
-            ++checkpointer->m_restart;
-        } else if (result != SQLITE_BUSY) {
+        if (result != SQLITE_OK && result != SQLITE_BUSY)
             qCWarning(lcStorage).noquote() << "WAL checkpoint failed:" << sqlite3_errstr(result);
-        }
         return SQLITE_OK;
     }
     if (walPages >= checkpointer->m_checkpointPages) {
@@ -102,10 +90,8 @@ void SqliteCheckpointer::run()
         }
         if (!db)
             continue;
-        int logPages = 0;
-        int copied = 0;
-        const int result = sqlite3_wal_checkpoint_v2(
-            db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &logPages, &copied);
+        const int result
+            = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
         if (result == SQLITE_OK) {
             std::lock_guard lock(m_mutex);
             ++m_passive;

@@ -36,9 +36,8 @@ public:
     void attach(sqlite3 *writer);
     void detach();
 
-    // Checkpoints finished so far, by this thread and by the writer (for tests and logs).
+    // Checkpoints this thread has finished so far.
     int passiveCount() const;
-    int restartCount() const;
 
 private:
     static int onCommit(void *self, sqlite3 *db, const char *schema, int walPages);
@@ -54,7 +53,6 @@ private:
     bool m_requested = false;
     bool m_stop = false;
     int m_passive = 0;
-    int m_restart = 0;
     std::thread m_thread;
 };
 
