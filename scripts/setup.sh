@@ -9,9 +9,11 @@ build_type=${WINGMAN_BUILD_TYPE:-RelWithDebInfo}
 
 packages=(
   cmake ninja-build g++ pkg-config
-  qt6-base-dev qt6-base-dev-tools qt6-websockets-dev qt6-httpserver-dev qt6-charts-dev
+  qt6-base-dev qt6-base-dev-tools qt6-websockets-dev qt6-httpserver-dev
+  qt6-charts-dev libqt6opengl6-dev
   libqt6sql6-sqlite libqt6sql6-psql libsqlite3-dev
-  libmsgpack-cxx-dev libjwt-dev libssl-dev libicu-dev
+  libmsgpack-cxx-dev libjwt-dev libssl-dev libicu-dev libsystemd-dev
+  qtkeychain-qt6-dev
 )
 
 missing=()
@@ -28,5 +30,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$build_type"
+# WINGMAN_CMAKE_ARGS: extra configure arguments (scripts/package.sh sets the install prefix).
+# shellcheck disable=SC2086
+cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" ${WINGMAN_CMAKE_ARGS:-}
 cmake --build "$build_dir"

@@ -20,7 +20,7 @@ struct OptionSpec {
     const char *name; // INI key
     const char *flag; // --flag
     const char *env;  // WINGMAN_<ENV>
-    const char *valueName;
+    const char *valueName; // null: a flag without a value (true when given)
     const char *description;
 };
 
@@ -54,6 +54,10 @@ constexpr OptionSpec kOptions[] = {
      "Ops a client may send at once under the rate limit (0 = the rate). Default 0."},
     {"stampServerTimestamps", "stamp-server-timestamps", "STAMP_SERVER_TIMESTAMPS", "bool",
      "Replace client record timestamps with the server's clock. Default false."},
+    {"production", "production", "PRODUCTION", nullptr,
+     "Refuse to start with the development JWT secret or memory storage."},
+    {"allowMemoryStorage", "allow-memory-storage", "ALLOW_MEMORY_STORAGE", nullptr,
+     "With --production, accept memory: storage."},
 };
 
 QString bad(const QString &option, const QString &value, const QString &why)
@@ -220,14 +224,32 @@ QString ServerConfig::set(const QString &option, const QString &value)
         (option == u"rateLimitBurst" ? rateLimitBurst : rateLimitOpsPerSecond) = *n;
         return {};
     }
-    if (option == u"stampServerTimestamps") {
+    if (option == u"stampServerTimestamps" || option == u"production"
+        || option == u"allowMemoryStorage") {
         const auto on = parseBool(value);
         if (!on)
             return bad(option, value, QStringLiteral("expected true or false"));
-        stampServerTimestamps = *on;
+        (option == u"production"           ? production
+         : option == u"allowMemoryStorage" ? allowMemoryStorage
+                                           : stampServerTimestamps) = *on;
         return {};
     }
     return QStringLiteral("unknown option '%1'").arg(option);
+}
+
+QString ServerConfig::productionProblem() const
+{
+    if (!production)
+        return {};
+    if (usesDevSecret())
+        return QStringLiteral("production: refusing the built-in development JWT secret; set "
+                              "--jwt-secret or --jwt-key-file (WINGMAN_JWT_SECRET, "
+                              "WINGMAN_JWT_KEY_FILE)");
+    const auto url = storage::StorageUrl::parse(storage);
+    if (url && url->kind == storage::StorageUrl::Kind::Memory && !allowMemoryStorage)
+        return QStringLiteral("production: refusing memory: storage, which loses every write on "
+                              "restart; set --storage or pass --allow-memory-storage");
+    return {};
 }
 
 QString ServerConfig::loadFile(const QString &path)
@@ -335,11 +357,14 @@ ServerConfig::ParseResult ServerConfig::fromCommandLine(const QStringList &argum
         const QString flag = QString::fromLatin1(spec.flag);
         if (!parser.isSet(flag))
             continue;
-        if (const QString error = config.set(QString::fromLatin1(spec.name), parser.value(flag));
+        const QString value = spec.valueName ? parser.value(flag) : QStringLiteral("true");
+        if (const QString error = config.set(QString::fromLatin1(spec.name), value);
             !error.isEmpty())
             return fail(QStringLiteral("--%1: %2").arg(flag, error));
     }
 
+    if (const QString problem = config.productionProblem(); !problem.isEmpty())
+        return fail(problem);
     result.config = config;
     return result;
 }

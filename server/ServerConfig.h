@@ -40,6 +40,10 @@ struct ServerConfig {
     qint64 rateLimitOpsPerSecond = 0; // per client; 0: no rate limit
     qint64 rateLimitBurst = 0;        // 0: as many as rateLimitOpsPerSecond
     bool stampServerTimestamps = false;
+    // Refuse what is only fit for development: the built-in JWT secret, and memory storage
+    // unless allowMemoryStorage.
+    bool production = false;
+    bool allowMemoryStorage = false;
     QString configFile; // the INI file the options came from, if any
     auth::SecurityPolicy policy; // [policies] of the INI file; default: ADMIN and USER do all
     // Epoch milliseconds for the node's clock; empty means the system clock. Library use only:
@@ -55,6 +59,9 @@ struct ServerConfig {
     int monitorFeedIntervalMs = 1000;
 
     bool usesDevSecret() const { return jwtSecret == kDevSecret; }
+    // Under production, why this config must not run (one line naming the option to set);
+    // empty when it may.
+    QString productionProblem() const;
 
     struct ParseResult;
     static ParseResult fromCommandLine(const QStringList &arguments,

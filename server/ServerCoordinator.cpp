@@ -17,6 +17,7 @@
 #include "storage/Storage.h"
 
 #include <QTimer>
+#include <QUuid>
 #include <QWebSocket>
 
 namespace wingman {
@@ -28,6 +29,7 @@ namespace {
 constexpr int kCloseHandshakeTimeoutMs = 3000;
 constexpr int kShutdownRetryAfterMs = 5000;
 constexpr auto kConnectionRejected = QWebSocketProtocol::CloseCode(4000);
+const QString kNodeIdMeta = QStringLiteral("nodeId");
 
 // The rate limiter runs first so a flood costs the least; the stamper last so no interceptor can
 // put a client's timestamp back.
@@ -212,10 +214,28 @@ void ServerCoordinator::start()
     }
     m_storage->open();
     m_network->start();
-    if (m_state == State::Starting)
-        m_cluster->start();
     if (m_state == State::Starting && m_metrics)
         m_metrics->start();
+}
+
+QString ServerCoordinator::resolveNodeId()
+{
+    const QString stored = m_storage->loadMeta(kNodeIdMeta);
+    if (!m_config.nodeId.isEmpty()) {
+        if (!stored.isEmpty() && stored != m_config.nodeId)
+            return QStringLiteral("invalid value for nodeId: '%1' (the storage belongs to node "
+                                  "'%2'; start with that id or with other storage)")
+                .arg(m_config.nodeId, stored);
+    } else if (crdt::Hlc::isValidNodeId(stored)) {
+        m_config.nodeId = stored;
+    } else {
+        m_config.nodeId =
+            QStringLiteral("node-") + QUuid::createUuid().toString(QUuid::WithoutBraces).left(8);
+    }
+    if (stored != m_config.nodeId)
+        m_storage->storeMeta(kNodeIdMeta, m_config.nodeId);
+    m_maps->hlc().setNodeId(m_config.nodeId);
+    return {};
 }
 
 void ServerCoordinator::onNetworkListening(quint16 port)
@@ -236,11 +256,20 @@ void ServerCoordinator::onMetricsListening(quint16 port)
     maybeCompleteStartup();
 }
 
+// The node's id lives with its data, so the cluster link, which introduces the node by id, starts
+// once storage has said which id that is.
 void ServerCoordinator::onStorageOpened()
 {
+    if (m_state != State::Starting)
+        return;
+    if (const QString error = resolveNodeId(); !error.isEmpty()) {
+        onModuleFailed(error);
+        return;
+    }
     m_maps->load(m_storage->loadAll());
     m_storageOpen = true;
-    maybeCompleteStartup();
+    m_cluster->setMembership(m_config.nodeId, m_config.peers, m_config.clusterHeartbeatMs);
+    m_cluster->start();
 }
 
 void ServerCoordinator::onModuleFailed(const QString &reason)
@@ -412,6 +441,7 @@ void ServerCoordinator::shutdown()
         return;
     const bool wasServing = m_state == State::Ready;
     m_state = State::Stopping;
+    Q_EMIT stopping();
     m_gc->stop();
     m_network->stopListening();
     if (!wasServing || m_connections.isEmpty()) {

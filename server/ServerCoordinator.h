@@ -136,6 +136,8 @@ public:
 Q_SIGNALS:
     void ready();
     void startupFailed(const QString &reason);
+    // shutdown() has begun: clients are being told, nothing new is accepted.
+    void stopping();
     void stopped();
     void connectionOpened(quint64 id);
     void connectionClosed(quint64 id);
@@ -151,6 +153,9 @@ private:
     void onClusterListening(quint16 port);
     void onMetricsListening(quint16 port);
     void onStorageOpened();
+    // The configured id, else the one stored, else a new one (stored); an error line when the
+    // configured id is not the storage's.
+    QString resolveNodeId();
     void onModuleFailed(const QString &reason);
     void maybeCompleteStartup();
     void completeStartup(quint16 port, quint16 clusterPort);

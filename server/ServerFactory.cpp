@@ -3,7 +3,6 @@
 #include "ServerCoordinator.h"
 #include "auth/JwtVerifier.h"
 #include "cluster/ClusterModule.h"
-#include "crdt/Hlc.h"
 #include "metrics/MetricsModule.h"
 #include "network/NetworkModule.h"
 #include "storage/MemoryStorage.h"
@@ -12,13 +11,10 @@
 #include "storage/StorageUrl.h"
 
 #include <QHostAddress>
-#include <QUuid>
 
 namespace wingman {
 
 namespace {
-
-const QString kNodeIdMeta = QStringLiteral("nodeId");
 
 storage::Storage *createStorage(const QString &option, QString *error)
 {
@@ -47,30 +43,17 @@ ServerCoordinator *ServerFactory::create(ServerConfig config, QObject *parent)
     ServerCoordinator::Modules modules;
     modules.storage = createStorage(config.storage, &modules.configError);
 
-    // The node id is stable per data directory: the maps' clock needs it before storage opens,
-    // so an SQLite file is read here, synchronously; the open that follows stores a new one.
-    if (config.nodeId.isEmpty()) {
-        auto *sqlite = qobject_cast<storage::SqliteStorage *>(modules.storage);
-        if (sqlite)
-            config.nodeId = storage::SqliteStorage::readMeta(sqlite->path(), kNodeIdMeta);
-        if (config.nodeId.isEmpty() || !crdt::Hlc::isValidNodeId(config.nodeId)) {
-            config.nodeId = QStringLiteral("node-")
-                            + QUuid::createUuid().toString(QUuid::WithoutBraces).left(8);
-            if (sqlite)
-                sqlite->storeMeta(kNodeIdMeta, config.nodeId);
-        }
-    }
-
     const QHostAddress host(config.host);
     modules.network = new network::NetworkModule(host, config.port, config.maxFrameBytes);
     modules.cluster = new cluster::ClusterModule(host, config.clusterPort);
-    modules.cluster->setMembership(config.nodeId, config.peers, config.clusterHeartbeatMs);
     if (config.metricsPort)
         modules.metrics = new metrics::MetricsModule(host, *config.metricsPort);
     QString keyError;
     modules.verifier = auth::JwtVerifier::create(config.jwtSecret, &keyError);
     if (!modules.verifier && modules.configError.isEmpty())
         modules.configError = QStringLiteral("invalid value for jwtSecret: %1").arg(keyError);
+    if (modules.configError.isEmpty())
+        modules.configError = config.productionProblem();
 
     auto *coordinator = new ServerCoordinator(std::move(config), std::move(modules), parent);
     QMetaObject::invokeMethod(coordinator, &ServerCoordinator::start, Qt::QueuedConnection);

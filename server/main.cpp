@@ -1,6 +1,7 @@
 #include "ServerConfig.h"
 #include "ServerCoordinator.h"
 #include "ServerFactory.h"
+#include "service/ServiceNotifier.h"
 
 #include <QCoreApplication>
 #include <QSocketNotifier>
@@ -67,6 +68,7 @@ int main(int argc, char *argv[])
                      });
     QObject::connect(server, &wingman::ServerCoordinator::stopped, &app,
                      [] { QCoreApplication::exit(0); });
+    new wingman::ServiceNotifier(server);
     installTerminationHandler(server);
     return app.exec();
 }

@@ -23,6 +23,8 @@ public:
     explicit Hlc(const QString &nodeId, Clock clock = {});
 
     const QString &nodeId() const { return m_nodeId; }
+    // For a node whose id is known only once its storage has opened; before it issues timestamps.
+    void setNodeId(const QString &nodeId) { m_nodeId = nodeId; }
 
     // A timestamp greater than every one this clock has issued or seen.
     Timestamp now();

@@ -410,28 +410,4 @@ QString SqliteStorage::loadRecords(QSqlDatabase &db, QHash<QString, StoredMap> *
     return {};
 }
 
-QString SqliteStorage::readMeta(const QString &path, const QString &name)
-{
-    const QString file = absolute(path);
-    if (!QFileInfo(file).isFile())
-        return {};
-    static std::atomic<int> counter { 0 };
-    const QString connection = QStringLiteral("wingman.storage.meta.%1").arg(++counter);
-    QString value;
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), connection);
-        db.setDatabaseName(file);
-        if (db.open()) {
-            QSqlQuery query(db);
-            query.prepare(QStringLiteral("SELECT value FROM wingman_meta WHERE name = ?"));
-            query.addBindValue(name);
-            if (query.exec() && query.next())
-                value = query.value(0).toString();
-        }
-        db.close();
-    }
-    QSqlDatabase::removeDatabase(connection);
-    return value;
-}
-
 } // namespace wingman::storage

@@ -19,11 +19,6 @@ public:
 
     QString path() const { return m_path; }
 
-    // One metadata value of the database at path, read synchronously without creating or
-    // changing anything; empty when there is no such file, value or readable database. For the
-    // node id, which the server needs before storage opens.
-    static QString readMeta(const QString &path, const QString &name);
-
 protected:
     QString driverName() const override { return QStringLiteral("QSQLITE"); }
     QString openConnection(QSqlDatabase &db) override;

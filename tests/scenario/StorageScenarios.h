@@ -112,8 +112,8 @@ inline QHash<QString, QCborValue> queryAll(RawClient &client, const QString &map
 
 // Writes LWW records (a tombstone and TTL records among them) and OR records with a removal
 // through a client, stops the node, starts a new one on the same storage and expects the same
-// maps: records, tombstones, TTLs and Merkle roots.
-inline void restartKeepsEverything(const QString &storage, bool expectSameNodeId)
+// maps: records, tombstones, TTLs, Merkle roots and the node's id.
+inline void restartKeepsEverything(const QString &storage)
 {
     ServerConfig config = testConfig();
     config.storage = storage;
@@ -162,8 +162,7 @@ inline void restartKeepsEverything(const QString &storage, bool expectSameNodeId
 
     auto server = startServer(config, 20000);
     QVERIFY(server);
-    if (expectSameNodeId)
-        QCOMPARE(server->nodeId(), nodeId);
+    QCOMPARE(server->nodeId(), nodeId);
     const crdt::LwwMap *loadedPeople = server->getMap("people");
     const crdt::OrMap *loadedTags = server->getOrMap("tags");
     QVERIFY(loadedPeople && loadedTags);
@@ -280,6 +279,47 @@ inline QString startupFailure(const ServerConfig &config)
         return {};
     }
     return failed.first().first().toString();
+}
+
+// A node without --node-id takes the id its storage holds; an explicit id that is not the
+// stored one stops startup and leaves the stored id in place; the stored id given explicitly
+// starts as usual.
+inline void nodeIdIsKeptWithStorage(const QString &storage)
+{
+    ServerConfig config = testConfig();
+    config.storage = storage;
+    QString generated;
+    {
+        auto server = startServer(config, 20000);
+        QVERIFY(server);
+        generated = server->nodeId();
+        QVERIFY(generated.startsWith(QStringLiteral("node-")));
+        QVERIFY(stopServer(*server));
+    }
+    {
+        auto server = startServer(config, 20000);
+        QVERIFY(server);
+        QCOMPARE(server->nodeId(), generated);
+        QVERIFY(stopServer(*server));
+    }
+
+    ServerConfig other = config;
+    other.nodeId = QStringLiteral("someone-else");
+    const QString reason = startupFailure(other);
+    QVERIFY2(reason.contains(QStringLiteral("nodeId")) && reason.contains(generated)
+            && reason.contains(QStringLiteral("someone-else")),
+        qPrintable(reason));
+
+    ServerConfig same = config;
+    same.nodeId = generated;
+    auto server = startServer(same, 20000);
+    QVERIFY(server);
+    QCOMPARE(server->nodeId(), generated);
+    QVERIFY(stopServer(*server));
+    auto again = startServer(config, 20000);
+    QVERIFY(again);
+    QCOMPARE(again->nodeId(), generated);
+    QVERIFY(stopServer(*again));
 }
 
 } // namespace wingman::test::storage_scenarios

@@ -231,6 +231,11 @@ private Q_SLOTS:
         QTest::newRow("port") << QStringList{"--port", "99999"} << "--port";
         QTest::newRow("node id") << QStringList{"--node-id", "x:y"} << "--node-id";
         QTest::newRow("peers") << QStringList{"--peers", "nohostport"} << "--peers";
+        QTest::newRow("production with the dev secret")
+            << QStringList{"--production"} << "--jwt-secret";
+        QTest::newRow("production with memory storage")
+            << QStringList{"--production", "--jwt-secret", "s3cret", "--storage", "memory:"}
+            << "--allow-memory-storage";
     }
 
     void binaryBadFlagExitsTwo()

@@ -48,7 +48,12 @@ private Q_SLOTS:
 
     void restartKeepsLwwOrTombstonesAndTtl()
     {
-        restartKeepsEverything(sqlite(QStringLiteral("restart/wingman.db")), true);
+        restartKeepsEverything(sqlite(QStringLiteral("restart/wingman.db")));
+    }
+
+    void nodeIdIsKeptWithTheData()
+    {
+        nodeIdIsKeptWithStorage(sqlite(QStringLiteral("node-id/wingman.db")));
     }
 
     void crashKeepsEveryAcknowledgedOp()

@@ -162,7 +162,15 @@ private Q_SLOTS:
         REQUIRE_POSTGRES();
         const QString url = freshDatabase();
         QVERIFY(!url.isEmpty());
-        restartKeepsEverything(url, false);
+        restartKeepsEverything(url);
+    }
+
+    void nodeIdIsKeptWithTheData()
+    {
+        REQUIRE_POSTGRES();
+        const QString url = freshDatabase();
+        QVERIFY(!url.isEmpty());
+        nodeIdIsKeptWithStorage(url);
     }
 
     void crashKeepsEveryAcknowledgedOp()

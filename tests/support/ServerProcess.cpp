@@ -28,6 +28,8 @@ void ServerProcess::start(const QStringList &extraArguments, const QString &work
         if (name.startsWith(QLatin1String("WINGMAN_")))
             environment.remove(name);
     }
+    environment.remove(QStringLiteral("NOTIFY_SOCKET"));
+    environment.insert(m_extraEnvironment);
     // Logs go to stderr even when it is a pipe, where the ready line is read from.
     environment.insert(QStringLiteral("QT_FORCE_STDERR_LOGGING"), QStringLiteral("1"));
     m_process.setProcessEnvironment(environment);
@@ -40,6 +42,11 @@ void ServerProcess::start(const QStringList &extraArguments, const QString &work
         QStringList { "--port", "0", "--cluster-port", "0", "--host", "127.0.0.1", "--jwt-secret",
             kTestSecret }
             + extraArguments);
+}
+
+void ServerProcess::setEnvironmentVariable(const QString &name, const QString &value)
+{
+    m_extraEnvironment.insert(name, value);
 }
 
 QString ServerProcess::output()

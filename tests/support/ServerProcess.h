@@ -19,6 +19,9 @@ public:
     // Flags come after the defaults, so they can override them. WINGMAN_* variables of the test's
     // environment are not passed on: the flags alone configure the server.
     void start(const QStringList &extraArguments, const QString &workingDirectory = {});
+    // A variable for the next start(); NOTIFY_SOCKET reaches the server only this way, so a
+    // test run under systemd never speaks for the test's own unit.
+    void setEnvironmentVariable(const QString &name, const QString &value);
     // Waits for the ready line; false if the process exits or the time runs out first.
     bool waitForReady(int timeoutMs = 20000);
     // Waits for the process to end on its own.
@@ -36,6 +39,7 @@ public:
 
 private:
     QProcess m_process;
+    QProcessEnvironment m_extraEnvironment;
     QString m_output;
     quint16 m_port = 0;
     QString m_nodeId;

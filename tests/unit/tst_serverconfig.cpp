@@ -226,6 +226,68 @@ private Q_SLOTS:
         QVERIFY(result.message.contains("WINGMAN_PORT"));
     }
 
+    void production_data()
+    {
+        QTest::addColumn<QStringList>("flags");
+        QTest::addColumn<QStringList>("environment"); // NAME=value
+        QTest::addColumn<QString>("refusal");         // empty: it starts
+        QTest::newRow("off: dev secret and memory storage")
+            << QStringList{"--storage", "memory:"} << QStringList{} << QString();
+        QTest::newRow("flag, dev secret") << QStringList{"--production"} << QStringList{}
+                                          << "--jwt-secret";
+        QTest::newRow("environment, dev secret")
+            << QStringList{} << QStringList{"WINGMAN_PRODUCTION=1"} << "--jwt-secret";
+        QTest::newRow("secret from the environment")
+            << QStringList{"--production"} << QStringList{"WINGMAN_JWT_SECRET=s3cret"}
+            << QString();
+        QTest::newRow("memory storage")
+            << QStringList{"--production", "--jwt-secret", "s3cret", "--storage", "memory:"}
+            << QStringList{} << "--allow-memory-storage";
+        QTest::newRow("memory storage allowed")
+            << QStringList{"--production", "--jwt-secret", "s3cret", "--storage", "memory:",
+                           "--allow-memory-storage"}
+            << QStringList{} << QString();
+        QTest::newRow("memory storage allowed by environment")
+            << QStringList{"--jwt-secret", "s3cret", "--storage", "memory:"}
+            << QStringList{"WINGMAN_PRODUCTION=true", "WINGMAN_ALLOW_MEMORY_STORAGE=yes"}
+            << QString();
+        QTest::newRow("production not a bool")
+            << QStringList{} << QStringList{"WINGMAN_PRODUCTION=sure"} << "WINGMAN_PRODUCTION";
+    }
+
+    void production()
+    {
+        QFETCH(QStringList, flags);
+        QFETCH(QStringList, environment);
+        QFETCH(QString, refusal);
+        QProcessEnvironment env;
+        for (const QString &pair : std::as_const(environment))
+            env.insert(pair.section(u'=', 0, 0), pair.section(u'=', 1));
+        const auto result = parse(flags, env);
+        if (refusal.isEmpty()) {
+            QVERIFY2(result.config, qPrintable(result.message));
+            return;
+        }
+        QVERIFY(!result.config);
+        QCOMPARE(result.exitCode, 2);
+        QVERIFY2(result.message.contains(refusal), qPrintable(result.message));
+        QVERIFY(!result.message.contains(u'\n'));
+    }
+
+    void productionFromFile()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("wingman.ini"));
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write("[server]\nproduction=true\njwtSecret=from-file\n");
+        file.close();
+        const auto result = parse({"--config", path});
+        QVERIFY2(result.config, qPrintable(result.message));
+        QVERIFY(result.config->production);
+        QVERIFY(!result.config->allowMemoryStorage);
+    }
+
     void helpAndVersionExitZero()
     {
         const auto help = parse({"--help"});

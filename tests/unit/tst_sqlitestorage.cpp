@@ -434,19 +434,19 @@ private Q_SLOTS:
         QCOMPARE(storage->loadAll().value("m").lwwRecords.size(), 100);
     }
 
-    void readMetaIsSynchronousAndCreatesNothing()
+    void metaStoredAfterOpenLoadsBackOnReopen()
     {
-        QCOMPARE(SqliteStorage::readMeta(dbPath(), QStringLiteral("nodeId")), QString());
-        QVERIFY(!QFile::exists(dbPath()));
         {
             auto storage = openAt(dbPath());
             QVERIFY(storage);
+            QCOMPARE(storage->loadMeta(QStringLiteral("nodeId")), QString());
             storage->storeMeta(QStringLiteral("nodeId"), QStringLiteral("node-7"));
             QCOMPARE(storage->loadMeta(QStringLiteral("nodeId")), QStringLiteral("node-7"));
             storage->close();
         }
-        QCOMPARE(
-            SqliteStorage::readMeta(dbPath(), QStringLiteral("nodeId")), QStringLiteral("node-7"));
+        auto reopened = openAt(dbPath());
+        QVERIFY(reopened);
+        QCOMPARE(reopened->loadMeta(QStringLiteral("nodeId")), QStringLiteral("node-7"));
     }
 
     void newerSchemaVersionFailsUntouched()
