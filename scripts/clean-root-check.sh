@@ -68,17 +68,20 @@ new_root() {
   mounted+=("$root/proc")
 }
 
+root_env=(/usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+  LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive)
 in_root() {
   local root=$1; shift
-  chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+  chroot "$root" "${root_env[@]}" "$@"
 }
 
 # Starts a server inside a root and waits for its ready line; then SIGTERM and a clean exit.
 serve_once() {
   local root=$1 dir=$2; shift 2
   local out=$work/server-$RANDOM.log
-  in_root "$root" /bin/sh -c "cd $dir && exec \"\$@\"" sh "$@" > "$out" 2>&1 &
+  # A plain command, not in_root: in the background a function would run in a subshell, and $!
+  # would be that shell's pid instead of the server's.
+  chroot "$root" "${root_env[@]}" /bin/sh -c "cd $dir && exec \"\$@\"" sh "$@" > "$out" 2>&1 &
   local pid=$! waited=0
   until grep -q "ready: client port [0-9]*, cluster port [0-9]*" "$out"; do
     if ! kill -0 "$pid" 2>/dev/null || ((waited >= 600)); then
@@ -86,11 +89,11 @@ serve_once() {
     fi
     sleep 0.1; waited=$((waited + 1))
   done
-  grep "ready:" "$out" | sed 's/^/    /'
   # chroot, env, sh and setpriv all exec: the pid is the server's own.
   kill -TERM "$pid"
   local status=0
   wait "$pid" || status=$?
+  sed 's/^/    /' "$out" | tail -n 3
   [[ $status -eq 0 ]] || { cat "$out"; die "the server exited $status on SIGTERM"; }
 }
 
@@ -147,7 +150,8 @@ install_root=$work/install-root
 new_root "$install_root"
 mkdir -p "$install_root/tmp/debs"
 cp "$work"/debs/*.deb "$install_root/tmp/debs/"
-in_root "$install_root" /bin/bash -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends /tmp/debs/*.deb' \
+# systemd comes first, as on any server, so that the unit can be verified against it below.
+in_root "$install_root" /bin/bash -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends systemd && apt-get install -y -qq --no-install-recommends /tmp/debs/*.deb' \
   > "$work/install.log" 2>&1 || { tail -n 40 "$work/install.log"; die "installing the packages"; }
 for file in /usr/bin/wingman-server /usr/bin/wingman-monitor /etc/wingman/wingman.ini \
   /usr/lib/systemd/system/wingman-server.service /usr/share/applications/wingman-monitor.desktop \
@@ -172,14 +176,12 @@ stage_done install
 
 # --- the unit ---------------------------------------------------------------------------------
 stage unit
-if ! command -v systemd-analyze >/dev/null; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null
-fi
-unit=$install_root/usr/lib/systemd/system/wingman-server.service
-systemd-analyze verify --root="$install_root" /usr/lib/systemd/system/wingman-server.service \
-  || die "systemd-analyze verify"
+unit=/usr/lib/systemd/system/wingman-server.service
+in_root "$install_root" systemd-analyze verify "$unit" > "$work/verify.log" 2>&1 \
+  || { cat "$work/verify.log"; die "systemd-analyze verify"; }
+[[ ! -s $work/verify.log ]] || { cat "$work/verify.log"; die "systemd-analyze verify complained"; }
 log "systemd-analyze verify: clean"
-systemd-analyze security --offline=true --root="$install_root" "$unit" | tail -n 1
+in_root "$install_root" systemd-analyze security --offline=true "$unit" | tail -n 1 | sed 's/^/    /'
 stage_done unit
 
 log "all stages passed"
