@@ -9,10 +9,11 @@ build_dir=${WINGMAN_BUILD_DIR:-$root/build-package}
 
 sudo=""
 if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
-# dpkg-shlibdeps computes each package's Depends from the libraries its binaries link.
-if ! command -v dpkg-shlibdeps >/dev/null || ! command -v dpkg-deb >/dev/null; then
+# dpkg-shlibdeps computes each package's Depends from the libraries its binaries link; CPack
+# finds the binaries with file(1).
+if ! command -v dpkg-shlibdeps >/dev/null || ! command -v file >/dev/null; then
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends dpkg-dev
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends dpkg-dev file
 fi
 
 WINGMAN_BUILD_DIR=$build_dir WINGMAN_BUILD_TYPE=${WINGMAN_BUILD_TYPE:-RelWithDebInfo} \
