@@ -1,38 +1,64 @@
 #include "ConnectDialog.h"
+#include "TokenStore.h"
 
 #include <QDialogButtonBox>
 #include <QFormLayout>
+#include <QLabel>
 #include <QLineEdit>
 #include <QSettings>
 #include <QSpinBox>
 
 namespace wingman::monitor {
 
-ConnectDialog::ConnectDialog(QWidget *parent)
+namespace {
+const QString kHostKey = QStringLiteral("connect/host");
+const QString kPortKey = QStringLiteral("connect/port");
+// Where versions before the keychain kept the token in plain text.
+const QString kLegacyTokenKey = QStringLiteral("connect/token");
+} // namespace
+
+ConnectDialog::ConnectDialog(TokenStore *tokens, QWidget *parent)
     : QDialog(parent)
+    , m_tokens(tokens)
     , m_host(new QLineEdit(this))
     , m_port(new QSpinBox(this))
     , m_token(new QLineEdit(this))
+    , m_keychainHint(new QLabel(tr("The token is not remembered: no system keychain."), this))
 {
     setWindowTitle(tr("Connect to a node"));
+    m_host->setObjectName(QStringLiteral("host"));
+    m_port->setObjectName(QStringLiteral("port"));
+    m_token->setObjectName(QStringLiteral("token"));
     QSettings settings;
-    m_host->setText(
-        settings.value(QStringLiteral("connect/host"), QStringLiteral("127.0.0.1")).toString());
+    m_host->setText(settings.value(kHostKey, QStringLiteral("127.0.0.1")).toString());
     m_port->setRange(1, 65535);
-    m_port->setValue(settings.value(QStringLiteral("connect/port"), 9090).toInt());
+    m_port->setValue(settings.value(kPortKey, 9090).toInt());
     m_token->setEchoMode(QLineEdit::Password);
     m_token->setPlaceholderText(tr("JWT with the ADMIN role"));
-    m_token->setText(settings.value(QStringLiteral("connect/token")).toString());
+    // Offered once more so that it can go to the keychain, but gone from the plain file at once.
+    m_token->setText(settings.value(kLegacyTokenKey).toString());
+    settings.remove(kLegacyTokenKey);
+    m_keychainHint->setObjectName(QStringLiteral("keychainHint"));
+    m_keychainHint->setWordWrap(true);
+    m_keychainHint->hide();
 
     auto *form = new QFormLayout(this);
     form->addRow(tr("Host"), m_host);
     form->addRow(tr("Metrics port"), m_port);
     form->addRow(tr("Admin token"), m_token);
+    form->addRow(m_keychainHint);
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
     connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     form->addRow(buttons);
     resize(420, sizeHint().height());
+
+    connect(m_token, &QLineEdit::textEdited, this, [this] { m_tokenEdited = true; });
+    connect(m_host, &QLineEdit::editingFinished, this, &ConnectDialog::loadToken);
+    connect(m_port, &QSpinBox::valueChanged, this, &ConnectDialog::loadToken);
+    connect(m_tokens, &TokenStore::loaded, this, &ConnectDialog::onTokenLoaded);
+    connect(m_tokens, &TokenStore::unavailable, this, &ConnectDialog::onKeychainUnavailable);
+    loadToken();
 }
 
 QString ConnectDialog::host() const
@@ -53,10 +79,36 @@ QByteArray ConnectDialog::token() const
 void ConnectDialog::accept()
 {
     QSettings settings;
-    settings.setValue(QStringLiteral("connect/host"), host());
-    settings.setValue(QStringLiteral("connect/port"), int(port()));
-    settings.setValue(QStringLiteral("connect/token"), QString::fromUtf8(token()));
+    settings.setValue(kHostKey, host());
+    settings.setValue(kPortKey, int(port()));
+    if (token().isEmpty())
+        m_tokens->forget(host(), port());
+    else
+        m_tokens->store(host(), port(), token());
     QDialog::accept();
+}
+
+void ConnectDialog::loadToken()
+{
+    m_tokens->load(host(), port());
+}
+
+void ConnectDialog::onTokenLoaded(const QString &host, quint16 port, const QByteArray &token)
+{
+    if (host != this->host() || port != this->port())
+        return;
+    m_keychainHint->hide();
+    // What the operator typed wins over what the keychain remembered.
+    if (!m_tokenEdited && !token.isEmpty())
+        m_token->setText(QString::fromUtf8(token));
+}
+
+void ConnectDialog::onKeychainUnavailable(const QString &host, quint16 port, const QString &reason)
+{
+    if (host != this->host() || port != this->port())
+        return;
+    m_keychainHint->setToolTip(reason);
+    m_keychainHint->show();
 }
 
 } // namespace wingman::monitor

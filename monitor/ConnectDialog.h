@@ -2,28 +2,42 @@
 
 #include <QDialog>
 
+class QLabel;
 class QLineEdit;
 class QSpinBox;
 
 namespace wingman::monitor {
 
-// Asks for a node's host, metrics port and admin token; remembers the last answer in QSettings.
+class TokenStore;
+
+// Asks for a node's host, metrics port and admin token. Host and port are remembered in QSettings;
+// the token only in the system keychain (through TokenStore), and without one it is asked for
+// each time.
 class ConnectDialog : public QDialog
 {
     Q_OBJECT
 public:
-    explicit ConnectDialog(QWidget *parent = nullptr);
+    explicit ConnectDialog(TokenStore *tokens, QWidget *parent = nullptr);
 
     QString host() const;
     quint16 port() const;
     QByteArray token() const;
+    // Shown when the keychain cannot keep the token.
+    QLabel *keychainHint() const { return m_keychainHint; }
 
     void accept() override;
 
 private:
+    void loadToken();
+    void onTokenLoaded(const QString &host, quint16 port, const QByteArray &token);
+    void onKeychainUnavailable(const QString &host, quint16 port, const QString &reason);
+
+    TokenStore *m_tokens;
     QLineEdit *m_host;
     QSpinBox *m_port;
     QLineEdit *m_token;
+    QLabel *m_keychainHint;
+    bool m_tokenEdited = false;
 };
 
 } // namespace wingman::monitor

@@ -5,6 +5,7 @@
 #include "NodeMonitor.h"
 #include "NodeView.h"
 #include "NodesModel.h"
+#include "TokenStore.h"
 
 #include <QAction>
 #include <QApplication>
@@ -21,6 +22,7 @@ MainWindow::MainWindow(QWidget *parent)
     , m_tabs(new QTabWidget(this))
     , m_nodes(new NodesModel(this))
     , m_overview(new QTableView(this))
+    , m_tokens(new TokenStore(this))
 {
     setWindowTitle(tr("Wingman Monitor"));
     setWindowIcon(monitorIcon());
@@ -72,7 +74,7 @@ QList<NodeMonitor *> MainWindow::nodes() const
 
 void MainWindow::showConnectDialog()
 {
-    auto *dialog = new ConnectDialog(this);
+    auto *dialog = new ConnectDialog(m_tokens, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &QDialog::accepted, this, [this, dialog] {
         addNode(dialog->host(), dialog->port(), dialog->token());

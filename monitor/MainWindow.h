@@ -10,6 +10,7 @@ namespace wingman::monitor {
 class NodeMonitor;
 class NodeView;
 class NodesModel;
+class TokenStore;
 
 // Tabs: a cluster overview first, then one per monitored node.
 class MainWindow : public QMainWindow
@@ -32,6 +33,8 @@ private:
     QTabWidget *m_tabs;
     NodesModel *m_nodes;
     QTableView *m_overview;
+    // Outlives the connect dialog, so that a token being stored as it closes still gets there.
+    TokenStore *m_tokens;
 };
 
 } // namespace wingman::monitor

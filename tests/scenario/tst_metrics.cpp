@@ -14,8 +14,10 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QProcess>
 #include <QRegularExpression>
 #include <QSignalSpy>
+#include <QStandardPaths>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTest>
@@ -87,6 +89,25 @@ Exposition scrape(quint16 port)
         return { {}, {},
             QStringLiteral("content type %1").arg(QString::fromLatin1(reply->contentType)) };
     return parsePrometheus(reply->body);
+}
+
+// What `promtool check metrics` prints for this exposition (errors and lint problems alike);
+// empty when it finds nothing and exits 0.
+QString promtoolProblems(const QString &promtool, const QByteArray &text)
+{
+    QProcess process;
+    process.setProcessChannelMode(QProcess::MergedChannels);
+    process.start(promtool, { QStringLiteral("check"), QStringLiteral("metrics") });
+    if (!process.waitForStarted(5000))
+        return QStringLiteral("cannot start %1: %2").arg(promtool, process.errorString());
+    process.write(text);
+    process.closeWriteChannel();
+    if (!process.waitForFinished(10000))
+        return QStringLiteral("promtool did not finish: %1").arg(process.errorString());
+    const QString output = QString::fromUtf8(process.readAll()).trimmed();
+    if (process.exitStatus() != QProcess::NormalExit || process.exitCode() != 0)
+        return QStringLiteral("promtool exited %1: %2").arg(process.exitCode()).arg(output);
+    return output;
 }
 
 ServerConfig metricsConfig()
@@ -254,6 +275,57 @@ private Q_SLOTS:
         const Exposition metrics = scrape(server->metricsPort());
         QVERIFY2(metrics.error.isEmpty(), qPrintable(metrics.error));
         QCOMPARE(metrics.value(QStringLiteral("wingman_auth_failures_total")), 1.0);
+        QVERIFY(stopServer(*server));
+    }
+
+    void metricsPassPromtool()
+    {
+        const QString promtool = QStandardPaths::findExecutable(QStringLiteral("promtool"));
+        if (promtool.isEmpty())
+            QSKIP("promtool is not on PATH (Debian package 'prometheus'): /metrics not linted");
+        auto server = startServer(metricsConfig());
+        QVERIFY(server);
+        QSignalSpy events(server.get(), &ServerCoordinator::notableEvent);
+
+        RawClient writer;
+        QVERIFY(writer.connectAndAuthenticate(server->port(), token("writer", { "USER" })));
+        RawClient waiting;
+        QVERIFY(waiting.connectTo(server->port()));
+        RawClient intruder;
+        QVERIFY(intruder.connectTo(server->port()));
+        QVERIFY(intruder.take(QStringLiteral("AUTH_REQUIRED")));
+        intruder.sendAuth(TestTokens::userToken("some-other-secret"));
+        QVERIFY(intruder.waitForDisconnected());
+        QTRY_VERIFY_WITH_TIMEOUT(
+            std::any_of(events.cbegin(), events.cend(),
+                [](const QList<QVariant> &e) { return e.first().toString() == u"auth-failure"; }),
+            5000);
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        writer.send(clientOp(QStringLiteral("1"), QStringLiteral("a"), now));
+        QVERIFY(writer.take(QStringLiteral("OP_ACK")));
+        writer.send(clientOp(QStringLiteral("2"), QString(), now));
+        QVERIFY(writer.take(QStringLiteral("OP_REJECTED")));
+
+        const auto reply = httpGet(server->metricsPort(), QStringLiteral("/metrics"));
+        QVERIFY(reply);
+        QCOMPARE(reply->status, 200);
+        // promtool skips a family without samples, so each one must have some to be linted.
+        const Exposition metrics = parsePrometheus(reply->body);
+        QVERIFY2(metrics.error.isEmpty(), qPrintable(metrics.error));
+        QVERIFY(!metrics.types.isEmpty());
+        for (auto type = metrics.types.cbegin(); type != metrics.types.cend(); ++type) {
+            const QString &family = type.key();
+            QVERIFY2(std::any_of(metrics.samples.keyBegin(), metrics.samples.keyEnd(),
+                         [&family](const QString &key) {
+                             return key == family || key.startsWith(family + u'{');
+                         }),
+                qPrintable(family));
+        }
+        QCOMPARE(metrics.value(QStringLiteral("wingman_auth_failures_total")), 1.0);
+        QCOMPARE(metrics.value(QStringLiteral("wingman_ops_total{outcome=\"applied\"}")), 1.0);
+
+        const QString problems = promtoolProblems(promtool, reply->body);
+        QVERIFY2(problems.isEmpty(), qPrintable(problems));
         QVERIFY(stopServer(*server));
     }
 
