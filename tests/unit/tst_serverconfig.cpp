@@ -17,6 +17,15 @@ private:
                                              env);
     }
 
+    // Startup refused: exit 2 with one line that names the option.
+    static void expectRefusal(const ServerConfig::ParseResult &result, const QString &named)
+    {
+        QVERIFY(!result.config);
+        QCOMPARE(result.exitCode, 2);
+        QVERIFY2(result.message.contains(named), qPrintable(result.message));
+        QVERIFY(!result.message.contains(u'\n'));
+    }
+
 private Q_SLOTS:
     void defaults()
     {
@@ -182,10 +191,7 @@ private Q_SLOTS:
         QFETCH(QStringList, flags);
         QFETCH(QString, named);
         const auto result = parse(flags);
-        QVERIFY(!result.config);
-        QCOMPARE(result.exitCode, 2);
-        QVERIFY2(result.message.contains(named), qPrintable(result.message));
-        QVERIFY(!result.message.contains(u'\n'));
+        expectRefusal(result, named);
     }
 
     void badFileValueNamesOption()
@@ -268,10 +274,7 @@ private Q_SLOTS:
             QVERIFY2(result.config, qPrintable(result.message));
             return;
         }
-        QVERIFY(!result.config);
-        QCOMPARE(result.exitCode, 2);
-        QVERIFY2(result.message.contains(refusal), qPrintable(result.message));
-        QVERIFY(!result.message.contains(u'\n'));
+        expectRefusal(result, refusal);
     }
 
     void productionFromFile()
