@@ -48,6 +48,8 @@ constexpr OptionSpec kOptions[] = {
      "Per-connection outbound queue budget. Default 8388608."},
     {"slowConsumerGraceMs", "slow-consumer-grace-ms", "SLOW_CONSUMER_GRACE_MS", "ms",
      "How long a connection may stay over budget. Default 2000."},
+    {"maxClockDriftMs", "max-clock-drift-ms", "MAX_CLOCK_DRIFT_MS", "ms",
+     "Refuse client timestamps further ahead of this node's clock. Default 60000."},
     {"rateLimitOpsPerSecond", "rate-limit-ops-per-second", "RATE_LIMIT_OPS_PER_SECOND", "ops",
      "Per-client write rate limit (0 = off). Default 0."},
     {"rateLimitBurst", "rate-limit-burst", "RATE_LIMIT_BURST", "ops",
@@ -217,6 +219,8 @@ QString ServerConfig::set(const QString &option, const QString &value)
         return setPositive(outboundBudgetBytes);
     if (option == u"slowConsumerGraceMs")
         return setPositive(slowConsumerGraceMs);
+    if (option == u"maxClockDriftMs")
+        return setPositive(maxClockDriftMs);
     if (option == u"rateLimitOpsPerSecond" || option == u"rateLimitBurst") {
         const auto n = parseNonNegative(value);
         if (!n)

@@ -37,6 +37,9 @@ struct ServerConfig {
     qint64 maxFrameBytes = 16LL * 1024 * 1024;
     qint64 outboundBudgetBytes = 8LL * 1024 * 1024;
     qint64 slowConsumerGraceMs = 2000;
+    // How far ahead of this node's clock a client's record timestamp may be; an op beyond it is
+    // refused, and no timestamp moves the node's clock further than this past its wall clock.
+    qint64 maxClockDriftMs = 60000;
     qint64 rateLimitOpsPerSecond = 0; // per client; 0: no rate limit
     qint64 rateLimitBurst = 0;        // 0: as many as rateLimitOpsPerSecond
     bool stampServerTimestamps = false;

@@ -266,7 +266,11 @@ void ServerCoordinator::onStorageOpened()
         onModuleFailed(error);
         return;
     }
+    m_maps->hlc().setMaxDriftMs(m_config.maxClockDriftMs);
     m_maps->load(m_storage->loadAll());
+    // Stored records load as they are; from now on no timestamp (client op, ORMAP_PUSH_DIFF,
+    // peer) moves the clock beyond the drift bound: maps refuse such a record instead.
+    m_maps->hlc().setStrict(true);
     m_storageOpen = true;
     m_cluster->setMembership(m_config.nodeId, m_config.peers, m_config.clusterHeartbeatMs);
     m_cluster->start();

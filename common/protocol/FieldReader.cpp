@@ -30,6 +30,16 @@ std::optional<qint64> toInt64(const QCborValue &value)
     return qint64(d);
 }
 
+namespace {
+
+QString notStringReason(const QCborValue &value)
+{
+    return MsgPackCodec::isInvalidString(value) ? QStringLiteral("is not valid UTF-8")
+                                                : QStringLiteral("must be a string");
+}
+
+} // namespace
+
 bool FieldReader::fail(QLatin1StringView name, const QString &reason) const
 {
     if (m_error) {
@@ -54,8 +64,7 @@ bool FieldReader::string(QLatin1StringView name, QString &out) const
         out = v.toString();
         return true;
     }
-    return fail(
-        name, isAbsent(v) ? QStringLiteral("is required") : QStringLiteral("must be a string"));
+    return fail(name, isAbsent(v) ? QStringLiteral("is required") : notStringReason(v));
 }
 
 bool FieldReader::optionalString(QLatin1StringView name, std::optional<QString> &out) const
@@ -66,7 +75,7 @@ bool FieldReader::optionalString(QLatin1StringView name, std::optional<QString> 
         return true;
     }
     if (!v.isString())
-        return fail(name, QStringLiteral("must be a string"));
+        return fail(name, notStringReason(v));
     out = v.toString();
     return true;
 }
@@ -158,7 +167,7 @@ bool FieldReader::stringList(QLatin1StringView name, QStringList &out) const
     for (qsizetype i = 0; i < items.size(); ++i) {
         const QCborValue item = items.at(i);
         if (!item.isString())
-            return failAt(m_error, FieldPath(listPath, i), QStringLiteral("must be a string"));
+            return failAt(m_error, FieldPath(listPath, i), notStringReason(item));
         out.append(item.toString());
     }
     return true;

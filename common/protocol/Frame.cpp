@@ -46,8 +46,15 @@ FrameDecodeResult Frame::decode(QByteArrayView frame, const DecodeLimits &limits
                                                  : QStringLiteral("must be a string");
         return result;
     }
-    result.status = FrameDecodeResult::Ok;
     result.type = type.toString();
+    // Ops are refused one by one (ClientOp::fromCbor), the rest of their batch goes on; any
+    // other message is refused whole.
+    if (decoded.invalidUtf8 && result.type != u"OP_BATCH" && result.type != u"CLIENT_OP") {
+        result.status = FrameDecodeResult::InvalidMessage;
+        result.error.reason = QStringLiteral("contains a string that is not valid UTF-8");
+        return result;
+    }
+    result.status = FrameDecodeResult::Ok;
     result.message = std::move(message);
     return result;
 }

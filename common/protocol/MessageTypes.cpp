@@ -316,6 +316,11 @@ std::optional<ClientOp> ClientOp::fromCbor(
     const QCborMap &map, DecodeError *error, const FieldPath &path)
 {
     const FieldReader fields(map, path, error);
+    // Every string of an op counts, a record value's included: refused before any is read.
+    if (MsgPackCodec::containsInvalidString(map)) {
+        failAt(error, path, QStringLiteral("contains a string that is not valid UTF-8"));
+        return std::nullopt;
+    }
     ClientOp op;
     if (!fields.optionalString("id"_L1, op.id) || !fields.string("mapName"_L1, op.mapName)
         || !fields.string("key"_L1, op.key)

@@ -40,11 +40,57 @@ bool isAscii(const char *data, size_t size)
     return true;
 }
 
-QCborValue stringValue(const char *data, size_t size)
+// Past the ASCII prefix: each sequence checked against the ranges of RFC 3629's table.
+bool isValidUtf8Tail(const uchar *s, size_t size)
 {
-    if (isAscii(data, size))
-        return QCborValue(QLatin1StringView(data, qsizetype(size)));
-    return QCborValue(QString::fromUtf8(data, qsizetype(size)));
+    size_t i = 0;
+    while (i < size) {
+        const uchar b = s[i];
+        if (b < 0x80) {
+            ++i;
+            continue;
+        }
+        size_t length = 0;
+        uchar low = 0x80;
+        uchar high = 0xbf;
+        if (b >= 0xc2 && b <= 0xdf) {
+            length = 2;
+        } else if (b >= 0xe0 && b <= 0xef) {
+            length = 3;
+            if (b == 0xe0)
+                low = 0xa0; // overlong
+            else if (b == 0xed)
+                high = 0x9f; // surrogates
+        } else if (b >= 0xf0 && b <= 0xf4) {
+            length = 4;
+            if (b == 0xf0)
+                low = 0x90; // overlong
+            else if (b == 0xf4)
+                high = 0x8f; // beyond U+10FFFF
+        } else {
+            return false;
+        }
+        if (size - i < length || s[i + 1] < low || s[i + 1] > high)
+            return false;
+        for (size_t k = 2; k < length; ++k) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+        }
+        i += length;
+    }
+    return true;
+}
+
+bool isValidUtf8(const char *data, size_t size)
+{
+    size_t i = 0;
+    for (; i + 8 <= size; i += 8) {
+        quint64 word;
+        std::memcpy(&word, data + i, 8);
+        if (word & 0x8080808080808080ull)
+            break;
+    }
+    return isValidUtf8Tail(reinterpret_cast<const uchar *>(data) + i, size - i);
 }
 
 QByteArray bigEndian64(quint64 value)
@@ -123,6 +169,7 @@ public:
 
     QCborValue takeValue() { return std::move(m_root); }
     const QString &error() const { return m_error; }
+    bool invalidUtf8() const { return m_invalidUtf8; }
 
     bool visit_nil() { return add(QCborValue(nullptr)); }
     bool visit_boolean(bool v) { return add(QCborValue(v)); }
@@ -144,7 +191,13 @@ public:
             key.isAscii = true;
             return true;
         }
-        return add(stringValue(data, size));
+        if (isAscii(data, size))
+            return add(QCborValue(QLatin1StringView(data, qsizetype(size))));
+        if (isValidUtf8(data, size))
+            return add(QCborValue(QString::fromUtf8(data, qsizetype(size))));
+        m_invalidUtf8 = true;
+        return add(
+            QCborValue(QCborTag(MsgPackCodec::kInvalidUtf8Tag), QByteArray(data, qsizetype(size))));
     }
     bool visit_bin(const char *data, uint32_t size)
     {
@@ -278,6 +331,7 @@ private:
     QString m_error;
     quint64 m_elements = 0;
     quint64 m_declaredValues = 0;
+    bool m_invalidUtf8 = false;
 };
 
 DecodeResult failure(const QString &reason)
@@ -316,7 +370,40 @@ DecodeResult MsgPackCodec::decode(QByteArrayView bytes, const DecodeLimits &limi
     DecodeResult result;
     result.value = builder.takeValue();
     result.ok = true;
+    result.invalidUtf8 = builder.invalidUtf8();
     return result;
+}
+
+bool MsgPackCodec::isValidUtf8(QByteArrayView bytes)
+{
+    return protocol::isValidUtf8(bytes.data(), size_t(bytes.size()));
+}
+
+bool MsgPackCodec::isInvalidString(const QCborValue &value)
+{
+    return value.isTag() && value.tag() == QCborTag(kInvalidUtf8Tag);
+}
+
+bool MsgPackCodec::containsInvalidString(const QCborValue &value)
+{
+    if (isInvalidString(value))
+        return true;
+    if (value.isArray()) {
+        const QCborArray array = value.toArray();
+        for (const QCborValue &item : array) {
+            if (containsInvalidString(item))
+                return true;
+        }
+    } else if (value.isMap()) {
+        const QCborMap map = value.toMap();
+        for (auto it = map.cbegin(); it != map.cend(); ++it) {
+            if (containsInvalidString(it.key()) || containsInvalidString(it.value()))
+                return true;
+        }
+    } else if (value.isTag()) {
+        return containsInvalidString(value.taggedValue());
+    }
+    return false;
 }
 
 qsizetype MsgPackCodec::valueSize(QByteArrayView bytes, const DecodeLimits &limits)

@@ -23,6 +23,8 @@ struct DecodeResult {
     QCborValue value;
     DecodeError error;
     bool ok = false;
+    // Some string was not valid UTF-8 and decoded as MsgPackCodec::isInvalidString() instead.
+    bool invalidUtf8 = false;
 };
 
 // MessagePack <-> QCborValue, the value type carried end to end.
@@ -40,6 +42,7 @@ class MsgPackCodec
 {
 public:
     static constexpr quint64 kExtTagBase = 0x10000;
+    static constexpr quint64 kInvalidUtf8Tag = 0x20000;
 
     static DecodeResult decode(QByteArrayView bytes, const DecodeLimits &limits = {});
     static QByteArray encode(const QCborValue &value);
@@ -47,6 +50,14 @@ public:
     // malformed (reserved byte 0xc1) or beyond limits. Reads headers only, nothing is built: a
     // value with bytes.size() == valueSize(bytes) is one that decode() takes.
     static qsizetype valueSize(QByteArrayView bytes, const DecodeLimits &limits = {});
+
+    // Strict UTF-8: no overlong forms, surrogates or code points beyond U+10FFFF. ASCII is
+    // checked eight bytes at a time.
+    static bool isValidUtf8(QByteArrayView bytes);
+    // A decoded str that was not valid UTF-8.
+    static bool isInvalidString(const QCborValue &value);
+    // value or anything nested in it (map keys included) isInvalidString().
+    static bool containsInvalidString(const QCborValue &value);
 };
 
 } // namespace wingman::protocol

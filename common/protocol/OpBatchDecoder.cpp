@@ -32,19 +32,27 @@ bool isAscii(std::string_view s)
     return true;
 }
 
-QString toQString(std::string_view s)
+// Invalid UTF-8 is left to the generic path, which refuses the op it is in.
+bool isValidText(std::string_view s)
 {
-    if (isAscii(s))
-        return QString::fromLatin1(s.data(), qsizetype(s.size()));
-    return QString::fromUtf8(s.data(), qsizetype(s.size()));
+    return isAscii(s) || MsgPackCodec::isValidUtf8(QByteArrayView(s.data(), qsizetype(s.size())));
+}
+
+bool toQString(std::string_view s, QString &out)
+{
+    if (isAscii(s)) {
+        out = QString::fromLatin1(s.data(), qsizetype(s.size()));
+        return true;
+    }
+    if (!isValidText(s))
+        return false;
+    out = QString::fromUtf8(s.data(), qsizetype(s.size()));
+    return true;
 }
 
 bool readString(const Object &o, QString &out)
 {
-    if (o.type != msgpack::type::STR)
-        return false;
-    out = toQString(text(o));
-    return true;
+    return o.type == msgpack::type::STR && toQString(text(o), out);
 }
 
 // The same string as last time costs no allocation.
@@ -54,8 +62,8 @@ bool readCachedString(const Object &o, QString &cache, QString &out)
         return false;
     const std::string_view s = text(o);
     const QLatin1StringView latin(s.data(), qsizetype(s.size()));
-    if (!(isAscii(s) && cache == latin))
-        cache = toQString(s);
+    if (!(isAscii(s) && cache == latin) && !toQString(s, cache))
+        return false;
     out = cache;
     return true;
 }
@@ -118,17 +126,21 @@ template <typename Visit> bool forEachField(const Object &o, Visit &&visit)
         return false;
     for (quint32 i = 0; i < o.via.map.size; ++i) {
         const Object &key = o.via.map.ptr[i].key;
-        if (key.type != msgpack::type::STR || !visit(text(key), o.via.map.ptr[i].val))
+        if (key.type != msgpack::type::STR || !isValidText(text(key))
+            || !visit(text(key), o.via.map.ptr[i].val))
             return false;
     }
     return true;
 }
 
-// Values without ext types (JavaScript undefined, dates, …), which the generic path treats
-// specially, are taken as they are (crdt::Value::fromPacked).
+// Values free of ext types (JavaScript undefined, dates, …), which the generic path treats
+// specially, and of invalid UTF-8, which it refuses, are taken as they are
+// (crdt::Value::fromPacked).
 bool isPlainValue(const Object &o)
 {
     switch (o.type) {
+    case msgpack::type::STR:
+        return isValidText(text(o));
     case msgpack::type::ARRAY:
         for (quint32 i = 0; i < o.via.array.size; ++i) {
             if (!isPlainValue(o.via.array.ptr[i]))
@@ -174,7 +186,7 @@ public:
 
     bool readTimestamp(const Object &o, crdt::Timestamp &out)
     {
-        if (o.type != msgpack::type::MAP)
+        if (o.type != msgpack::type::MAP || !isPlainValue(o))
             return false;
         const Object *millis = field(o, "millis");
         const Object *counter = field(o, "counter");
@@ -207,10 +219,13 @@ public:
                 if (!readInteger(val, ttl))
                     return false;
                 out.ttlMs = ttl;
-            } else if (name == "tag" && tag) {
-                *tag = &val;
+                return true;
             }
-            return true;
+            if (name == "tag" && tag) {
+                *tag = &val;
+                return true;
+            }
+            return isPlainValue(val);
         });
         return ok && haveTimestamp;
     }
@@ -251,8 +266,9 @@ public:
                 if (!readInteger(val, timeout))
                     return false;
                 op.timeout = timeout;
+                return true;
             }
-            return true;
+            return isPlainValue(val); // unknown fields are ignored, but not invalid UTF-8
         });
         if (!ok || !haveMapName || !haveKey)
             return false;

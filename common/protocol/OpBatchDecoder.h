@@ -22,9 +22,10 @@ struct DecodedOps {
 // field, and writes are the bulk of the traffic. Record values are not decoded at all: they stay
 // their bytes in the frame (crdt::Value::fromPacked). Only the plain shape is taken: a frame of
 // any other type, or with anything the generic path would refuse or treat specially (a malformed
-// op, an ext value, null for an optional field), gives nullopt, and the caller decodes it the
-// generic way, which yields the exact error. The result is therefore always equal to what
-// ClientOp::fromCbor gives for the same frame.
+// op, an ext value, null for an optional field, a string that is not valid UTF-8), gives
+// nullopt, and the caller decodes it the generic way, which yields the exact error (per op, for
+// invalid UTF-8). The result is therefore always equal to what ClientOp::fromCbor gives for the
+// same frame.
 class OpBatchDecoder
 {
 public:

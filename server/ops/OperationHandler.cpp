@@ -255,7 +255,29 @@ OperationHandler::Outcome OperationHandler::merge(const protocol::ClientOp &op,
 {
     const protocol::OpType type = op.effectiveType();
     const bool orOp = type == protocol::OpType::OrAdd || type == protocol::OpType::OrRemove;
+    if (const Outcome drifted = checkDrift(op, orOp); drifted.code != 0)
+        return drifted;
     return orOp ? applyOr(op, changes) : applyLww(op, changes);
+}
+
+OperationHandler::Outcome OperationHandler::checkDrift(
+    const protocol::ClientOp &op, bool orOp) const
+{
+    const crdt::Timestamp *stamp = nullptr;
+    if (orOp && op.effectiveType() == protocol::OpType::OrAdd && op.orRecord)
+        stamp = &op.orRecord->timestamp;
+    else if (!orOp && op.record)
+        stamp = &op.record->timestamp;
+    const crdt::Hlc &hlc = m_maps.hlc();
+    const qint64 wall = hlc.clockMillis();
+    // The map would refuse it silently (strict clock); the client is told instead.
+    if (!stamp || stamp->millis <= wall || stamp->millis - wall <= hlc.maxDriftMs())
+        return {};
+    return { kBadOp,
+        QStringLiteral("Clock drift: timestamp %1 is more than %2 ms ahead of the "
+                       "server clock")
+            .arg(stamp->toString())
+            .arg(hlc.maxDriftMs()) };
 }
 
 OperationHandler::Outcome OperationHandler::applyLww(const protocol::ClientOp &op,

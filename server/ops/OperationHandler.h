@@ -79,6 +79,9 @@ private:
                   BatchChanges &changes);
     Outcome authorize(const protocol::ClientOp &op, const auth::Principal &principal) const;
     Outcome merge(const protocol::ClientOp &op, BatchChanges &changes);
+    // An op stamped beyond the node's clock plus its max drift would drag every later timestamp
+    // of the node into the future.
+    Outcome checkDrift(const protocol::ClientOp &op, bool orOp) const;
     Outcome applyLww(const protocol::ClientOp &op, BatchChanges &changes);
     Outcome applyOr(const protocol::ClientOp &op, BatchChanges &changes);
 

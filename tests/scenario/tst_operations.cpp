@@ -3,6 +3,7 @@
 #include "TestTokens.h"
 #include "crdt/LwwMap.h"
 #include "crdt/OrMap.h"
+#include "protocol/Frame.h"
 #include "protocol/Messages.h"
 
 #include <QCborArray>
@@ -36,6 +37,16 @@ QCborMap opBatch(const QCborArray &ops)
 QCborMap payloadOf(const std::optional<QCborMap> &message)
 {
     return message ? message->value(kPayload).toMap() : QCborMap();
+}
+
+// The frame of message with U+FFFD (EF BF BD) replaced by FF FF FF and U+FFFE (EF BF BE) by
+// FE FE FE: two distinct byte strings that are not UTF-8 and that a lenient decoder would both
+// read as the same replacement characters.
+QByteArray withInvalidUtf8(const QCborMap &message)
+{
+    return protocol::Frame::encode(message)
+        .replace("\xef\xbf\xbd", "\xff\xff\xff")
+        .replace("\xef\xbf\xbe", "\xfe\xfe\xfe");
 }
 
 QCborMap person(const QString &name, int age)
@@ -172,6 +183,98 @@ private Q_SLOTS:
         QVERIFY(!m_server->getMap(QStringLiteral("secret.plans")));
         QCOMPARE(m_server->getMap(QStringLiteral("public"))->get(QStringLiteral("ok")),
                  std::optional<QCborValue>(2));
+    }
+
+    void invalidUtf8IsRejectedAndTheRestApplies()
+    {
+        auto writer = client();
+        QVERIFY(writer);
+        writer->sendBinary(withInvalidUtf8(opBatch({
+            lwwPut("1", "public", QStringLiteral("u\uFFFD"), QStringLiteral("A"), m_now),
+            lwwPut("2", "public", QStringLiteral("u\uFFFE"), QStringLiteral("B"), m_now),
+            lwwPut("3", "public", "ok", 3, m_now),
+            lwwPut("4", QStringLiteral("public\uFFFD"), "k", 4, m_now),
+            lwwPut("5", "public", "value", QStringLiteral("bad \uFFFD"), m_now),
+        })));
+        QStringList rejectedIds;
+        for (int i = 0; i < 4; ++i) {
+            const QCborMap rejected = payloadOf(writer->take(QStringLiteral("OP_REJECTED")));
+            QCOMPARE(rejected.value(QStringLiteral("code")).toInteger(), 400);
+            QVERIFY2(rejected.value(QStringLiteral("reason")).toString().contains(u"UTF-8"),
+                     qPrintable(rejected.value(QStringLiteral("reason")).toString()));
+            rejectedIds << rejected.value(QStringLiteral("opId")).toString();
+        }
+        QCOMPARE(rejectedIds, (QStringList{"1", "2", "4", "5"}));
+        const QCborArray results =
+            payloadOf(writer->take(QStringLiteral("OP_ACK"))).value(QStringLiteral("results")).toArray();
+        QCOMPARE(results.size(), 5);
+        for (int i = 0; i < 5; ++i)
+            QCOMPARE(results.at(i).toMap().value(QStringLiteral("success")).toBool(), i == 2);
+
+        crdt::LwwMap *map = m_server->getMap(QStringLiteral("public"));
+        QVERIFY(map);
+        QCOMPARE(map->keys(), QStringList{QStringLiteral("ok")});
+        QCOMPARE(map->get(QStringLiteral("ok")), std::optional<QCborValue>(3));
+        QVERIFY(!m_server->getMap(QStringLiteral("public\uFFFD")));
+
+        // Any other message with invalid UTF-8 is refused whole.
+        writer->sendBinary(withInvalidUtf8(QCborMap{
+            {kType, QStringLiteral("QUERY_SUB")},
+            {kPayload, QCborMap{{QStringLiteral("queryId"), QStringLiteral("q")},
+                                {QStringLiteral("mapName"), QStringLiteral("people\uFFFD")},
+                                {QStringLiteral("query"), QCborMap()}}}}));
+        QCOMPARE(payloadOf(writer->take(QStringLiteral("ERROR"))).value(QStringLiteral("code")).toInteger(), 400);
+        QVERIFY(!writer->has(QStringLiteral("QUERY_RESP")));
+        QVERIFY(!m_server->getMap(QStringLiteral("people\uFFFD")));
+        QVERIFY(writer->isConnected());
+    }
+
+    void farFutureTimestampIsRejectedAndDoesNotMoveTheClock()
+    {
+        auto writer = client();
+        QVERIFY(writer);
+        const qint64 future = qint64(9e15);
+        const QString tag = QStringLiteral("%1:0:client-a").arg(future);
+        const QCborMap orAdd{{QStringLiteral("id"), QStringLiteral("2")},
+                             {QStringLiteral("mapName"), QStringLiteral("tags")},
+                             {QStringLiteral("key"), QStringLiteral("t")},
+                             {QStringLiteral("opType"), QStringLiteral("OR_ADD")},
+                             {QStringLiteral("orRecord"),
+                              protocol::orRecordToCbor({1, {future, 0, "client-a"}, tag, std::nullopt})}};
+        writer->send(opBatch({lwwPut("1", "public", "future", 1, future), orAdd,
+                              lwwPut("3", "public", "now", 3, m_now)}));
+        for (const QString &id : {QStringLiteral("1"), QStringLiteral("2")}) {
+            const QCborMap rejected = payloadOf(writer->take(QStringLiteral("OP_REJECTED")));
+            QCOMPARE(rejected.value(QStringLiteral("opId")).toString(), id);
+            QCOMPARE(rejected.value(QStringLiteral("code")).toInteger(), 400);
+            QVERIFY2(rejected.value(QStringLiteral("reason")).toString().contains(u"clock drift", Qt::CaseInsensitive),
+                     qPrintable(rejected.value(QStringLiteral("reason")).toString()));
+        }
+        const QCborArray results =
+            payloadOf(writer->take(QStringLiteral("OP_ACK"))).value(QStringLiteral("results")).toArray();
+        QCOMPARE(results.size(), 3);
+        QVERIFY(results.at(2).toMap().value(QStringLiteral("success")).toBool());
+        crdt::LwwMap *map = m_server->getMap(QStringLiteral("public"));
+        QVERIFY(map);
+        QCOMPARE(map->keys(), QStringList{QStringLiteral("now")});
+
+        // A far-future record through OR-map sync is not taken either.
+        protocol::OrMapPushDiffMessage push;
+        push.mapName = QStringLiteral("tags");
+        push.entries.append({QStringLiteral("pushed"), {crdt::OrRecord{2, {future, 0, "client-a"}, tag, std::nullopt}}, {}});
+        writer->send(push.toCbor());
+
+        // Handled in order: once this is acknowledged, the push has been too.
+        writer->send(opBatch({lwwPut("4", "public", "later", 4, m_now)}));
+        const auto ack = writer->take(QStringLiteral("OP_ACK"));
+        QVERIFY(ack);
+        const qint64 bound = QDateTime::currentMSecsSinceEpoch() + 60000;
+        const qint64 stamped = ack->value(QStringLiteral("timestamp")).toMap().value(QStringLiteral("millis")).toInteger();
+        QVERIFY(stamped > 0);
+        QVERIFY2(stamped < bound, qPrintable(QString::number(stamped)));
+        QVERIFY(map->hlc().lastTimestamp().millis < bound);
+        crdt::OrMap *tags = m_server->getOrMap(QStringLiteral("tags"));
+        QVERIFY(!tags || (tags->get(QStringLiteral("t")).isEmpty() && tags->get(QStringLiteral("pushed")).isEmpty()));
     }
 
     void listenersGetEventsButNotTheWriter()

@@ -72,6 +72,15 @@ std::optional<QList<ClientOp>> generic(const QByteArray &frame)
     return ops;
 }
 
+// U+FFFD, which the tests write where the frame must carry invalid UTF-8.
+const QString kMark = u"\uFFFD"_s;
+
+// Each encoded U+FFFD (EF BF BD) of the frame replaced by three bytes that are not UTF-8.
+QByteArray withInvalidUtf8(QByteArray frame, const QByteArray &bytes = "\xff\xfe\xfd")
+{
+    return frame.replace("\xef\xbf\xbd", bytes);
+}
+
 } // namespace
 
 class TestOpBatchDecoder : public QObject
@@ -84,6 +93,11 @@ private Q_SLOTS:
     void leavesTheRestToTheGenericPath();
     void batchOptions();
     void cachedNamesStayCorrect();
+    void validatesUtf8Strictly_data();
+    void validatesUtf8Strictly();
+    void refusesOpsWithInvalidUtf8_data();
+    void refusesOpsWithInvalidUtf8();
+    void refusesOtherMessagesWithInvalidUtf8();
 };
 
 void TestOpBatchDecoder::takesThePlainShape_data()
@@ -219,6 +233,93 @@ void TestOpBatchDecoder::cachedNamesStayCorrect()
     QCOMPARE(second->ops.at(0).mapName, u"other"_s);
     QCOMPARE(second->ops.at(0).record->timestamp.nodeId, u"b"_s);
     QCOMPARE(third->ops.at(0).mapName, u"\u00e9"_s);
+}
+
+void TestOpBatchDecoder::validatesUtf8Strictly_data()
+{
+    QTest::addColumn<QByteArray>("bytes");
+    QTest::addColumn<bool>("valid");
+    QTest::newRow("empty") << QByteArray() << true;
+    QTest::newRow("ascii, longer than a word") << QByteArray("todos:key-0123456789") << true;
+    QTest::newRow("two bytes") << QByteArray("cl\xc3\xa9") << true;
+    QTest::newRow("three bytes") << QByteArray("\xe4\xb8\xad") << true;
+    QTest::newRow("four bytes") << QByteArray("\xf0\x9f\x98\x80") << true;
+    QTest::newRow("U+10FFFF") << QByteArray("\xf4\x8f\xbf\xbf") << true;
+    QTest::newRow("lone 0xff") << QByteArray("u\xff") << false;
+    QTest::newRow("after eight ascii bytes") << QByteArray("abcdefgh\xfe") << false;
+    QTest::newRow("lone continuation") << QByteArray("\x80") << false;
+    QTest::newRow("truncated") << QByteArray("\xe4\xb8") << false;
+    QTest::newRow("bad continuation") << QByteArray("\xe4\x41\xad") << false;
+    QTest::newRow("overlong two bytes") << QByteArray("\xc0\xaf") << false;
+    QTest::newRow("overlong three bytes") << QByteArray("\xe0\x80\xaf") << false;
+    QTest::newRow("overlong four bytes") << QByteArray("\xf0\x80\x80\xaf") << false;
+    QTest::newRow("surrogate") << QByteArray("\xed\xa0\x80") << false;
+    QTest::newRow("beyond U+10FFFF") << QByteArray("\xf4\x90\x80\x80") << false;
+}
+
+void TestOpBatchDecoder::validatesUtf8Strictly()
+{
+    QFETCH(QByteArray, bytes);
+    QFETCH(bool, valid);
+    QCOMPARE(MsgPackCodec::isValidUtf8(bytes), valid);
+}
+
+void TestOpBatchDecoder::refusesOpsWithInvalidUtf8_data()
+{
+    QTest::addColumn<QCborMap>("op");
+    const QCborMap orAdd { { "id"_L1, "9"_L1 }, { "mapName"_L1, "tags"_L1 }, { "key"_L1, "t"_L1 },
+        { "opType"_L1, "OR_ADD"_L1 },
+        { "orRecord"_L1,
+            QCborMap { { "value"_L1, "red"_L1 }, { "timestamp"_L1, timestamp() },
+                { "tag"_L1, "1700000000000:3:client-a"_L1 } } } };
+    const QCborMap orRemove { { "id"_L1, "9"_L1 }, { "mapName"_L1, "tags"_L1 },
+        { "key"_L1, "t"_L1 }, { "opType"_L1, "OR_REMOVE"_L1 }, { "orTag"_L1, "x"_L1 } };
+    QTest::newRow("key") << with(put(1), u"key"_s, u"u"_s + kMark);
+    QTest::newRow("mapName") << with(put(1), u"mapName"_s, u"todos"_s + kMark);
+    QTest::newRow("id") << with(put(1), u"id"_s, kMark);
+    QTest::newRow("nodeId") << with(put(1), u"record.timestamp.nodeId"_s, u"c"_s + kMark);
+    QTest::newRow("tag") << with(orAdd, u"orRecord.tag"_s, kMark);
+    QTest::newRow("orTag") << with(orRemove, u"orTag"_s, kMark);
+    QTest::newRow("string value") << put(1, kMark);
+    QTest::newRow("nested value") << put(1, QCborMap { { "a"_L1, QCborArray { 1, kMark } } });
+    QTest::newRow("value map key") << put(1, QCborMap { { kMark, 1 } });
+    QTest::newRow("field name") << with(put(1), kMark, 1);
+    QTest::newRow("unknown field") << with(put(1), u"extra"_s, kMark);
+}
+
+// The fast path leaves such an op to the generic path, which refuses that op alone: its
+// neighbour in the batch decodes.
+void TestOpBatchDecoder::refusesOpsWithInvalidUtf8()
+{
+    QFETCH(QCborMap, op);
+    const QByteArray frame = withInvalidUtf8(batch({ put(7), op }));
+    OpBatchDecoder decoder;
+    QVERIFY(!decoder.decode(frame));
+    QVERIFY(!decoder.decode(withInvalidUtf8(clientOp(op))));
+
+    const FrameDecodeResult decoded = Frame::decode(frame);
+    QVERIFY(decoded.ok());
+    const QCborArray raw = decoded.message.value("payload"_L1).toMap().value("ops"_L1).toArray();
+    QCOMPARE(raw.size(), 2);
+    QVERIFY(ClientOp::fromCbor(raw.at(0).toMap()));
+    DecodeError error;
+    QVERIFY(!ClientOp::fromCbor(raw.at(1).toMap(), &error));
+    QVERIFY2(error.reason.contains("UTF-8"_L1), qPrintable(error.reason));
+}
+
+void TestOpBatchDecoder::refusesOtherMessagesWithInvalidUtf8()
+{
+    const QCborMap query { { "type"_L1, "QUERY_SUB"_L1 },
+        { "payload"_L1,
+            QCborMap { { "queryId"_L1, "q"_L1 }, { "mapName"_L1, u"m"_s + kMark },
+                { "query"_L1, QCborMap {} } } } };
+    const FrameDecodeResult decoded = Frame::decode(withInvalidUtf8(MsgPackCodec::encode(query)));
+    QCOMPARE(decoded.status, FrameDecodeResult::InvalidMessage);
+    QVERIFY(Frame::decode(MsgPackCodec::encode(query)).ok());
+
+    const QCborMap badType { { "type"_L1, u"PING"_s + kMark } };
+    QCOMPARE(Frame::decode(withInvalidUtf8(MsgPackCodec::encode(badType))).status,
+        FrameDecodeResult::InvalidMessage);
 }
 
 QTEST_APPLESS_MAIN(TestOpBatchDecoder)

@@ -45,6 +45,31 @@ private Q_SLOTS:
         QCOMPARE(c.rateLimitBurst, 0);
         QVERIFY(!c.stampServerTimestamps);
         QVERIFY(c.interceptors.isEmpty());
+        QCOMPARE(c.maxClockDriftMs, 60000);
+    }
+
+    void maxClockDrift()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString path = dir.filePath(QStringLiteral("wingman.ini"));
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write("[server]\nmaxClockDriftMs=1500\n");
+        file.close();
+        const auto fromFile = parse({"--config", path});
+        QVERIFY2(fromFile.config, qPrintable(fromFile.message));
+        QCOMPARE(fromFile.config->maxClockDriftMs, 1500);
+
+        QProcessEnvironment env;
+        env.insert(QStringLiteral("WINGMAN_MAX_CLOCK_DRIFT_MS"), QStringLiteral("2500"));
+        const auto fromEnv = parse({"--config", path}, env);
+        QVERIFY2(fromEnv.config, qPrintable(fromEnv.message));
+        QCOMPARE(fromEnv.config->maxClockDriftMs, 2500);
+
+        const auto fromFlag = parse({"--config", path, "--max-clock-drift-ms", "3500"}, env);
+        QVERIFY2(fromFlag.config, qPrintable(fromFlag.message));
+        QCOMPARE(fromFlag.config->maxClockDriftMs, 3500);
     }
 
     void interceptorOptions()
@@ -175,6 +200,10 @@ private Q_SLOTS:
             << QStringList{"--storage", "postgres://u:p@localhost:5432"} << "--storage";
         QTest::newRow("gc age") << QStringList{"--gc-age-ms", "0"} << "--gc-age-ms";
         QTest::newRow("frame bytes") << QStringList{"--max-frame-bytes", "-5"} << "--max-frame-bytes";
+        QTest::newRow("clock drift zero")
+            << QStringList{"--max-clock-drift-ms", "0"} << "--max-clock-drift-ms";
+        QTest::newRow("clock drift text")
+            << QStringList{"--max-clock-drift-ms", "soon"} << "--max-clock-drift-ms";
         QTest::newRow("rate negative")
             << QStringList{"--rate-limit-ops-per-second", "-1"} << "--rate-limit-ops-per-second";
         QTest::newRow("rate text")
