@@ -24,20 +24,24 @@ namespace {
 // linearly; larger ones take a linear-time path so that a hostile map cannot cost O(n^2).
 constexpr quint32 kDirectMapEntries = 32;
 
-bool isAscii(const char *data, size_t size)
+// How many leading bytes are ASCII, eight at a time.
+size_t asciiPrefix(const char *data, size_t size)
 {
     size_t i = 0;
     for (; i + 8 <= size; i += 8) {
         quint64 word;
         std::memcpy(&word, data + i, 8);
         if (word & 0x8080808080808080ull)
-            return false;
+            break;
     }
-    for (; i < size; ++i) {
-        if (static_cast<unsigned char>(data[i]) & 0x80)
-            return false;
-    }
-    return true;
+    while (i < size && !(static_cast<unsigned char>(data[i]) & 0x80))
+        ++i;
+    return i;
+}
+
+bool isAscii(const char *data, size_t size)
+{
+    return asciiPrefix(data, size) == size;
 }
 
 // Past the ASCII prefix: each sequence checked against the ranges of RFC 3629's table.
@@ -83,14 +87,8 @@ bool isValidUtf8Tail(const uchar *s, size_t size)
 
 bool isValidUtf8(const char *data, size_t size)
 {
-    size_t i = 0;
-    for (; i + 8 <= size; i += 8) {
-        quint64 word;
-        std::memcpy(&word, data + i, 8);
-        if (word & 0x8080808080808080ull)
-            break;
-    }
-    return isValidUtf8Tail(reinterpret_cast<const uchar *>(data) + i, size - i);
+    const size_t ascii = asciiPrefix(data, size);
+    return isValidUtf8Tail(reinterpret_cast<const uchar *>(data) + ascii, size - ascii);
 }
 
 QByteArray bigEndian64(quint64 value)

@@ -17,6 +17,16 @@ private:
                                              env);
     }
 
+    // The file's path, or empty when it cannot be written.
+    static QString writeFile(const QTemporaryDir &dir, const QString &name, const QByteArray &contents)
+    {
+        const QString path = dir.filePath(name);
+        QFile file(path);
+        if (!file.open(QIODevice::WriteOnly) || file.write(contents) != contents.size())
+            return {};
+        return path;
+    }
+
     // Startup refused: exit 2 with one line that names the option.
     static void expectRefusal(const ServerConfig::ParseResult &result, const QString &named)
     {
@@ -52,11 +62,8 @@ private Q_SLOTS:
     {
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
-        const QString path = dir.filePath(QStringLiteral("wingman.ini"));
-        QFile file(path);
-        QVERIFY(file.open(QIODevice::WriteOnly));
-        file.write("[server]\nmaxClockDriftMs=1500\n");
-        file.close();
+        const QString path = writeFile(dir, QStringLiteral("wingman.ini"), "[server]\nmaxClockDriftMs=1500\n");
+        QVERIFY(!path.isEmpty());
         const auto fromFile = parse({"--config", path});
         QVERIFY2(fromFile.config, qPrintable(fromFile.message));
         QCOMPARE(fromFile.config->maxClockDriftMs, 1500);
@@ -76,12 +83,9 @@ private Q_SLOTS:
     {
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
-        const QString path = dir.filePath(QStringLiteral("wingman.ini"));
-        QFile file(path);
-        QVERIFY(file.open(QIODevice::WriteOnly));
-        file.write("[server]\nrateLimitOpsPerSecond=100\nrateLimitBurst=500\n"
+        const QString path = writeFile(dir, QStringLiteral("wingman.ini"), "[server]\nrateLimitOpsPerSecond=100\nrateLimitBurst=500\n"
                    "stampServerTimestamps=true\n");
-        file.close();
+        QVERIFY(!path.isEmpty());
         const auto fromFile = parse({"--config", path});
         QVERIFY2(fromFile.config, qPrintable(fromFile.message));
         QCOMPARE(fromFile.config->rateLimitOpsPerSecond, 100);
@@ -117,12 +121,9 @@ private Q_SLOTS:
     {
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
-        const QString path = dir.filePath(QStringLiteral("wingman.ini"));
-        QFile file(path);
-        QVERIFY(file.open(QIODevice::WriteOnly));
-        file.write("port=1111\nclusterPort=2222\nnodeId=from-file\n[server]\nhost=127.0.0.1\n"
+        const QString path = writeFile(dir, QStringLiteral("wingman.ini"), "port=1111\nclusterPort=2222\nnodeId=from-file\n[server]\nhost=127.0.0.1\n"
                    "[policies]\nUSER/secret.*=READ\n");
-        file.close();
+        QVERIFY(!path.isEmpty());
 
         QProcessEnvironment env;
         env.insert(QStringLiteral("WINGMAN_CLUSTER_PORT"), QStringLiteral("3333"));
@@ -146,11 +147,8 @@ private Q_SLOTS:
     void badPolicyIsAnError()
     {
         QTemporaryDir dir;
-        const QString path = dir.filePath(QStringLiteral("bad.ini"));
-        QFile file(path);
-        QVERIFY(file.open(QIODevice::WriteOnly));
-        file.write("[policies]\nUSER/notes.*=WRITE\n");
-        file.close();
+        const QString path = writeFile(dir, QStringLiteral("bad.ini"), "[policies]\nUSER/notes.*=WRITE\n");
+        QVERIFY(!path.isEmpty());
         const auto result = parse({"--config", path});
         QVERIFY(!result.config);
         QCOMPARE(result.exitCode, 2);
@@ -168,11 +166,8 @@ private Q_SLOTS:
     void keyFile()
     {
         QTemporaryDir dir;
-        const QString path = dir.filePath(QStringLiteral("key.pem"));
-        QFile file(path);
-        QVERIFY(file.open(QIODevice::WriteOnly));
-        file.write("-----BEGIN PUBLIC KEY-----\nabc\n-----END PUBLIC KEY-----\n");
-        file.close();
+        const QString path = writeFile(dir, QStringLiteral("key.pem"), "-----BEGIN PUBLIC KEY-----\nabc\n-----END PUBLIC KEY-----\n");
+        QVERIFY(!path.isEmpty());
         const auto result = parse({"--jwt-key-file", path});
         QVERIFY(result.config);
         QVERIFY(result.config->jwtSecret.startsWith("-----BEGIN PUBLIC KEY-----"));
@@ -226,11 +221,8 @@ private Q_SLOTS:
     void badFileValueNamesOption()
     {
         QTemporaryDir dir;
-        const QString path = dir.filePath(QStringLiteral("bad.ini"));
-        QFile file(path);
-        QVERIFY(file.open(QIODevice::WriteOnly));
-        file.write("clusterPort=abc\n");
-        file.close();
+        const QString path = writeFile(dir, QStringLiteral("bad.ini"), "clusterPort=abc\n");
+        QVERIFY(!path.isEmpty());
         const auto result = parse({"--config", path});
         QVERIFY(!result.config);
         QCOMPARE(result.exitCode, 2);
@@ -241,11 +233,8 @@ private Q_SLOTS:
     void unknownFileKeyIsAnError()
     {
         QTemporaryDir dir;
-        const QString path = dir.filePath(QStringLiteral("bad.ini"));
-        QFile file(path);
-        QVERIFY(file.open(QIODevice::WriteOnly));
-        file.write("prot=1\n");
-        file.close();
+        const QString path = writeFile(dir, QStringLiteral("bad.ini"), "prot=1\n");
+        QVERIFY(!path.isEmpty());
         const auto result = parse({"--config", path});
         QVERIFY(!result.config);
         QVERIFY2(result.message.contains("prot"), qPrintable(result.message));
@@ -309,11 +298,8 @@ private Q_SLOTS:
     void productionFromFile()
     {
         QTemporaryDir dir;
-        const QString path = dir.filePath(QStringLiteral("wingman.ini"));
-        QFile file(path);
-        QVERIFY(file.open(QIODevice::WriteOnly));
-        file.write("[server]\nproduction=true\njwtSecret=from-file\n");
-        file.close();
+        const QString path = writeFile(dir, QStringLiteral("wingman.ini"), "[server]\nproduction=true\njwtSecret=from-file\n");
+        QVERIFY(!path.isEmpty());
         const auto result = parse({"--config", path});
         QVERIFY2(result.config, qPrintable(result.message));
         QVERIFY(result.config->production);
