@@ -35,7 +35,7 @@ bool isAscii(std::string_view s)
 // Invalid UTF-8 is left to the generic path, which refuses the op it is in.
 bool isValidText(std::string_view s)
 {
-    return isAscii(s) || MsgPackCodec::isValidUtf8(QByteArrayView(s.data(), qsizetype(s.size())));
+    return MsgPackCodec::isValidUtf8(QByteArrayView(s.data(), qsizetype(s.size())));
 }
 
 bool toQString(std::string_view s, QString &out)
