@@ -4,6 +4,7 @@
 
 #include <QCborArray>
 #include <QCborMap>
+#include <QStringList>
 
 #include <msgpack.hpp>
 
@@ -401,6 +402,61 @@ std::optional<DecodedOps> OpBatchDecoder::decode(QByteArrayView frame, const Dec
         if (!reader.readOp(ops->via.array.ptr[i], op))
             return std::nullopt;
         result.ops.append(std::move(op));
+    }
+    return result;
+}
+
+namespace {
+
+QString opIdOf(const QCborValue &raw)
+{
+    const QCborValue id = raw.toMap().value(QStringLiteral("id"));
+    if (id.isString())
+        return id.toString();
+    if (id.isInteger())
+        return QString::number(id.toInteger());
+    return {};
+}
+
+} // namespace
+
+std::optional<DecodedOps> DecodedOps::fromCbor(const QCborMap &message, DecodeError *)
+{
+    DecodedOps result;
+    const QCborValue payload = message.value(QStringLiteral("payload"));
+    QCborArray raw;
+    if (message.value(QStringLiteral("type")).toString() == messageTypeName(MessageType::ClientOp)) {
+        if (!payload.isMap())
+            return std::nullopt;
+        result.type = MessageType::ClientOp;
+        raw.append(payload);
+    } else {
+        const QCborValue ops = payload.toMap().value(QStringLiteral("ops"));
+        if (!ops.isArray())
+            return std::nullopt;
+        raw = ops.toArray();
+    }
+    const QCborValue concern = payload.toMap().value(QStringLiteral("writeConcern"));
+    if (concern.isString())
+        result.writeConcern = writeConcernFromName(concern.toString());
+
+    result.ops.reserve(raw.size());
+    result.invalid.reserve(raw.size());
+    for (const QCborValue &value : std::as_const(raw)) {
+        DecodeError opError;
+        std::optional<ClientOp> op
+            = value.isMap() ? ClientOp::fromCbor(value.toMap(), &opError) : std::nullopt;
+        if (op) {
+            result.ops.append(std::move(*op));
+            result.invalid.append(QString());
+            continue;
+        }
+        ClientOp placeholder;
+        if (const QString id = opIdOf(value); !id.isEmpty())
+            placeholder.id = id;
+        result.ops.append(std::move(placeholder));
+        result.invalid.append(
+            QStringLiteral("Invalid op: %1 %2").arg(opError.field, opError.reason).trimmed());
     }
     return result;
 }

@@ -13,8 +13,19 @@ namespace wingman::protocol {
 struct DecodedOps {
     MessageType type = MessageType::OpBatch;
     QList<ClientOp> ops;
+    // Empty, or per op why it is malformed (empty for a good one): such an op is rejected alone
+    // and the rest of the batch goes on. Its ClientOp then only carries the id, when it has one.
+    QStringList invalid;
     std::optional<WriteConcern> writeConcern;
     std::optional<qint64> timeout;
+
+    // The generic path, from the decoded message: nullopt when it is neither a CLIENT_OP with a
+    // payload map nor an OP_BATCH with payload.ops an array.
+    static std::optional<DecodedOps> fromCbor(const QCborMap &message, DecodeError *error);
+    bool isInvalid(qsizetype index) const
+    {
+        return index < invalid.size() && !invalid.at(index).isEmpty();
+    }
 };
 
 // Decodes the write path's frames straight from MessagePack into ClientOps, without building a

@@ -1,6 +1,6 @@
 #include "metrics/MetricsModule.h"
 
-#include "ServerCoordinator.h"
+#include "status/NodeStatus.h"
 #include "metrics/MonitorFeed.h"
 #include "metrics/PrometheusText.h"
 
@@ -31,10 +31,11 @@ MetricsModule::MetricsModule(QHostAddress host, quint16 port, QObject *parent)
 
 MetricsModule::~MetricsModule() = default;
 
-void MetricsModule::attach(ServerCoordinator *node, int feedIntervalMs)
+void MetricsModule::attach(status::NodeStatus *node, const auth::JwtVerifier *verifier,
+                           int feedIntervalMs)
 {
     m_node = node;
-    m_feed->attach(node, feedIntervalMs);
+    m_feed->attach(node, verifier, feedIntervalMs);
 }
 
 void MetricsModule::start()
@@ -87,7 +88,7 @@ void MetricsModule::registerRoutes()
         if (m_node->isReady())
             return QHttpServerResponse(kTextPlain, "ready\n", Status::Ok);
         const QString state = QString::fromLatin1(
-            QMetaEnum::fromType<ServerCoordinator::State>().valueToKey(int(m_node->state())))
+            QMetaEnum::fromType<status::NodeStatus::State>().valueToKey(int(m_node->state())))
                                   .toLower();
         return QHttpServerResponse(kTextPlain, state.toUtf8() + '\n', Status::ServiceUnavailable);
     });

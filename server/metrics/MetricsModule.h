@@ -6,8 +6,11 @@
 
 class QHttpServer;
 
-namespace wingman {
-class ServerCoordinator;
+namespace wingman::auth {
+class JwtVerifier;
+}
+namespace wingman::status {
+class NodeStatus;
 }
 
 namespace wingman::metrics {
@@ -27,7 +30,7 @@ public:
     ~MetricsModule() override;
 
     // The node whose numbers are served; the coordinator calls it once, before start().
-    void attach(ServerCoordinator *node, int feedIntervalMs);
+    void attach(status::NodeStatus *node, const auth::JwtVerifier *verifier, int feedIntervalMs);
     void start();
     // Closes the listener and every feed subscriber.
     void stop();
@@ -45,7 +48,7 @@ private:
     quint16 m_requestedPort;
     QHttpServer *m_http = nullptr;
     MonitorFeed *m_feed;
-    ServerCoordinator *m_node = nullptr;
+    status::NodeStatus *m_node = nullptr;
 };
 
 } // namespace wingman::metrics

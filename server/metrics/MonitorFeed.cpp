@@ -1,6 +1,6 @@
 #include "metrics/MonitorFeed.h"
 
-#include "ServerCoordinator.h"
+#include "status/NodeStatus.h"
 #include "auth/JwtVerifier.h"
 #include "metrics/MetricsModule.h"
 
@@ -44,10 +44,10 @@ QJsonObject connectionObject(const ConnectionInfo &info)
     return object;
 }
 
-QString stateName(ServerCoordinator::State state)
+QString stateName(status::NodeStatus::State state)
 {
     return QString::fromLatin1(
-        QMetaEnum::fromType<ServerCoordinator::State>().valueToKey(int(state)))
+        QMetaEnum::fromType<status::NodeStatus::State>().valueToKey(int(state)))
         .toLower();
 }
 
@@ -61,22 +61,24 @@ MonitorFeed::MonitorFeed(QObject *parent)
 
 MonitorFeed::~MonitorFeed() = default;
 
-void MonitorFeed::attach(ServerCoordinator *node, int intervalMs)
+void MonitorFeed::attach(status::NodeStatus *node, const auth::JwtVerifier *verifier,
+                         int intervalMs)
 {
     m_node = node;
+    m_verifier = verifier;
     m_statsTimer.setInterval(intervalMs > 0 ? intervalMs : 1000);
-    connect(node, &ServerCoordinator::connectionOpened, this, &MonitorFeed::onConnectionOpened);
-    connect(node, &ServerCoordinator::connectionAuthStateChanged, this,
+    connect(node, &status::NodeStatus::connectionOpened, this, &MonitorFeed::onConnectionOpened);
+    connect(node, &status::NodeStatus::connectionAuthStateChanged, this,
         [this](quint64 id) { onConnectionChanged(id); });
-    connect(node, &ServerCoordinator::connectionClosed, this, [this](quint64 id) {
+    connect(node, &status::NodeStatus::connectionClosed, this, [this](quint64 id) {
         broadcast({ { QStringLiteral("type"), QStringLiteral("connection-closed") },
             { QStringLiteral("id"), double(id) } });
     });
-    connect(node, &ServerCoordinator::membershipChanged, this, [this] {
+    connect(node, &status::NodeStatus::membershipChanged, this, [this] {
         broadcast({ { QStringLiteral("type"), QStringLiteral("members") },
             { QStringLiteral("members"), membersArray() } });
     });
-    connect(node, &ServerCoordinator::notableEvent, this, &MonitorFeed::onEvent);
+    connect(node, &status::NodeStatus::notableEvent, this, &MonitorFeed::onEvent);
 }
 
 int MonitorFeed::subscriberCount() const
@@ -123,7 +125,7 @@ void MonitorFeed::authenticate(QWebSocket *socket, const QString &token)
         [socket](const Subscriber &s) { return s.socket == socket; });
     if (it == m_subscribers.end() || it->admitted)
         return;
-    const auth::JwtVerifier *verifier = m_node ? m_node->verifier() : nullptr;
+    const auth::JwtVerifier *verifier = m_verifier;
     if (!verifier) {
         refuse(socket, kUnauthorized, QStringLiteral("Unauthorized: the node has no usable key"));
         return;
@@ -240,7 +242,7 @@ QJsonObject MonitorFeed::snapshot() const
 QJsonObject MonitorFeed::nodeObject() const
 {
     return { { QStringLiteral("nodeId"), m_node->nodeId() },
-        { QStringLiteral("host"), m_node->config().host },
+        { QStringLiteral("host"), m_node->host() },
         { QStringLiteral("port"), int(m_node->port()) },
         { QStringLiteral("clusterPort"), int(m_node->clusterPort()) },
         { QStringLiteral("metricsPort"), int(m_node->metricsPort()) },
@@ -250,7 +252,7 @@ QJsonObject MonitorFeed::nodeObject() const
 
 QJsonObject MonitorFeed::countersObject() const
 {
-    const NodeCounters c = m_node->counterTotals();
+    const status::NodeCounters c = m_node->counterTotals();
     return { { QStringLiteral("connectionsAccepted"), double(c.connectionsAccepted) },
         { QStringLiteral("authFailures"), double(c.authFailures) },
         { QStringLiteral("opsApplied"), double(c.opsApplied) },

@@ -8,8 +8,11 @@
 
 class QWebSocket;
 
-namespace wingman {
-class ServerCoordinator;
+namespace wingman::auth {
+class JwtVerifier;
+}
+namespace wingman::status {
+class NodeStatus;
 }
 
 namespace wingman::metrics {
@@ -29,7 +32,8 @@ public:
     explicit MonitorFeed(QObject *parent = nullptr);
     ~MonitorFeed() override;
 
-    void attach(ServerCoordinator *node, int intervalMs);
+    // verifier checks subscribers' tokens; without one every subscriber is refused.
+    void attach(status::NodeStatus *node, const auth::JwtVerifier *verifier, int intervalMs);
     // Takes ownership of an upgraded socket.
     void addSubscriber(QWebSocket *socket);
     void closeAll();
@@ -54,7 +58,8 @@ private:
     QJsonObject countersObject() const;
     QJsonArray membersArray() const;
 
-    ServerCoordinator *m_node = nullptr;
+    status::NodeStatus *m_node = nullptr;
+    const auth::JwtVerifier *m_verifier = nullptr;
     QList<Subscriber> m_subscribers;
     QList<QJsonObject> m_recentEvents;
     QTimer m_statsTimer;

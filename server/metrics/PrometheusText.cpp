@@ -1,6 +1,6 @@
 #include "metrics/PrometheusText.h"
 
-#include "ServerCoordinator.h"
+#include "status/NodeStatus.h"
 
 namespace wingman::metrics {
 
@@ -47,9 +47,9 @@ void PrometheusText::sample(
         + number(value) + '\n';
 }
 
-QByteArray PrometheusText::render(const ServerCoordinator &node)
+QByteArray PrometheusText::render(const status::NodeStatus &node)
 {
-    const NodeCounters c = node.counterTotals();
+    const status::NodeCounters c = node.counterTotals();
     PrometheusText out;
 
     int pending = 0, authenticated = 0, failed = 0;

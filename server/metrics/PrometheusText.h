@@ -4,7 +4,9 @@
 #include <QString>
 
 namespace wingman {
-class ServerCoordinator;
+namespace status {
+class NodeStatus;
+}
 }
 
 namespace wingman::metrics {
@@ -14,7 +16,7 @@ namespace wingman::metrics {
 class PrometheusText
 {
 public:
-    static QByteArray render(const ServerCoordinator &node);
+    static QByteArray render(const status::NodeStatus &node);
 
     void family(const char *name, const char *type, const char *help);
     void sample(const char *name, double value);

@@ -2,10 +2,10 @@
 
 namespace wingman::ops {
 
-ConnectionContext ConnectionContext::of(const network::ClientConnection &connection)
+ConnectionContext ConnectionContext::of(const network::Session &session)
 {
-    return { connection.id(), connection.remoteAddress(), connection.socket(),
-        connection.authState(), connection.principal() };
+    return { session.id(), session.remoteAddress(), session.socket(), session.authState(),
+        session.principal() };
 }
 
 } // namespace wingman::ops

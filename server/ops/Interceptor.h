@@ -1,7 +1,7 @@
 #pragma once
 
 #include "auth/Principal.h"
-#include "network/ClientConnection.h"
+#include "network/Session.h"
 #include "protocol/MessageTypes.h"
 
 #include <QPointer>
@@ -19,7 +19,7 @@ struct ConnectionContext {
     network::AuthState authState = network::AuthState::Pending;
     auth::Principal principal;
 
-    static ConnectionContext of(const network::ClientConnection &connection);
+    static ConnectionContext of(const network::Session &session);
 };
 
 // What onConnection decided.

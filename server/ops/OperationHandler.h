@@ -1,11 +1,10 @@
 #pragma once
 
+#include "ops/ChangeSet.h"
 #include "ops/Interceptor.h"
 #include "protocol/MessageTypes.h"
 #include "protocol/OpBatchDecoder.h"
-#include "query/QueryRegistry.h"
 
-#include <QCborMap>
 #include <QLoggingCategory>
 #include <QObject>
 
@@ -13,36 +12,38 @@ namespace wingman::auth {
 class SecurityPolicy;
 struct Principal;
 }
-namespace wingman::network {
-class ClientConnection;
+namespace wingman::maps {
+class MapRegistry;
 }
-namespace wingman::storage {
-class Storage;
-struct StorageWrite;
+namespace wingman::protocol {
+struct OrMapPushDiffMessage;
 }
 
 namespace wingman::ops {
 
 Q_DECLARE_LOGGING_CATEGORY(lcOps)
 
+class Committer;
 class InterceptorChain;
-class MapRegistry;
+class OpRouter;
 
-// The write path of CLIENT_OP and OP_BATCH: permission check, interceptors, CRDT merge into the
-// node's maps, OP_REJECTED for each refused op, OP_ACK (lastId plus one result per op) once every
-// op of the batch is applied, then the changes fanned out to listeners and live queries.
+// The write path. Every write a client makes passes the same gates per op, in this order:
+// shape (mapName, key) → permission (PUT or REMOVE on the map) → interceptors (the rate limiter
+// first; an interceptor may drop, reject or rewrite, and a rewrite is authorized again) → clock
+// drift → route → merge into the node's maps. The Committer then persists, acknowledges and
+// publishes. CLIENT_OP and OP_BATCH answer OP_REJECTED per refused op and one OP_ACK for the
+// batch; ORMAP_PUSH_DIFF is the same writes said as OR-map state (OR_REMOVE per tombstone, then
+// OR_ADD per record, merged as replica state: a held tag is replaced only by a newer record),
+// and a refused part is answered with one ERROR, since that message has no ack.
 class OperationHandler : public QObject
 {
     Q_OBJECT
 public:
-    OperationHandler(MapRegistry &maps, const auth::SecurityPolicy &policy,
-                     query::QueryRegistry &queries, storage::Storage &storage,
-                     QObject *parent = nullptr);
+    OperationHandler(maps::MapRegistry &maps, const auth::SecurityPolicy &policy,
+                     Committer &committer, const OpRouter &router, QObject *parent = nullptr);
 
-    void handleClientOp(network::ClientConnection &connection, const QCborMap &message);
-    void handleOpBatch(network::ClientConnection &connection, const QCborMap &message);
-    // The same for ops taken straight from the frame (protocol::OpBatchDecoder).
-    void handleOps(network::ClientConnection &connection, protocol::DecodedOps &&decoded);
+    void handle(network::Session &session, const protocol::DecodedOps &ops);
+    void handle(network::Session &session, const protocol::OrMapPushDiffMessage &push);
     // Run on every permitted op before its merge, and on every applied op after its commit.
     void setInterceptors(std::shared_ptr<InterceptorChain> interceptors);
 
@@ -59,36 +60,33 @@ private:
         int code = 0; // 0: applied (a losing LWW write included), else the rejection code
         QString reason;
     };
+    // A client op merges as a write; a pushed record as replica state.
+    enum class Merge { Write, Replica };
 
-    // What one batch changed: the fan-out per map and the writes to persist.
-    struct BatchChanges {
-        QHash<QString, QList<query::Change>> byMap;
-        QList<storage::StorageWrite> writes;
+    // What one message's ops changed, and what the after-op hooks need.
+    struct Batch {
+        ChangeSet changes;
         // Only filled when interceptors run: the applied ops as they were applied, for onAfterOp.
         QList<protocol::ClientOp> applied;
         std::optional<ConnectionContext> context;
     };
 
-    // Ops decoded the generic way; an op that does not decode is rejected with 400.
-    void processRaw(network::ClientConnection &connection, const QCborArray &raw,
-                    std::optional<protocol::WriteConcern> writeConcern);
-    // invalid: empty, or per op the reason it is malformed (empty when it is not).
-    void process(network::ClientConnection &connection, const QList<protocol::ClientOp> &ops,
-                 const QStringList &invalid, std::optional<protocol::WriteConcern> writeConcern);
-    Outcome apply(const protocol::ClientOp &op, const network::ClientConnection &connection,
-                  BatchChanges &changes);
+    Outcome apply(const protocol::ClientOp &op, const network::Session &session, Merge merge,
+                  Batch &batch);
     Outcome authorize(const protocol::ClientOp &op, const auth::Principal &principal) const;
-    Outcome merge(const protocol::ClientOp &op, BatchChanges &changes);
+    Outcome merge(const protocol::ClientOp &op, Merge mode, ChangeSet &changes);
     // An op stamped beyond the node's clock plus its max drift would drag every later timestamp
     // of the node into the future.
     Outcome checkDrift(const protocol::ClientOp &op, bool orOp) const;
-    Outcome applyLww(const protocol::ClientOp &op, BatchChanges &changes);
-    Outcome applyOr(const protocol::ClientOp &op, BatchChanges &changes);
+    Outcome mergeLww(const protocol::ClientOp &op, ChangeSet &changes);
+    Outcome mergeOr(const protocol::ClientOp &op, Merge mode, ChangeSet &changes);
+    // The after-op hooks of batch, to run once it is committed.
+    std::function<void()> afterCommit(Batch &batch) const;
 
-    MapRegistry &m_maps;
+    maps::MapRegistry &m_maps;
     const auth::SecurityPolicy &m_policy;
-    query::QueryRegistry &m_queries;
-    storage::Storage &m_storage;
+    Committer &m_committer;
+    const OpRouter &m_router;
     quint64 m_appliedOps = 0;
     quint64 m_rejectedOps = 0;
     quint64 m_droppedOps = 0;

@@ -6,24 +6,21 @@
 #include <QObject>
 #include <QTimer>
 
-namespace wingman::ops {
+namespace wingman::maps {
 class MapRegistry;
 }
-namespace wingman::query {
-class QueryRegistry;
-}
-namespace wingman::storage {
-class Storage;
+namespace wingman::ops {
+class Committer;
 }
 
 namespace wingman::sync {
 
 Q_DECLARE_LOGGING_CATEGORY(lcGc)
 
-// Garbage collection of one node's maps (server.md "GC and TTL"). A run deletes the tombstones
-// older than a horizon from maps, Merkle trees and storage, and turns every record past its TTL
-// into a tombstone, which is persisted, sent to the map's listeners (SERVER_EVENT UPDATED, or
-// OR_REMOVE for an OR map) and fed to live queries. Time is the maps' clock, so tests move it.
+// Garbage collection of one node's maps (docs/server.md "GC and TTL"). A run deletes the
+// tombstones older than a horizon from maps, Merkle trees and storage, and turns every record
+// past its TTL into a tombstone, which the Committer persists, sends to the map's listeners
+// (SERVER_EVENT UPDATED, or OR_REMOVE for an OR map) and feeds to live queries. Time is the maps' clock, so tests move it.
 // Every gcInterval the timer runs one with the horizon now - gcAge.
 class GcService : public QObject
 {
@@ -35,13 +32,21 @@ public:
         int expired = 0; // records turned into tombstones by their TTL
     };
 
-    GcService(ops::MapRegistry &maps, query::QueryRegistry &queries, storage::Storage &storage,
-              qint64 intervalMs, qint64 ageMs, QObject *parent = nullptr);
+    // What the runs so far did, committed ones only.
+    struct Totals {
+        quint64 runs = 0;
+        quint64 pruned = 0;
+        quint64 expired = 0;
+    };
+
+    GcService(maps::MapRegistry &maps, ops::Committer &committer, qint64 intervalMs, qint64 ageMs,
+              QObject *parent = nullptr);
 
     // Starts or stops the periodic runs.
     void start();
     void stop();
     bool isActive() const { return m_timer.isActive(); }
+    const Totals &totals() const { return m_totals; }
 
     // now - gcAge on the maps' clock: what the periodic run prunes below.
     qint64 horizon() const;
@@ -57,10 +62,10 @@ Q_SIGNALS:
     void failed(const QString &reason);
 
 private:
-    ops::MapRegistry &m_maps;
-    query::QueryRegistry &m_queries;
-    storage::Storage &m_storage;
+    maps::MapRegistry &m_maps;
+    ops::Committer &m_committer;
     qint64 m_ageMs;
+    Totals m_totals;
     QTimer m_timer;
 };
 

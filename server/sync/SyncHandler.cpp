@@ -1,14 +1,10 @@
 #include "sync/SyncHandler.h"
 
-#include "auth/SecurityPolicy.h"
-#include "network/ClientConnection.h"
-#include "ops/MapRegistry.h"
+#include "live/QueryRegistry.h"
+#include "maps/MapRegistry.h"
+#include "network/Session.h"
 #include "protocol/OrMapSyncMessages.h"
 #include "protocol/SyncMessages.h"
-#include "query/QueryRegistry.h"
-#include "storage/Storage.h"
-
-#include <QPointer>
 
 namespace wingman::sync {
 
@@ -16,40 +12,80 @@ Q_LOGGING_CATEGORY(lcSync, "wingman.sync")
 
 namespace {
 
-constexpr int kBadRequest = 400;
-constexpr int kForbidden = 403;
-constexpr int kKindMismatch = 409;
+// What differs between syncing an LWW map and an OR map: the reply types, what a leaf holds,
+// and which kind a name must not already be.
+template <typename Map> struct Kind;
 
-protocol::OrMapEntry orEntry(const crdt::OrMap &map, const QString &key)
-{
-    protocol::OrMapEntry entry;
-    entry.key = key;
-    entry.records = map.records(key);
-    return entry;
-}
+template <> struct Kind<crdt::LwwMap> {
+    using Root = protocol::SyncRespRootMessage;
+    using Buckets = protocol::SyncRespBucketsMessage;
+    using Leaf = protocol::SyncRespLeafMessage;
+    static constexpr auto kOther = maps::MapRegistry::Kind::Or;
+    static QString otherKind() { return QStringLiteral("an OR map"); }
+    static const crdt::LwwMap *find(const maps::MapRegistry &maps, const QString &name)
+    {
+        return maps.findLww(name);
+    }
+    static void fill(Leaf &leaf, const crdt::LwwMap &map, const QStringList &keys)
+    {
+        leaf.records.reserve(keys.size());
+        for (const QString &key : keys) {
+            if (auto record = map.getRecord(key))
+                leaf.records.append({key, std::move(*record)});
+        }
+    }
+};
+
+template <> struct Kind<crdt::OrMap> {
+    using Root = protocol::OrMapSyncRespRootMessage;
+    using Buckets = protocol::OrMapSyncRespBucketsMessage;
+    using Leaf = protocol::OrMapSyncRespLeafMessage;
+    static constexpr auto kOther = maps::MapRegistry::Kind::Lww;
+    static QString otherKind() { return QStringLiteral("an LWW map"); }
+    static const crdt::OrMap *find(const maps::MapRegistry &maps, const QString &name)
+    {
+        return maps.findOr(name);
+    }
+    static void fill(Leaf &leaf, const crdt::OrMap &map, const QStringList &keys)
+    {
+        leaf.entries.reserve(keys.size());
+        for (const QString &key : keys)
+            leaf.entries.append({key, map.records(key), {}});
+    }
+};
 
 } // namespace
 
-SyncHandler::SyncHandler(ops::MapRegistry &maps, const auth::SecurityPolicy &policy,
-                         query::QueryRegistry &queries, storage::Storage &storage,
-                         qint64 gcAgeMs)
+SyncHandler::SyncHandler(maps::MapRegistry &maps, live::QueryRegistry &queries, qint64 gcAgeMs)
     : m_maps(maps)
-    , m_policy(policy)
     , m_queries(queries)
-    , m_storage(storage)
     , m_gcAgeMs(gcAgeMs)
 {
 }
 
-bool SyncHandler::mayRead(network::ClientConnection &connection, const QString &mapName)
+void SyncHandler::handle(network::Session &session, const protocol::SyncInitMessage &message)
 {
-    if (m_policy.isAllowed(connection.principal(), mapName, auth::SecurityPolicy::Action::Read))
-        return true;
-    connection.sendError(kForbidden, QStringLiteral("Access denied: READ on %1").arg(mapName));
-    return false;
+    init<crdt::LwwMap>(session, message);
 }
 
-bool SyncHandler::needsReset(network::ClientConnection &connection, const QString &mapName,
+void SyncHandler::handle(network::Session &session, const protocol::OrMapSyncInitMessage &message)
+{
+    init<crdt::OrMap>(session, message);
+}
+
+void SyncHandler::handle(network::Session &session,
+                         const protocol::MerkleReqBucketMessage &request)
+{
+    bucket<crdt::LwwMap>(session, request);
+}
+
+void SyncHandler::handle(network::Session &session,
+                         const protocol::OrMapMerkleReqBucketMessage &request)
+{
+    bucket<crdt::OrMap>(session, request);
+}
+
+bool SyncHandler::needsReset(network::Session &session, const QString &mapName,
                              std::optional<qint64> lastSyncTimestamp)
 {
     if (!lastSyncTimestamp || *lastSyncTimestamp <= 0)
@@ -61,221 +97,61 @@ bool SyncHandler::needsReset(network::ClientConnection &connection, const QStrin
     reset.mapName = mapName;
     reset.reason = QStringLiteral("Last sync is older than the GC horizon; tombstones may be gone");
     reset.envelopeTimestamp = m_maps.hlc().now();
-    connection.send(reset.toCbor());
+    session.send(reset);
     return true;
 }
 
-void SyncHandler::handleSyncInit(network::ClientConnection &connection, const QCborMap &message)
+template <typename Map, typename Init>
+void SyncHandler::init(network::Session &session, const Init &init)
 {
-    protocol::DecodeError error;
-    const auto init = protocol::SyncInitMessage::fromCbor(message, &error);
-    if (!init) {
-        connection.sendError(kBadRequest, QStringLiteral("Invalid message format"));
+    if (m_maps.kindOf(init.mapName) == Kind<Map>::kOther) {
+        session.sendError(protocol::ErrorCode::Conflict,
+                          QStringLiteral("Map %1 is %2").arg(init.mapName, Kind<Map>::otherKind()));
         return;
     }
-    if (!mayRead(connection, init->mapName))
-        return;
-    if (m_maps.kindOf(init->mapName) == ops::MapRegistry::Kind::Or) {
-        connection.sendError(kKindMismatch, QStringLiteral("Map %1 is an OR map").arg(init->mapName));
-        return;
-    }
-    m_queries.addMapListener(&connection, init->mapName);
-    if (needsReset(connection, init->mapName, init->lastSyncTimestamp))
+    m_queries.addMapListener(&session, init.mapName);
+    if (needsReset(session, init.mapName, init.lastSyncTimestamp))
         return;
 
-    const crdt::LwwMap *map = m_maps.findLww(init->mapName);
-    protocol::SyncRespRootMessage root;
-    root.mapName = init->mapName;
+    const Map *map = Kind<Map>::find(m_maps, init.mapName);
+    typename Kind<Map>::Root root;
+    root.mapName = init.mapName;
     root.rootHash = map ? map->merkleTree().rootHash() : 0;
     root.timestamp = m_maps.hlc().now();
-    connection.send(root.toCbor());
+    session.send(root);
 }
 
-void SyncHandler::handleMerkleReqBucket(network::ClientConnection &connection,
-                                        const QCborMap &message)
+template <typename Map, typename Request>
+void SyncHandler::bucket(network::Session &session, const Request &request)
 {
-    const auto request = protocol::MerkleReqBucketMessage::fromCbor(message);
-    if (!request) {
-        connection.sendError(kBadRequest, QStringLiteral("Invalid message format"));
-        return;
-    }
-    if (!mayRead(connection, request->mapName))
-        return;
-    const crdt::LwwMap *map = m_maps.findLww(request->mapName);
-    const QStringList keys = map ? map->merkleTree().keysInBucket(request->path) : QStringList();
+    const Map *map = Kind<Map>::find(m_maps, request.mapName);
+    const QStringList keys = map ? map->merkleTree().keysInBucket(request.path) : QStringList();
     if (!keys.isEmpty()) {
-        protocol::SyncRespLeafMessage leaf;
-        leaf.mapName = request->mapName;
-        leaf.path = request->path;
-        leaf.records.reserve(keys.size());
-        for (const QString &key : keys) {
-            if (auto record = map->getRecord(key))
-                leaf.records.append({key, std::move(*record)});
-        }
-        connection.sendEncoded(leaf.encode());
+        typename Kind<Map>::Leaf leaf;
+        leaf.mapName = request.mapName;
+        leaf.path = request.path;
+        Kind<Map>::fill(leaf, *map, keys);
+        session.send(leaf);
         return;
     }
-    protocol::SyncRespBucketsMessage buckets;
-    buckets.mapName = request->mapName;
-    buckets.path = request->path;
+    typename Kind<Map>::Buckets buckets;
+    buckets.mapName = request.mapName;
+    buckets.path = request.path;
     if (map)
-        buckets.buckets = map->merkleTree().buckets(request->path);
-    connection.send(buckets.toCbor());
+        buckets.buckets = map->merkleTree().buckets(request.path);
+    session.send(buckets);
 }
 
-void SyncHandler::handleOrMapSyncInit(network::ClientConnection &connection,
-                                      const QCborMap &message)
+void SyncHandler::handle(network::Session &session,
+                         const protocol::OrMapDiffRequestMessage &request)
 {
-    const auto init = protocol::OrMapSyncInitMessage::fromCbor(message);
-    if (!init) {
-        connection.sendError(kBadRequest, QStringLiteral("Invalid message format"));
-        return;
-    }
-    if (!mayRead(connection, init->mapName))
-        return;
-    if (m_maps.kindOf(init->mapName) == ops::MapRegistry::Kind::Lww) {
-        connection.sendError(kKindMismatch,
-                             QStringLiteral("Map %1 is an LWW map").arg(init->mapName));
-        return;
-    }
-    m_queries.addMapListener(&connection, init->mapName);
-    if (needsReset(connection, init->mapName, init->lastSyncTimestamp))
-        return;
-
-    const crdt::OrMap *map = m_maps.findOr(init->mapName);
-    protocol::OrMapSyncRespRootMessage root;
-    root.mapName = init->mapName;
-    root.rootHash = map ? map->merkleTree().rootHash() : 0;
-    root.timestamp = m_maps.hlc().now();
-    connection.send(root.toCbor());
-}
-
-void SyncHandler::handleOrMapMerkleReqBucket(network::ClientConnection &connection,
-                                             const QCborMap &message)
-{
-    const auto request = protocol::OrMapMerkleReqBucketMessage::fromCbor(message);
-    if (!request) {
-        connection.sendError(kBadRequest, QStringLiteral("Invalid message format"));
-        return;
-    }
-    if (!mayRead(connection, request->mapName))
-        return;
-    const crdt::OrMap *map = m_maps.findOr(request->mapName);
-    const QStringList keys = map ? map->merkleTree().keysInBucket(request->path) : QStringList();
-    if (!keys.isEmpty()) {
-        protocol::OrMapSyncRespLeafMessage leaf;
-        leaf.mapName = request->mapName;
-        leaf.path = request->path;
-        for (const QString &key : keys)
-            leaf.entries.append(orEntry(*map, key));
-        connection.send(leaf.toCbor());
-        return;
-    }
-    protocol::OrMapSyncRespBucketsMessage buckets;
-    buckets.mapName = request->mapName;
-    buckets.path = request->path;
-    if (map)
-        buckets.buckets = map->merkleTree().buckets(request->path);
-    connection.send(buckets.toCbor());
-}
-
-void SyncHandler::handleOrMapDiffRequest(network::ClientConnection &connection,
-                                         const QCborMap &message)
-{
-    const auto request = protocol::OrMapDiffRequestMessage::fromCbor(message);
-    if (!request) {
-        connection.sendError(kBadRequest, QStringLiteral("Invalid message format"));
-        return;
-    }
-    if (!mayRead(connection, request->mapName))
-        return;
-    const crdt::OrMap *map = m_maps.findOr(request->mapName);
+    const crdt::OrMap *map = m_maps.findOr(request.mapName);
     protocol::OrMapDiffResponseMessage response;
-    response.mapName = request->mapName;
-    for (const QString &key : request->keys) {
-        if (map)
-            response.entries.append(orEntry(*map, key));
-        else
-            response.entries.append({key, {}, {}});
-    }
-    connection.send(response.toCbor());
-}
-
-void SyncHandler::handleOrMapPushDiff(network::ClientConnection &connection,
-                                      const QCborMap &message)
-{
-    const auto push = protocol::OrMapPushDiffMessage::fromCbor(message);
-    if (!push) {
-        connection.sendError(kBadRequest, QStringLiteral("Invalid message format"));
-        return;
-    }
-    if (!m_policy.isAllowed(connection.principal(), push->mapName,
-                            auth::SecurityPolicy::Action::Put)) {
-        connection.sendError(kForbidden, QStringLiteral("Access denied: PUT on %1").arg(push->mapName));
-        return;
-    }
-    crdt::OrMap *map = m_maps.orMap(push->mapName);
-    if (!map) {
-        connection.sendError(kKindMismatch,
-                             QStringLiteral("Map %1 is an LWW map").arg(push->mapName));
-        return;
-    }
-
-    QList<query::Change> changes;
-    QList<storage::StorageWrite> writes;
-    for (const protocol::OrMapEntry &entry : push->entries) {
-        QList<crdt::OrRecord> fresh;
-        for (const crdt::OrRecord &record : entry.records) {
-            if (!map->isTombstoned(record.tag) && !map->records(entry.key).contains(record))
-                fresh.append(record);
-        }
-        QStringList newTombstones;
-        for (const QString &tag : entry.tombstones) {
-            if (!map->isTombstoned(tag))
-                newTombstones.append(tag);
-        }
-        if (!map->mergeKey(entry.key, entry.records, entry.tombstones).changed()
-            && newTombstones.isEmpty())
-            continue;
-        const std::optional<QCborValue> value = map->liveValue(entry.key);
-        for (const crdt::OrRecord &record : fresh) {
-            if (map->isTombstoned(record.tag))
-                continue;
-            query::Change change{{push->mapName, protocol::ServerEventType::OrAdd, entry.key,
-                                  std::nullopt, record, std::nullopt},
-                                 value, std::nullopt};
-            changes.append(std::move(change));
-            storage::StorageWrite write;
-            write.kind = storage::StorageWrite::Kind::OrPut;
-            write.mapName = push->mapName;
-            write.key = entry.key;
-            write.orRecord = record;
-            writes.append(std::move(write));
-        }
-        for (const QString &tag : newTombstones) {
-            query::Change change{{push->mapName, protocol::ServerEventType::OrRemove, entry.key,
-                                  std::nullopt, std::nullopt, tag},
-                                 value, std::nullopt};
-            changes.append(std::move(change));
-            storage::StorageWrite write;
-            write.kind = storage::StorageWrite::Kind::OrTombstone;
-            write.mapName = push->mapName;
-            write.key = entry.key;
-            write.tag = tag;
-            writes.append(std::move(write));
-        }
-    }
-    if (changes.isEmpty())
-        return;
-    QPointer<network::ClientConnection> origin(&connection);
-    m_storage.write(std::move(writes), [this, origin, mapName = push->mapName,
-                                        changes = std::move(changes)](const QString &error) {
-        if (!error.isEmpty()) {
-            qCCritical(lcSync).noquote() << "storage commit failed:" << error;
-            return;
-        }
-        m_queries.publish(mapName, changes, origin.data(), m_maps.hlc().now());
-    });
+    response.mapName = request.mapName;
+    response.entries.reserve(request.keys.size());
+    for (const QString &key : request.keys)
+        response.entries.append({key, map ? map->records(key) : QList<crdt::OrRecord>(), {}});
+    session.send(response);
 }
 
 } // namespace wingman::sync

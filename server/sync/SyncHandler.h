@@ -1,55 +1,55 @@
 #pragma once
 
-#include <QCborMap>
 #include <QLoggingCategory>
 
-namespace wingman::auth {
-class SecurityPolicy;
-}
-namespace wingman::network {
-class ClientConnection;
-}
-namespace wingman::ops {
+#include <optional>
+
+namespace wingman::maps {
 class MapRegistry;
 }
-namespace wingman::query {
+namespace wingman::network {
+class Session;
+}
+namespace wingman::live {
 class QueryRegistry;
 }
-namespace wingman::storage {
-class Storage;
+namespace wingman::protocol {
+struct SyncInitMessage;
+struct MerkleReqBucketMessage;
+struct OrMapSyncInitMessage;
+struct OrMapMerkleReqBucketMessage;
+struct OrMapDiffRequestMessage;
 }
 
 namespace wingman::sync {
 
 Q_DECLARE_LOGGING_CATEGORY(lcSync)
 
-// Merkle catch-up for LWW maps (SYNC_INIT, MERKLE_REQ_BUCKET) and OR maps (ORMAP_SYNC_INIT,
-// ORMAP_MERKLE_REQ_BUCKET, ORMAP_DIFF_REQUEST, ORMAP_PUSH_DIFF). A client whose last sync is
-// older than the GC horizon is told to reset. Syncing a map also makes the connection a listener
-// of its changes for the rest of the connection.
+// Merkle catch-up, the read side of sync, for LWW maps (SYNC_INIT, MERKLE_REQ_BUCKET) and OR
+// maps (ORMAP_SYNC_INIT, ORMAP_MERKLE_REQ_BUCKET, ORMAP_DIFF_REQUEST); the router has checked
+// READ on the map. A client whose last sync is older than the GC horizon is told to reset.
+// Syncing a map also makes the session a listener of its changes for the rest of the
+// connection. ORMAP_PUSH_DIFF is a write and takes the op path.
 class SyncHandler
 {
 public:
-    SyncHandler(ops::MapRegistry &maps, const auth::SecurityPolicy &policy,
-                query::QueryRegistry &queries, storage::Storage &storage, qint64 gcAgeMs);
+    SyncHandler(maps::MapRegistry &maps, live::QueryRegistry &queries, qint64 gcAgeMs);
 
-    void handleSyncInit(network::ClientConnection &connection, const QCborMap &message);
-    void handleMerkleReqBucket(network::ClientConnection &connection, const QCborMap &message);
-    void handleOrMapSyncInit(network::ClientConnection &connection, const QCborMap &message);
-    void handleOrMapMerkleReqBucket(network::ClientConnection &connection,
-                                    const QCborMap &message);
-    void handleOrMapDiffRequest(network::ClientConnection &connection, const QCborMap &message);
-    void handleOrMapPushDiff(network::ClientConnection &connection, const QCborMap &message);
+    void handle(network::Session &session, const protocol::SyncInitMessage &init);
+    void handle(network::Session &session, const protocol::OrMapSyncInitMessage &init);
+    void handle(network::Session &session, const protocol::MerkleReqBucketMessage &request);
+    void handle(network::Session &session, const protocol::OrMapMerkleReqBucketMessage &request);
+    void handle(network::Session &session, const protocol::OrMapDiffRequestMessage &request);
 
 private:
-    bool mayRead(network::ClientConnection &connection, const QString &mapName);
-    bool needsReset(network::ClientConnection &connection, const QString &mapName,
+    template <typename Map, typename Init> void init(network::Session &session, const Init &init);
+    template <typename Map, typename Request>
+    void bucket(network::Session &session, const Request &request);
+    bool needsReset(network::Session &session, const QString &mapName,
                     std::optional<qint64> lastSyncTimestamp);
 
-    ops::MapRegistry &m_maps;
-    const auth::SecurityPolicy &m_policy;
-    query::QueryRegistry &m_queries;
-    storage::Storage &m_storage;
+    maps::MapRegistry &m_maps;
+    live::QueryRegistry &m_queries;
     qint64 m_gcAgeMs;
 };
 

@@ -9,7 +9,7 @@
 // --dir DIR (keep the SQLite files there; a restart database already holding N records is
 // reused instead of filled again).
 
-#include "ops/MapRegistry.h"
+#include "maps/MapRegistry.h"
 #include "protocol/MsgPackCodec.h"
 #include "storage/PostgresStorage.h"
 #include "storage/SqliteStorage.h"
@@ -272,7 +272,7 @@ void restart(const QString &label, const Factory &factory, const Options &option
     }
     const qint64 openedMs = timer.elapsed();
     QHash<QString, storage::StoredMap> stored = storage->loadAll();
-    ops::MapRegistry maps(QStringLiteral("bench-node"));
+    maps::MapRegistry maps(QStringLiteral("bench-node"));
     maps.load(stored);
     stored.clear();
     const qint64 readyMs = timer.elapsed();

@@ -343,13 +343,14 @@ private Q_SLOTS:
         QString error;
         modules.verifier = auth::JwtVerifier::create(kTestSecret, &error);
         QSignalSpy metricsListening(modules.metrics, &metrics::MetricsModule::listening);
-        ServerCoordinator node(config, std::move(modules));
-        QSignalSpy ready(&node, &ServerCoordinator::ready);
-        node.start();
+        const std::unique_ptr<ServerCoordinator> node(
+            ServerFactory::assemble(config, std::move(modules)));
+        QSignalSpy ready(node.get(), &ServerCoordinator::ready);
+        node->start();
         QVERIFY(metricsListening.count() == 1 || metricsListening.wait(5000));
         QVERIFY(storage->openRequested());
         const auto port = metricsListening.first().first().value<quint16>();
-        QCOMPARE(node.metricsPort(), quint16(0));
+        QCOMPARE(node->metricsPort(), quint16(0));
 
         const auto starting = httpGet(port, QStringLiteral("/ready"));
         QVERIFY(starting);
@@ -362,11 +363,11 @@ private Q_SLOTS:
 
         storage->release();
         QVERIFY(ready.wait(5000));
-        QCOMPARE(node.metricsPort(), port);
+        QCOMPARE(node->metricsPort(), port);
         const auto serving = httpGet(port, QStringLiteral("/ready"));
         QVERIFY(serving);
         QCOMPARE(serving->status, 200);
-        QVERIFY(stopServer(node));
+        QVERIFY(stopServer(*node));
         QVERIFY(!httpGet(port, QStringLiteral("/health"), 2000));
     }
 

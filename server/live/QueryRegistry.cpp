@@ -1,22 +1,22 @@
-#include "query/QueryRegistry.h"
+#include "live/QueryRegistry.h"
 
-#include "network/ClientConnection.h"
+#include "network/Session.h"
 #include "protocol/MsgPackWriter.h"
 #include "protocol/QueryMessages.h"
 #include "protocol/WriteMessages.h"
 #include "query/Matcher.h"
 
-namespace wingman::query {
+namespace wingman::live {
 
-Q_LOGGING_CATEGORY(lcQuery, "wingman.query")
+Q_LOGGING_CATEGORY(lcLive, "wingman.live")
 
-void QueryRegistry::addMapListener(network::ClientConnection *connection, const QString &mapName)
+void QueryRegistry::addMapListener(network::Session *connection, const QString &mapName)
 {
     m_mapListeners[mapName].insert(connection);
 }
 
-void QueryRegistry::subscribe(network::ClientConnection *connection, const QString &queryId,
-                              const QString &mapName, Query query, QSet<QString> matchingKeys,
+void QueryRegistry::subscribe(network::Session *connection, const QString &queryId,
+                              const QString &mapName, query::Query query, QSet<QString> matchingKeys,
                               bool followsLiveness)
 {
     unsubscribe(connection, queryId);
@@ -26,7 +26,7 @@ void QueryRegistry::subscribe(network::ClientConnection *connection, const QStri
                                     std::move(matchingKeys), followsLiveness});
 }
 
-bool QueryRegistry::unsubscribe(network::ClientConnection *connection, const QString &queryId)
+bool QueryRegistry::unsubscribe(network::Session *connection, const QString &queryId)
 {
     for (auto it = m_queriesByMap.begin(); it != m_queriesByMap.end(); ++it) {
         const auto removed = it->removeIf([&](const Subscription &s) {
@@ -38,7 +38,7 @@ bool QueryRegistry::unsubscribe(network::ClientConnection *connection, const QSt
     return false;
 }
 
-void QueryRegistry::removeConnection(network::ClientConnection *connection)
+void QueryRegistry::removeConnection(network::Session *connection)
 {
     for (auto &listeners : m_mapListeners)
         listeners.remove(connection);
@@ -61,19 +61,19 @@ int QueryRegistry::listenerCount(const QString &mapName) const
 }
 
 void QueryRegistry::publish(const QString &mapName, const QList<Change> &changes,
-                            const network::ClientConnection *origin, const crdt::Timestamp &now)
+                            const network::Session *origin, const crdt::Timestamp &now)
 {
     if (changes.isEmpty())
         return;
     auto queries = m_queriesByMap.find(mapName);
     const bool hasQueries = queries != m_queriesByMap.end() && !queries->isEmpty();
 
-    QSet<network::ClientConnection *> recipients = m_mapListeners.value(mapName);
+    QSet<network::Session *> recipients = m_mapListeners.value(mapName);
     if (hasQueries) {
         for (const Subscription &s : std::as_const(*queries))
             recipients.insert(s.connection);
     }
-    recipients.remove(const_cast<network::ClientConnection *>(origin));
+    recipients.remove(const_cast<network::Session *>(origin));
 
     if (!recipients.isEmpty()) {
         QByteArray encoded;
@@ -90,7 +90,7 @@ void QueryRegistry::publish(const QString &mapName, const QList<Change> &changes
             batch.envelopeTimestamp = now;
             encoded = batch.encode();
         }
-        for (network::ClientConnection *connection : std::as_const(recipients))
+        for (network::Session *connection : std::as_const(recipients))
             connection->sendEncoded(encoded);
     }
 
@@ -101,7 +101,7 @@ void QueryRegistry::publish(const QString &mapName, const QList<Change> &changes
         const QString &key = change.event.key;
         QByteArray encodedValue; // once per change, whatever the number of live queries
         for (Subscription &s : *queries) {
-            const bool matches = change.value && Matcher::matches(s.query, *change.value);
+            const bool matches = change.value && query::Matcher::matches(s.query, *change.value);
             // Without wasLive, ENTER for a match and REMOVE otherwise say the same to a client.
             const bool wasIn = s.followsLiveness ? change.wasLive.value_or(!matches)
                                                  : s.matchingKeys.contains(key);
@@ -127,4 +127,4 @@ void QueryRegistry::publish(const QString &mapName, const QList<Change> &changes
     }
 }
 
-} // namespace wingman::query
+} // namespace wingman::live

@@ -1,9 +1,9 @@
-#include "ops/MapRegistry.h"
+#include "maps/MapRegistry.h"
 
 #include <future>
 #include <vector>
 
-namespace wingman::ops {
+namespace wingman::maps {
 
 MapRegistry::MapRegistry(const QString &nodeId, crdt::Hlc::Clock clock)
     : m_hlc(nodeId, std::move(clock))
@@ -98,4 +98,4 @@ crdt::OrMap *MapRegistry::findOr(const QString &name) const
     return it == m_maps.end() ? nullptr : it->second.orMap.get();
 }
 
-} // namespace wingman::ops
+} // namespace wingman::maps

@@ -9,7 +9,7 @@
 #include <memory>
 #include <unordered_map>
 
-namespace wingman::ops {
+namespace wingman::maps {
 
 // The node's maps and the clock they share. A map is created on first use and is LWW or OR by
 // the first operation that touches it.
@@ -43,4 +43,4 @@ private:
     std::unordered_map<QString, Slot> m_maps;
 };
 
-} // namespace wingman::ops
+} // namespace wingman::maps

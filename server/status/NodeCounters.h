@@ -2,7 +2,7 @@
 
 #include <QtGlobal>
 
-namespace wingman::metrics {
+namespace wingman::status {
 
 // Monotonic counters of one node. Modules bump plain fields on the event-loop thread (no signal
 // per op on the hot path); the metrics endpoint and the monitor feed read them.
@@ -24,4 +24,4 @@ struct NodeCounters {
     quint64 ttlExpired = 0;
 };
 
-} // namespace wingman::metrics
+} // namespace wingman::status

@@ -11,12 +11,12 @@
 #include <optional>
 
 namespace wingman::network {
-class ClientConnection;
+class Session;
 }
 
-namespace wingman::query {
+namespace wingman::live {
 
-Q_DECLARE_LOGGING_CATEGORY(lcQuery)
+Q_DECLARE_LOGGING_CATEGORY(lcLive)
 
 // One change of one key, as the live feed sends it: the SERVER_EVENT payload for map listeners
 // and the key's value after the change (nullopt when it no longer has one) for live queries.
@@ -36,36 +36,36 @@ class QueryRegistry
 {
 public:
     struct Subscription {
-        network::ClientConnection *connection = nullptr;
+        network::Session *connection = nullptr;
         QString queryId;
         QString mapName;
-        Query query;
+        query::Query query;
         QSet<QString> matchingKeys; // unused when followsLiveness
         // The query takes every live value of an LWW map: a key is in its result exactly while
         // it has a live value, which each Change tells (wasLive, value).
         bool followsLiveness = false;
     };
 
-    void addMapListener(network::ClientConnection *connection, const QString &mapName);
+    void addMapListener(network::Session *connection, const QString &mapName);
     // Registers a live query whose initial result set is matchingKeys. followsLiveness: see
     // Subscription; matchingKeys is then not kept.
-    void subscribe(network::ClientConnection *connection, const QString &queryId,
-                   const QString &mapName, Query query, QSet<QString> matchingKeys,
+    void subscribe(network::Session *connection, const QString &queryId,
+                   const QString &mapName, query::Query query, QSet<QString> matchingKeys,
                    bool followsLiveness = false);
-    bool unsubscribe(network::ClientConnection *connection, const QString &queryId);
-    void removeConnection(network::ClientConnection *connection);
+    bool unsubscribe(network::Session *connection, const QString &queryId);
+    void removeConnection(network::Session *connection);
 
     // Fans changes of one map out: one SERVER_EVENT (or SERVER_BATCH_EVENT) frame, encoded once,
     // to each listener but origin; QUERY_UPDATEs to the live queries they affect.
     void publish(const QString &mapName, const QList<Change> &changes,
-                 const network::ClientConnection *origin, const crdt::Timestamp &now);
+                 const network::Session *origin, const crdt::Timestamp &now);
 
     int subscriptionCount() const;
     int listenerCount(const QString &mapName) const;
 
 private:
-    QHash<QString, QSet<network::ClientConnection *>> m_mapListeners;
+    QHash<QString, QSet<network::Session *>> m_mapListeners;
     QHash<QString, QList<Subscription>> m_queriesByMap;
 };
 
-} // namespace wingman::query
+} // namespace wingman::live

@@ -1,0 +1,20 @@
+#pragma once
+
+// Every client -> server message the node answers (docs/protocol.md), one row each:
+//   X(wire type, typed message, who may send it, permission on its map, handler in Pipeline)
+// ServerFactory registers each row with network::MessageRouter::on(); the handler is called as
+// handler->handle(Session &, const Message &). CLIENT_OP and OP_BATCH decode to
+// protocol::DecodedOps, which the router first tries with the fast OpBatchDecoder.
+#define WINGMAN_CLIENT_MESSAGES(X)                                                                 \
+    X(Auth, protocol::AuthMessage, Anonymous, None, sessions)                                      \
+    X(Ping, protocol::PingMessage, Anonymous, None, sessions)                                      \
+    X(ClientOp, protocol::DecodedOps, Authenticated, PerOp, operations)                            \
+    X(OpBatch, protocol::DecodedOps, Authenticated, PerOp, operations)                             \
+    X(OrMapPushDiff, protocol::OrMapPushDiffMessage, Authenticated, PerOp, operations)             \
+    X(QuerySub, protocol::QuerySubMessage, Authenticated, Read, liveQueries)                       \
+    X(QueryUnsub, protocol::QueryUnsubMessage, Authenticated, None, liveQueries)                   \
+    X(SyncInit, protocol::SyncInitMessage, Authenticated, Read, sync)                              \
+    X(MerkleReqBucket, protocol::MerkleReqBucketMessage, Authenticated, Read, sync)                \
+    X(OrMapSyncInit, protocol::OrMapSyncInitMessage, Authenticated, Read, sync)                    \
+    X(OrMapMerkleReqBucket, protocol::OrMapMerkleReqBucketMessage, Authenticated, Read, sync)      \
+    X(OrMapDiffRequest, protocol::OrMapDiffRequestMessage, Authenticated, Read, sync)

@@ -1,0 +1,59 @@
+#pragma once
+
+#include "ServerConfig.h"
+#include "auth/JwtVerifier.h"
+#include "live/QueryHandler.h"
+#include "live/QueryRegistry.h"
+#include "maps/MapRegistry.h"
+#include "network/ClientRegistry.h"
+#include "network/MessageRouter.h"
+#include "network/SessionHandler.h"
+#include "ops/Committer.h"
+#include "ops/InterceptorChain.h"
+#include "ops/OpRouter.h"
+#include "ops/OperationHandler.h"
+#include "sync/GcService.h"
+#include "sync/SyncHandler.h"
+
+#include <memory>
+
+namespace wingman {
+
+// The parts one node's requests pass through, in the order a write meets them:
+// ClientRegistry → ClientConnection → MessageRouter → OperationHandler (→ OpRouter, interceptors,
+// MapRegistry) → Committer (→ Storage, QueryRegistry). ServerFactory builds and wires it; the
+// coordinator owns it, and with it the node's configuration, which the parts refer to.
+struct Pipeline {
+    Pipeline(ServerConfig configuration, const auth::JwtVerifier *verifier,
+             storage::Storage &storage)
+        : config(std::move(configuration))
+        , maps(config.nodeId, config.clock)
+        , committer(storage, queries, maps.hlc())
+        , router(config.policy)
+        , opRouter(config.nodeId)
+        , operations(maps, config.policy, committer, opRouter)
+        , sync(maps, queries, config.gcAgeMs)
+        , liveQueries(maps, queries)
+        , gc(maps, committer, config.gcIntervalMs, config.gcAgeMs)
+        , clients(router, {config.outboundBudgetBytes, config.slowConsumerGraceMs})
+    {
+        if (verifier)
+            sessions = std::make_unique<network::SessionHandler>(*verifier);
+    }
+
+    ServerConfig config;
+    maps::MapRegistry maps;
+    live::QueryRegistry queries;
+    ops::Committer committer;
+    network::MessageRouter router;
+    ops::OpRouter opRouter;
+    std::shared_ptr<ops::InterceptorChain> interceptors;
+    std::unique_ptr<network::SessionHandler> sessions; // null when the key is unusable
+    ops::OperationHandler operations;
+    sync::SyncHandler sync;
+    live::QueryHandler liveQueries;
+    sync::GcService gc;
+    network::ClientRegistry clients;
+};
+
+} // namespace wingman

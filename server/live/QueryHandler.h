@@ -1,0 +1,33 @@
+#pragma once
+
+namespace wingman::maps {
+class MapRegistry;
+}
+namespace wingman::network {
+class Session;
+}
+namespace wingman::protocol {
+struct QuerySubMessage;
+struct QueryUnsubMessage;
+}
+
+namespace wingman::live {
+
+class QueryRegistry;
+
+// QUERY_SUB: answers QUERY_RESP with the current matches (sorted, limited) and registers the live
+// query; QUERY_UNSUB ends it. The router has checked READ on the map.
+class QueryHandler
+{
+public:
+    QueryHandler(maps::MapRegistry &maps, QueryRegistry &registry);
+
+    void handle(network::Session &session, const protocol::QuerySubMessage &sub);
+    void handle(network::Session &session, const protocol::QueryUnsubMessage &unsub);
+
+private:
+    maps::MapRegistry &m_maps;
+    QueryRegistry &m_registry;
+};
+
+} // namespace wingman::live
