@@ -8,7 +8,11 @@
 #include <QHostAddress>
 #include <QSettings>
 
-#include <functional>
+#include <algorithm>
+#include <limits>
+#include <optional>
+#include <type_traits>
+#include <utility>
 
 namespace wingman {
 
@@ -16,58 +20,75 @@ Q_LOGGING_CATEGORY(lcConfig, "wingman.config")
 
 namespace {
 
-struct OptionSpec {
-    const char *name; // INI key
-    const char *flag; // --flag
-    const char *env;  // WINGMAN_<ENV>
-    const char *valueName; // null: a flag without a value (true when given)
-    const char *description;
+struct Option;
+
+// Parses a value into the option's member; returns the error line naming the option, or an
+// empty string (and then the member holds the value).
+using Setter = QString (*)(const Option &option, ServerConfig &config, const QString &value);
+// The option's member as --help shows it; empty when the member is unset.
+using Printer = QString (*)(const ServerConfig &config);
+
+// How an option reaches its member: made by bind(), so the parser and the member's type match.
+struct Binding {
+    Setter set;
+    Printer print; // null: the option has no default of its own
+    qint64 min; // bounds, for the parsers that take them
+    qint64 max;
+
+    // For an option that fills a member another option names, whose default is not its own.
+    constexpr Binding withoutDefault() const { return { set, nullptr, min, max }; }
 };
 
-constexpr OptionSpec kOptions[] = {
-    {"port", "port", "PORT", "port", "Client WebSocket port (0 = OS-assigned). Default 8080."},
-    {"host", "host", "HOST", "address", "Bind address for both listeners. Default 0.0.0.0."},
-    {"clusterPort", "cluster-port", "CLUSTER_PORT", "port",
-     "Peer TCP port (0 = OS-assigned). Default 9080."},
-    {"peers", "peers", "PEERS", "host:port,...", "Other nodes' cluster ports."},
-    {"nodeId", "node-id", "NODE_ID", "id", "This node's id (no ':'). Default: generated."},
-    {"jwtSecret", "jwt-secret", "JWT_SECRET", "secret",
-     "HS256 secret, or a PEM public key for RS256."},
-    {"jwtKeyFile", "jwt-key-file", "JWT_KEY_FILE", "file",
-     "Read the JWT secret or PEM public key from a file."},
-    {"metricsPort", "metrics-port", "METRICS_PORT", "port",
-     "HTTP metrics/health port (0 = OS-assigned). Default: off."},
-    {"storage", "storage", "STORAGE", "url",
-     "Storage: memory:, sqlite:<path> or postgres://user:password@host:port/db. "
-     "Default sqlite:./wingman-data/wingman.db."},
-    {"gcIntervalMs", "gc-interval-ms", "GC_INTERVAL_MS", "ms", "GC cadence. Default 3600000."},
-    {"gcAgeMs", "gc-age-ms", "GC_AGE_MS", "ms", "Tombstone horizon. Default 2592000000."},
-    {"maxFrameBytes", "max-frame-bytes", "MAX_FRAME_BYTES", "bytes",
-     "Largest accepted frame. Default 16777216."},
-    {"outboundBudgetBytes", "outbound-budget-bytes", "OUTBOUND_BUDGET_BYTES", "bytes",
-     "Per-connection outbound queue budget. Default 8388608."},
-    {"slowConsumerGraceMs", "slow-consumer-grace-ms", "SLOW_CONSUMER_GRACE_MS", "ms",
-     "How long a connection may stay over budget. Default 2000."},
-    {"maxClockDriftMs", "max-clock-drift-ms", "MAX_CLOCK_DRIFT_MS", "ms",
-     "Refuse client timestamps further ahead of this node's clock. Default 60000."},
-    {"rateLimitOpsPerSecond", "rate-limit-ops-per-second", "RATE_LIMIT_OPS_PER_SECOND", "ops",
-     "Per-client write rate limit (0 = off). Default 0."},
-    {"rateLimitBurst", "rate-limit-burst", "RATE_LIMIT_BURST", "ops",
-     "Ops a client may send at once under the rate limit (0 = the rate). Default 0."},
-    {"stampServerTimestamps", "stamp-server-timestamps", "STAMP_SERVER_TIMESTAMPS", "bool",
-     "Replace client record timestamps with the server's clock. Default false."},
-    {"production", "production", "PRODUCTION", nullptr,
-     "Refuse to start with the development JWT secret or memory storage."},
-    {"allowMemoryStorage", "allow-memory-storage", "ALLOW_MEMORY_STORAGE", nullptr,
-     "With --production, accept memory: storage."},
+// One option: where it comes from, what it sets and how --help describes it.
+struct Option {
+    const char *name; // INI key; error lines name the option by it
+    const char *flag; // --flag
+    const char *env; // WINGMAN_<env>
+    const char *valueName; // null: a switch, true when given
+    Binding binding;
+    const char *help; // --help appends the default, read from ServerConfig's initializer
+    const char *unset = nullptr; // what an empty default means, for --help
 };
+
+constexpr qint64 kNoMax = std::numeric_limits<qint64>::max();
 
 QString bad(const QString &option, const QString &value, const QString &why)
 {
     return QStringLiteral("invalid value for %1: '%2' (%3)").arg(option, value, why);
 }
 
-std::optional<quint16> parsePort(const QString &value)
+QString bad(const Option &option, const QString &value, const QString &why)
+{
+    return bad(QString::fromLatin1(option.name), value, why);
+}
+
+std::optional<qint64> parseInteger(const QString &value, qint64 min, qint64 max)
+{
+    bool ok = false;
+    const qint64 n = value.trimmed().toLongLong(&ok);
+    if (!ok || n < min || n > max)
+        return std::nullopt;
+    return n;
+}
+
+template <class T> QString parseBounded(const Option &option, const QString &value, T &out)
+{
+    const qint64 min = option.binding.min;
+    const qint64 max = option.binding.max;
+    const auto n = parseInteger(value, min, max);
+    if (n) {
+        out = T(*n);
+        return {};
+    }
+    if (max == kNoMax && min == 1)
+        return bad(option, value, QStringLiteral("expected a positive integer"));
+    if (max == kNoMax && min == 0)
+        return bad(option, value, QStringLiteral("expected a non-negative integer"));
+    return bad(option, value, QStringLiteral("expected an integer %1-%2").arg(min).arg(max));
+}
+
+// Parsed as unsigned, so '-0' is refused too.
+std::optional<quint16> portNumber(const QString &value)
 {
     bool ok = false;
     const uint port = value.trimmed().toUInt(&ok);
@@ -76,169 +97,236 @@ std::optional<quint16> parsePort(const QString &value)
     return quint16(port);
 }
 
-std::optional<qint64> parsePositive(const QString &value)
+QString parsePort(const Option &option, const QString &value, quint16 &out)
 {
-    bool ok = false;
-    const qint64 n = value.trimmed().toLongLong(&ok);
-    if (!ok || n <= 0)
-        return std::nullopt;
-    return n;
+    const auto port = portNumber(value);
+    if (!port)
+        return bad(option, value, QStringLiteral("expected a port 0-65535"));
+    out = *port;
+    return {};
 }
 
-std::optional<qint64> parseNonNegative(const QString &value)
+QString parseOptionalPort(const Option &option, const QString &value, std::optional<quint16> &out)
 {
-    bool ok = false;
-    const qint64 n = value.trimmed().toLongLong(&ok);
-    if (!ok || n < 0)
-        return std::nullopt;
-    return n;
+    if (value.trimmed() == u"off") {
+        out.reset();
+        return {};
+    }
+    quint16 port = 0;
+    const QString error = parsePort(option, value, port);
+    if (error.isEmpty())
+        out = port;
+    return error;
 }
 
-std::optional<bool> parseBool(const QString &value)
+QString parseBool(const Option &option, const QString &value, bool &out)
 {
     const QString v = value.trimmed().toLower();
     if (v == u"true" || v == u"1" || v == u"yes" || v == u"on")
-        return true;
-    if (v == u"false" || v == u"0" || v == u"no" || v == u"off")
-        return false;
-    return std::nullopt;
-}
-
-bool isValidNodeId(const QString &id)
-{
-    if (id.isEmpty() || id.size() > 128)
-        return false;
-    for (QChar c : id) {
-        if (c == u':' || c.isSpace() || !c.isPrint())
-            return false;
-    }
-    return true;
-}
-
-QString checkPeer(const QString &peer)
-{
-    const qsizetype colon = peer.lastIndexOf(u':');
-    if (colon <= 0)
-        return QStringLiteral("expected host:port");
-    const auto port = parsePort(peer.mid(colon + 1));
-    if (!port || *port == 0)
-        return QStringLiteral("port must be 1-65535");
+        out = true;
+    else if (v == u"false" || v == u"0" || v == u"no" || v == u"off")
+        out = false;
+    else
+        return bad(option, value, QStringLiteral("expected true or false"));
     return {};
+}
+
+QString parseHost(const Option &option, const QString &value, QString &out)
+{
+    QHostAddress address;
+    if (!address.setAddress(value.trimmed()))
+        return bad(option, value, QStringLiteral("expected an IP address"));
+    out = value.trimmed();
+    return {};
+}
+
+// A list of host:port with a non-zero port; the error quotes the bad peer, not the whole list.
+QString parsePeers(const Option &option, const QString &value, QStringList &out)
+{
+    for (const QString &part : value.split(u',', Qt::SkipEmptyParts)) {
+        const QString peer = part.trimmed();
+        const qsizetype colon = peer.lastIndexOf(u':');
+        if (colon <= 0)
+            return bad(option, peer, QStringLiteral("expected host:port"));
+        const auto port = portNumber(peer.mid(colon + 1));
+        if (!port || *port == 0)
+            return bad(option, peer, QStringLiteral("port must be 1-65535"));
+        out << peer;
+    }
+    return {};
+}
+
+// A timestamp's string form splits on ':', and the id is part of it.
+QString parseNodeId(const Option &option, const QString &value, QString &out)
+{
+    const auto printable = [](QChar c) { return c != u':' && !c.isSpace() && c.isPrint(); };
+    if (value.isEmpty() || value.size() > 128
+        || !std::all_of(value.begin(), value.end(), printable))
+        return bad(option, value,
+            QStringLiteral("must be 1-128 printable characters without ':' or spaces"));
+    out = value;
+    return {};
+}
+
+QString parseSecret(const Option &option, const QString &value, QByteArray &out)
+{
+    if (value.isEmpty())
+        return bad(option, value, QStringLiteral("must not be empty"));
+    out = value.toUtf8();
+    return {};
+}
+
+QString readKeyFile(const Option &option, const QString &path, QByteArray &out)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return bad(option, path, file.errorString());
+    out = file.readAll().trimmed();
+    if (out.isEmpty())
+        return bad(option, path, QStringLiteral("file is empty"));
+    return {};
+}
+
+// A storage URL may carry a password: the error quotes it redacted.
+QString parseStorage(const Option &option, const QString &value, QString &out)
+{
+    QString why;
+    if (!storage::StorageUrl::parse(value, &why))
+        return bad(option, storage::StorageUrl::redacted(value), why);
+    out = value.trimmed();
+    return {};
+}
+
+template <auto Member>
+using MemberType = std::remove_cvref_t<decltype(std::declval<ServerConfig &>().*Member)>;
+
+template <class T> QString display(const T &value)
+{
+    if constexpr (std::is_same_v<T, bool>)
+        return value ? QStringLiteral("true") : QStringLiteral("false");
+    else if constexpr (std::is_integral_v<T>)
+        return QString::number(value);
+    else if constexpr (std::is_same_v<T, QString>)
+        return value;
+    else if constexpr (std::is_same_v<T, QByteArray>)
+        return QString::fromUtf8(value);
+    else if constexpr (std::is_same_v<T, QStringList>)
+        return value.join(u',');
+    else
+        return value ? display(*value) : QString(); // std::optional
+}
+
+template <auto Member, auto Parse>
+QString assign(const Option &option, ServerConfig &config, const QString &value)
+{
+    // Parsed aside, so a refused value leaves the member as it was.
+    MemberType<Member> parsed {};
+    if (const QString error = Parse(option, value, parsed); !error.isEmpty())
+        return error;
+    config.*Member = std::move(parsed);
+    return {};
+}
+
+template <auto Member> QString printMember(const ServerConfig &config)
+{
+    return display(config.*Member);
+}
+
+template <auto Member, auto Parse> constexpr Binding bind(qint64 min = 0, qint64 max = kNoMax)
+{
+    static_assert(std::is_invocable_r_v<QString, decltype(Parse), const Option &, const QString &,
+                      MemberType<Member> &>,
+        "the parser fills a value of the member's type");
+    return { &assign<Member, Parse>, &printMember<Member>, min, max };
+}
+
+template <auto Member> constexpr Binding integer(qint64 min, qint64 max = kNoMax)
+{
+    return bind<Member, parseBounded<MemberType<Member>>>(min, max);
+}
+
+using C = ServerConfig;
+
+// Every option, in --help order. The defaults are ServerConfig's member initializers.
+constexpr Option kOptions[] = {
+    { "port", "port", "PORT", "port", bind<&C::port, parsePort>(),
+        "Client WebSocket port (0 = OS-assigned)." },
+    { "host", "host", "HOST", "address", bind<&C::host, parseHost>(),
+        "Bind address for both listeners." },
+    { "clusterPort", "cluster-port", "CLUSTER_PORT", "port", bind<&C::clusterPort, parsePort>(),
+        "Peer TCP port (0 = OS-assigned)." },
+    { "peers", "peers", "PEERS", "host:port,...", bind<&C::peers, parsePeers>(),
+        "Other nodes' cluster ports.", "none" },
+    { "nodeId", "node-id", "NODE_ID", "id", bind<&C::nodeId, parseNodeId>(),
+        "This node's id (no ':').", "the one kept with the storage, else generated" },
+    { "jwtSecret", "jwt-secret", "JWT_SECRET", "secret", bind<&C::jwtSecret, parseSecret>(),
+        "HS256 secret, or a PEM public key for RS256; the default is for development only." },
+    { "jwtKeyFile", "jwt-key-file", "JWT_KEY_FILE", "file",
+        bind<&C::jwtSecret, readKeyFile>().withoutDefault(),
+        "Read the JWT secret or PEM public key from a file." },
+    { "metricsPort", "metrics-port", "METRICS_PORT", "port",
+        bind<&C::metricsPort, parseOptionalPort>(),
+        "HTTP metrics/health port (0 = OS-assigned, off = none).", "off" },
+    { "storage", "storage", "STORAGE", "url", bind<&C::storage, parseStorage>(),
+        "Storage: memory:, sqlite:<path> or postgres://user:password@host:port/db." },
+    { "gcIntervalMs", "gc-interval-ms", "GC_INTERVAL_MS", "ms", integer<&C::gcIntervalMs>(1),
+        "GC cadence." },
+    { "gcAgeMs", "gc-age-ms", "GC_AGE_MS", "ms", integer<&C::gcAgeMs>(1), "Tombstone horizon." },
+    { "maxFrameBytes", "max-frame-bytes", "MAX_FRAME_BYTES", "bytes", integer<&C::maxFrameBytes>(1),
+        "Largest accepted frame." },
+    { "outboundBudgetBytes", "outbound-budget-bytes", "OUTBOUND_BUDGET_BYTES", "bytes",
+        integer<&C::outboundBudgetBytes>(1), "Per-connection outbound queue budget." },
+    { "slowConsumerGraceMs", "slow-consumer-grace-ms", "SLOW_CONSUMER_GRACE_MS", "ms",
+        integer<&C::slowConsumerGraceMs>(1), "How long a connection may stay over budget." },
+    { "maxClockDriftMs", "max-clock-drift-ms", "MAX_CLOCK_DRIFT_MS", "ms",
+        integer<&C::maxClockDriftMs>(1),
+        "Refuse client timestamps further ahead of this node's clock." },
+    { "rateLimitOpsPerSecond", "rate-limit-ops-per-second", "RATE_LIMIT_OPS_PER_SECOND", "ops",
+        integer<&C::rateLimitOpsPerSecond>(0), "Per-client write rate limit (0 = off)." },
+    { "rateLimitBurst", "rate-limit-burst", "RATE_LIMIT_BURST", "ops",
+        integer<&C::rateLimitBurst>(0),
+        "Ops a client may send at once under the rate limit (0 = the rate)." },
+    { "stampServerTimestamps", "stamp-server-timestamps", "STAMP_SERVER_TIMESTAMPS", "bool",
+        bind<&C::stampServerTimestamps, parseBool>(),
+        "Replace client record timestamps with the server's clock." },
+    { "production", "production", "PRODUCTION", nullptr, bind<&C::production, parseBool>(),
+        "Refuse to start with the development JWT secret or memory storage." },
+    { "allowMemoryStorage", "allow-memory-storage", "ALLOW_MEMORY_STORAGE", nullptr,
+        bind<&C::allowMemoryStorage, parseBool>(), "With --production, accept memory: storage." },
+};
+
+// The option whose column (name, flag or env) is key.
+const Option *findOption(const char *Option::*column, QStringView key)
+{
+    for (const Option &option : kOptions) {
+        if (key == QLatin1StringView(option.*column))
+            return &option;
+    }
+    return nullptr;
+}
+
+QString helpText(const Option &option, const ServerConfig &defaults)
+{
+    QString text = QString::fromLatin1(option.help);
+    // A switch is off unless given; saying so adds nothing.
+    if (!option.valueName || !option.binding.print)
+        return text;
+    QString value = option.binding.print(defaults);
+    if (value.isEmpty() && option.unset)
+        value = QString::fromLatin1(option.unset);
+    if (!value.isEmpty())
+        text += QStringLiteral(" Default: %1.").arg(value);
+    return text;
 }
 
 } // namespace
 
 QString ServerConfig::set(const QString &option, const QString &value)
 {
-    const auto setPositive = [&](qint64 &target) {
-        const auto n = parsePositive(value);
-        if (!n)
-            return bad(option, value, QStringLiteral("expected a positive integer"));
-        target = *n;
-        return QString();
-    };
-    const auto setPort = [&](quint16 &target) {
-        const auto port = parsePort(value);
-        if (!port)
-            return bad(option, value, QStringLiteral("expected a port 0-65535"));
-        target = *port;
-        return QString();
-    };
-
-    if (option == u"port")
-        return setPort(port);
-    if (option == u"clusterPort")
-        return setPort(clusterPort);
-    if (option == u"metricsPort") {
-        if (value.trimmed() == u"off") {
-            metricsPort.reset();
-            return {};
-        }
-        quint16 p = 0;
-        const QString error = setPort(p);
-        if (error.isEmpty())
-            metricsPort = p;
-        return error;
-    }
-    if (option == u"host") {
-        QHostAddress address;
-        if (!address.setAddress(value.trimmed()))
-            return bad(option, value, QStringLiteral("expected an IP address"));
-        host = value.trimmed();
-        return {};
-    }
-    if (option == u"peers") {
-        QStringList list;
-        for (const QString &part : value.split(u',', Qt::SkipEmptyParts)) {
-            const QString peer = part.trimmed();
-            const QString why = checkPeer(peer);
-            if (!why.isEmpty())
-                return bad(option, peer, why);
-            list << peer;
-        }
-        peers = list;
-        return {};
-    }
-    if (option == u"nodeId") {
-        if (!isValidNodeId(value))
-            return bad(option, value,
-                       QStringLiteral("must be 1-128 printable characters without ':' or spaces"));
-        nodeId = value;
-        return {};
-    }
-    if (option == u"jwtSecret") {
-        if (value.isEmpty())
-            return bad(option, value, QStringLiteral("must not be empty"));
-        jwtSecret = value.toUtf8();
-        return {};
-    }
-    if (option == u"jwtKeyFile") {
-        QFile file(value);
-        if (!file.open(QIODevice::ReadOnly))
-            return bad(option, value, file.errorString());
-        const QByteArray key = file.readAll().trimmed();
-        if (key.isEmpty())
-            return bad(option, value, QStringLiteral("file is empty"));
-        jwtSecret = key;
-        return {};
-    }
-    if (option == u"storage") {
-        QString why;
-        if (!storage::StorageUrl::parse(value, &why))
-            return bad(option, storage::StorageUrl::redacted(value), why);
-        storage = value.trimmed();
-        return {};
-    }
-    if (option == u"gcIntervalMs")
-        return setPositive(gcIntervalMs);
-    if (option == u"gcAgeMs")
-        return setPositive(gcAgeMs);
-    if (option == u"maxFrameBytes")
-        return setPositive(maxFrameBytes);
-    if (option == u"outboundBudgetBytes")
-        return setPositive(outboundBudgetBytes);
-    if (option == u"slowConsumerGraceMs")
-        return setPositive(slowConsumerGraceMs);
-    if (option == u"maxClockDriftMs")
-        return setPositive(maxClockDriftMs);
-    if (option == u"rateLimitOpsPerSecond" || option == u"rateLimitBurst") {
-        const auto n = parseNonNegative(value);
-        if (!n)
-            return bad(option, value, QStringLiteral("expected a non-negative integer"));
-        (option == u"rateLimitBurst" ? rateLimitBurst : rateLimitOpsPerSecond) = *n;
-        return {};
-    }
-    if (option == u"stampServerTimestamps" || option == u"production"
-        || option == u"allowMemoryStorage") {
-        const auto on = parseBool(value);
-        if (!on)
-            return bad(option, value, QStringLiteral("expected true or false"));
-        (option == u"production"           ? production
-         : option == u"allowMemoryStorage" ? allowMemoryStorage
-                                           : stampServerTimestamps) = *on;
-        return {};
-    }
-    return QStringLiteral("unknown option '%1'").arg(option);
+    const Option *row = findOption(&Option::name, option);
+    if (!row)
+        return QStringLiteral("unknown option '%1'").arg(option);
+    return row->binding.set(*row, *this, value);
 }
 
 QString ServerConfig::productionProblem() const
@@ -284,21 +372,21 @@ QString ServerConfig::loadFile(const QString &path)
     return {};
 }
 
-ServerConfig::ParseResult ServerConfig::fromCommandLine(const QStringList &arguments,
-                                                        const QProcessEnvironment &environment)
+ServerConfig::ParseResult ServerConfig::fromCommandLine(
+    const QStringList &arguments, const QProcessEnvironment &environment)
 {
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Wingman: offline-first CRDT sync server"));
     const QCommandLineOption helpOption = parser.addHelpOption();
     const QCommandLineOption versionOption = parser.addVersionOption();
+    // Not a row: it names where the other options come from.
     const QCommandLineOption configOption(QStringLiteral("config"),
-                                          QStringLiteral("Read options from an INI file."),
-                                          QStringLiteral("file"));
+        QStringLiteral("Read options from an INI file."), QStringLiteral("file"));
     parser.addOption(configOption);
-    for (const OptionSpec &spec : kOptions) {
-        parser.addOption(QCommandLineOption(QString::fromLatin1(spec.flag),
-                                            QString::fromLatin1(spec.description),
-                                            QString::fromLatin1(spec.valueName)));
+    const ServerConfig defaults;
+    for (const Option &option : kOptions) {
+        parser.addOption(QCommandLineOption(QString::fromLatin1(option.flag),
+            helpText(option, defaults), QString::fromLatin1(option.valueName)));
     }
 
     ParseResult result;
@@ -312,8 +400,8 @@ ServerConfig::ParseResult ServerConfig::fromCommandLine(const QStringList &argum
         return result;
     }
     if (parser.isSet(versionOption)) {
-        result.message = QStringLiteral("%1 %2").arg(QCoreApplication::applicationName(),
-                                                     QCoreApplication::applicationVersion());
+        result.message = QStringLiteral("%1 %2").arg(
+            QCoreApplication::applicationName(), QCoreApplication::applicationVersion());
         return result;
     }
     if (!parser.positionalArguments().isEmpty()) {
@@ -344,26 +432,20 @@ ServerConfig::ParseResult ServerConfig::fromCommandLine(const QStringList &argum
         if (!key.startsWith(u"WINGMAN_") || key == u"WINGMAN_CONFIG"
             || key.startsWith(u"WINGMAN_TEST_"))
             continue;
-        const QString envName = key.mid(8);
-        const OptionSpec *spec = nullptr;
-        for (const OptionSpec &candidate : kOptions) {
-            if (envName == QLatin1StringView(candidate.env))
-                spec = &candidate;
-        }
-        if (!spec)
+        const Option *option = findOption(&Option::env, QStringView(key).mid(8));
+        if (!option)
             return fail(QStringLiteral("unknown environment variable %1").arg(key));
-        if (const QString error = config.set(QString::fromLatin1(spec->name), environment.value(key));
+        if (const QString error = option->binding.set(*option, config, environment.value(key));
             !error.isEmpty())
             return fail(QStringLiteral("%1: %2").arg(key, error));
     }
 
-    for (const OptionSpec &spec : kOptions) {
-        const QString flag = QString::fromLatin1(spec.flag);
+    for (const Option &option : kOptions) {
+        const QString flag = QString::fromLatin1(option.flag);
         if (!parser.isSet(flag))
             continue;
-        const QString value = spec.valueName ? parser.value(flag) : QStringLiteral("true");
-        if (const QString error = config.set(QString::fromLatin1(spec.name), value);
-            !error.isEmpty())
+        const QString value = option.valueName ? parser.value(flag) : QStringLiteral("true");
+        if (const QString error = option.binding.set(option, config, value); !error.isEmpty())
             return fail(QStringLiteral("--%1: %2").arg(flag, error));
     }
 

@@ -21,6 +21,8 @@ Q_DECLARE_LOGGING_CATEGORY(lcConfig)
 
 // Every option of a node. Filled from defaults, then an INI file (--config), then WINGMAN_*
 // environment variables, then command-line flags; each later source overrides the earlier.
+// The initializers below are the defaults; the option table in ServerConfig.cpp binds each
+// option's INI key, flag and variable to its member, and --help shows these defaults.
 struct ServerConfig {
     static constexpr const char *kDevSecret = "topgun-secret-dev";
 
