@@ -2,16 +2,14 @@
 
 #include "client/ClientLogging.h"
 #include "client/MemoryClientStorage.h"
-#include "protocol/Frame.h"
+#include "client/SyncConnection.h"
 #include "protocol/Messages.h"
 
 #include <QUuid>
-#include <QWebSocket>
 
 namespace wingman::client {
 
 using namespace Qt::StringLiterals;
-using protocol::MessageType;
 
 namespace {
 
@@ -33,17 +31,6 @@ std::unique_ptr<ClientStorage> openStorage(std::unique_ptr<ClientStorage> storag
     return storage;
 }
 
-template <typename Message> std::optional<Message> decodeAs(const QCborMap &message)
-{
-    protocol::DecodeError error;
-    std::optional<Message> decoded = Message::fromCbor(message, &error);
-    if (!decoded) {
-        qCWarning(lcClient) << "ignoring malformed" << protocol::messageTypeName(Message::kType)
-                            << "message:" << error.field << error.reason;
-    }
-    return decoded;
-}
-
 } // namespace
 
 SyncEngine::SyncEngine(
@@ -54,23 +41,23 @@ SyncEngine::SyncEngine(
     , m_hlc(resolveNodeId(m_config.nodeId), m_config.clock)
     , m_backoff(m_config.reconnectBaseMs, m_config.reconnectMaxMs, m_config.reconnectJitter,
           m_config.maxReconnectAttempts)
+    , m_connection(new SyncConnection(m_config, this))
 {
     m_clock.start();
     for (const protocol::ClientOp &op : m_storage->unsyncedOps())
         m_pending.add(op);
 
-    m_authTimer.setSingleShot(true);
     m_reconnectTimer.setSingleShot(true);
     m_flushTimer.setSingleShot(true);
     m_flushTimer.setInterval(0);
-    m_heartbeatTimer.setInterval(std::max(1, m_config.heartbeatIntervalMs));
     // Often enough that a retransmit or sync restart happens close to its timeout.
     m_tickTimer.setInterval(std::clamp(m_config.ackTimeoutMs / 4, 10, 1000));
-    connect(&m_authTimer, &QTimer::timeout, this,
-        [this] { dropConnection(u"no AUTH_ACK within %1 ms"_s.arg(m_config.authTimeoutMs)); });
+    connect(m_connection, &SyncConnection::connected, this, &SyncEngine::onSocketConnected);
+    connect(m_connection, &SyncConnection::lost, this, &SyncEngine::dropConnection);
+    connect(m_connection, &SyncConnection::frameReceived, this,
+        [this](const QByteArray &frame) { handleFrame(frame); });
     connect(&m_reconnectTimer, &QTimer::timeout, this, &SyncEngine::connectNow);
     connect(&m_flushTimer, &QTimer::timeout, this, &SyncEngine::flushOps);
-    connect(&m_heartbeatTimer, &QTimer::timeout, this, &SyncEngine::onHeartbeat);
     connect(&m_tickTimer, &QTimer::timeout, this, &SyncEngine::onTick);
 }
 
@@ -79,18 +66,6 @@ SyncEngine::~SyncEngine()
     discardSocket();
     for (auto &[name, map] : m_maps)
         map->flushLastSync();
-}
-
-void SyncEngine::setAuthToken(const QString &token)
-{
-    m_token = token;
-    if (m_state == State::Error && m_storage->isOpen()) {
-        m_backoff.reset();
-        connectNow();
-        return;
-    }
-    if (m_state == State::Authenticating && m_authRequested)
-        sendAuth();
 }
 
 bool SyncEngine::registerMap(const QString &name, MapType type)
@@ -151,30 +126,6 @@ void SyncEngine::resetMap(const QString &name)
     commitStorage();
     if (isAuthenticated())
         send(map->syncInit());
-}
-
-void SyncEngine::start()
-{
-    if (m_state != State::Initial && m_state != State::Disconnected && m_state != State::Error)
-        return;
-    if (!m_storage->isOpen()) {
-        setState(State::Error);
-        Q_EMIT error(u"client storage is not open: "_s + m_storage->errorString());
-        return;
-    }
-    m_backoff.reset();
-    connectNow();
-}
-
-void SyncEngine::close()
-{
-    m_reconnectTimer.stop();
-    if (discardSocket()) {
-        for (auto &[name, map] : m_maps)
-            map->disconnected();
-    }
-    if (m_state != State::Initial)
-        setState(State::Disconnected);
 }
 
 std::optional<crdt::LwwRecord> SyncEngine::put(const QString &mapName, const QString &key,
@@ -318,475 +269,6 @@ void SyncEngine::commitStorage()
         return;
     if (!m_storage->commit())
         Q_EMIT error(u"client storage commit failed: "_s + m_storage->errorString());
-}
-
-void SyncEngine::connectNow()
-{
-    discardSocket();
-    m_authRequested = false;
-    setState(State::Connecting);
-    m_socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this);
-    connect(m_socket, &QWebSocket::connected, this, &SyncEngine::onSocketConnected);
-    connect(m_socket, &QWebSocket::disconnected, this, &SyncEngine::onSocketClosed);
-    connect(m_socket, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), this,
-        &SyncEngine::onSocketClosed);
-    connect(m_socket, &QWebSocket::binaryMessageReceived, this,
-        [this](const QByteArray &frame) { handleFrame(frame); });
-    connect(m_socket, &QWebSocket::textMessageReceived, this,
-        [this](const QString &frame) { handleFrame(frame.toUtf8()); });
-    // One deadline from opening the socket to AUTH_ACK covers a handshake that hangs, a lost
-    // AUTH_REQUIRED and a lost AUTH_ACK alike.
-    m_authTimer.start(std::max(1, m_config.authTimeoutMs));
-    qCDebug(lcClient) << "connecting to" << m_config.url;
-    m_socket->open(m_config.url);
-}
-
-void SyncEngine::onSocketConnected()
-{
-    setState(State::Authenticating);
-}
-
-void SyncEngine::onSocketClosed()
-{
-    if (!m_socket)
-        return;
-    const QString reason = m_socket->closeCode() != QWebSocketProtocol::CloseCodeNormal
-            || !m_socket->closeReason().isEmpty()
-        ? u"closed (%1 %2)"_s.arg(int(m_socket->closeCode())).arg(m_socket->closeReason())
-        : m_socket->errorString();
-    dropConnection(reason);
-}
-
-bool SyncEngine::discardSocket()
-{
-    m_authTimer.stop();
-    m_heartbeatTimer.stop();
-    m_tickTimer.stop();
-    m_flushTimer.stop();
-    if (!m_socket)
-        return false;
-    ++m_connection;
-    QWebSocket *socket = std::exchange(m_socket, nullptr);
-    socket->disconnect(this);
-    socket->abort();
-    socket->deleteLater();
-    return true;
-}
-
-void SyncEngine::dropConnection(const QString &reason)
-{
-    if (!discardSocket())
-        return;
-    qCInfo(lcClient) << "connection to" << m_config.url << "lost:" << reason;
-    m_pending.markAllUnsent();
-    for (auto &[name, map] : m_maps)
-        map->disconnected();
-    for (const QPointer<QueryHandle> &handle : std::as_const(m_queries)) {
-        if (handle)
-            handle->connectionLost();
-    }
-    scheduleReconnect();
-}
-
-void SyncEngine::scheduleReconnect()
-{
-    if (m_state == State::Error || m_state == State::Disconnected)
-        return;
-    std::optional<int> delay = m_backoff.nextDelay();
-    if (!delay) {
-        setState(State::Disconnected);
-        Q_EMIT error(u"gave up after %1 reconnect attempts"_s.arg(m_backoff.attempts()));
-        return;
-    }
-    // SHUTDOWN_PENDING told us when the server expects to be back.
-    const qint64 wait = std::max<qint64>(*delay, std::exchange(m_retryAfterMs, 0));
-    qCDebug(lcClient) << "reconnecting in" << wait << "ms";
-    setState(State::Backoff);
-    m_reconnectTimer.start(int(wait));
-}
-
-void SyncEngine::send(const QCborMap &message)
-{
-    if (m_socket)
-        m_socket->sendBinaryMessage(protocol::Frame::encode(message));
-}
-
-void SyncEngine::sendAll(const QList<QCborMap> &messages)
-{
-    for (const QCborMap &message : messages)
-        send(message);
-}
-
-void SyncEngine::sendAuth()
-{
-    if (m_token.isEmpty()) {
-        // Nothing to send yet; setAuthToken() continues from here, so do not time out.
-        qCInfo(lcClient) << "server requires authentication; waiting for a token";
-        m_authTimer.stop();
-        return;
-    }
-    m_authTimer.start(std::max(1, m_config.authTimeoutMs));
-    send(protocol::AuthMessage { m_token, std::nullopt }.toCbor());
-}
-
-void SyncEngine::flushOps()
-{
-    if (!isAuthenticated())
-        return;
-    const int maxOps = std::max(1, m_config.maxBatchOps);
-    while (m_pending.hasUnsent()) {
-        protocol::OpBatchMessage batch;
-        batch.ops = m_pending.takeUnsent(m_clock.elapsed(), maxOps);
-        send(batch.toCbor());
-    }
-}
-
-void SyncEngine::onTick()
-{
-    if (const int expired = m_pending.expire(m_clock.elapsed(), m_config.ackTimeoutMs)) {
-        qCInfo(lcClient) << expired << "ops unacknowledged after" << m_config.ackTimeoutMs
-                         << "ms; sending them again";
-        flushOps();
-    }
-    for (auto &[name, map] : m_maps)
-        sendAll(map->checkStalled(m_config.ackTimeoutMs));
-    updateConnectedState();
-}
-
-void SyncEngine::onHeartbeat()
-{
-    if (m_sinceLastPong.elapsed() > m_config.heartbeatTimeoutMs) {
-        dropConnection(u"no PONG for %1 ms"_s.arg(m_sinceLastPong.elapsed()));
-        return;
-    }
-    send(protocol::PingMessage { crdt::Hlc::systemMillis() }.toCbor());
-}
-
-void SyncEngine::updateConnectedState()
-{
-    if (m_state != State::Syncing)
-        return;
-    for (const auto &[name, map] : m_maps) {
-        if (map->isSyncing())
-            return;
-    }
-    setState(State::Connected);
-}
-
-void SyncEngine::handleFrame(QByteArrayView frame)
-{
-    const protocol::FrameDecodeResult decoded = protocol::Frame::decode(frame);
-    if (!decoded.ok()) {
-        qCWarning(lcClient) << "ignoring undecodable frame:" << decoded.error.reason;
-        return;
-    }
-    const quint64 connection = m_connection;
-    beginStorage();
-    if (decoded.type == u"BATCH"_s) {
-        const protocol::BatchDecodeResult batch = protocol::BatchContainer::decode(decoded.message);
-        if (!batch.ok)
-            qCWarning(lcClient) << "ignoring malformed BATCH:" << batch.error.reason;
-        for (const QByteArray &inner : batch.messages) {
-            const protocol::FrameDecodeResult message = protocol::Frame::decode(inner);
-            if (message.ok())
-                handleMessage(message.message);
-            else
-                qCWarning(lcClient) << "ignoring undecodable message in BATCH";
-            // A message may have ended the connection; the rest belonged to it.
-            if (connection != m_connection)
-                break;
-        }
-    } else {
-        handleMessage(decoded.message);
-    }
-    commitStorage();
-}
-
-void SyncEngine::handleMessage(const QCborMap &message)
-{
-    // Any server message may carry the server's HLC reading: our clock follows it, and maps in
-    // step with the server note it as their lastSyncTimestamp.
-    const QCborValue envelope = message.value(u"timestamp"_s);
-    if (envelope.isMap()) {
-        if (const auto timestamp = protocol::timestampFromCbor(envelope)) {
-            m_hlc.update(*timestamp);
-            for (auto &[name, map] : m_maps)
-                map->noteServerTime(timestamp->millis);
-        }
-    }
-
-    const QString typeName = message.value(u"type"_s).toString();
-    const std::optional<MessageType> type = protocol::messageTypeFromName(typeName);
-    if (!type) {
-        qCDebug(lcClient) << "ignoring message of unknown type" << typeName;
-        return;
-    }
-    switch (*type) {
-    case MessageType::AuthRequired:
-        m_authRequested = true;
-        sendAuth();
-        break;
-    case MessageType::AuthAck:
-        handleAuthAck();
-        break;
-    case MessageType::AuthFail:
-        handleAuthFail(message);
-        break;
-    case MessageType::Pong:
-        m_sinceLastPong.start();
-        break;
-    case MessageType::OpAck:
-        handleOpAck(message);
-        break;
-    case MessageType::OpRejected:
-        handleOpRejected(message);
-        break;
-    case MessageType::ServerEvent:
-        if (const auto event = decodeAs<protocol::ServerEventMessage>(message))
-            handleServerEvent(event->event);
-        break;
-    case MessageType::ServerBatchEvent:
-        if (const auto batch = decodeAs<protocol::ServerBatchEventMessage>(message)) {
-            for (const protocol::ServerEventPayload &event : batch->events)
-                handleServerEvent(event);
-        }
-        break;
-    case MessageType::QueryResp:
-    case MessageType::QueryUpdate:
-        handleQueryMessage(*type, message);
-        break;
-    case MessageType::SyncRespRoot:
-    case MessageType::SyncRespBuckets:
-    case MessageType::SyncRespLeaf:
-    case MessageType::SyncResetRequired:
-    case MessageType::OrMapSyncRespRoot:
-    case MessageType::OrMapSyncRespBuckets:
-    case MessageType::OrMapSyncRespLeaf:
-    case MessageType::OrMapDiffResponse:
-        handleSyncMessage(*type, message);
-        break;
-    case MessageType::ShutdownPending:
-        if (const auto shutdown = decodeAs<protocol::ShutdownPendingMessage>(message)) {
-            qCInfo(lcClient) << "server is shutting down; retry in" << shutdown->retryAfter << "ms";
-            m_retryAfterMs = shutdown->retryAfter;
-        }
-        break;
-    case MessageType::Error:
-        if (const auto failure = decodeAs<protocol::ErrorMessage>(message)) {
-            qCWarning(lcClient) << "server error" << failure->code << failure->message;
-            Q_EMIT error(u"server error %1: %2"_s.arg(failure->code).arg(failure->message));
-        }
-        break;
-    case MessageType::GcPrune:
-        if (const auto prune = decodeAs<protocol::GcPruneMessage>(message)) {
-            for (auto &[name, map] : m_maps)
-                map->prune(prune->olderThan);
-        }
-        break;
-    default:
-        qCDebug(lcClient) << "ignoring" << typeName << "from the server";
-        break;
-    }
-}
-
-void SyncEngine::handleAuthAck()
-{
-    // The server may answer a repeated AUTH again; only the first ACK starts the session.
-    if (m_state != State::Authenticating)
-        return;
-    m_authTimer.stop();
-    m_backoff.reset();
-    m_retryAfterMs = 0;
-    qCInfo(lcClient) << "authenticated with" << m_config.url;
-    setState(State::Syncing);
-
-    m_sinceLastPong.start();
-    m_heartbeatTimer.start();
-    m_tickTimer.start();
-
-    m_pending.markAllUnsent();
-    flushOps();
-    for (auto &[name, map] : m_maps)
-        send(map->syncInit());
-    for (const QPointer<QueryHandle> &handle : std::as_const(m_queries)) {
-        if (handle) {
-            send(protocol::QuerySubMessage {
-                handle->queryId(), handle->mapName(), handle->query().toCbor() }
-                     .toCbor());
-        }
-    }
-    updateConnectedState();
-}
-
-void SyncEngine::handleAuthFail(const QCborMap &message)
-{
-    const auto failure = protocol::AuthFailMessage::fromCbor(message);
-    const QString reason = failure ? failure->error : QString();
-    qCWarning(lcClient) << "authentication failed:" << reason;
-    // Retrying with the same token cannot succeed: wait for setAuthToken().
-    discardSocket();
-    for (auto &[name, map] : m_maps)
-        map->disconnected();
-    setState(State::Error);
-    Q_EMIT error(u"authentication failed: "_s + reason);
-}
-
-void SyncEngine::handleOpAck(const QCborMap &message)
-{
-    const auto ack = decodeAs<protocol::OpAckMessage>(message);
-    if (!ack)
-        return;
-    struct Outcome {
-        QString id;
-        bool success = true;
-        QString reason;
-    };
-    QList<Outcome> outcomes;
-    if (ack->results) {
-        for (const protocol::OpResult &result : *ack->results)
-            outcomes.append({ result.opId, result.success, result.error.value_or(QString()) });
-    } else {
-        for (const QString &id : m_pending.acknowledgedBy(ack->lastId))
-            outcomes.append({ id, true, QString() });
-    }
-
-    QStringList acknowledged;
-    QList<Outcome> rejected;
-    beginStorage();
-    for (const Outcome &outcome : std::as_const(outcomes)) {
-        if (!m_pending.remove(outcome.id))
-            continue; // acknowledged before: this was a retransmit
-        if (outcome.success) {
-            m_storage->markOpSynced(outcome.id);
-            acknowledged.append(outcome.id);
-        } else {
-            m_storage->removeOp(outcome.id);
-            rejected.append(outcome);
-        }
-    }
-    if (m_pending.isEmpty())
-        m_storage->pruneSyncedOps();
-    commitStorage();
-
-    for (const QString &id : std::as_const(acknowledged))
-        Q_EMIT opAcknowledged(id);
-    for (const Outcome &outcome : std::as_const(rejected)) {
-        qCWarning(lcClient) << "op" << outcome.id << "failed:" << outcome.reason;
-        Q_EMIT opRejected(outcome.id, outcome.reason);
-    }
-}
-
-void SyncEngine::handleOpRejected(const QCborMap &message)
-{
-    const auto rejection = decodeAs<protocol::OpRejectedMessage>(message);
-    if (!rejection || !m_pending.remove(rejection->opId))
-        return;
-    qCWarning(lcClient) << "op" << rejection->opId << "rejected:" << rejection->reason;
-    beginStorage();
-    m_storage->removeOp(rejection->opId);
-    commitStorage();
-    Q_EMIT opRejected(rejection->opId, rejection->reason);
-}
-
-void SyncEngine::handleServerEvent(const protocol::ServerEventPayload &event)
-{
-    if (ClientMap *map = findMap(event.mapName))
-        map->applyEvent(event);
-}
-
-void SyncEngine::handleSyncMessage(MessageType type, const QCborMap &message)
-{
-    switch (type) {
-    case MessageType::SyncRespRoot:
-        if (const auto root = decodeAs<protocol::SyncRespRootMessage>(message)) {
-            if (ClientMap *map = findMap(root->mapName, MapType::Lww)) {
-                const bool wasSynced = map->isSynced();
-                afterSyncStep(*map, wasSynced, map->onSyncRoot(root->rootHash, root->timestamp));
-            }
-        }
-        break;
-    case MessageType::SyncRespBuckets:
-        if (const auto buckets = decodeAs<protocol::SyncRespBucketsMessage>(message)) {
-            if (ClientMap *map = findMap(buckets->mapName, MapType::Lww)) {
-                const bool wasSynced = map->isSynced();
-                afterSyncStep(*map, wasSynced, map->onSyncBuckets(buckets->path, buckets->buckets));
-            }
-        }
-        break;
-    case MessageType::SyncRespLeaf:
-        if (const auto leaf = decodeAs<protocol::SyncRespLeafMessage>(message)) {
-            if (ClientMap *map = findMap(leaf->mapName, MapType::Lww)) {
-                const bool wasSynced = map->isSynced();
-                map->onLwwLeaf(leaf->path, leaf->records);
-                afterSyncStep(*map, wasSynced, {});
-            }
-        }
-        break;
-    case MessageType::SyncResetRequired:
-        if (const auto reset = decodeAs<protocol::SyncResetRequiredMessage>(message)) {
-            qCInfo(lcClient) << "server requires a reset of" << reset->mapName << ":"
-                             << reset->reason;
-            resetMap(reset->mapName);
-        }
-        break;
-    case MessageType::OrMapSyncRespRoot:
-        if (const auto root = decodeAs<protocol::OrMapSyncRespRootMessage>(message)) {
-            if (ClientMap *map = findMap(root->mapName, MapType::Or)) {
-                const bool wasSynced = map->isSynced();
-                afterSyncStep(*map, wasSynced, map->onSyncRoot(root->rootHash, root->timestamp));
-            }
-        }
-        break;
-    case MessageType::OrMapSyncRespBuckets:
-        if (const auto buckets = decodeAs<protocol::OrMapSyncRespBucketsMessage>(message)) {
-            if (ClientMap *map = findMap(buckets->mapName, MapType::Or)) {
-                const bool wasSynced = map->isSynced();
-                afterSyncStep(*map, wasSynced, map->onSyncBuckets(buckets->path, buckets->buckets));
-            }
-        }
-        break;
-    case MessageType::OrMapSyncRespLeaf:
-        if (const auto leaf = decodeAs<protocol::OrMapSyncRespLeafMessage>(message)) {
-            if (ClientMap *map = findMap(leaf->mapName, MapType::Or)) {
-                const bool wasSynced = map->isSynced();
-                afterSyncStep(*map, wasSynced, map->onOrLeaf(leaf->path, leaf->entries));
-            }
-        }
-        break;
-    case MessageType::OrMapDiffResponse:
-        if (const auto diff = decodeAs<protocol::OrMapDiffResponseMessage>(message)) {
-            if (ClientMap *map = findMap(diff->mapName, MapType::Or))
-                map->onOrEntries(diff->entries);
-        }
-        break;
-    default:
-        break;
-    }
-}
-
-void SyncEngine::afterSyncStep(ClientMap &map, bool wasSynced, const QList<QCborMap> &replies)
-{
-    sendAll(replies);
-    if (!wasSynced && map.isSynced()) {
-        qCDebug(lcClient) << "map" << map.name() << "is in sync";
-        Q_EMIT synced(map.name());
-    }
-    updateConnectedState();
-}
-
-void SyncEngine::handleQueryMessage(MessageType type, const QCborMap &message)
-{
-    if (type == MessageType::QueryResp) {
-        if (const auto response = decodeAs<protocol::QueryRespMessage>(message)) {
-            if (QueryHandle *handle = m_queries.value(response->queryId))
-                handle->applyResponse(*response);
-        }
-        return;
-    }
-    if (const auto update = decodeAs<protocol::QueryUpdateMessage>(message)) {
-        if (QueryHandle *handle = m_queries.value(update->queryId))
-            handle->applyUpdate(*update);
-    }
 }
 
 } // namespace wingman::client

@@ -19,9 +19,9 @@
 #include <map>
 #include <memory>
 
-class QWebSocket;
-
 namespace wingman::client {
+
+class SyncConnection;
 
 // The client side of the TopGun protocol: keeps registered CRDT maps in sync with a Wingman (or
 // TopGun) server over one WebSocket, offline first. Local writes (put, remove, orAdd, orRemove)
@@ -131,9 +131,9 @@ private:
     void beginStorage();
     void commitStorage();
 
+    // SyncEngineConnection.cpp: the link, authentication, reconnects.
     void connectNow();
     void onSocketConnected();
-    void onSocketClosed();
     // Tears the current socket down without signals; true if there was one.
     bool discardSocket();
     void dropConnection(const QString &reason);
@@ -141,15 +141,15 @@ private:
     void send(const QCborMap &message);
     void sendAll(const QList<QCborMap> &messages);
     void sendAuth();
-    void flushOps();
-    void onTick();
-    void onHeartbeat();
-    void updateConnectedState();
-
-    void handleFrame(QByteArrayView frame);
-    void handleMessage(const QCborMap &message);
     void handleAuthAck();
     void handleAuthFail(const QCborMap &message);
+
+    // SyncEngineSync.cpp: what arrives on the link, op acks, Merkle sync, queries.
+    void flushOps();
+    void onTick();
+    void updateConnectedState();
+    void handleFrame(QByteArrayView frame);
+    void handleMessage(const QCborMap &message);
     void handleOpAck(const QCborMap &message);
     void handleOpRejected(const QCborMap &message);
     void handleServerEvent(const protocol::ServerEventPayload &event);
@@ -167,17 +167,13 @@ private:
 
     State m_state = State::Initial;
     QString m_token;
-    QWebSocket *m_socket = nullptr;
-    quint64 m_connection = 0; // bumped per socket, so a handler notices its link went away
+    SyncConnection *m_connection;
     bool m_authRequested = false;
     qint64 m_retryAfterMs = 0;
     int m_storageDepth = 0;
     bool m_inTransaction = false;
     QElapsedTimer m_clock;
-    QElapsedTimer m_sinceLastPong;
-    QTimer m_authTimer;
     QTimer m_reconnectTimer;
-    QTimer m_heartbeatTimer;
     QTimer m_tickTimer;
     QTimer m_flushTimer;
 };

@@ -1,5 +1,5 @@
 #include "RawClient.h"
-#include "TestServer.h"
+#include "ServerFixture.h"
 #include "TestTokens.h"
 #include "protocol/MsgPackCodec.h"
 
@@ -33,21 +33,11 @@ class tst_Auth : public QObject
 {
     Q_OBJECT
 
-    std::unique_ptr<ServerCoordinator> m_server;
+    ServerFixture m_server;
 
 private Q_SLOTS:
-    void init()
-    {
-        m_server = startServer();
-        QVERIFY(m_server);
-    }
-
-    void cleanup()
-    {
-        if (m_server)
-            QVERIFY(stopServer(*m_server));
-        m_server.reset();
-    }
+    void init() { QVERIFY(m_server.start()); }
+    void cleanup() { QVERIFY(m_server.stop()); }
 
     void authRequiredComesFirst()
     {
@@ -62,7 +52,7 @@ private Q_SLOTS:
     void goodTokenIsAcknowledged()
     {
         RawClient client;
-        QSignalSpy stateChanged(m_server.get(), &ServerCoordinator::connectionAuthStateChanged);
+        QSignalSpy stateChanged(&m_server.node(), &ServerCoordinator::connectionAuthStateChanged);
         QVERIFY(client.connectTo(m_server->port()));
         QVERIFY(client.take(QStringLiteral("AUTH_REQUIRED")));
         client.sendAuth(TestTokens::hs256(kTestSecret, claims()));
@@ -115,7 +105,7 @@ private Q_SLOTS:
     void failedStateIsVisibleBeforeTheSocketGoes()
     {
         RawClient client;
-        QSignalSpy stateChanged(m_server.get(), &ServerCoordinator::connectionAuthStateChanged);
+        QSignalSpy stateChanged(&m_server.node(), &ServerCoordinator::connectionAuthStateChanged);
         QVERIFY(client.connectTo(m_server->port()));
         client.sendAuth("garbage");
         QVERIFY(stateChanged.wait(5000));
@@ -228,11 +218,9 @@ private Q_SLOTS:
 
     void oversizedFrameIsRefused()
     {
-        m_server.reset();
         ServerConfig config = testConfig();
         config.maxFrameBytes = 1024;
-        m_server = startServer(config);
-        QVERIFY(m_server);
+        QVERIFY(m_server.start(config));
         RawClient client;
         QVERIFY(client.connectTo(m_server->port()));
         client.sendBinary(QByteArray(4096, 'x'));

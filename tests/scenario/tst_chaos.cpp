@@ -1,6 +1,6 @@
 // Writes through a lossy network: a tenth of all messages, either way, never arrive.
 #include "ChaosProxy.h"
-#include "TestServer.h"
+#include "ServerFixture.h"
 #include "TestTokens.h"
 #include "client/SyncEngine.h"
 
@@ -14,27 +14,17 @@ class tst_Chaos : public QObject
 {
     Q_OBJECT
 
-    std::unique_ptr<ServerCoordinator> m_server;
+    ServerFixture m_server;
 
 private Q_SLOTS:
-    void init()
-    {
-        m_server = startServer();
-        QVERIFY(m_server);
-    }
-
-    void cleanup()
-    {
-        if (m_server)
-            QVERIFY(stopServer(*m_server));
-        m_server.reset();
-    }
+    void init() { QVERIFY(m_server.start()); }
+    void cleanup() { QVERIFY(m_server.stop()); }
 
     void everyPutArrivesDespiteLoss()
     {
         constexpr int kPuts = 50;
         const QString map = QStringLiteral("lossy");
-        ChaosProxy proxy(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(m_server->port())));
+        ChaosProxy proxy(m_server.url());
         QVERIFY(proxy.start());
         proxy.setSeed(20240601);
         proxy.setDropRate(0.1);

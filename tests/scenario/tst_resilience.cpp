@@ -1,7 +1,7 @@
 // Split brain: two clients keep writing while the network swallows everything, then the network
 // heals and every link is dropped at once. Clients and server must agree afterwards.
 #include "ChaosProxy.h"
-#include "TestServer.h"
+#include "ServerFixture.h"
 #include "TestTokens.h"
 #include "client/SyncEngine.h"
 
@@ -46,25 +46,15 @@ class tst_Resilience : public QObject
 {
     Q_OBJECT
 
-    std::unique_ptr<ServerCoordinator> m_server;
+    ServerFixture m_server;
 
 private Q_SLOTS:
-    void init()
-    {
-        m_server = startServer();
-        QVERIFY(m_server);
-    }
-
-    void cleanup()
-    {
-        if (m_server)
-            QVERIFY(stopServer(*m_server));
-        m_server.reset();
-    }
+    void init() { QVERIFY(m_server.start()); }
+    void cleanup() { QVERIFY(m_server.stop()); }
 
     void splitBrainConverges()
     {
-        ChaosProxy proxy(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(m_server->port())));
+        ChaosProxy proxy(m_server.url());
         QVERIFY(proxy.start());
         auto alice = makeClient(proxy.url(), "alice");
         auto bob = makeClient(proxy.url(), "bob");

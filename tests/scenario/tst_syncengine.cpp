@@ -1,5 +1,5 @@
 // SyncEngine end to end against an in-process Wingman node.
-#include "TestServer.h"
+#include "ServerFixture.h"
 #include "TestTokens.h"
 #include "auth/SecurityPolicy.h"
 #include "client/SqliteClientStorage.h"
@@ -16,11 +16,6 @@ using namespace wingman::test;
 using State = SyncEngine::State;
 
 namespace {
-
-QUrl urlFor(quint16 port)
-{
-    return QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port));
-}
 
 // A loopback port nobody listens on (until a test starts the server there).
 quint16 unusedPort()
@@ -82,28 +77,15 @@ class tst_SyncEngine : public QObject
 {
     Q_OBJECT
 
-    std::unique_ptr<ServerCoordinator> m_server;
-    QUrl m_url;
-
-    void startNode(ServerConfig config = testConfig())
-    {
-        m_server = startServer(config);
-        QVERIFY(m_server);
-        m_url = urlFor(m_server->port());
-    }
+    ServerFixture m_server;
 
 private Q_SLOTS:
-    void cleanup()
-    {
-        if (m_server)
-            QVERIFY(stopServer(*m_server));
-        m_server.reset();
-    }
+    void cleanup() { QVERIFY(m_server.stop()); }
 
     void connectsThroughEveryState()
     {
-        startNode();
-        auto client = makeClient(clientConfig(m_url, "client-a"));
+        QVERIFY(m_server.start());
+        auto client = makeClient(clientConfig(m_server.url(), "client-a"));
         client->registerLwwMap("todos");
         QSignalSpy states(client.get(), &SyncEngine::stateChanged);
         QSignalSpy synced(client.get(), &SyncEngine::synced);
@@ -125,9 +107,9 @@ private Q_SLOTS:
 
     void twoClientsConverge()
     {
-        startNode();
-        auto alice = makeClient(clientConfig(m_url, "alice"));
-        auto bob = makeClient(clientConfig(m_url, "bob"));
+        QVERIFY(m_server.start());
+        auto alice = makeClient(clientConfig(m_server.url(), "alice"));
+        auto bob = makeClient(clientConfig(m_server.url(), "bob"));
         alice->registerLwwMap("todos");
         bob->registerLwwMap("todos");
         alice->start();
@@ -141,15 +123,15 @@ private Q_SLOTS:
         QTRY_COMPARE(
             clientValue(*bob, "todos", "milk"), QCborValue(QCborMap { { "title", "buy milk" } }));
         QTRY_COMPARE(clientValue(*alice, "todos", "bread"), QCborValue("buy bread"));
-        QTRY_COMPARE(serverValue(*m_server, "todos", "milk"),
+        QTRY_COMPARE(serverValue(m_server.node(), "todos", "milk"),
             QCborValue(QCborMap { { "title", "buy milk" } }));
-        QCOMPARE(serverValue(*m_server, "todos", "bread"), QCborValue("buy bread"));
+        QCOMPARE(serverValue(m_server.node(), "todos", "bread"), QCborValue("buy bread"));
         QTRY_COMPARE(aliceAcks.count(), 1);
         QCOMPARE(alice->pendingOpCount(), 0);
 
         bob->remove("todos", "milk");
         QTRY_VERIFY(clientValue(*alice, "todos", "milk").isUndefined());
-        QTRY_VERIFY(serverValue(*m_server, "todos", "milk").isUndefined());
+        QTRY_VERIFY(serverValue(m_server.node(), "todos", "milk").isUndefined());
         QTRY_COMPARE(bob->pendingOpCount(), 0);
     }
 
@@ -159,7 +141,7 @@ private Q_SLOTS:
         // on the port it kept trying.
         const quint16 port = unusedPort();
         QVERIFY(port != 0);
-        auto writer = makeClient(clientConfig(urlFor(port), "writer"));
+        auto writer = makeClient(clientConfig(loopbackUrl(port), "writer"));
         writer->registerLwwMap("notes");
         QSignalSpy states(writer.get(), &SyncEngine::stateChanged);
         writer->start();
@@ -172,21 +154,21 @@ private Q_SLOTS:
 
         ServerConfig config = testConfig();
         config.port = port;
-        startNode(config);
+        QVERIFY(m_server.start(config));
         QCOMPARE(m_server->port(), port);
 
         // A second client wrote while the first was away.
-        auto reader = makeClient(clientConfig(m_url, "reader"));
+        auto reader = makeClient(clientConfig(m_server.url(), "reader"));
         reader->registerLwwMap("notes");
         reader->put("notes", "from-reader", "hello");
         reader->start();
 
         QVERIFY(waitConnected(*writer, 10000));
         QTRY_COMPARE(writer->pendingOpCount(), 0);
-        QTRY_COMPARE(serverValue(*m_server, "notes", "offline-2"),
+        QTRY_COMPARE(serverValue(m_server.node(), "notes", "offline-2"),
             QCborValue(QCborMap { { "nested", true } }));
         QVERIFY(m_server->getMap("notes")->contains("offline-1"));
-        QVERIFY(serverValue(*m_server, "notes", "offline-1").isUndefined());
+        QVERIFY(serverValue(m_server.node(), "notes", "offline-1").isUndefined());
         QTRY_COMPARE(clientValue(*reader, "notes", "offline-2"),
             QCborValue(QCborMap { { "nested", true } }));
         QTRY_COMPARE(clientValue(*writer, "notes", "from-reader"), QCborValue("hello"));
@@ -195,9 +177,9 @@ private Q_SLOTS:
 
     void orMapsConverge()
     {
-        startNode();
-        auto alice = makeClient(clientConfig(m_url, "alice"));
-        auto carol = makeClient(clientConfig(m_url, "carol"));
+        QVERIFY(m_server.start());
+        auto alice = makeClient(clientConfig(m_server.url(), "alice"));
+        auto carol = makeClient(clientConfig(m_server.url(), "carol"));
         alice->registerOrMap("tags");
         carol->registerOrMap("tags");
         // Carol tags offline; her adds reach the server once she connects.
@@ -245,14 +227,14 @@ private Q_SLOTS:
     void lwwTieBreakIsDeterministic()
     {
         QFETCH(bool, lowerFirst);
-        startNode();
+        QVERIFY(m_server.start());
         // Both clocks read the same instant: both writes get (millis, 0) and only the node ids
         // differ. localeCompare puts "a-node" before "B-node" (byte order would not), so
         // B-node's write wins everywhere.
         const qint64 instant = crdt::Hlc::systemMillis() - 1000;
-        SyncEngineConfig lowerConfig = clientConfig(m_url, "a-node");
+        SyncEngineConfig lowerConfig = clientConfig(m_server.url(), "a-node");
         lowerConfig.clock = [instant] { return instant; };
-        SyncEngineConfig upperConfig = clientConfig(m_url, "B-node");
+        SyncEngineConfig upperConfig = clientConfig(m_server.url(), "B-node");
         upperConfig.clock = [instant] { return instant; };
         auto lower = makeClient(lowerConfig);
         auto upper = makeClient(upperConfig);
@@ -274,7 +256,7 @@ private Q_SLOTS:
         QTRY_COMPARE(second.pendingOpCount(), 0);
 
         const QCborValue winner("from B-node");
-        QTRY_COMPARE(serverValue(*m_server, "tie", "shared"), winner);
+        QTRY_COMPARE(serverValue(m_server.node(), "tie", "shared"), winner);
         QTRY_COMPARE(clientValue(*lower, "tie", "shared"), winner);
         QTRY_COMPARE(clientValue(*upper, "tie", "shared"), winner);
         QVERIFY(m_server->getMap("tie")->getRecord("shared")->timestamp == upperRecord->timestamp);
@@ -282,11 +264,11 @@ private Q_SLOTS:
 
     void opLogSurvivesAnEngineRestart()
     {
-        startNode();
+        QVERIFY(m_server.start());
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
         const QString path = dir.filePath("client.db");
-        const QUrl deadUrl = urlFor(unusedPort());
+        const QUrl deadUrl = loopbackUrl(unusedPort());
         {
             auto offline = makeClient(
                 clientConfig(deadUrl, "restarter"), std::make_unique<SqliteClientStorage>(path));
@@ -298,7 +280,7 @@ private Q_SLOTS:
         }
 
         auto restarted = makeClient(
-            clientConfig(m_url, "restarter"), std::make_unique<SqliteClientStorage>(path));
+            clientConfig(m_server.url(), "restarter"), std::make_unique<SqliteClientStorage>(path));
         QCOMPARE(restarted->pendingOpCount(), 3);
         restarted->registerLwwMap("todos");
         QCOMPARE(clientValue(*restarted, "todos", "k2"), QCborValue(20));
@@ -311,7 +293,8 @@ private Q_SLOTS:
         ids.sort();
         QCOMPARE(ids, (QStringList { "1", "2", "3" }));
         for (int i = 1; i <= 3; ++i)
-            QCOMPARE(serverValue(*m_server, "todos", QString("k%1").arg(i)), QCborValue(i * 10));
+            QCOMPARE(
+                serverValue(m_server.node(), "todos", QString("k%1").arg(i)), QCborValue(i * 10));
         // The next op continues the sequence.
         const auto next = restarted->put("todos", "k4", 40);
         QVERIFY(next);
@@ -328,9 +311,9 @@ private Q_SLOTS:
 
     void querySeesEnterUpdateRemoveInOrder()
     {
-        startNode();
-        auto watcher = makeClient(clientConfig(m_url, "watcher"));
-        auto writer = makeClient(clientConfig(m_url, "writer"));
+        QVERIFY(m_server.start());
+        auto watcher = makeClient(clientConfig(m_server.url(), "watcher"));
+        auto writer = makeClient(clientConfig(m_server.url(), "writer"));
         writer->registerLwwMap("tasks");
         writer->put("tasks", "done-already", QCborMap { { "title", "old" }, { "done", true } });
         writer->put("tasks", "open-already", QCborMap { { "title", "older" }, { "done", false } });
@@ -377,8 +360,8 @@ private Q_SLOTS:
             { "USER", "*", Action::Read },
             { "USER", "public.*", auth::SecurityPolicy::kAllActions },
         });
-        startNode(config);
-        auto client = makeClient(clientConfig(m_url, "mallory"));
+        QVERIFY(m_server.start(config));
+        auto client = makeClient(clientConfig(m_server.url(), "mallory"));
         client->registerLwwMap("admin.settings");
         client->registerLwwMap("public.notes");
         QSignalSpy rejected(client.get(), &SyncEngine::opRejected);
@@ -396,14 +379,14 @@ private Q_SLOTS:
         QCOMPARE(acked.first().first().toString(), QStringLiteral("2"));
         QCOMPARE(client->pendingOpCount(), 0);
         QVERIFY(client->storage().unsyncedOps().isEmpty());
-        QVERIFY(serverValue(*m_server, "admin.settings", "mode").isUndefined());
-        QCOMPARE(serverValue(*m_server, "public.notes", "hello"), QCborValue("world"));
+        QVERIFY(serverValue(m_server.node(), "admin.settings", "mode").isUndefined());
+        QCOMPARE(serverValue(m_server.node(), "public.notes", "hello"), QCborValue("world"));
     }
 
     void staleClientIsResetAndRebuilt()
     {
-        startNode();
-        auto source = makeClient(clientConfig(m_url, "source"));
+        QVERIFY(m_server.start());
+        auto source = makeClient(clientConfig(m_server.url(), "source"));
         source->registerLwwMap("catalog");
         for (int i = 0; i < 20; ++i)
             source->put("catalog", QString("item-%1").arg(i), i);
@@ -421,7 +404,7 @@ private Q_SLOTS:
         storage->setLastSyncTimestamp("catalog", stale);
         storage->storeLwwRecord(
             "catalog", "ghost", { "forgotten", crdt::Timestamp { stale, 0, "old-node" }, {} });
-        auto client = makeClient(clientConfig(m_url, "sleeper"), std::move(storage));
+        auto client = makeClient(clientConfig(m_server.url(), "sleeper"), std::move(storage));
         client->registerLwwMap("catalog");
         QCOMPARE(clientValue(*client, "catalog", "ghost"), QCborValue("forgotten"));
         QSignalSpy changed(client.get(), &SyncEngine::mapChanged);
