@@ -12,6 +12,7 @@
 #include "ops/InterceptorChain.h"
 #include "ops/OpRouter.h"
 #include "ops/OperationHandler.h"
+#include "status/NodeCounters.h"
 #include "sync/GcService.h"
 #include "sync/SyncHandler.h"
 
@@ -42,6 +43,9 @@ struct Pipeline {
     }
 
     ServerConfig config;
+    // Every part's counters; withOpenConnections adds the traffic of connections still open.
+    status::NodeCounters counters(bool withOpenConnections) const;
+
     maps::MapRegistry maps;
     live::QueryRegistry queries;
     ops::Committer committer;

@@ -239,36 +239,12 @@ QList<cluster::Member> ServerCoordinator::members() const
 
 status::NodeCounters ServerCoordinator::counters() const
 {
-    const network::ClientRegistry::Counts &clients = m_pipeline->clients.counts();
-    const sync::GcService::Totals &gc = m_pipeline->gc.totals();
-    const ops::OperationHandler &ops = m_pipeline->operations;
-    status::NodeCounters c;
-    c.connectionsAccepted = clients.accepted;
-    c.authFailures = clients.authFailures;
-    c.slowConsumerDrops = clients.slowConsumerDrops;
-    c.bytesIn = clients.bytesIn;
-    c.bytesOut = clients.bytesOut;
-    c.messagesIn = clients.messagesIn;
-    c.messagesOut = clients.messagesOut;
-    c.opsApplied = ops.appliedOps();
-    c.opsRejected = ops.rejectedOps();
-    c.opsDropped = ops.droppedOps();
-    c.acksSent = ops.acksSent();
-    c.gcRuns = gc.runs;
-    c.tombstonesPruned = gc.pruned;
-    c.ttlExpired = gc.expired;
-    return c;
+    return m_pipeline->counters(false);
 }
 
 status::NodeCounters ServerCoordinator::counterTotals() const
 {
-    status::NodeCounters totals = counters();
-    const network::ClientRegistry::Counts live = m_pipeline->clients.totals();
-    totals.bytesIn = live.bytesIn;
-    totals.bytesOut = live.bytesOut;
-    totals.messagesIn = live.messagesIn;
-    totals.messagesOut = live.messagesOut;
-    return totals;
+    return m_pipeline->counters(true);
 }
 
 QMap<QString, quint64> ServerCoordinator::messagesByType() const

@@ -47,7 +47,7 @@ private:
     quint32 m_value = kOffsetBasis;
 };
 
-// hash(s) of core.md: FNV-1a over the UTF-16 code units of text.
+// hash(s) of docs/core.md: FNV-1a over the UTF-16 code units of text.
 inline quint32 hash(QStringView text)
 {
     return Hash::of(text);

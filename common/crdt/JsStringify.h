@@ -6,7 +6,7 @@
 namespace wingman::crdt {
 
 // Value -> text exactly as TopGun's stringifyValue() does in JavaScript, for the OR-map hashes
-// (core.md "stringify"): nil -> "null", a string itself, numbers as Number.prototype.toString,
+// (docs/core.md "stringify"): nil -> "null", a string itself, numbers as Number.prototype.toString,
 // booleans, and maps and arrays as JSON.stringify(value, Object.keys(value).sort()), i.e. with
 // the sorted top-level keys as a whitelist applied at every depth.
 //

@@ -17,7 +17,7 @@
 
 namespace wingman::crdt {
 
-// Last-write-wins map (core.md "LWW map"): key -> LwwRecord, with its MerkleTree kept current on
+// Last-write-wins map (docs/core.md "LWW map"): key -> LwwRecord, with its MerkleTree kept current on
 // every change. Local writes are stamped by the node's Hlc, which many maps share and which must
 // outlive the map; merge() feeds remote timestamps to it.
 //

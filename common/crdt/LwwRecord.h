@@ -27,7 +27,7 @@ struct LwwRecord {
             return *ttlMs < 0;
         return expiresAt < nowMillis;
     }
-    // What TTL expiry turns this record into (core.md "LWW map"): a tombstone stamped at
+    // What TTL expiry turns this record into (docs/core.md "LWW map"): a tombstone stamped at
     // timestamp.millis + ttlMs, counter 0, nodeId (the expiring node's). Only records with a
     // positive ttlMs expire this way: for any other, no such tombstone would be newer.
     std::optional<LwwRecord> expiryTombstone(const QString &nodeId) const

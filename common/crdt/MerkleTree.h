@@ -15,7 +15,7 @@
 
 namespace wingman::crdt {
 
-// Depth-3 Merkle tree over key -> item hash with hex buckets (core.md "LWW Merkle tree"), the
+// Depth-3 Merkle tree over key -> item hash with hex buckets (docs/core.md "LWW Merkle tree"), the
 // structure TopGun's sync compares bucket by bucket. A key's path is the first three lower-case
 // hex digits of hash(key). Node hashes are sums mod 2^32, kept incrementally: an update adds one
 // difference to four counters. The 16 + 256 inner hashes are fixed arrays; the 4096 leaves come

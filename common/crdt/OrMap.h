@@ -16,7 +16,7 @@
 
 namespace wingman::crdt {
 
-// Observed-remove map (core.md "OR map"): each key holds a set of tagged records; removing a
+// Observed-remove map (docs/core.md "OR map"): each key holds a set of tagged records; removing a
 // value tombstones the tags observed for it, so a concurrent add (new tag) survives. Tombstones
 // are map-wide tags. The OrMapMerkleTree is kept current on every change. Local adds are stamped
 // by the node's Hlc, which must outlive the map. Not thread-safe.
@@ -74,7 +74,7 @@ public:
         QString tag;
     };
     // Tombstones the tag of every record past its TTL on nowMillis, as the server's GC expires
-    // OR records (core.md "OR map"); returns them sorted by key, then tag.
+    // OR records (docs/core.md "OR map"); returns them sorted by key, then tag.
     QList<Expiry> expire(qint64 nowMillis);
 
     void clear();

@@ -8,7 +8,7 @@
 
 namespace wingman::crdt {
 
-// Positive-negative counter (core.md "PN counter"): per-node totals of increments (p) and
+// Positive-negative counter (docs/core.md "PN counter"): per-node totals of increments (p) and
 // decrements (n); value = sum(p) - sum(n); merge keeps the per-node maximum on each side, which
 // makes it commutative, associative and idempotent. Counts are integers.
 class PnCounter

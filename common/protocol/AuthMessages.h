@@ -4,7 +4,7 @@
 
 namespace wingman::protocol {
 
-// Connection and authentication messages (protocol.md "Connection and authentication").
+// Connection and authentication messages (docs/protocol.md "Connection and authentication").
 // Each message struct: fromCbor checks `type` and every field, naming the first wrong one in
 // DecodeError; toCbor writes the wire map. `envelopeTimestamp` is the optional top-level HLC
 // timestamp a server message may carry.

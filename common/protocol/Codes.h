@@ -4,7 +4,7 @@
 
 namespace wingman::protocol {
 
-// ERROR payload.code and OP_REJECTED code (protocol.md "Errors"): HTTP-like numbers.
+// ERROR payload.code and OP_REJECTED code (docs/protocol.md "Errors"): HTTP-like numbers.
 enum class ErrorCode : int {
     BadRequest = 400,
     Forbidden = 403,

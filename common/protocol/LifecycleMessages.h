@@ -4,7 +4,7 @@
 
 namespace wingman::protocol {
 
-// Lifecycle and error messages (protocol.md "Lifecycle messages"); conventions as in
+// Lifecycle and error messages (docs/protocol.md "Lifecycle messages"); conventions as in
 // AuthMessages.h.
 
 // Top-level retryAfter (ms), sent before a graceful shutdown closes the socket.

@@ -19,7 +19,7 @@
 
 namespace wingman::protocol {
 
-// Every message `type` of protocol.md that Wingman has a typed form for.
+// Every message `type` of docs/protocol.md that Wingman has a typed form for.
 enum class MessageType {
     AuthRequired,
     Auth,

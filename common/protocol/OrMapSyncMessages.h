@@ -4,7 +4,7 @@
 
 namespace wingman::protocol {
 
-// OR-map sync (protocol.md "OR-map sync"); conventions as in AuthMessages.h. Fields are under
+// OR-map sync (docs/protocol.md "OR-map sync"); conventions as in AuthMessages.h. Fields are under
 // `payload` except for ORMAP_SYNC_INIT.
 
 struct OrMapSyncInitMessage {

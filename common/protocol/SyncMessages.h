@@ -4,7 +4,7 @@
 
 namespace wingman::protocol {
 
-// LWW Merkle sync (protocol.md "LWW Merkle sync"); conventions as in AuthMessages.h.
+// LWW Merkle sync (docs/protocol.md "LWW Merkle sync"); conventions as in AuthMessages.h.
 
 // Top-level fields, no payload.
 struct SyncInitMessage {

@@ -4,7 +4,7 @@
 
 namespace wingman::protocol {
 
-// Writes and live changes (protocol.md "Writes", "Live changes"); conventions as in
+// Writes and live changes (docs/protocol.md "Writes", "Live changes"); conventions as in
 // AuthMessages.h.
 
 struct ClientOpMessage {

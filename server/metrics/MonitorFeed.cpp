@@ -37,7 +37,7 @@ QJsonObject connectionObject(const ConnectionInfo &info)
 {
     QJsonObject object = trafficObject(info);
     object.insert(QStringLiteral("remoteAddress"), info.remoteAddress);
-    object.insert(QStringLiteral("authState"), network::authStateName(info.authState));
+    object.insert(QStringLiteral("authState"), auth::authStateName(info.authState));
     object.insert(QStringLiteral("user"), info.principal.userId);
     object.insert(QStringLiteral("roles"), QJsonArray::fromStringList(info.principal.roles));
     object.insert(QStringLiteral("connectedAt"), isoTime(info.connectedAt));

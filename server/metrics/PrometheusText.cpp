@@ -55,13 +55,13 @@ QByteArray PrometheusText::render(const status::NodeStatus &node)
     int pending = 0, authenticated = 0, failed = 0;
     for (const ConnectionInfo &info : node.connections()) {
         switch (info.authState) {
-        case network::AuthState::Pending:
+        case auth::AuthState::Pending:
             ++pending;
             break;
-        case network::AuthState::Authenticated:
+        case auth::AuthState::Authenticated:
             ++authenticated;
             break;
-        case network::AuthState::Failed:
+        case auth::AuthState::Failed:
             ++failed;
             break;
         }

@@ -56,7 +56,7 @@ public:
     void abort();
 
 Q_SIGNALS:
-    void authStateChanged(wingman::network::AuthState state);
+    void authStateChanged(wingman::auth::AuthState state);
     void disconnected();
     // The connection was over its outbound limits and is being cut off (close 4002).
     void slowConsumer(qint64 queuedBytes);

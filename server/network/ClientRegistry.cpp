@@ -36,7 +36,7 @@ void ClientRegistry::accept(QWebSocket *socket)
     const quint64 id = m_nextId++;
     auto *connection = new ClientConnection(socket, id, m_router, m_limits, this);
     m_connections.insert(id, connection);
-    ++m_counts.accepted;
+    ++m_counts.connectionsAccepted;
     connect(connection, &ClientConnection::slowConsumer, this,
             [this, connection](qint64 queuedBytes) {
                 ++m_counts.slowConsumerDrops;
@@ -109,16 +109,18 @@ std::optional<ConnectionInfo> ClientRegistry::connection(quint64 id) const
     return infoOf(*c);
 }
 
-ClientRegistry::Counts ClientRegistry::totals() const
+status::NodeCounters ClientRegistry::counts(bool withOpenConnections) const
 {
-    Counts totals = m_counts;
+    status::NodeCounters counts = m_counts;
+    if (!withOpenConnections)
+        return counts;
     for (const ClientConnection *c : m_connections) {
-        totals.bytesIn += c->bytesIn();
-        totals.bytesOut += c->bytesOut();
-        totals.messagesIn += c->messagesIn();
-        totals.messagesOut += c->messagesOut();
+        counts.bytesIn += c->bytesIn();
+        counts.bytesOut += c->bytesOut();
+        counts.messagesIn += c->messagesIn();
+        counts.messagesOut += c->messagesOut();
     }
-    return totals;
+    return counts;
 }
 
 void ClientRegistry::broadcast(const QByteArray &encoded)

@@ -1,6 +1,8 @@
 #pragma once
 
 #include "network/ClientConnection.h"
+#include "status/ConnectionInfo.h"
+#include "status/NodeCounters.h"
 
 #include <QHash>
 #include <QList>
@@ -13,19 +15,7 @@ namespace wingman::network {
 
 class MessageRouter;
 
-// What the registry tells about one client connection.
-struct ConnectionInfo {
-    quint64 id = 0;
-    QString remoteAddress;
-    AuthState authState = AuthState::Pending;
-    auth::Principal principal;
-    QDateTime connectedAt;
-    quint64 messagesIn = 0;
-    quint64 messagesOut = 0;
-    quint64 bytesIn = 0;
-    quint64 bytesOut = 0;
-    qint64 queuedBytes = 0;
-};
+using status::ConnectionInfo;
 
 // The node's open client connections: accepts sockets (giving each an id), runs the
 // connection-level hooks, counts their traffic, and reaches all of them at once (broadcast,
@@ -40,17 +30,6 @@ public:
     // After a session closed, before it is deleted: drop whatever refers to it.
     using Departure = std::function<void(Session &)>;
 
-    // What the registry counted: connections, and the traffic of those already closed.
-    struct Counts {
-        quint64 accepted = 0;
-        quint64 authFailures = 0;
-        quint64 slowConsumerDrops = 0;
-        quint64 bytesIn = 0;
-        quint64 bytesOut = 0;
-        quint64 messagesIn = 0;
-        quint64 messagesOut = 0;
-    };
-
     ClientRegistry(MessageRouter &router, OutboundLimits limits, QObject *parent = nullptr);
 
     void setAdmission(Admission admission) { m_admission = std::move(admission); }
@@ -63,9 +42,9 @@ public:
 
     QList<ConnectionInfo> connections() const;
     std::optional<ConnectionInfo> connection(quint64 id) const;
-    // counts() plus the traffic of the connections still open.
-    Counts totals() const;
-    const Counts &counts() const { return m_counts; }
+    // Connections accepted, auth failures, slow consumers, and the traffic of closed connections
+    // (with withOpenConnections, of open ones too); the other counters are left zero.
+    status::NodeCounters counts(bool withOpenConnections) const;
 
     // To every authenticated session.
     void broadcast(const QByteArray &encoded);
@@ -76,7 +55,7 @@ public:
 Q_SIGNALS:
     void connectionOpened(quint64 id);
     void connectionClosed(quint64 id);
-    void connectionAuthStateChanged(quint64 id, wingman::network::AuthState state);
+    void connectionAuthStateChanged(quint64 id, wingman::auth::AuthState state);
     void notableEvent(const QString &kind, const QString &detail);
 
 private:
@@ -84,7 +63,7 @@ private:
 
     MessageRouter &m_router;
     OutboundLimits m_limits;
-    Counts m_counts;
+    status::NodeCounters m_counts;
     Admission m_admission;
     Departure m_departure;
     quint64 m_nextId = 1;

@@ -4,19 +4,6 @@
 
 namespace wingman::network {
 
-QString authStateName(AuthState state)
-{
-    switch (state) {
-    case AuthState::Pending:
-        return QStringLiteral("pending");
-    case AuthState::Authenticated:
-        return QStringLiteral("authenticated");
-    case AuthState::Failed:
-        return QStringLiteral("failed");
-    }
-    return {};
-}
-
 void Session::sendError(protocol::ErrorCode code, const QString &message)
 {
     sendError(protocol::toInt(code), message);

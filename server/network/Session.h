@@ -1,5 +1,6 @@
 #pragma once
 
+#include "auth/AuthState.h"
 #include "auth/Principal.h"
 #include "protocol/Codes.h"
 #include "protocol/Frame.h"
@@ -13,8 +14,8 @@ class QWebSocket;
 
 namespace wingman::network {
 
-enum class AuthState { Pending, Authenticated, Failed };
-QString authStateName(AuthState state);
+using auth::AuthState;
+using auth::authStateName;
 
 // One client as handlers, live queries and interceptors see it: who it is and how to answer it.
 // ClientConnection is the real one; unit tests use one that records what it is sent. A QObject

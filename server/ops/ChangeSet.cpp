@@ -4,79 +4,77 @@ namespace wingman::ops {
 
 using Kind = storage::StorageWrite::Kind;
 
-void ChangeSet::lwwPut(const QString &mapName, const QString &key, const crdt::LwwRecord &record,
-                       protocol::ServerEventType type, std::optional<crdt::Value> value,
-                       bool wasLive)
-{
-    live::Change change;
-    change.event.mapName = mapName;
-    change.event.key = key;
-    change.event.eventType = type;
-    change.event.record = record;
-    change.value = std::move(value);
-    change.wasLive = wasLive;
-    m_changes[mapName].append(std::move(change));
+namespace {
 
-    storage::StorageWrite write;
-    write.kind = Kind::LwwPut;
-    write.mapName = mapName;
-    write.key = key;
-    write.lww = record;
-    m_writes.append(std::move(write));
-}
-
-void ChangeSet::orAdd(const QString &mapName, const QString &key, const crdt::OrRecord &record,
+live::Change changeOf(const QString &mapName, const QString &key, protocol::ServerEventType type,
                       std::optional<crdt::Value> value)
 {
     live::Change change;
     change.event.mapName = mapName;
     change.event.key = key;
-    change.event.eventType = protocol::ServerEventType::OrAdd;
-    change.event.orRecord = record;
+    change.event.eventType = type;
     change.value = std::move(value);
-    m_changes[mapName].append(std::move(change));
+    return change;
+}
 
+storage::StorageWrite writeOf(Kind kind, const QString &mapName, const QString &key = {})
+{
     storage::StorageWrite write;
-    write.kind = Kind::OrPut;
+    write.kind = kind;
     write.mapName = mapName;
     write.key = key;
-    write.orRecord = record;
+    return write;
+}
+
+} // namespace
+
+void ChangeSet::add(live::Change change, storage::StorageWrite write)
+{
+    m_changes[change.event.mapName].append(std::move(change));
     m_writes.append(std::move(write));
+}
+
+void ChangeSet::lwwPut(const QString &mapName, const QString &key, const crdt::LwwRecord &record,
+                       protocol::ServerEventType type, std::optional<crdt::Value> value,
+                       bool wasLive)
+{
+    live::Change change = changeOf(mapName, key, type, std::move(value));
+    change.event.record = record;
+    change.wasLive = wasLive;
+    storage::StorageWrite write = writeOf(Kind::LwwPut, mapName, key);
+    write.lww = record;
+    add(std::move(change), std::move(write));
+}
+
+void ChangeSet::orAdd(const QString &mapName, const QString &key, const crdt::OrRecord &record,
+                      std::optional<crdt::Value> value)
+{
+    live::Change change = changeOf(mapName, key, protocol::ServerEventType::OrAdd, std::move(value));
+    change.event.orRecord = record;
+    storage::StorageWrite write = writeOf(Kind::OrPut, mapName, key);
+    write.orRecord = record;
+    add(std::move(change), std::move(write));
 }
 
 void ChangeSet::orTombstone(const QString &mapName, const QString &key, const QString &tag,
                             std::optional<crdt::Value> value)
 {
-    live::Change change;
-    change.event.mapName = mapName;
-    change.event.key = key;
-    change.event.eventType = protocol::ServerEventType::OrRemove;
+    live::Change change =
+        changeOf(mapName, key, protocol::ServerEventType::OrRemove, std::move(value));
     change.event.orTag = tag;
-    change.value = std::move(value);
-    m_changes[mapName].append(std::move(change));
-
-    storage::StorageWrite write;
-    write.kind = Kind::OrTombstone;
-    write.mapName = mapName;
-    write.key = key;
+    storage::StorageWrite write = writeOf(Kind::OrTombstone, mapName, key);
     write.tag = tag;
-    m_writes.append(std::move(write));
+    add(std::move(change), std::move(write));
 }
 
 void ChangeSet::lwwDelete(const QString &mapName, const QString &key)
 {
-    storage::StorageWrite write;
-    write.kind = Kind::LwwDelete;
-    write.mapName = mapName;
-    write.key = key;
-    m_writes.append(std::move(write));
+    m_writes.append(writeOf(Kind::LwwDelete, mapName, key));
 }
 
 void ChangeSet::orDeleteTombstone(const QString &mapName, const QString &tag)
 {
-    storage::StorageWrite write;
-    write.kind = Kind::OrDeleteTombstone;
-    write.mapName = mapName;
+    storage::StorageWrite write = writeOf(Kind::OrDeleteTombstone, mapName);
     write.tag = tag;
     m_writes.append(std::move(write));
 }

@@ -35,6 +35,8 @@ public:
     const QHash<QString, QList<live::Change>> &changesByMap() const { return m_changes; }
 
 private:
+    void add(live::Change change, storage::StorageWrite write);
+
     QList<storage::StorageWrite> m_writes;
     QHash<QString, QList<live::Change>> m_changes;
 };

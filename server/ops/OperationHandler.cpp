@@ -169,7 +169,7 @@ OperationHandler::Outcome OperationHandler::apply(const protocol::ClientOp &op,
 {
     if (op.mapName.isEmpty() || op.key.isEmpty())
         return {toInt(ErrorCode::BadRequest), kKeyRequired};
-    // server.md's order: the permission check, then interceptors, which only ever see ops the
+    // docs/server.md's order: the permission check, then interceptors, which only ever see ops the
     // client may make (a refused op costs no rate-limit token, for one).
     if (const Outcome denied = authorize(op, session.principal()); denied.code != 0)
         return denied;

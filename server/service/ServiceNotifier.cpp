@@ -1,6 +1,6 @@
 #include "service/ServiceNotifier.h"
 
-#include "ServerCoordinator.h"
+#include "status/NodeStatus.h"
 
 #include <systemd/sd-daemon.h>
 
@@ -11,13 +11,13 @@ namespace wingman {
 
 Q_LOGGING_CATEGORY(lcService, "wingman.service")
 
-ServiceNotifier::ServiceNotifier(ServerCoordinator *server)
+ServiceNotifier::ServiceNotifier(status::NodeStatus *server)
     : QObject(server)
     , m_server(server)
 {
     if (!isSupervised())
         return;
-    connect(server, &ServerCoordinator::ready, this, [this] {
+    connect(server, &status::NodeStatus::ready, this, [this] {
         QByteArray status = QStringLiteral("STATUS=node %1 serving: client port %2, cluster port %3")
                                 .arg(m_server->nodeId())
                                 .arg(m_server->port())
@@ -27,9 +27,9 @@ ServiceNotifier::ServiceNotifier(ServerCoordinator *server)
             status += ", metrics port " + QByteArray::number(m_server->metricsPort());
         notify("READY=1\n" + status);
     });
-    connect(server, &ServerCoordinator::stopping, this,
+    connect(server, &status::NodeStatus::stopping, this,
             [this] { notify("STOPPING=1\nSTATUS=shutting down: draining clients"); });
-    connect(server, &ServerCoordinator::startupFailed, this, [this](const QString &reason) {
+    connect(server, &status::NodeStatus::startupFailed, this, [this](const QString &reason) {
         notify("STATUS=startup failed: " + reason.toUtf8());
     });
 }

@@ -5,7 +5,9 @@
 
 namespace wingman {
 
-class ServerCoordinator;
+namespace status {
+class NodeStatus;
+}
 
 Q_DECLARE_LOGGING_CATEGORY(lcService)
 
@@ -17,14 +19,14 @@ class ServiceNotifier : public QObject
 {
     Q_OBJECT
 public:
-    explicit ServiceNotifier(ServerCoordinator *server);
+    explicit ServiceNotifier(status::NodeStatus *server);
 
     static bool isSupervised();
 
 private:
     void notify(const QByteArray &state);
 
-    ServerCoordinator *m_server;
+    status::NodeStatus *m_server;
 };
 
 } // namespace wingman

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "cluster/Member.h"
-#include "network/ClientRegistry.h"
+#include "status/ConnectionInfo.h"
 #include "status/NodeCounters.h"
 
 #include <QList>
@@ -12,7 +12,7 @@
 
 namespace wingman {
 
-using network::ConnectionInfo;
+using status::ConnectionInfo;
 
 namespace status {
 
@@ -54,7 +54,7 @@ Q_SIGNALS:
     void stopped();
     void connectionOpened(quint64 id);
     void connectionClosed(quint64 id);
-    void connectionAuthStateChanged(quint64 id, wingman::network::AuthState state);
+    void connectionAuthStateChanged(quint64 id, wingman::auth::AuthState state);
     // Something an operator should see in the events log: kind is events::notableEventName of
     // an events::NotableEvent; detail is one line.
     void notableEvent(const QString &kind, const QString &detail);

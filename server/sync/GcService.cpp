@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <type_traits>
 
 namespace wingman::sync {
 
@@ -12,21 +13,17 @@ Q_LOGGING_CATEGORY(lcGc, "wingman.gc")
 
 namespace {
 
-int prune(const QString &name, crdt::LwwMap &map, const crdt::Timestamp &olderThan,
-          ops::ChangeSet &changes)
+// Prunes map's old tombstones and queues their deletion: LWW maps name keys, OR maps tags.
+template <typename Map>
+int prune(const QString &name, Map &map, const crdt::Timestamp &olderThan, ops::ChangeSet &changes)
 {
     const QStringList pruned = map.prune(olderThan);
-    for (const QString &key : pruned)
-        changes.lwwDelete(name, key);
-    return int(pruned.size());
-}
-
-int prune(const QString &name, crdt::OrMap &map, const crdt::Timestamp &olderThan,
-          ops::ChangeSet &changes)
-{
-    const QStringList pruned = map.prune(olderThan);
-    for (const QString &tag : pruned)
-        changes.orDeleteTombstone(name, tag);
+    for (const QString &keyOrTag : pruned) {
+        if constexpr (std::is_same_v<Map, crdt::LwwMap>)
+            changes.lwwDelete(name, keyOrTag);
+        else
+            changes.orDeleteTombstone(name, keyOrTag);
+    }
     return int(pruned.size());
 }
 

@@ -46,7 +46,7 @@ private Q_SLOTS:
         QVERIFY(client.take(QStringLiteral("AUTH_REQUIRED")));
         QCOMPARE(client.receivedTypes().first(), QStringLiteral("AUTH_REQUIRED"));
         QTRY_COMPARE(m_server->connections().size(), 1);
-        QCOMPARE(m_server->connections().first().authState, network::AuthState::Pending);
+        QCOMPARE(m_server->connections().first().authState, auth::AuthState::Pending);
     }
 
     void goodTokenIsAcknowledged()
@@ -61,7 +61,7 @@ private Q_SLOTS:
 
         const auto connections = m_server->connections();
         QCOMPARE(connections.size(), 1);
-        QCOMPARE(connections.first().authState, network::AuthState::Authenticated);
+        QCOMPARE(connections.first().authState, auth::AuthState::Authenticated);
         QCOMPARE(connections.first().principal.userId, QStringLiteral("user-7"));
         QCOMPARE(connections.first().principal.roles, (QStringList{"USER", "EDITOR"}));
         QVERIFY(client.isConnected());
@@ -109,7 +109,7 @@ private Q_SLOTS:
         QVERIFY(client.connectTo(m_server->port()));
         client.sendAuth("garbage");
         QVERIFY(stateChanged.wait(5000));
-        QCOMPARE(stateChanged.first().at(1).value<network::AuthState>(), network::AuthState::Failed);
+        QCOMPARE(stateChanged.first().at(1).value<auth::AuthState>(), auth::AuthState::Failed);
     }
 
     void opBeforeAuthCloses4001()

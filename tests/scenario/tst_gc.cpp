@@ -1,4 +1,4 @@
-// Garbage collection and TTL expiry (server.md "GC and TTL") on an in-process node whose clock
+// Garbage collection and TTL expiry (docs/server.md "GC and TTL") on an in-process node whose clock
 // the test moves.
 #include "RawClient.h"
 #include "TestServer.h"

@@ -146,7 +146,7 @@ private Q_SLOTS:
         QCOMPARE(context.socket->peerPort(), raw.socket().localPort());
         QCOMPARE(
             context.remoteAddress, QStringLiteral("127.0.0.1:%1").arg(raw.socket().localPort()));
-        QCOMPARE(context.authState, network::AuthState::Pending);
+        QCOMPARE(context.authState, auth::AuthState::Pending);
         raw.sendAuth(TestTokens::userToken(kTestSecret));
         QVERIFY(raw.take(QStringLiteral("AUTH_ACK")));
     }

@@ -316,7 +316,7 @@ private Q_SLOTS:
         reader->send(QCborMap{{kType, QStringLiteral("SYNC_INIT")}, {QStringLiteral("mapName"), QStringLiteral("public")},
                               {QStringLiteral("lastSyncTimestamp"), 0}});
         const QCborMap root = payloadOf(reader->take(QStringLiteral("SYNC_RESP_ROOT")));
-        QCOMPARE(root.value(QStringLiteral("rootHash")).toInteger(), 2212673935LL); // core.md vector
+        QCOMPARE(root.value(QStringLiteral("rootHash")).toInteger(), 2212673935LL); // docs/core.md vector
 
         QString path;
         for (;;) {

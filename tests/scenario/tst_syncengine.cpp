@@ -101,7 +101,7 @@ private Q_SLOTS:
                 State::Connecting, State::Authenticating, State::Syncing, State::Connected }));
         QCOMPARE(synced.count(), 1);
         QTRY_COMPARE(m_server->connections().size(), 1);
-        QCOMPARE(m_server->connections().first().authState, network::AuthState::Authenticated);
+        QCOMPARE(m_server->connections().first().authState, auth::AuthState::Authenticated);
         QCOMPARE(m_server->connections().first().principal.userId, QStringLiteral("client-a"));
     }
 

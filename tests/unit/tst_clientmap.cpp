@@ -11,7 +11,7 @@ namespace {
 
 constexpr qint64 kServerMillis = 1700000500000;
 
-// The server side of Merkle sync as protocol.md describes it, over a server-side map.
+// The server side of Merkle sync as docs/protocol.md describes it, over a server-side map.
 class FakeSyncServer
 {
 public:

@@ -26,7 +26,7 @@ void tst_Hash::vectors_data()
     QTest::addColumn<quint32>("expected");
     QTest::addColumn<QString>("hex");
 
-    // core.md "Test vectors: hash".
+    // docs/core.md "Test vectors: hash".
     QTest::newRow("empty") << QString() << 2166136261u << "811c9dc5";
     QTest::newRow("a") << "a" << 3826002220u << "e40c292c";
     QTest::newRow("key1") << "key1" << 927623783u << "374a6a67";
@@ -60,7 +60,7 @@ void tst_Hash::incrementalEqualsWhole()
                                .add(QLatin1StringView(":node-a"))
                                .value();
     QCOMPARE(pieces, hash(whole));
-    QCOMPARE(pieces, 356983709u); // core.md itemHash of key1
+    QCOMPARE(pieces, 356983709u); // docs/core.md itemHash of key1
 }
 
 void tst_Hash::decimal_data()

@@ -100,7 +100,7 @@ void tst_Hlc::update_data()
     QTest::addColumn<qint64>("expectedMillis");
     QTest::addColumn<qint32>("expectedCounter");
 
-    // Branches of core.md update(): m = max(last, wall, remote).
+    // Branches of docs/core.md update(): m = max(last, wall, remote).
     QTest::newRow("m = last = remote, remote counter higher")
         << qint64(100) << 2 << qint64(100) << qint64(100) << 5 << qint64(100) << 6;
     QTest::newRow("m = last = remote, local counter higher")

@@ -351,7 +351,7 @@ void tst_LwwMap::expiredThenPrunedLeavesTheEarlierRoot()
     QCOMPARE(map.prune(Timestamp { 1700000000502, 0, QString() }),
         QStringList { QStringLiteral("key2") });
     QCOMPARE(map.merkleTree().rootHash(), before);
-    QCOMPARE(map.merkleTree().rootHash(), 356983709u); // core.md vector for key1 alone
+    QCOMPARE(map.merkleTree().rootHash(), 356983709u); // docs/core.md vector for key1 alone
     QCOMPARE(map.keys(), QStringList { QStringLiteral("key1") });
 }
 

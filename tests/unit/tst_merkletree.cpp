@@ -81,7 +81,7 @@ void tst_MerkleTree::coreVectors_data()
     QTest::addColumn<quint32>("itemHash");
     QTest::addColumn<quint32>("rootAfter");
 
-    // core.md "LWW Merkle tree, inserting in order": row n inserts the first n keys.
+    // docs/core.md "LWW Merkle tree, inserting in order": row n inserts the first n keys.
     QTest::newRow("key1") << 1 << "key1"
                           << "1700000000000:0:node-a" << 356983709u << 356983709u;
     QTest::newRow("key2") << 2 << "key2"

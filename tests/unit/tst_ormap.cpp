@@ -117,7 +117,7 @@ void tst_OrMap::recordVectors_data()
     QTest::addColumn<QString>("expected");
     QTest::addColumn<quint32>("expectedHash");
 
-    // core.md "OR-map record strings and hashes".
+    // docs/core.md "OR-map record strings and hashes".
     QTest::newRow("string") << QCborValue(QStringLiteral("hello")) << qint64(-1)
                             << "1700000000000:0:n1:hello:1700000000000:0:n1" << 4259386581u;
     QTest::newRow("map, keys sorted")

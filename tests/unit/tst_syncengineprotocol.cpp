@@ -1,4 +1,4 @@
-// SyncEngine against a scripted server: the message sequences of protocol.md, checked one by
+// SyncEngine against a scripted server: the message sequences of docs/protocol.md, checked one by
 // one without a real Wingman node.
 #include "client/MemoryClientStorage.h"
 #include "client/SyncEngine.h"
