@@ -439,6 +439,9 @@ std::optional<DecodedOps> DecodedOps::fromCbor(const QCborMap &message, DecodeEr
     const QCborValue concern = payload.toMap().value(QStringLiteral("writeConcern"));
     if (concern.isString())
         result.writeConcern = writeConcernFromName(concern.toString());
+    const QCborValue timeout = payload.toMap().value(QStringLiteral("timeout"));
+    if (timeout.isInteger())
+        result.timeout = timeout.toInteger();
 
     result.ops.reserve(raw.size());
     result.invalid.reserve(raw.size());

@@ -60,9 +60,7 @@ void MessageRouter::dispatch(Session &session, const QByteArray &frame)
         session.sendError(protocol::ErrorCode::BadRequest, kInvalidMessage);
         return;
     }
-    if (route->decodeAndCall(session, decoded.message))
-        ++route->routed;
-    else
+    if (!route->decodeAndCall(session, decoded.message))
         session.sendError(protocol::ErrorCode::BadRequest, kInvalidMessage);
 }
 

@@ -47,8 +47,8 @@ public:
     {
         Route &route = m_routes[size_t(type)];
         route.access = access;
-        route.decodeAndCall = [this, permission, handler](Session &session,
-                                                          const QCborMap &message) {
+        route.decodeAndCall = [this, permission, handler, &route](Session &session,
+                                                                  const QCborMap &message) {
             std::optional<Message> decoded = Message::fromCbor(message, nullptr);
             if (!decoded)
                 return false;
@@ -56,6 +56,7 @@ public:
                 if (permission == Permission::Read && !mayRead(session, decoded->mapName))
                     return true;
             }
+            ++route.routed;
             handler(session, *decoded);
             return true;
         };
