@@ -25,8 +25,8 @@ namespace wingman {
 // MapRegistry) → Committer (→ Storage, QueryRegistry). ServerFactory builds and wires it; the
 // coordinator owns it, and with it the node's configuration, which the parts refer to.
 struct Pipeline {
-    Pipeline(ServerConfig configuration, const auth::JwtVerifier *verifier,
-             storage::Storage &storage)
+    Pipeline(
+        ServerConfig configuration, const auth::JwtVerifier *verifier, storage::Storage &storage)
         : config(std::move(configuration))
         , maps(config.nodeId, config.clock)
         , committer(storage, queries, maps.hlc())
@@ -36,7 +36,7 @@ struct Pipeline {
         , sync(maps, queries, config.gcAgeMs)
         , liveQueries(maps, queries)
         , gc(maps, committer, config.gcIntervalMs, config.gcAgeMs)
-        , clients(router, {config.outboundBudgetBytes, config.slowConsumerGraceMs})
+        , clients(router, { config.outboundBudgetBytes, config.slowConsumerGraceMs })
     {
         if (verifier)
             sessions = std::make_unique<network::SessionHandler>(*verifier);

@@ -2,10 +2,10 @@
 
 #include "auth/SecurityPolicy.h"
 
+#include <QList>
 #include <QLoggingCategory>
 #include <QProcessEnvironment>
 #include <QString>
-#include <QList>
 #include <QStringList>
 #include <functional>
 #include <memory>
@@ -30,7 +30,7 @@ struct ServerConfig {
     QString host = QStringLiteral("0.0.0.0");
     quint16 clusterPort = 9080;
     QStringList peers; // host:port
-    QString nodeId;    // empty: the one stored in SQLite storage, else generated at startup
+    QString nodeId; // empty: the one stored in SQLite storage, else generated at startup
     QByteArray jwtSecret = kDevSecret; // HS256 secret or PEM public key (RS256)
     std::optional<quint16> metricsPort; // unset: no metrics listener
     QString storage = QStringLiteral("sqlite:./wingman-data/wingman.db"); // see StorageUrl
@@ -43,7 +43,7 @@ struct ServerConfig {
     // refused, and no timestamp moves the node's clock further than this past its wall clock.
     qint64 maxClockDriftMs = 60000;
     qint64 rateLimitOpsPerSecond = 0; // per client; 0: no rate limit
-    qint64 rateLimitBurst = 0;        // 0: as many as rateLimitOpsPerSecond
+    qint64 rateLimitBurst = 0; // 0: as many as rateLimitOpsPerSecond
     bool stampServerTimestamps = false;
     // Refuse what is only fit for development: the built-in JWT secret, and memory storage
     // unless allowMemoryStorage.
@@ -69,8 +69,8 @@ struct ServerConfig {
     QString productionProblem() const;
 
     struct ParseResult;
-    static ParseResult fromCommandLine(const QStringList &arguments,
-                                       const QProcessEnvironment &environment);
+    static ParseResult fromCommandLine(
+        const QStringList &arguments, const QProcessEnvironment &environment);
 
     // Applies one option by its INI name ("clusterPort"); returns an error line naming the option
     // and the value, or an empty string.

@@ -22,8 +22,8 @@ constexpr int kShutdownRetryAfterMs = 5000;
 const QString kNodeIdMeta = QStringLiteral("nodeId");
 } // namespace
 
-ServerCoordinator::ServerCoordinator(Modules modules, std::unique_ptr<Pipeline> pipeline,
-                                     QObject *parent)
+ServerCoordinator::ServerCoordinator(
+    Modules modules, std::unique_ptr<Pipeline> pipeline, QObject *parent)
     : status::NodeStatus(parent)
     , m_network(modules.network)
     , m_cluster(modules.cluster)
@@ -41,8 +41,8 @@ ServerCoordinator::ServerCoordinator(Modules modules, std::unique_ptr<Pipeline> 
         onListening();
     });
     connect(m_network, &network::NetworkModule::failed, this, &ServerCoordinator::onModuleFailed);
-    connect(m_network, &network::NetworkModule::socketAccepted, this,
-            &ServerCoordinator::acceptSocket);
+    connect(
+        m_network, &network::NetworkModule::socketAccepted, this, &ServerCoordinator::acceptSocket);
     connect(m_cluster, &cluster::ClusterModule::listening, this, [this](quint16 port) {
         m_listeningClusterPort = port;
         onListening();
@@ -51,7 +51,7 @@ ServerCoordinator::ServerCoordinator(Modules modules, std::unique_ptr<Pipeline> 
     connect(m_storage, &storage::Storage::opened, this, &ServerCoordinator::onStorageOpened);
     connect(m_storage, &storage::Storage::failed, this, &ServerCoordinator::onModuleFailed);
     connect(&m_pipeline->clients, &network::ClientRegistry::connectionClosed, this,
-            &ServerCoordinator::onConnectionClosed);
+        &ServerCoordinator::onConnectionClosed);
     if (m_metrics) {
         m_metrics->setParent(this);
         m_metrics->attach(this, m_verifier.get(), config().monitorFeedIntervalMs);
@@ -59,8 +59,8 @@ ServerCoordinator::ServerCoordinator(Modules modules, std::unique_ptr<Pipeline> 
             m_listeningMetricsPort = port;
             onListening();
         });
-        connect(m_metrics, &metrics::MetricsModule::failed, this,
-                &ServerCoordinator::onModuleFailed);
+        connect(
+            m_metrics, &metrics::MetricsModule::failed, this, &ServerCoordinator::onModuleFailed);
     }
 }
 
@@ -142,8 +142,8 @@ QString ServerCoordinator::resolveNodeId()
     } else if (crdt::Hlc::isValidNodeId(stored)) {
         config.nodeId = stored;
     } else {
-        config.nodeId =
-            QStringLiteral("node-") + QUuid::createUuid().toString(QUuid::WithoutBraces).left(8);
+        config.nodeId
+            = QStringLiteral("node-") + QUuid::createUuid().toString(QUuid::WithoutBraces).left(8);
     }
     if (stored != config.nodeId)
         m_storage->storeMeta(kNodeIdMeta, config.nodeId);
@@ -271,7 +271,7 @@ void ServerCoordinator::shutdown()
     protocol::ShutdownPendingMessage notice;
     notice.retryAfter = kShutdownRetryAfterMs;
     clients.closeAll(network::Session::encode(notice), protocol::CloseCode::GoingAway,
-                     QStringLiteral("Server shutting down"));
+        QStringLiteral("Server shutting down"));
     QTimer::singleShot(kCloseHandshakeTimeoutMs, this, [this] {
         if (m_state == State::Stopping)
             m_pipeline->clients.abortAll();

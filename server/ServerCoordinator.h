@@ -24,7 +24,7 @@ class ClusterModule;
 namespace crdt {
 class LwwMap;
 class OrMap;
-}
+} // namespace crdt
 namespace metrics {
 class MetricsModule;
 }
@@ -53,8 +53,8 @@ public:
         QString configError;
     };
 
-    ServerCoordinator(Modules modules, std::unique_ptr<Pipeline> pipeline,
-                      QObject *parent = nullptr);
+    ServerCoordinator(
+        Modules modules, std::unique_ptr<Pipeline> pipeline, QObject *parent = nullptr);
     ~ServerCoordinator() override;
 
     State state() const override { return m_state; }

@@ -43,15 +43,15 @@ storage::Storage *createStorage(const QString &option, QString *error)
 
 // The rate limiter runs first so a flood costs the least; the stamper last so no interceptor can
 // put a client's timestamp back.
-std::shared_ptr<ops::InterceptorChain> makeInterceptorChain(const ServerConfig &config,
-                                                            crdt::Hlc &hlc)
+std::shared_ptr<ops::InterceptorChain> makeInterceptorChain(
+    const ServerConfig &config, crdt::Hlc &hlc)
 {
     auto chain = std::make_shared<ops::InterceptorChain>();
     if (config.rateLimitOpsPerSecond > 0) {
-        const qint64 burst = config.rateLimitBurst > 0 ? config.rateLimitBurst
-                                                       : config.rateLimitOpsPerSecond;
-        chain->append(std::make_shared<ops::RateLimiter>(config.rateLimitOpsPerSecond, burst,
-                                                         config.clock));
+        const qint64 burst
+            = config.rateLimitBurst > 0 ? config.rateLimitBurst : config.rateLimitOpsPerSecond;
+        chain->append(
+            std::make_shared<ops::RateLimiter>(config.rateLimitOpsPerSecond, burst, config.clock));
     }
     for (const std::shared_ptr<ops::Interceptor> &interceptor : config.interceptors)
         chain->append(interceptor);
@@ -63,24 +63,30 @@ std::shared_ptr<ops::InterceptorChain> makeInterceptorChain(const ServerConfig &
 // One row of MessageTable.h: the router decodes Message and calls the pipeline part's handle().
 template <typename Message, typename Handler>
 void route(network::MessageRouter &router, protocol::MessageType type, network::Access access,
-           network::Permission permission, Handler *handler)
+    network::Permission permission, Handler *handler)
 {
     if (!handler)
         return;
-    router.on<Message>(type, access, permission,
-                       [handler](network::Session &session, const Message &message) {
-                           handler->handle(session, message);
-                       });
+    router.on<Message>(
+        type, access, permission, [handler](network::Session &session, const Message &message) {
+            handler->handle(session, message);
+        });
 }
 
-template <typename T> T *handlerOf(T &part) { return &part; }
-template <typename T> T *handlerOf(std::unique_ptr<T> &part) { return part.get(); }
+template <typename T> T *handlerOf(T &part)
+{
+    return &part;
+}
+template <typename T> T *handlerOf(std::unique_ptr<T> &part)
+{
+    return part.get();
+}
 
 void routeMessages(Pipeline &p)
 {
-#define WINGMAN_ROUTE(type, Message, access, permission, handler)                                 \
-    route<Message>(p.router, protocol::MessageType::type, network::Access::access,                \
-                   network::Permission::permission, handlerOf(p.handler));
+#define WINGMAN_ROUTE(type, Message, access, permission, handler)                                  \
+    route<Message>(p.router, protocol::MessageType::type, network::Access::access,                 \
+        network::Permission::permission, handlerOf(p.handler));
     WINGMAN_CLIENT_MESSAGES(WINGMAN_ROUTE)
 #undef WINGMAN_ROUTE
 }
@@ -96,8 +102,8 @@ void wireSessions(Pipeline &p)
     if (p.interceptors->isEmpty())
         return;
     p.clients.setAdmission([&p](const network::Session &session) {
-        const ops::ConnectionVerdict verdict =
-            p.interceptors->connectionOpened(ops::ConnectionContext::of(session));
+        const ops::ConnectionVerdict verdict
+            = p.interceptors->connectionOpened(ops::ConnectionContext::of(session));
         return verdict.accepted ? QString() : verdict.reason;
     });
 }
@@ -108,60 +114,58 @@ void wireStatus(Pipeline &p, ServerCoordinator *node, cluster::ClusterModule *cl
     using events::NotableEvent;
     using events::notableEventName;
     QObject::connect(&p.clients, &network::ClientRegistry::connectionOpened, node,
-                     &ServerCoordinator::connectionOpened);
+        &ServerCoordinator::connectionOpened);
     QObject::connect(&p.clients, &network::ClientRegistry::connectionClosed, node,
-                     &ServerCoordinator::connectionClosed);
+        &ServerCoordinator::connectionClosed);
     QObject::connect(&p.clients, &network::ClientRegistry::connectionAuthStateChanged, node,
-                     &ServerCoordinator::connectionAuthStateChanged);
-    QObject::connect(&p.clients, &network::ClientRegistry::notableEvent, node,
-                     &ServerCoordinator::notableEvent);
+        &ServerCoordinator::connectionAuthStateChanged);
+    QObject::connect(
+        &p.clients, &network::ClientRegistry::notableEvent, node, &ServerCoordinator::notableEvent);
     QObject::connect(&p.operations, &ops::OperationHandler::opRejected, node,
-                     [node](quint64 connectionId, const QString &opId, int code,
-                            const QString &reason) {
-                         Q_EMIT node->notableEvent(notableEventName(NotableEvent::OpRejected),
-                                                   QStringLiteral("client %1 op %2 rejected (%3): %4")
-                                                       .arg(connectionId)
-                                                       .arg(opId)
-                                                       .arg(code)
-                                                       .arg(reason));
-                     });
+        [node](quint64 connectionId, const QString &opId, int code, const QString &reason) {
+            Q_EMIT node->notableEvent(notableEventName(NotableEvent::OpRejected),
+                QStringLiteral("client %1 op %2 rejected (%3): %4")
+                    .arg(connectionId)
+                    .arg(opId)
+                    .arg(code)
+                    .arg(reason));
+        });
     QObject::connect(&p.gc, &sync::GcService::collected, node,
-                     [&p, node](const sync::GcService::Result &result) {
-                         protocol::GcPruneMessage prune;
-                         prune.olderThan = result.olderThan;
-                         prune.envelopeTimestamp = p.maps.hlc().now();
-                         p.clients.broadcast(network::Session::encode(prune));
-                         Q_EMIT node->notableEvent(
-                             notableEventName(NotableEvent::Gc),
-                             QStringLiteral("pruned %1 tombstones older than %2, expired %3 records")
-                                 .arg(result.pruned)
-                                 .arg(result.olderThan.millis)
-                                 .arg(result.expired));
-                     });
+        [&p, node](const sync::GcService::Result &result) {
+            protocol::GcPruneMessage prune;
+            prune.olderThan = result.olderThan;
+            prune.envelopeTimestamp = p.maps.hlc().now();
+            p.clients.broadcast(network::Session::encode(prune));
+            Q_EMIT node->notableEvent(notableEventName(NotableEvent::Gc),
+                QStringLiteral("pruned %1 tombstones older than %2, expired %3 records")
+                    .arg(result.pruned)
+                    .arg(result.olderThan.millis)
+                    .arg(result.expired));
+        });
     QObject::connect(&p.gc, &sync::GcService::failed, node, [node](const QString &reason) {
-        Q_EMIT node->notableEvent(notableEventName(NotableEvent::Gc),
-                                  QStringLiteral("GC run failed: %1").arg(reason));
+        Q_EMIT node->notableEvent(
+            notableEventName(NotableEvent::Gc), QStringLiteral("GC run failed: %1").arg(reason));
     });
     QObject::connect(cluster, &cluster::ClusterModule::memberUp, node, [node](const QString &id) {
         Q_EMIT node->membershipChanged();
-        Q_EMIT node->notableEvent(notableEventName(NotableEvent::PeerUp),
-                                  QStringLiteral("peer %1 up").arg(id));
+        Q_EMIT node->notableEvent(
+            notableEventName(NotableEvent::PeerUp), QStringLiteral("peer %1 up").arg(id));
     });
     QObject::connect(cluster, &cluster::ClusterModule::memberDown, node,
-                     [node](const QString &id, const QString &reason) {
-                         Q_EMIT node->membershipChanged();
-                         Q_EMIT node->notableEvent(notableEventName(NotableEvent::PeerDown),
-                                                   QStringLiteral("peer %1 down: %2").arg(id, reason));
-                     });
+        [node](const QString &id, const QString &reason) {
+            Q_EMIT node->membershipChanged();
+            Q_EMIT node->notableEvent(notableEventName(NotableEvent::PeerDown),
+                QStringLiteral("peer %1 down: %2").arg(id, reason));
+        });
 }
 
 } // namespace
 
-ServerCoordinator *ServerFactory::assemble(ServerConfig config, ServerCoordinator::Modules modules,
-                                           QObject *parent)
+ServerCoordinator *ServerFactory::assemble(
+    ServerConfig config, ServerCoordinator::Modules modules, QObject *parent)
 {
-    auto pipeline =
-        std::make_unique<Pipeline>(std::move(config), modules.verifier.get(), *modules.storage);
+    auto pipeline
+        = std::make_unique<Pipeline>(std::move(config), modules.verifier.get(), *modules.storage);
     Pipeline &p = *pipeline;
     p.interceptors = makeInterceptorChain(p.config, p.maps.hlc());
     p.operations.setInterceptors(p.interceptors);

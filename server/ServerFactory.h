@@ -15,8 +15,8 @@ public:
     static ServerCoordinator *create(ServerConfig config, QObject *parent = nullptr);
     // The request pipeline built and wired around modules made elsewhere (a test's storage, for
     // one); the caller calls start().
-    static ServerCoordinator *assemble(ServerConfig config, ServerCoordinator::Modules modules,
-                                       QObject *parent = nullptr);
+    static ServerCoordinator *assemble(
+        ServerConfig config, ServerCoordinator::Modules modules, QObject *parent = nullptr);
 };
 
 } // namespace wingman

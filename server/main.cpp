@@ -13,7 +13,7 @@
 
 namespace {
 
-int signalPipe[2] = {-1, -1};
+int signalPipe[2] = { -1, -1 };
 
 void onTerminationSignal(int)
 {
@@ -61,13 +61,13 @@ int main(int argc, char *argv[])
     }
 
     auto *server = wingman::ServerFactory::create(*parsed.config, &app);
-    QObject::connect(server, &wingman::ServerCoordinator::startupFailed, &app,
-                     [](const QString &reason) {
-                         std::fprintf(stderr, "wingman-server: %s\n", qPrintable(reason));
-                         QCoreApplication::exit(1);
-                     });
-    QObject::connect(server, &wingman::ServerCoordinator::stopped, &app,
-                     [] { QCoreApplication::exit(0); });
+    QObject::connect(
+        server, &wingman::ServerCoordinator::startupFailed, &app, [](const QString &reason) {
+            std::fprintf(stderr, "wingman-server: %s\n", qPrintable(reason));
+            QCoreApplication::exit(1);
+        });
+    QObject::connect(
+        server, &wingman::ServerCoordinator::stopped, &app, [] { QCoreApplication::exit(0); });
     new wingman::ServiceNotifier(server);
     installTerminationHandler(server);
     return app.exec();

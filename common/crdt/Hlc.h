@@ -7,8 +7,8 @@
 
 namespace wingman::crdt {
 
-// Hybrid logical clock of one node (docs/core.md "Hybrid logical clock"). Shared by every map of the
-// node, which stamps local writes with now() and feeds remote timestamps to update(). The clock
+// Hybrid logical clock of one node (docs/core.md "Hybrid logical clock"). Shared by every map of
+// the node, which stamps local writes with now() and feeds remote timestamps to update(). The clock
 // source is injectable so tests can move time. Not thread-safe: use it from one thread.
 class Hlc
 {

@@ -17,8 +17,8 @@
 
 namespace wingman::crdt {
 
-// Last-write-wins map (docs/core.md "LWW map"): key -> LwwRecord, with its MerkleTree kept current on
-// every change. Local writes are stamped by the node's Hlc, which many maps share and which must
+// Last-write-wins map (docs/core.md "LWW map"): key -> LwwRecord, with its MerkleTree kept current
+// on every change. Local writes are stamped by the node's Hlc, which many maps share and which must
 // outlive the map; merge() feeds remote timestamps to it.
 //
 // Built for the server's hot path. The Merkle tree, which holds every key anyway, is also the
@@ -130,8 +130,7 @@ private:
     ChangeListener m_listener;
 };
 
-template <typename Iterator>
-std::optional<Timestamp> LwwMap::load(Iterator begin, Iterator end)
+template <typename Iterator> std::optional<Timestamp> LwwMap::load(Iterator begin, Iterator end)
 {
     std::optional<Timestamp> newest;
     const ChangeListener listener = std::exchange(m_listener, {});

@@ -9,8 +9,8 @@
 namespace wingman::crdt {
 
 // The OR-map's Merkle tree: MerkleTree's depth-3 hex layout with hash(key) as the path and the
-// key's entry hash as its leaf entry (docs/core.md "OR map"). Records a key holds past their TTL are
-// still hashed: expiry depends on the reader's clock, the hash must not.
+// key's entry hash as its leaf entry (docs/core.md "OR map"). Records a key holds past their TTL
+// are still hashed: expiry depends on the reader's clock, the hash must not.
 class OrMapMerkleTree : public MerkleTree
 {
 public:

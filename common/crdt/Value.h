@@ -18,8 +18,8 @@ class Value
 public:
     Value() = default;
     template <typename T>
-        requires std::constructible_from<QCborValue, T &&>
-    Value(T &&value) // NOLINT(google-explicit-constructor): a QCborValue is a Value
+    requires std::constructible_from<QCborValue, T &&> Value(
+        T &&value) // NOLINT(google-explicit-constructor): a QCborValue is a Value
         : m_value(std::forward<T>(value))
     { }
 

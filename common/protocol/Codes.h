@@ -13,7 +13,10 @@ enum class ErrorCode : int {
     Internal = 500,
 };
 
-constexpr int toInt(ErrorCode code) { return int(code); }
+constexpr int toInt(ErrorCode code)
+{
+    return int(code);
+}
 
 // The WebSocket close codes the server sends; 4000-4999 are the application's own.
 enum class CloseCode : quint16 {

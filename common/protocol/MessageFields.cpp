@@ -16,7 +16,7 @@ QCborMap startMessage(MessageType type)
 }
 
 void beginMessage(MsgPackWriter &out, MessageType type, quint32 entries,
-                  const std::optional<crdt::Timestamp> &timestamp)
+    const std::optional<crdt::Timestamp> &timestamp)
 {
     out.mapHeader(entries + (timestamp ? 1 : 0));
     out.latin1("type"_L1);

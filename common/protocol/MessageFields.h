@@ -18,7 +18,7 @@ QCborMap startMessage(MessageType type);
 // The writer form of startMessage plus putEnvelopeTimestamp: a map of `entries` fields whose
 // first is the type; the envelope timestamp, when given, is written last by endMessage.
 void beginMessage(MsgPackWriter &out, MessageType type, quint32 entries,
-                  const std::optional<crdt::Timestamp> &timestamp);
+    const std::optional<crdt::Timestamp> &timestamp);
 void endMessage(MsgPackWriter &out, const std::optional<crdt::Timestamp> &timestamp);
 // The top-level `timestamp` of a server message, when set.
 void putEnvelopeTimestamp(QCborMap &message, const std::optional<crdt::Timestamp> &timestamp);

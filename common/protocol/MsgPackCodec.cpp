@@ -427,9 +427,9 @@ qsizetype MsgPackCodec::valueSize(QByteArrayView bytes, const DecodeLimits &limi
         if (at >= size)
             return -1;
         const uchar b = data[at];
-        quint64 skip = 0;      // payload bytes after the header
-        qsizetype header = 1;  // header bytes, the type byte included
-        quint64 count = 0;     // array elements or map entries
+        quint64 skip = 0; // payload bytes after the header
+        qsizetype header = 1; // header bytes, the type byte included
+        quint64 count = 0; // array elements or map entries
         bool container = false;
         bool map = false;
         const auto need = [&](int width) { return at + 1 + width <= size; };
@@ -442,39 +442,101 @@ qsizetype MsgPackCodec::valueSize(QByteArrayView bytes, const DecodeLimits &limi
             map = (b & 0xf0) == 0x80;
         } else {
             switch (b) {
-            case 0xcc: case 0xd0: header = 2; break;
-            case 0xcd: case 0xd1: header = 3; break;
-            case 0xca: case 0xce: case 0xd2: header = 5; break;
-            case 0xcb: case 0xcf: case 0xd3: header = 9; break;
-            case 0xd4: header = 2; skip = 1; break;
-            case 0xd5: header = 2; skip = 2; break;
-            case 0xd6: header = 2; skip = 4; break;
-            case 0xd7: header = 2; skip = 8; break;
-            case 0xd8: header = 2; skip = 16; break;
-            case 0xc4: case 0xd9:
-                if (!need(1)) return -1;
-                header = 2; skip = big(1); break;
-            case 0xc5: case 0xda:
-                if (!need(2)) return -1;
-                header = 3; skip = big(2); break;
-            case 0xc6: case 0xdb:
-                if (!need(4)) return -1;
-                header = 5; skip = big(4); break;
+            case 0xcc:
+            case 0xd0:
+                header = 2;
+                break;
+            case 0xcd:
+            case 0xd1:
+                header = 3;
+                break;
+            case 0xca:
+            case 0xce:
+            case 0xd2:
+                header = 5;
+                break;
+            case 0xcb:
+            case 0xcf:
+            case 0xd3:
+                header = 9;
+                break;
+            case 0xd4:
+                header = 2;
+                skip = 1;
+                break;
+            case 0xd5:
+                header = 2;
+                skip = 2;
+                break;
+            case 0xd6:
+                header = 2;
+                skip = 4;
+                break;
+            case 0xd7:
+                header = 2;
+                skip = 8;
+                break;
+            case 0xd8:
+                header = 2;
+                skip = 16;
+                break;
+            case 0xc4:
+            case 0xd9:
+                if (!need(1))
+                    return -1;
+                header = 2;
+                skip = big(1);
+                break;
+            case 0xc5:
+            case 0xda:
+                if (!need(2))
+                    return -1;
+                header = 3;
+                skip = big(2);
+                break;
+            case 0xc6:
+            case 0xdb:
+                if (!need(4))
+                    return -1;
+                header = 5;
+                skip = big(4);
+                break;
             case 0xc7:
-                if (!need(1)) return -1;
-                header = 3; skip = big(1); break;
+                if (!need(1))
+                    return -1;
+                header = 3;
+                skip = big(1);
+                break;
             case 0xc8:
-                if (!need(2)) return -1;
-                header = 4; skip = big(2); break;
+                if (!need(2))
+                    return -1;
+                header = 4;
+                skip = big(2);
+                break;
             case 0xc9:
-                if (!need(4)) return -1;
-                header = 6; skip = big(4); break;
-            case 0xdc: case 0xde:
-                if (!need(2)) return -1;
-                header = 3; count = big(2); container = true; map = b == 0xde; break;
-            case 0xdd: case 0xdf:
-                if (!need(4)) return -1;
-                header = 5; count = big(4); container = true; map = b == 0xdf; break;
+                if (!need(4))
+                    return -1;
+                header = 6;
+                skip = big(4);
+                break;
+            case 0xdc:
+            case 0xde:
+                if (!need(2))
+                    return -1;
+                header = 3;
+                count = big(2);
+                container = true;
+                map = b == 0xde;
+                break;
+            case 0xdd:
+            case 0xdf:
+                if (!need(4))
+                    return -1;
+                header = 5;
+                count = big(4);
+                container = true;
+                map = b == 0xdf;
+                break;
             default:
                 return -1; // 0xc1 is never used
             }

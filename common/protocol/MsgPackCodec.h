@@ -15,7 +15,7 @@ struct DecodeLimits {
 };
 
 struct DecodeError {
-    QString field;  // dotted path of the offending field; empty for the document itself
+    QString field; // dotted path of the offending field; empty for the document itself
     QString reason; // human-readable, safe to send back to a client
 };
 

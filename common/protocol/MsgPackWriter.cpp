@@ -56,8 +56,8 @@ void MsgPackWriter::append(const char *data, qsizetype size)
     m_size += size;
 }
 
-void MsgPackWriter::header(quint8 fix, quint8 fixLimit, quint8 code8, quint8 code16,
-                           quint8 code32, quint32 size)
+void MsgPackWriter::header(
+    quint8 fix, quint8 fixLimit, quint8 code8, quint8 code16, quint8 code32, quint32 size)
 {
     ensure(5);
     char *p = m_data + m_size;
@@ -317,11 +317,26 @@ void MsgPackWriter::tagged(const QCborValue &v)
             char *p = m_data + m_size;
             qsizetype used = 0;
             switch (size) {
-            case 1: p[0] = char(0xd4); used = 1; break;
-            case 2: p[0] = char(0xd5); used = 1; break;
-            case 4: p[0] = char(0xd6); used = 1; break;
-            case 8: p[0] = char(0xd7); used = 1; break;
-            case 16: p[0] = char(0xd8); used = 1; break;
+            case 1:
+                p[0] = char(0xd4);
+                used = 1;
+                break;
+            case 2:
+                p[0] = char(0xd5);
+                used = 1;
+                break;
+            case 4:
+                p[0] = char(0xd6);
+                used = 1;
+                break;
+            case 8:
+                p[0] = char(0xd7);
+                used = 1;
+                break;
+            case 16:
+                p[0] = char(0xd8);
+                used = 1;
+                break;
             default:
                 if (size <= 0xff) {
                     p[0] = char(0xc7);

@@ -57,8 +57,8 @@ private:
             grow(extra);
     }
     void grow(qsizetype extra);
-    void header(quint8 fix, quint8 fixLimit, quint8 code8, quint8 code16, quint8 code32,
-                quint32 size);
+    void header(
+        quint8 fix, quint8 fixLimit, quint8 code8, quint8 code16, quint8 code32, quint32 size);
     void uinteger(quint64 v);
     void tagged(const QCborValue &v);
     void positiveBignum(const QByteArray &bytes);

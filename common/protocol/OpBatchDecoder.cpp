@@ -21,7 +21,7 @@ using Object = msgpack::object;
 
 std::string_view text(const Object &o)
 {
-    return {o.via.str.ptr, o.via.str.size};
+    return { o.via.str.ptr, o.via.str.size };
 }
 
 bool isAscii(std::string_view s)
@@ -204,8 +204,7 @@ public:
     }
 
     // The parts LWW and OR records share: value (absent is a tombstone), timestamp, ttlMs.
-    template <typename Record>
-    bool readRecord(const Object &o, Record &out, const Object **tag)
+    template <typename Record> bool readRecord(const Object &o, Record &out, const Object **tag)
     {
         bool haveTimestamp = false;
         static const crdt::Value kAbsent = crdt::Value::fromPacked(QByteArray(1, char(0xc0)));
@@ -254,7 +253,7 @@ public:
                 op.orRecord.emplace();
                 const Object *tag = nullptr;
                 return readRecord(val, *op.orRecord, &tag) && tag
-                       && readString(*tag, op.orRecord->tag);
+                    && readString(*tag, op.orRecord->tag);
             }
             if (name == "orTag") {
                 op.orTag.emplace();
@@ -347,12 +346,11 @@ std::optional<DecodedOps> OpBatchDecoder::decode(QByteArrayView frame, const Dec
     try {
         std::size_t offset = 0;
         const auto size = std::size_t(limits.maxElements);
-        handle = msgpack::unpack(frame.data(), std::size_t(frame.size()), offset,
-                                 unreferencedNever, nullptr,
-                                 msgpack::unpack_limit(size, size, std::size_t(limits.maxBytes),
-                                                       std::size_t(limits.maxBytes),
-                                                       std::size_t(limits.maxBytes),
-                                                       std::size_t(limits.maxDepth)));
+        handle = msgpack::unpack(frame.data(), std::size_t(frame.size()), offset, unreferencedNever,
+            nullptr,
+            msgpack::unpack_limit(size, size, std::size_t(limits.maxBytes),
+                std::size_t(limits.maxBytes), std::size_t(limits.maxBytes),
+                std::size_t(limits.maxDepth)));
         if (offset != std::size_t(frame.size()))
             return std::nullopt;
     } catch (...) {
@@ -425,7 +423,8 @@ std::optional<DecodedOps> DecodedOps::fromCbor(const QCborMap &message, DecodeEr
     DecodedOps result;
     const QCborValue payload = message.value(QStringLiteral("payload"));
     QCborArray raw;
-    if (message.value(QStringLiteral("type")).toString() == messageTypeName(MessageType::ClientOp)) {
+    if (message.value(QStringLiteral("type")).toString()
+        == messageTypeName(MessageType::ClientOp)) {
         if (!payload.isMap())
             return std::nullopt;
         result.type = MessageType::ClientOp;

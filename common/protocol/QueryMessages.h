@@ -4,7 +4,8 @@
 
 namespace wingman::protocol {
 
-// Live queries (docs/protocol.md "Live changes"); conventions as in AuthMessages.h. The query itself
+// Live queries (docs/protocol.md "Live changes"); conventions as in AuthMessages.h. The query
+// itself
 // ({where?, predicate?, sort?, limit?, cursor?}) is carried as its raw map: common/query owns
 // its meaning.
 

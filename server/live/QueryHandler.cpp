@@ -13,16 +13,15 @@ using query::Matcher;
 QueryHandler::QueryHandler(maps::MapRegistry &maps, QueryRegistry &registry)
     : m_maps(maps)
     , m_registry(registry)
-{
-}
+{ }
 
 void QueryHandler::handle(network::Session &session, const protocol::QuerySubMessage &sub)
 {
     QString queryError;
     auto parsed = query::Query::fromCbor(sub.query, &queryError);
     if (!parsed) {
-        session.sendError(protocol::ErrorCode::BadRequest,
-                          QStringLiteral("Invalid query: %1").arg(queryError));
+        session.sendError(
+            protocol::ErrorCode::BadRequest, QStringLiteral("Invalid query: %1").arg(queryError));
         return;
     }
 
@@ -36,13 +35,13 @@ void QueryHandler::handle(network::Session &session, const protocol::QuerySubMes
                 return;
             QCborValue value = record.value.toCbor();
             if (Matcher::matches(*parsed, value))
-                matches.append({key, std::move(value)});
+                matches.append({ key, std::move(value) });
         });
     } else if (const crdt::OrMap *map = m_maps.findOr(sub.mapName)) {
         for (const QString &key : map->keys()) {
             const std::optional<QCborValue> values = map->liveValue(key);
             if (values && Matcher::matches(*parsed, *values))
-                matches.append({key, *values});
+                matches.append({ key, *values });
         }
     }
 
@@ -57,12 +56,12 @@ void QueryHandler::handle(network::Session &session, const protocol::QuerySubMes
     response.queryId = sub.queryId;
     response.results.reserve(page.size());
     for (const Matcher::Entry &entry : page)
-        response.results.append({entry.key, entry.value});
+        response.results.append({ entry.key, entry.value });
     response.hasMore = hasMore;
     session.send(response);
 
     m_registry.subscribe(&session, sub.queryId, sub.mapName, std::move(*parsed),
-                         std::move(matchingKeys), followsLiveness);
+        std::move(matchingKeys), followsLiveness);
 }
 
 void QueryHandler::handle(network::Session &session, const protocol::QueryUnsubMessage &unsub)

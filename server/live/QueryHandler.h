@@ -9,7 +9,7 @@ class Session;
 namespace wingman::protocol {
 struct QuerySubMessage;
 struct QueryUnsubMessage;
-}
+} // namespace wingman::protocol
 
 namespace wingman::live {
 

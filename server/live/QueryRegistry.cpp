@@ -16,14 +16,13 @@ void QueryRegistry::addMapListener(network::Session *connection, const QString &
 }
 
 void QueryRegistry::subscribe(network::Session *connection, const QString &queryId,
-                              const QString &mapName, query::Query query, QSet<QString> matchingKeys,
-                              bool followsLiveness)
+    const QString &mapName, query::Query query, QSet<QString> matchingKeys, bool followsLiveness)
 {
     unsubscribe(connection, queryId);
     if (followsLiveness)
         matchingKeys = {};
-    m_queriesByMap[mapName].append({connection, queryId, mapName, std::move(query),
-                                    std::move(matchingKeys), followsLiveness});
+    m_queriesByMap[mapName].append({ connection, queryId, mapName, std::move(query),
+        std::move(matchingKeys), followsLiveness });
 }
 
 bool QueryRegistry::unsubscribe(network::Session *connection, const QString &queryId)
@@ -61,7 +60,7 @@ int QueryRegistry::listenerCount(const QString &mapName) const
 }
 
 void QueryRegistry::publish(const QString &mapName, const QList<Change> &changes,
-                            const network::Session *origin, const crdt::Timestamp &now)
+    const network::Session *origin, const crdt::Timestamp &now)
 {
     if (changes.isEmpty())
         return;
@@ -111,7 +110,8 @@ void QueryRegistry::publish(const QString &mapName, const QList<Change> &changes
             update.queryId = s.queryId;
             update.key = key;
             if (matches) {
-                update.change = wasIn ? protocol::QueryChange::Update : protocol::QueryChange::Enter;
+                update.change
+                    = wasIn ? protocol::QueryChange::Update : protocol::QueryChange::Enter;
                 if (!s.followsLiveness)
                     s.matchingKeys.insert(key);
                 if (encodedValue.isEmpty())

@@ -49,16 +49,15 @@ public:
     void addMapListener(network::Session *connection, const QString &mapName);
     // Registers a live query whose initial result set is matchingKeys. followsLiveness: see
     // Subscription; matchingKeys is then not kept.
-    void subscribe(network::Session *connection, const QString &queryId,
-                   const QString &mapName, query::Query query, QSet<QString> matchingKeys,
-                   bool followsLiveness = false);
+    void subscribe(network::Session *connection, const QString &queryId, const QString &mapName,
+        query::Query query, QSet<QString> matchingKeys, bool followsLiveness = false);
     bool unsubscribe(network::Session *connection, const QString &queryId);
     void removeConnection(network::Session *connection);
 
     // Fans changes of one map out: one SERVER_EVENT (or SERVER_BATCH_EVENT) frame, encoded once,
     // to each listener but origin; QUERY_UPDATEs to the live queries they affect.
     void publish(const QString &mapName, const QList<Change> &changes,
-                 const network::Session *origin, const crdt::Timestamp &now);
+        const network::Session *origin, const crdt::Timestamp &now);
 
     int subscriptionCount() const;
     int listenerCount(const QString &mapName) const;

@@ -7,8 +7,7 @@ namespace wingman::maps {
 
 MapRegistry::MapRegistry(const QString &nodeId, crdt::Hlc::Clock clock)
     : m_hlc(nodeId, std::move(clock))
-{
-}
+{ }
 
 MapRegistry::Kind MapRegistry::kindOf(const QString &name) const
 {
@@ -47,9 +46,8 @@ void MapRegistry::load(const QHash<QString, storage::StoredMap> &stored)
                 note(target->load(records.cbegin(), records.cend()));
                 continue;
             }
-            loading.push_back(std::async(std::launch::async, [target, &records] {
-                return target->load(records.cbegin(), records.cend());
-            }));
+            loading.push_back(std::async(std::launch::async,
+                [target, &records] { return target->load(records.cbegin(), records.cend()); }));
         } else {
             crdt::OrMap *target = orMap(it.key());
             if (!target)

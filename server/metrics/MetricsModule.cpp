@@ -1,8 +1,8 @@
 #include "metrics/MetricsModule.h"
 
-#include "status/NodeStatus.h"
 #include "metrics/MonitorFeed.h"
 #include "metrics/PrometheusText.h"
+#include "status/NodeStatus.h"
 
 #include <QHttpServer>
 #include <QHttpServerRequest>
@@ -31,8 +31,8 @@ MetricsModule::MetricsModule(QHostAddress host, quint16 port, QObject *parent)
 
 MetricsModule::~MetricsModule() = default;
 
-void MetricsModule::attach(status::NodeStatus *node, const auth::JwtVerifier *verifier,
-                           int feedIntervalMs)
+void MetricsModule::attach(
+    status::NodeStatus *node, const auth::JwtVerifier *verifier, int feedIntervalMs)
 {
     m_node = node;
     m_feed->attach(node, verifier, feedIntervalMs);

@@ -1,8 +1,8 @@
 #include "metrics/MonitorFeed.h"
 
-#include "status/NodeStatus.h"
 #include "auth/JwtVerifier.h"
 #include "metrics/MetricsModule.h"
+#include "status/NodeStatus.h"
 
 #include <QJsonDocument>
 #include <QMetaEnum>
@@ -61,8 +61,8 @@ MonitorFeed::MonitorFeed(QObject *parent)
 
 MonitorFeed::~MonitorFeed() = default;
 
-void MonitorFeed::attach(status::NodeStatus *node, const auth::JwtVerifier *verifier,
-                         int intervalMs)
+void MonitorFeed::attach(
+    status::NodeStatus *node, const auth::JwtVerifier *verifier, int intervalMs)
 {
     m_node = node;
     m_verifier = verifier;
@@ -242,8 +242,7 @@ QJsonObject MonitorFeed::snapshot() const
 QJsonObject MonitorFeed::nodeObject() const
 {
     return { { QStringLiteral("nodeId"), m_node->nodeId() },
-        { QStringLiteral("host"), m_node->host() },
-        { QStringLiteral("port"), int(m_node->port()) },
+        { QStringLiteral("host"), m_node->host() }, { QStringLiteral("port"), int(m_node->port()) },
         { QStringLiteral("clusterPort"), int(m_node->clusterPort()) },
         { QStringLiteral("metricsPort"), int(m_node->metricsPort()) },
         { QStringLiteral("state"), stateName(m_node->state()) },

@@ -7,7 +7,7 @@ namespace wingman {
 namespace status {
 class NodeStatus;
 }
-}
+} // namespace wingman
 
 namespace wingman::metrics {
 

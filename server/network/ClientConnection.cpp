@@ -21,15 +21,14 @@ constexpr int kSlowConsumerAbortMs = 1000;
 
 } // namespace
 
-ClientConnection::ClientConnection(QWebSocket *socket, quint64 id, MessageRouter &router,
-                                   OutboundLimits limits, QObject *parent)
+ClientConnection::ClientConnection(
+    QWebSocket *socket, quint64 id, MessageRouter &router, OutboundLimits limits, QObject *parent)
     : Session(parent)
     , m_socket(socket)
     , m_id(id)
     , m_router(router)
-    , m_remoteAddress(QStringLiteral("%1:%2")
-                          .arg(socket->peerAddress().toString())
-                          .arg(socket->peerPort()))
+    , m_remoteAddress(
+          QStringLiteral("%1:%2").arg(socket->peerAddress().toString()).arg(socket->peerPort()))
     , m_connectedAt(QDateTime::currentDateTimeUtc())
     , m_limits(limits)
 {
@@ -44,7 +43,7 @@ ClientConnection::ClientConnection(QWebSocket *socket, quint64 id, MessageRouter
     connect(m_socket, &QWebSocket::bytesWritten, this, &ClientConnection::checkOutbound);
     connect(m_socket, &QWebSocket::binaryMessageReceived, this, &ClientConnection::handleFrame);
     connect(m_socket, &QWebSocket::textMessageReceived, this,
-            [this](const QString &frame) { handleFrame(frame.toUtf8()); });
+        [this](const QString &frame) { handleFrame(frame.toUtf8()); });
     connect(m_socket, &QWebSocket::disconnected, this, [this] {
         m_overBudgetTimer.stop();
         m_outbox.clear();
@@ -57,7 +56,7 @@ ClientConnection::~ClientConnection() = default;
 
 void ClientConnection::start()
 {
-    sendUrgent(protocol::AuthRequiredMessage{});
+    sendUrgent(protocol::AuthRequiredMessage {});
 }
 
 qint64 ClientConnection::queuedBytes() const
@@ -148,8 +147,8 @@ void ClientConnection::checkOutbound()
     const qint64 queued = queuedBytes();
     // Twice the budget cuts off at once: memory stays bounded however fast events arrive.
     const qint64 ceiling = m_limits.budgetBytes > std::numeric_limits<qint64>::max() / 2
-                               ? std::numeric_limits<qint64>::max()
-                               : 2 * m_limits.budgetBytes;
+        ? std::numeric_limits<qint64>::max()
+        : 2 * m_limits.budgetBytes;
     if (queued > ceiling) {
         dropSlowConsumer(queued);
         return;
@@ -172,8 +171,8 @@ void ClientConnection::dropSlowConsumer(qint64 queued)
     m_outbox.clear();
     m_outboxBytes = 0;
     m_closing = true;
-    m_socket->close(protocol::toWebSocket(protocol::CloseCode::SlowConsumer),
-                    QStringLiteral("Slow Consumer"));
+    m_socket->close(
+        protocol::toWebSocket(protocol::CloseCode::SlowConsumer), QStringLiteral("Slow Consumer"));
     QTimer::singleShot(kSlowConsumerAbortMs, this, [this] {
         if (m_socket->state() != QAbstractSocket::UnconnectedState)
             m_socket->abort();

@@ -28,7 +28,7 @@ class ClientConnection : public Session
     Q_OBJECT
 public:
     ClientConnection(QWebSocket *socket, quint64 id, MessageRouter &router,
-                     OutboundLimits limits = {}, QObject *parent = nullptr);
+        OutboundLimits limits = {}, QObject *parent = nullptr);
     ~ClientConnection() override;
 
     // Sends AUTH_REQUIRED; call once the connection is wired.

@@ -17,9 +17,8 @@ constexpr int kCloseHandshakeTimeoutMs = 3000;
 
 ConnectionInfo infoOf(const ClientConnection &c)
 {
-    return {c.id(),          c.remoteAddress(), c.authState(),   c.principal(),
-            c.connectedAt(), c.messagesIn(),    c.messagesOut(), c.bytesIn(),
-            c.bytesOut(),    c.queuedBytes()};
+    return { c.id(), c.remoteAddress(), c.authState(), c.principal(), c.connectedAt(),
+        c.messagesIn(), c.messagesOut(), c.bytesIn(), c.bytesOut(), c.queuedBytes() };
 }
 
 } // namespace
@@ -28,8 +27,7 @@ ClientRegistry::ClientRegistry(MessageRouter &router, OutboundLimits limits, QOb
     : QObject(parent)
     , m_router(router)
     , m_limits(limits)
-{
-}
+{ }
 
 void ClientRegistry::accept(QWebSocket *socket)
 {
@@ -37,39 +35,38 @@ void ClientRegistry::accept(QWebSocket *socket)
     auto *connection = new ClientConnection(socket, id, m_router, m_limits, this);
     m_connections.insert(id, connection);
     ++m_counts.connectionsAccepted;
-    connect(connection, &ClientConnection::slowConsumer, this,
-            [this, connection](qint64 queuedBytes) {
-                ++m_counts.slowConsumerDrops;
-                Q_EMIT notableEvent(events::notableEventName(events::NotableEvent::SlowConsumer),
-                                    QStringLiteral("client %1 (%2) closed with %3 bytes queued")
-                                        .arg(connection->id())
-                                        .arg(connection->remoteAddress())
-                                        .arg(queuedBytes));
-            });
+    connect(
+        connection, &ClientConnection::slowConsumer, this, [this, connection](qint64 queuedBytes) {
+            ++m_counts.slowConsumerDrops;
+            Q_EMIT notableEvent(events::notableEventName(events::NotableEvent::SlowConsumer),
+                QStringLiteral("client %1 (%2) closed with %3 bytes queued")
+                    .arg(connection->id())
+                    .arg(connection->remoteAddress())
+                    .arg(queuedBytes));
+        });
     connect(connection, &ClientConnection::authStateChanged, this,
-            [this, id, connection](AuthState state) {
-                if (state == AuthState::Failed) {
-                    ++m_counts.authFailures;
-                    Q_EMIT notableEvent(
-                        events::notableEventName(events::NotableEvent::AuthFailure),
-                        QStringLiteral("client %1 (%2) failed to authenticate")
-                            .arg(id)
-                            .arg(connection->remoteAddress()));
-                }
-                Q_EMIT connectionAuthStateChanged(id, state);
-            });
+        [this, id, connection](AuthState state) {
+            if (state == AuthState::Failed) {
+                ++m_counts.authFailures;
+                Q_EMIT notableEvent(events::notableEventName(events::NotableEvent::AuthFailure),
+                    QStringLiteral("client %1 (%2) failed to authenticate")
+                        .arg(id)
+                        .arg(connection->remoteAddress()));
+            }
+            Q_EMIT connectionAuthStateChanged(id, state);
+        });
     connect(connection, &ClientConnection::disconnected, this,
-            [this, connection] { onClosed(connection); });
+        [this, connection] { onClosed(connection); });
     Q_EMIT connectionOpened(id);
     if (m_admission) {
         if (const QString refusal = m_admission(*connection); !refusal.isEmpty()) {
             qCInfo(lcNetwork).noquote() << QStringLiteral("connection %1 (%2) rejected: %3")
                                                .arg(id)
                                                .arg(connection->remoteAddress(), refusal);
-            connection->close(protocol::CloseCode::ConnectionRejected,
-                              QStringLiteral("Connection Rejected"));
-            QTimer::singleShot(kCloseHandshakeTimeoutMs, connection,
-                               [connection] { connection->abort(); });
+            connection->close(
+                protocol::CloseCode::ConnectionRejected, QStringLiteral("Connection Rejected"));
+            QTimer::singleShot(
+                kCloseHandshakeTimeoutMs, connection, [connection] { connection->abort(); });
             return;
         }
     }
@@ -97,7 +94,7 @@ QList<ConnectionInfo> ClientRegistry::connections() const
     for (const ClientConnection *c : m_connections)
         result.append(infoOf(*c));
     std::sort(result.begin(), result.end(),
-              [](const ConnectionInfo &a, const ConnectionInfo &b) { return a.id < b.id; });
+        [](const ConnectionInfo &a, const ConnectionInfo &b) { return a.id < b.id; });
     return result;
 }
 
@@ -131,8 +128,8 @@ void ClientRegistry::broadcast(const QByteArray &encoded)
     }
 }
 
-void ClientRegistry::closeAll(const QByteArray &urgentMessage, protocol::CloseCode code,
-                              const QString &reason)
+void ClientRegistry::closeAll(
+    const QByteArray &urgentMessage, protocol::CloseCode code, const QString &reason)
 {
     const auto connections = m_connections.values();
     for (ClientConnection *connection : connections) {

@@ -13,15 +13,14 @@ const QString kInvalidMessage = QStringLiteral("Invalid message format");
 
 MessageRouter::MessageRouter(const auth::SecurityPolicy &policy)
     : m_policy(policy)
-{
-}
+{ }
 
 bool MessageRouter::mayRead(Session &session, const QString &mapName) const
 {
     if (m_policy.isAllowed(session.principal(), mapName, auth::SecurityPolicy::Action::Read))
         return true;
-    session.sendError(protocol::ErrorCode::Forbidden,
-                      QStringLiteral("Access denied: READ on %1").arg(mapName));
+    session.sendError(
+        protocol::ErrorCode::Forbidden, QStringLiteral("Access denied: READ on %1").arg(mapName));
     return false;
 }
 

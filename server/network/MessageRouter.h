@@ -33,8 +33,7 @@ enum class Permission { None, Read, PerOp };
 class MessageRouter
 {
 public:
-    template <typename Message>
-    using Handler = std::function<void(Session &, const Message &)>;
+    template <typename Message> using Handler = std::function<void(Session &, const Message &)>;
 
     explicit MessageRouter(const auth::SecurityPolicy &policy);
 
@@ -42,24 +41,24 @@ public:
     // decodes it; for protocol::DecodedOps the frame is first offered to OpBatchDecoder, which
     // skips building the generic form.
     template <typename Message>
-    void on(protocol::MessageType type, Access access, Permission permission,
-            Handler<Message> handler)
+    void on(
+        protocol::MessageType type, Access access, Permission permission, Handler<Message> handler)
     {
         Route &route = m_routes[size_t(type)];
         route.access = access;
-        route.decodeAndCall = [this, permission, handler, &route](Session &session,
-                                                                  const QCborMap &message) {
-            std::optional<Message> decoded = Message::fromCbor(message, nullptr);
-            if (!decoded)
-                return false;
-            if constexpr (requires { decoded->mapName; }) {
-                if (permission == Permission::Read && !mayRead(session, decoded->mapName))
-                    return true;
-            }
-            ++route.routed;
-            handler(session, *decoded);
-            return true;
-        };
+        route.decodeAndCall
+            = [this, permission, handler, &route](Session &session, const QCborMap &message) {
+                  std::optional<Message> decoded = Message::fromCbor(message, nullptr);
+                  if (!decoded)
+                      return false;
+                  if constexpr (requires { decoded->mapName; }) {
+                      if (permission == Permission::Read && !mayRead(session, decoded->mapName))
+                          return true;
+                  }
+                  ++route.routed;
+                  handler(session, *decoded);
+                  return true;
+              };
         if constexpr (std::is_same_v<Message, protocol::DecodedOps>)
             m_opsHandler = handler;
     }

@@ -12,8 +12,8 @@ NetworkModule::NetworkModule(QHostAddress host, quint16 port, qint64 maxFrameByt
     , m_host(std::move(host))
     , m_requestedPort(port)
     , m_maxFrameBytes(maxFrameBytes)
-    , m_server(new QWebSocketServer(QStringLiteral("wingman"), QWebSocketServer::NonSecureMode,
-                                    this))
+    , m_server(
+          new QWebSocketServer(QStringLiteral("wingman"), QWebSocketServer::NonSecureMode, this))
 {
     m_server->setMaxPendingConnections(1024);
     connect(m_server, &QWebSocketServer::newConnection, this, &NetworkModule::acceptPending);

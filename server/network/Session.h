@@ -52,10 +52,7 @@ public:
         else
             return protocol::Frame::encode(message.toCbor());
     }
-    template <typename Message> void send(const Message &message)
-    {
-        sendEncoded(encode(message));
-    }
+    template <typename Message> void send(const Message &message) { sendEncoded(encode(message)); }
     template <typename Message> void sendUrgent(const Message &message)
     {
         sendUrgentEncoded(encode(message));

@@ -11,14 +11,13 @@ namespace wingman::network {
 
 SessionHandler::SessionHandler(const auth::JwtVerifier &verifier)
     : m_verifier(verifier)
-{
-}
+{ }
 
 void SessionHandler::handle(Session &session, const protocol::AuthMessage &auth)
 {
     if (session.isAuthenticated()) {
         // The TopGun client may repeat AUTH on one connection; answering keeps it moving.
-        session.sendUrgent(protocol::AuthAckMessage{});
+        session.sendUrgent(protocol::AuthAckMessage {});
         return;
     }
     const auto result = m_verifier.verify(auth.token.toUtf8(), QDateTime::currentSecsSinceEpoch());
@@ -32,7 +31,7 @@ void SessionHandler::handle(Session &session, const protocol::AuthMessage &auth)
         return;
     }
     session.setAuthenticated(result.principal);
-    session.sendUrgent(protocol::AuthAckMessage{});
+    session.sendUrgent(protocol::AuthAckMessage {});
 }
 
 void SessionHandler::handle(Session &session, const protocol::PingMessage &)

@@ -6,7 +6,7 @@ class JwtVerifier;
 namespace wingman::protocol {
 struct AuthMessage;
 struct PingMessage;
-}
+} // namespace wingman::protocol
 
 namespace wingman::network {
 

@@ -7,7 +7,7 @@ using Kind = storage::StorageWrite::Kind;
 namespace {
 
 live::Change changeOf(const QString &mapName, const QString &key, protocol::ServerEventType type,
-                      std::optional<crdt::Value> value)
+    std::optional<crdt::Value> value)
 {
     live::Change change;
     change.event.mapName = mapName;
@@ -35,8 +35,7 @@ void ChangeSet::add(live::Change change, storage::StorageWrite write)
 }
 
 void ChangeSet::lwwPut(const QString &mapName, const QString &key, const crdt::LwwRecord &record,
-                       protocol::ServerEventType type, std::optional<crdt::Value> value,
-                       bool wasLive)
+    protocol::ServerEventType type, std::optional<crdt::Value> value, bool wasLive)
 {
     live::Change change = changeOf(mapName, key, type, std::move(value));
     change.event.record = record;
@@ -47,9 +46,10 @@ void ChangeSet::lwwPut(const QString &mapName, const QString &key, const crdt::L
 }
 
 void ChangeSet::orAdd(const QString &mapName, const QString &key, const crdt::OrRecord &record,
-                      std::optional<crdt::Value> value)
+    std::optional<crdt::Value> value)
 {
-    live::Change change = changeOf(mapName, key, protocol::ServerEventType::OrAdd, std::move(value));
+    live::Change change
+        = changeOf(mapName, key, protocol::ServerEventType::OrAdd, std::move(value));
     change.event.orRecord = record;
     storage::StorageWrite write = writeOf(Kind::OrPut, mapName, key);
     write.orRecord = record;
@@ -57,10 +57,10 @@ void ChangeSet::orAdd(const QString &mapName, const QString &key, const crdt::Or
 }
 
 void ChangeSet::orTombstone(const QString &mapName, const QString &key, const QString &tag,
-                            std::optional<crdt::Value> value)
+    std::optional<crdt::Value> value)
 {
-    live::Change change =
-        changeOf(mapName, key, protocol::ServerEventType::OrRemove, std::move(value));
+    live::Change change
+        = changeOf(mapName, key, protocol::ServerEventType::OrRemove, std::move(value));
     change.event.orTag = tag;
     storage::StorageWrite write = writeOf(Kind::OrTombstone, mapName, key);
     write.tag = tag;

@@ -17,11 +17,11 @@ public:
     // A merged LWW record: PUT or REMOVE by its value, UPDATED when a TTL turned it into a
     // tombstone. value: the key's live value after the change, if any.
     void lwwPut(const QString &mapName, const QString &key, const crdt::LwwRecord &record,
-                protocol::ServerEventType type, std::optional<crdt::Value> value, bool wasLive);
+        protocol::ServerEventType type, std::optional<crdt::Value> value, bool wasLive);
     void orAdd(const QString &mapName, const QString &key, const crdt::OrRecord &record,
-               std::optional<crdt::Value> value);
+        std::optional<crdt::Value> value);
     void orTombstone(const QString &mapName, const QString &key, const QString &tag,
-                     std::optional<crdt::Value> value);
+        std::optional<crdt::Value> value);
     // GC prunes: stored only, nobody is told.
     void lwwDelete(const QString &mapName, const QString &key);
     void orDeleteTombstone(const QString &mapName, const QString &tag);

@@ -11,8 +11,7 @@ Committer::Committer(storage::Storage &storage, live::QueryRegistry &queries, cr
     : m_storage(storage)
     , m_queries(queries)
     , m_hlc(hlc)
-{
-}
+{ }
 
 void Committer::addObserver(Observer observer)
 {
@@ -28,25 +27,25 @@ void Committer::commit(ChangeSet changes, Steps steps)
 {
     // Implicitly shared: observers still see the writes once storage has them.
     QList<storage::StorageWrite> writes = changes.writes();
-    auto committed = [this, changes = std::move(changes),
-                      steps = std::move(steps)](const QString &error) {
-        if (!error.isEmpty()) {
-            qCCritical(lcCommit).noquote() << "storage commit failed:" << error;
-            if (steps.failed)
-                steps.failed(error);
-            return;
-        }
-        const crdt::Timestamp now = m_hlc.now();
-        if (steps.acknowledge)
-            steps.acknowledge(now);
-        const auto &byMap = changes.changesByMap();
-        for (auto it = byMap.cbegin(); it != byMap.cend(); ++it)
-            m_queries.publish(it.key(), it.value(), steps.origin.data(), now);
-        if (steps.afterCommit)
-            steps.afterCommit();
-        for (const Observer &observer : std::as_const(m_observers))
-            observer(changes);
-    };
+    auto committed
+        = [this, changes = std::move(changes), steps = std::move(steps)](const QString &error) {
+              if (!error.isEmpty()) {
+                  qCCritical(lcCommit).noquote() << "storage commit failed:" << error;
+                  if (steps.failed)
+                      steps.failed(error);
+                  return;
+              }
+              const crdt::Timestamp now = m_hlc.now();
+              if (steps.acknowledge)
+                  steps.acknowledge(now);
+              const auto &byMap = changes.changesByMap();
+              for (auto it = byMap.cbegin(); it != byMap.cend(); ++it)
+                  m_queries.publish(it.key(), it.value(), steps.origin.data(), now);
+              if (steps.afterCommit)
+                  steps.afterCommit();
+              for (const Observer &observer : std::as_const(m_observers))
+                  observer(changes);
+          };
     m_storage.write(std::move(writes), std::move(committed));
 }
 

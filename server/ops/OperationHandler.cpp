@@ -25,14 +25,13 @@ const QString kKeyRequired = QStringLiteral("Invalid op: mapName and key are req
 } // namespace
 
 OperationHandler::OperationHandler(maps::MapRegistry &maps, const auth::SecurityPolicy &policy,
-                                   Committer &committer, const OpRouter &router, QObject *parent)
+    Committer &committer, const OpRouter &router, QObject *parent)
     : QObject(parent)
     , m_maps(maps)
     , m_policy(policy)
     , m_committer(committer)
     , m_router(router)
-{
-}
+{ }
 
 void OperationHandler::setInterceptors(std::shared_ptr<InterceptorChain> interceptors)
 {
@@ -55,8 +54,8 @@ void OperationHandler::handle(network::Session &session, const protocol::Decoded
             lastId = opId;
 
         const Outcome outcome = decoded.isInvalid(i)
-                                    ? Outcome{toInt(ErrorCode::BadRequest), decoded.invalid.at(i)}
-                                    : apply(op, session, Merge::Write, batch);
+            ? Outcome { toInt(ErrorCode::BadRequest), decoded.invalid.at(i) }
+            : apply(op, session, Merge::Write, batch);
         protocol::OpResult result;
         result.opId = opId;
         result.success = outcome.code == 0;
@@ -79,7 +78,7 @@ void OperationHandler::handle(network::Session &session, const protocol::Decoded
     // The client drops an acknowledged op from its log, so by default the ack waits for the
     // commit; FIRE_AND_FORGET and MEMORY ask for it as soon as the ops are applied.
     const bool early = decoded.writeConcern == protocol::WriteConcern::FireAndForget
-                       || decoded.writeConcern == protocol::WriteConcern::Memory;
+        || decoded.writeConcern == protocol::WriteConcern::Memory;
     const auto level = early ? protocol::WriteConcern::Memory
                              : (m_committer.isDurable() ? protocol::WriteConcern::Persisted
                                                         : protocol::WriteConcern::Applied);
@@ -101,17 +100,18 @@ void OperationHandler::handle(network::Session &session, const protocol::Decoded
         ++m_acksSent;
     } else {
         QPointer<network::Session> origin(&session);
-        steps.acknowledge = [this, origin, ack = std::move(ack)](const crdt::Timestamp &now) mutable {
-            if (!origin)
-                return;
-            ack.envelopeTimestamp = now;
-            origin->send(ack);
-            ++m_acksSent;
-        };
+        steps.acknowledge
+            = [this, origin, ack = std::move(ack)](const crdt::Timestamp &now) mutable {
+                  if (!origin)
+                      return;
+                  ack.envelopeTimestamp = now;
+                  origin->send(ack);
+                  ++m_acksSent;
+              };
         steps.failed = [origin](const QString &) {
             if (origin)
-                origin->sendError(ErrorCode::Internal,
-                                  QStringLiteral("Storage failure; ops not acknowledged"));
+                origin->sendError(
+                    ErrorCode::Internal, QStringLiteral("Storage failure; ops not acknowledged"));
         };
     }
     m_committer.commit(std::move(batch.changes), std::move(steps));
@@ -157,18 +157,17 @@ std::function<void()> OperationHandler::afterCommit(Batch &batch) const
     if (batch.applied.isEmpty())
         return {};
     return [interceptors = m_interceptors, applied = std::move(batch.applied),
-            context = std::move(*batch.context)] {
+               context = std::move(*batch.context)] {
         for (const protocol::ClientOp &op : applied)
             interceptors->afterOp(op, context);
     };
 }
 
-OperationHandler::Outcome OperationHandler::apply(const protocol::ClientOp &op,
-                                                  const network::Session &session, Merge mode,
-                                                  Batch &batch)
+OperationHandler::Outcome OperationHandler::apply(
+    const protocol::ClientOp &op, const network::Session &session, Merge mode, Batch &batch)
 {
     if (op.mapName.isEmpty() || op.key.isEmpty())
-        return {toInt(ErrorCode::BadRequest), kKeyRequired};
+        return { toInt(ErrorCode::BadRequest), kKeyRequired };
     // docs/server.md's order: the permission check, then interceptors, which only ever see ops the
     // client may make (a refused op costs no rate-limit token, for one).
     if (const Outcome denied = authorize(op, session.principal()); denied.code != 0)
@@ -186,10 +185,10 @@ OperationHandler::Outcome OperationHandler::apply(const protocol::ClientOp &op,
             return {};
         }
         if (verdict.kind == OpVerdict::Kind::Reject)
-            return {verdict.code > 0 ? verdict.code : toInt(ErrorCode::BadRequest),
-                    verdict.reason};
+            return { verdict.code > 0 ? verdict.code : toInt(ErrorCode::BadRequest),
+                verdict.reason };
         if (intercepted->mapName.isEmpty() || intercepted->key.isEmpty())
-            return {toInt(ErrorCode::BadRequest), kKeyRequired};
+            return { toInt(ErrorCode::BadRequest), kKeyRequired };
         // An interceptor may retarget the op; the principal must be allowed what is applied.
         if (const Outcome denied = authorize(*intercepted, session.principal()); denied.code != 0)
             return denied;
@@ -203,23 +202,23 @@ OperationHandler::Outcome OperationHandler::apply(const protocol::ClientOp &op,
     return outcome;
 }
 
-OperationHandler::Outcome OperationHandler::authorize(const protocol::ClientOp &op,
-                                                      const auth::Principal &principal) const
+OperationHandler::Outcome OperationHandler::authorize(
+    const protocol::ClientOp &op, const auth::Principal &principal) const
 {
     const protocol::OpType type = op.effectiveType();
     const bool removes = type == protocol::OpType::Remove || type == protocol::OpType::OrRemove;
-    const auto action = removes ? auth::SecurityPolicy::Action::Remove
-                                : auth::SecurityPolicy::Action::Put;
+    const auto action
+        = removes ? auth::SecurityPolicy::Action::Remove : auth::SecurityPolicy::Action::Put;
     if (!m_policy.isAllowed(principal, op.mapName, action)) {
-        return {toInt(ErrorCode::Forbidden),
-                QStringLiteral("Access denied: %1 on %2")
-                    .arg(auth::SecurityPolicy::actionName(action), op.mapName)};
+        return { toInt(ErrorCode::Forbidden),
+            QStringLiteral("Access denied: %1 on %2")
+                .arg(auth::SecurityPolicy::actionName(action), op.mapName) };
     }
     return {};
 }
 
-OperationHandler::Outcome OperationHandler::merge(const protocol::ClientOp &op, Merge mode,
-                                                  ChangeSet &changes)
+OperationHandler::Outcome OperationHandler::merge(
+    const protocol::ClientOp &op, Merge mode, ChangeSet &changes)
 {
     const protocol::OpType type = op.effectiveType();
     const bool orOp = type == protocol::OpType::OrAdd || type == protocol::OpType::OrRemove;
@@ -228,8 +227,8 @@ OperationHandler::Outcome OperationHandler::merge(const protocol::ClientOp &op, 
     return orOp ? mergeOr(op, mode, changes) : mergeLww(op, changes);
 }
 
-OperationHandler::Outcome OperationHandler::checkDrift(const protocol::ClientOp &op,
-                                                       bool orOp) const
+OperationHandler::Outcome OperationHandler::checkDrift(
+    const protocol::ClientOp &op, bool orOp) const
 {
     const crdt::Timestamp *stamp = nullptr;
     if (orOp && op.effectiveType() == protocol::OpType::OrAdd && op.orRecord)
@@ -241,21 +240,22 @@ OperationHandler::Outcome OperationHandler::checkDrift(const protocol::ClientOp 
     // The map would refuse it silently (strict clock); the client is told instead.
     if (!stamp || stamp->millis <= wall || stamp->millis - wall <= hlc.maxDriftMs())
         return {};
-    return {toInt(ErrorCode::BadRequest),
-            QStringLiteral("Clock drift: timestamp %1 is more than %2 ms ahead of the "
-                           "server clock")
-                .arg(stamp->toString())
-                .arg(hlc.maxDriftMs())};
+    return { toInt(ErrorCode::BadRequest),
+        QStringLiteral("Clock drift: timestamp %1 is more than %2 ms ahead of the "
+                       "server clock")
+            .arg(stamp->toString())
+            .arg(hlc.maxDriftMs()) };
 }
 
-OperationHandler::Outcome OperationHandler::mergeLww(const protocol::ClientOp &op,
-                                                     ChangeSet &changes)
+OperationHandler::Outcome OperationHandler::mergeLww(
+    const protocol::ClientOp &op, ChangeSet &changes)
 {
     crdt::LwwMap *map = m_maps.lwwMap(op.mapName);
     if (!map)
-        return {toInt(ErrorCode::Conflict), QStringLiteral("Map %1 is an OR map").arg(op.mapName)};
+        return { toInt(ErrorCode::Conflict),
+            QStringLiteral("Map %1 is an OR map").arg(op.mapName) };
     if (!op.record)
-        return {toInt(ErrorCode::BadRequest), QStringLiteral("Invalid op: record is required")};
+        return { toInt(ErrorCode::BadRequest), QStringLiteral("Invalid op: record is required") };
 
     crdt::LwwRecord record = *op.record;
     if (record.value.isUndefined())
@@ -268,30 +268,32 @@ OperationHandler::Outcome OperationHandler::mergeLww(const protocol::ClientOp &o
     if (!tombstone && !record.isExpired(map->hlc().clockMillis()))
         value = record.value;
     changes.lwwPut(op.mapName, op.key, record,
-                   tombstone ? protocol::ServerEventType::Remove : protocol::ServerEventType::Put,
-                   std::move(value), wasLive);
+        tombstone ? protocol::ServerEventType::Remove : protocol::ServerEventType::Put,
+        std::move(value), wasLive);
     return {};
 }
 
-OperationHandler::Outcome OperationHandler::mergeOr(const protocol::ClientOp &op, Merge mode,
-                                                    ChangeSet &changes)
+OperationHandler::Outcome OperationHandler::mergeOr(
+    const protocol::ClientOp &op, Merge mode, ChangeSet &changes)
 {
     crdt::OrMap *map = m_maps.orMap(op.mapName);
     if (!map)
-        return {toInt(ErrorCode::Conflict), QStringLiteral("Map %1 is an LWW map").arg(op.mapName)};
+        return { toInt(ErrorCode::Conflict),
+            QStringLiteral("Map %1 is an LWW map").arg(op.mapName) };
 
     if (op.effectiveType() == protocol::OpType::OrAdd) {
         if (!op.orRecord)
-            return {toInt(ErrorCode::BadRequest), QStringLiteral("Invalid op: orRecord is required")};
+            return { toInt(ErrorCode::BadRequest),
+                QStringLiteral("Invalid op: orRecord is required") };
         const bool changed = mode == Merge::Write
-                                 ? map->apply(op.key, *op.orRecord)
-                                 : map->mergeKey(op.key, {*op.orRecord}).changed();
+            ? map->apply(op.key, *op.orRecord)
+            : map->mergeKey(op.key, { *op.orRecord }).changed();
         if (changed)
             changes.orAdd(op.mapName, op.key, *op.orRecord, map->liveValue(op.key));
         return {};
     }
     if (!op.orTag)
-        return {toInt(ErrorCode::BadRequest), QStringLiteral("Invalid op: orTag is required")};
+        return { toInt(ErrorCode::BadRequest), QStringLiteral("Invalid op: orTag is required") };
     if (map->isTombstoned(*op.orTag))
         return {};
     map->applyTombstone(*op.orTag);

@@ -11,7 +11,7 @@
 namespace wingman::auth {
 class SecurityPolicy;
 struct Principal;
-}
+} // namespace wingman::auth
 namespace wingman::maps {
 class MapRegistry;
 }
@@ -40,7 +40,7 @@ class OperationHandler : public QObject
     Q_OBJECT
 public:
     OperationHandler(maps::MapRegistry &maps, const auth::SecurityPolicy &policy,
-                     Committer &committer, const OpRouter &router, QObject *parent = nullptr);
+        Committer &committer, const OpRouter &router, QObject *parent = nullptr);
 
     void handle(network::Session &session, const protocol::DecodedOps &ops);
     void handle(network::Session &session, const protocol::OrMapPushDiffMessage &push);
@@ -71,8 +71,8 @@ private:
         std::optional<ConnectionContext> context;
     };
 
-    Outcome apply(const protocol::ClientOp &op, const network::Session &session, Merge merge,
-                  Batch &batch);
+    Outcome apply(
+        const protocol::ClientOp &op, const network::Session &session, Merge merge, Batch &batch);
     Outcome authorize(const protocol::ClientOp &op, const auth::Principal &principal) const;
     Outcome merge(const protocol::ClientOp &op, Merge mode, ChangeSet &changes);
     // An op stamped beyond the node's clock plus its max drift would drag every later timestamp

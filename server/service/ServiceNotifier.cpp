@@ -18,20 +18,20 @@ ServiceNotifier::ServiceNotifier(status::NodeStatus *server)
     if (!isSupervised())
         return;
     connect(server, &status::NodeStatus::ready, this, [this] {
-        QByteArray status = QStringLiteral("STATUS=node %1 serving: client port %2, cluster port %3")
-                                .arg(m_server->nodeId())
-                                .arg(m_server->port())
-                                .arg(m_server->clusterPort())
-                                .toUtf8();
+        QByteArray status
+            = QStringLiteral("STATUS=node %1 serving: client port %2, cluster port %3")
+                  .arg(m_server->nodeId())
+                  .arg(m_server->port())
+                  .arg(m_server->clusterPort())
+                  .toUtf8();
         if (m_server->metricsPort() != 0)
             status += ", metrics port " + QByteArray::number(m_server->metricsPort());
         notify("READY=1\n" + status);
     });
     connect(server, &status::NodeStatus::stopping, this,
-            [this] { notify("STOPPING=1\nSTATUS=shutting down: draining clients"); });
-    connect(server, &status::NodeStatus::startupFailed, this, [this](const QString &reason) {
-        notify("STATUS=startup failed: " + reason.toUtf8());
-    });
+        [this] { notify("STOPPING=1\nSTATUS=shutting down: draining clients"); });
+    connect(server, &status::NodeStatus::startupFailed, this,
+        [this](const QString &reason) { notify("STATUS=startup failed: " + reason.toUtf8()); });
 }
 
 bool ServiceNotifier::isSupervised()

@@ -14,7 +14,7 @@ struct NodeCounters {
     quint64 opsDropped = 0; // dropped by an interceptor
     quint64 acksSent = 0;
     quint64 eventsSent = 0;
-    quint64 bytesIn = 0;  // of connections already closed; live ones report their own
+    quint64 bytesIn = 0; // of connections already closed; live ones report their own
     quint64 bytesOut = 0; // idem
     quint64 messagesIn = 0;
     quint64 messagesOut = 0;

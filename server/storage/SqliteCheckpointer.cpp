@@ -71,12 +71,10 @@ void SqliteCheckpointer::run()
     const QByteArray path = m_path.toUtf8();
     // The default synchronous=FULL: a checkpoint syncs the WAL before copying and the database
     // file before the WAL may be reused.
-    if (sqlite3_open_v2(path.constData(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-            nullptr)
+    if (sqlite3_open_v2(path.constData(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr)
         != SQLITE_OK) {
-        qCWarning(lcStorage).noquote()
-            << "cannot open a checkpoint connection to" << m_path << ":" << sqlite3_errmsg(db)
-            << "; the writer checkpoints alone";
+        qCWarning(lcStorage).noquote() << "cannot open a checkpoint connection to" << m_path << ":"
+                                       << sqlite3_errmsg(db) << "; the writer checkpoints alone";
         sqlite3_close(db);
         db = nullptr;
     }

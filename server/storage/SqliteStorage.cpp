@@ -329,7 +329,8 @@ std::unique_ptr<GroupWriter> SqliteStorage::createGroupWriter(QSqlDatabase &db)
         return SqlStorage::createGroupWriter(db);
     const QByteArray cache = "PRAGMA cache_size=-" + QByteArray::number(kWriteCacheKib);
     sqlite3_exec(handle, cache.constData(), nullptr, nullptr, nullptr); // a hint; never fails
-    auto checkpointer = std::make_unique<SqliteCheckpointer>(m_path, kCheckpointPages, kMaxWalPages);
+    auto checkpointer
+        = std::make_unique<SqliteCheckpointer>(m_path, kCheckpointPages, kMaxWalPages);
     checkpointer->attach(handle);
     return std::make_unique<SqliteRecordWriter>(handle, std::move(checkpointer));
 }

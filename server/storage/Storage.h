@@ -19,10 +19,10 @@ Q_DECLARE_LOGGING_CATEGORY(lcStorage)
 // value); OR maps store each live record by tag and each tombstoned tag.
 struct StorageWrite {
     enum class Kind {
-        LwwPut,           // mapName, key, lww
-        LwwDelete,        // mapName, key (GC prune of a tombstone)
-        OrPut,            // mapName, key, orRecord
-        OrTombstone,      // mapName, tag (and drop the record carrying it, if stored)
+        LwwPut, // mapName, key, lww
+        LwwDelete, // mapName, key (GC prune of a tombstone)
+        OrPut, // mapName, key, orRecord
+        OrTombstone, // mapName, tag (and drop the record carrying it, if stored)
         OrDeleteTombstone // mapName, tag (GC prune)
     };
     Kind kind = Kind::LwwPut;

@@ -33,7 +33,7 @@ int expire(const QString &name, crdt::LwwMap &map, qint64 now, ops::ChangeSet &c
     // expire() takes live records only, so each key was live before.
     for (const crdt::LwwMap::Expiry &expiry : expired)
         changes.lwwPut(name, expiry.key, expiry.tombstone, protocol::ServerEventType::Updated,
-                       std::nullopt, true);
+            std::nullopt, true);
     return int(expired.size());
 }
 
@@ -48,15 +48,14 @@ int expire(const QString &name, crdt::OrMap &map, qint64 now, ops::ChangeSet &ch
 } // namespace
 
 GcService::GcService(maps::MapRegistry &maps, ops::Committer &committer, qint64 intervalMs,
-                     qint64 ageMs, QObject *parent)
+    qint64 ageMs, QObject *parent)
     : QObject(parent)
     , m_maps(maps)
     , m_committer(committer)
     , m_ageMs(ageMs)
 {
     // QTimer takes an int: a longer interval runs at the longest one it can express.
-    m_timer.setInterval(
-        int(std::clamp<qint64>(intervalMs, 1, std::numeric_limits<int>::max())));
+    m_timer.setInterval(int(std::clamp<qint64>(intervalMs, 1, std::numeric_limits<int>::max())));
     connect(&m_timer, &QTimer::timeout, this, [this] { collect(horizon()); });
 }
 
@@ -86,7 +85,7 @@ GcService::Result GcService::collect(qint64 olderThanMillis)
     Result result;
     // An empty node id sorts before every other, so exactly the tombstones with millis below
     // the horizon are pruned.
-    result.olderThan = crdt::Timestamp{olderThanMillis, 0, QString()};
+    result.olderThan = crdt::Timestamp { olderThanMillis, 0, QString() };
 
     // Pruning before expiring keeps the tombstones this run creates until a later run, so
     // listeners and syncing clients get to see them.

@@ -20,8 +20,8 @@ Q_DECLARE_LOGGING_CATEGORY(lcGc)
 // Garbage collection of one node's maps (docs/server.md "GC and TTL"). A run deletes the
 // tombstones older than a horizon from maps, Merkle trees and storage, and turns every record
 // past its TTL into a tombstone, which the Committer persists, sends to the map's listeners
-// (SERVER_EVENT UPDATED, or OR_REMOVE for an OR map) and feeds to live queries. Time is the maps' clock, so tests move it.
-// Every gcInterval the timer runs one with the horizon now - gcAge.
+// (SERVER_EVENT UPDATED, or OR_REMOVE for an OR map) and feeds to live queries. Time is the maps'
+// clock, so tests move it. Every gcInterval the timer runs one with the horizon now - gcAge.
 class GcService : public QObject
 {
     Q_OBJECT
@@ -40,7 +40,7 @@ public:
     };
 
     GcService(maps::MapRegistry &maps, ops::Committer &committer, qint64 intervalMs, qint64 ageMs,
-              QObject *parent = nullptr);
+        QObject *parent = nullptr);
 
     // Starts or stops the periodic runs.
     void start();

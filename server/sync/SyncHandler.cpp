@@ -31,7 +31,7 @@ template <> struct Kind<crdt::LwwMap> {
         leaf.records.reserve(keys.size());
         for (const QString &key : keys) {
             if (auto record = map.getRecord(key))
-                leaf.records.append({key, std::move(*record)});
+                leaf.records.append({ key, std::move(*record) });
         }
     }
 };
@@ -50,7 +50,7 @@ template <> struct Kind<crdt::OrMap> {
     {
         leaf.entries.reserve(keys.size());
         for (const QString &key : keys)
-            leaf.entries.append({key, map.records(key), {}});
+            leaf.entries.append({ key, map.records(key), {} });
     }
 };
 
@@ -60,8 +60,7 @@ SyncHandler::SyncHandler(maps::MapRegistry &maps, live::QueryRegistry &queries, 
     : m_maps(maps)
     , m_queries(queries)
     , m_gcAgeMs(gcAgeMs)
-{
-}
+{ }
 
 void SyncHandler::handle(network::Session &session, const protocol::SyncInitMessage &message)
 {
@@ -73,20 +72,19 @@ void SyncHandler::handle(network::Session &session, const protocol::OrMapSyncIni
     init<crdt::OrMap>(session, message);
 }
 
-void SyncHandler::handle(network::Session &session,
-                         const protocol::MerkleReqBucketMessage &request)
+void SyncHandler::handle(network::Session &session, const protocol::MerkleReqBucketMessage &request)
 {
     bucket<crdt::LwwMap>(session, request);
 }
 
-void SyncHandler::handle(network::Session &session,
-                         const protocol::OrMapMerkleReqBucketMessage &request)
+void SyncHandler::handle(
+    network::Session &session, const protocol::OrMapMerkleReqBucketMessage &request)
 {
     bucket<crdt::OrMap>(session, request);
 }
 
-bool SyncHandler::needsReset(network::Session &session, const QString &mapName,
-                             std::optional<qint64> lastSyncTimestamp)
+bool SyncHandler::needsReset(
+    network::Session &session, const QString &mapName, std::optional<qint64> lastSyncTimestamp)
 {
     if (!lastSyncTimestamp || *lastSyncTimestamp <= 0)
         return false;
@@ -106,7 +104,7 @@ void SyncHandler::init(network::Session &session, const Init &init)
 {
     if (m_maps.kindOf(init.mapName) == Kind<Map>::kOther) {
         session.sendError(protocol::ErrorCode::Conflict,
-                          QStringLiteral("Map %1 is %2").arg(init.mapName, Kind<Map>::otherKind()));
+            QStringLiteral("Map %1 is %2").arg(init.mapName, Kind<Map>::otherKind()));
         return;
     }
     m_queries.addMapListener(&session, init.mapName);
@@ -142,15 +140,15 @@ void SyncHandler::bucket(network::Session &session, const Request &request)
     session.send(buckets);
 }
 
-void SyncHandler::handle(network::Session &session,
-                         const protocol::OrMapDiffRequestMessage &request)
+void SyncHandler::handle(
+    network::Session &session, const protocol::OrMapDiffRequestMessage &request)
 {
     const crdt::OrMap *map = m_maps.findOr(request.mapName);
     protocol::OrMapDiffResponseMessage response;
     response.mapName = request.mapName;
     response.entries.reserve(request.keys.size());
     for (const QString &key : request.keys)
-        response.entries.append({key, map ? map->records(key) : QList<crdt::OrRecord>(), {}});
+        response.entries.append({ key, map ? map->records(key) : QList<crdt::OrRecord>(), {} });
     session.send(response);
 }
 

@@ -19,7 +19,7 @@ struct MerkleReqBucketMessage;
 struct OrMapSyncInitMessage;
 struct OrMapMerkleReqBucketMessage;
 struct OrMapDiffRequestMessage;
-}
+} // namespace wingman::protocol
 
 namespace wingman::sync {
 
@@ -45,8 +45,8 @@ private:
     template <typename Map, typename Init> void init(network::Session &session, const Init &init);
     template <typename Map, typename Request>
     void bucket(network::Session &session, const Request &request);
-    bool needsReset(network::Session &session, const QString &mapName,
-                    std::optional<qint64> lastSyncTimestamp);
+    bool needsReset(
+        network::Session &session, const QString &mapName, std::optional<qint64> lastSyncTimestamp);
 
     maps::MapRegistry &m_maps;
     live::QueryRegistry &m_queries;

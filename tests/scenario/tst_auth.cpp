@@ -23,8 +23,8 @@ QCborMap message(const char *type)
 QJsonObject claims(qint64 expOffsetSecs = 3600)
 {
     const qint64 now = QDateTime::currentSecsSinceEpoch();
-    return QJsonObject{{"sub", "user-7"}, {"roles", QJsonArray{"USER", "EDITOR"}},
-                       {"iat", now}, {"exp", now + expOffsetSecs}};
+    return QJsonObject { { "sub", "user-7" }, { "roles", QJsonArray { "USER", "EDITOR" } },
+        { "iat", now }, { "exp", now + expOffsetSecs } };
 }
 
 } // namespace
@@ -63,15 +63,15 @@ private Q_SLOTS:
         QCOMPARE(connections.size(), 1);
         QCOMPARE(connections.first().authState, auth::AuthState::Authenticated);
         QCOMPARE(connections.first().principal.userId, QStringLiteral("user-7"));
-        QCOMPARE(connections.first().principal.roles, (QStringList{"USER", "EDITOR"}));
+        QCOMPARE(connections.first().principal.roles, (QStringList { "USER", "EDITOR" }));
         QVERIFY(client.isConnected());
     }
 
     void repeatedAuthIsHarmless()
     {
         RawClient client;
-        QVERIFY(client.connectAndAuthenticate(m_server->port(),
-                                              TestTokens::hs256(kTestSecret, claims())));
+        QVERIFY(client.connectAndAuthenticate(
+            m_server->port(), TestTokens::hs256(kTestSecret, claims())));
         client.sendAuth(TestTokens::hs256(kTestSecret, claims()));
         QVERIFY(client.take(QStringLiteral("AUTH_ACK")));
         QVERIFY(client.isConnected());
@@ -119,8 +119,8 @@ private Q_SLOTS:
         QVERIFY(client.take(QStringLiteral("AUTH_REQUIRED")));
         QCborMap op = message("CLIENT_OP");
         op.insert(QStringLiteral("payload"),
-                  QCborMap{{QStringLiteral("mapName"), QStringLiteral("m")},
-                           {QStringLiteral("key"), QStringLiteral("k")}});
+            QCborMap { { QStringLiteral("mapName"), QStringLiteral("m") },
+                { QStringLiteral("key"), QStringLiteral("k") } });
         client.send(op);
         QVERIFY(client.waitForDisconnected());
         QCOMPARE(client.closeCode(), 4001);
@@ -161,8 +161,8 @@ private Q_SLOTS:
         QVERIFY(client.connectTo(m_server->port()));
         QCborMap auth = message("AUTH");
         auth.insert(QStringLiteral("payload"),
-                    QCborMap{{QStringLiteral("token"),
-                              QString::fromUtf8(TestTokens::hs256(kTestSecret, claims()))}});
+            QCborMap { { QStringLiteral("token"),
+                QString::fromUtf8(TestTokens::hs256(kTestSecret, claims())) } });
         client.send(auth);
         QVERIFY(client.take(QStringLiteral("AUTH_ACK")));
     }
@@ -180,12 +180,12 @@ private Q_SLOTS:
     {
         QTest::addColumn<QByteArray>("frame");
         QTest::newRow("no type") << protocol::MsgPackCodec::encode(
-            QCborMap{{QStringLiteral("token"), QStringLiteral("x")}});
-        QTest::newRow("type not a string") << protocol::MsgPackCodec::encode(
-            QCborMap{{QStringLiteral("type"), 42}});
-        QTest::newRow("not a map") << protocol::MsgPackCodec::encode(QCborArray{1, 2, 3});
+            QCborMap { { QStringLiteral("token"), QStringLiteral("x") } });
+        QTest::newRow("type not a string")
+            << protocol::MsgPackCodec::encode(QCborMap { { QStringLiteral("type"), 42 } });
+        QTest::newRow("not a map") << protocol::MsgPackCodec::encode(QCborArray { 1, 2, 3 });
         QTest::newRow("auth without token") << protocol::MsgPackCodec::encode(
-            QCborMap{{QStringLiteral("type"), QStringLiteral("AUTH")}});
+            QCborMap { { QStringLiteral("type"), QStringLiteral("AUTH") } });
     }
 
     void schemaInvalidMessageGetsError400AndStaysOpen()
@@ -196,8 +196,11 @@ private Q_SLOTS:
         client.sendBinary(frame);
         const auto error = client.take(QStringLiteral("ERROR"));
         QVERIFY(error);
-        QCOMPARE(error->value(QStringLiteral("payload")).toMap().value(QStringLiteral("code")).toInteger(),
-                 400);
+        QCOMPARE(error->value(QStringLiteral("payload"))
+                     .toMap()
+                     .value(QStringLiteral("code"))
+                     .toInteger(),
+            400);
         // Still usable: authenticate on the same socket.
         client.sendAuth(TestTokens::hs256(kTestSecret, claims()));
         QVERIFY(client.take(QStringLiteral("AUTH_ACK")));
@@ -206,13 +209,16 @@ private Q_SLOTS:
     void unknownTypeAfterAuthGetsError400()
     {
         RawClient client;
-        QVERIFY(client.connectAndAuthenticate(m_server->port(),
-                                              TestTokens::hs256(kTestSecret, claims())));
+        QVERIFY(client.connectAndAuthenticate(
+            m_server->port(), TestTokens::hs256(kTestSecret, claims())));
         client.send(message("NO_SUCH_MESSAGE"));
         const auto error = client.take(QStringLiteral("ERROR"));
         QVERIFY(error);
-        QCOMPARE(error->value(QStringLiteral("payload")).toMap().value(QStringLiteral("code")).toInteger(),
-                 400);
+        QCOMPARE(error->value(QStringLiteral("payload"))
+                     .toMap()
+                     .value(QStringLiteral("code"))
+                     .toInteger(),
+            400);
         QVERIFY(client.isConnected());
     }
 

@@ -27,30 +27,30 @@ const QString kPayload = QStringLiteral("payload");
 
 QCborMap opBatch(const QCborArray &ops)
 {
-    return QCborMap{{kType, QStringLiteral("OP_BATCH")},
-                    {kPayload, QCborMap{{QStringLiteral("ops"), ops}}}};
+    return QCborMap { { kType, QStringLiteral("OP_BATCH") },
+        { kPayload, QCborMap { { QStringLiteral("ops"), ops } } } };
 }
 
 QCborMap lwwOp(const QString &id, const QString &map, const QString &key, const QCborValue &value,
-               qint64 millis, std::optional<qint64> ttlMs = std::nullopt, int counter = 0)
+    qint64 millis, std::optional<qint64> ttlMs = std::nullopt, int counter = 0)
 {
     protocol::ClientOp op;
     op.id = id;
     op.mapName = map;
     op.key = key;
     op.opType = value.isNull() ? protocol::OpType::Remove : protocol::OpType::Put;
-    op.record = crdt::LwwRecord{value, {millis, counter, QStringLiteral("client-a")}, ttlMs};
+    op.record = crdt::LwwRecord { value, { millis, counter, QStringLiteral("client-a") }, ttlMs };
     return op.toCbor();
 }
 
 crdt::OrRecord orRecord(const QCborValue &value, qint64 millis, std::optional<qint64> ttlMs)
 {
-    const crdt::Timestamp timestamp{millis, 0, QStringLiteral("client-a")};
-    return crdt::OrRecord{value, timestamp, timestamp.toString(), ttlMs};
+    const crdt::Timestamp timestamp { millis, 0, QStringLiteral("client-a") };
+    return crdt::OrRecord { value, timestamp, timestamp.toString(), ttlMs };
 }
 
-QCborMap orAddOp(const QString &id, const QString &map, const QString &key,
-                 const crdt::OrRecord &record)
+QCborMap orAddOp(
+    const QString &id, const QString &map, const QString &key, const crdt::OrRecord &record)
 {
     protocol::ClientOp op;
     op.id = id;
@@ -63,28 +63,28 @@ QCborMap orAddOp(const QString &id, const QString &map, const QString &key,
 
 QCborMap syncInit(const QString &map)
 {
-    return QCborMap{{kType, QStringLiteral("SYNC_INIT")}, {QStringLiteral("mapName"), map}};
+    return QCborMap { { kType, QStringLiteral("SYNC_INIT") }, { QStringLiteral("mapName"), map } };
 }
 
 QCborMap querySub(const QString &queryId, const QString &map, const QCborMap &query)
 {
-    return QCborMap{{kType, QStringLiteral("QUERY_SUB")},
-                    {kPayload, QCborMap{{QStringLiteral("queryId"), queryId},
-                                        {QStringLiteral("mapName"), map},
-                                        {QStringLiteral("query"), query}}}};
+    return QCborMap { { kType, QStringLiteral("QUERY_SUB") },
+        { kPayload,
+            QCborMap { { QStringLiteral("queryId"), queryId }, { QStringLiteral("mapName"), map },
+                { QStringLiteral("query"), query } } } };
 }
 
 QCborMap adults()
 {
-    return QCborMap{{QStringLiteral("predicate"),
-                     QCborMap{{QStringLiteral("op"), QStringLiteral("gte")},
-                              {QStringLiteral("attribute"), QStringLiteral("age")},
-                              {QStringLiteral("value"), 18}}}};
+    return QCborMap { { QStringLiteral("predicate"),
+        QCborMap { { QStringLiteral("op"), QStringLiteral("gte") },
+            { QStringLiteral("attribute"), QStringLiteral("age") },
+            { QStringLiteral("value"), 18 } } } };
 }
 
 QCborMap person(const QString &name, int age)
 {
-    return QCborMap{{QStringLiteral("name"), name}, {QStringLiteral("age"), age}};
+    return QCborMap { { QStringLiteral("name"), name }, { QStringLiteral("age"), age } };
 }
 
 QCborMap payloadOf(const std::optional<QCborMap> &message)
@@ -95,7 +95,7 @@ QCborMap payloadOf(const std::optional<QCborMap> &message)
 // Everything the server sent before this returns has arrived: PONG comes after it.
 bool drain(RawClient &client)
 {
-    client.send(QCborMap{{kType, QStringLiteral("PING")}});
+    client.send(QCborMap { { kType, QStringLiteral("PING") } });
     return client.take(QStringLiteral("PONG")).has_value();
 }
 
@@ -132,8 +132,8 @@ class tst_Gc : public QObject
     std::unique_ptr<RawClient> client(const QString &user = QStringLiteral("user-1"))
     {
         auto c = std::make_unique<RawClient>();
-        if (!c->connectAndAuthenticate(m_server->port(),
-                                       TestTokens::userToken(kTestSecret, user, {"USER"})))
+        if (!c->connectAndAuthenticate(
+                m_server->port(), TestTokens::userToken(kTestSecret, user, { "USER" })))
             return nullptr;
         return c;
     }
@@ -169,21 +169,21 @@ private Q_SLOTS:
         QVERIFY(listener->take(QStringLiteral("SYNC_RESP_ROOT")));
 
         const qint64 start = m_now;
-        writer->send(opBatch({lwwOp("1", "notes", "keep", 1, start)}));
+        writer->send(opBatch({ lwwOp("1", "notes", "keep", 1, start) }));
         QVERIFY(writer->take(QStringLiteral("OP_ACK")));
         crdt::LwwMap *map = m_server->getMap(QStringLiteral("notes"));
         QVERIFY(map);
         const quint32 rootWithoutDoomed = map->merkleTree().rootHash();
-        writer->send(opBatch({lwwOp("2", "notes", "doomed", 2, start),
-                              lwwOp("3", "notes", "doomed", QCborValue(QCborValue::Null), start + 1)}));
+        writer->send(opBatch({ lwwOp("2", "notes", "doomed", 2, start),
+            lwwOp("3", "notes", "doomed", QCborValue(QCborValue::Null), start + 1) }));
         QVERIFY(writer->take(QStringLiteral("OP_ACK")));
         QVERIFY(map->getRecord(QStringLiteral("doomed"))->isTombstone());
         QVERIFY(map->merkleTree().rootHash() != rootWithoutDoomed);
 
         m_now = start + 31 * kDayMs;
         // A tombstone younger than the horizon stays.
-        writer->send(opBatch({lwwOp("4", "notes", "young", QCborValue(QCborValue::Null),
-                                    m_now - 10 * kDayMs)}));
+        writer->send(opBatch(
+            { lwwOp("4", "notes", "young", QCborValue(QCborValue::Null), m_now - 10 * kDayMs) }));
         QVERIFY(writer->take(QStringLiteral("OP_ACK")));
         const quint32 rootBeforeGc = map->merkleTree().rootHash();
 
@@ -194,13 +194,13 @@ private Q_SLOTS:
         QCOMPARE(result.expired, 0);
         QCOMPARE(result.olderThan.millis, horizon);
         QVERIFY(!map->contains(QStringLiteral("doomed")));
-        QCOMPARE(keysOf(*map), (QStringList{"keep", "young"}));
+        QCOMPARE(keysOf(*map), (QStringList { "keep", "young" }));
         QVERIFY(map->merkleTree().rootHash() != rootBeforeGc);
         // Without "doomed" and with "young" added, the root is the two remaining items' sum.
         QCOMPARE(map->merkleTree().rootHash(),
-                 rootWithoutDoomed
-                     + crdt::MerkleTree::itemHash(u"young",
-                                                  map->getRecord(QStringLiteral("young"))->timestamp));
+            rootWithoutDoomed
+                + crdt::MerkleTree::itemHash(
+                    u"young", map->getRecord(QStringLiteral("young"))->timestamp));
 
         const auto prune = listener->take(QStringLiteral("GC_PRUNE"));
         QVERIFY(prune);
@@ -224,7 +224,7 @@ private Q_SLOTS:
         crdt::LwwMap *reloaded = m_server->getMap(QStringLiteral("notes"));
         QVERIFY(reloaded);
         QVERIFY(!reloaded->contains(QStringLiteral("doomed")));
-        QCOMPARE(keysOf(*reloaded), (QStringList{"keep", "young"}));
+        QCOMPARE(keysOf(*reloaded), (QStringList { "keep", "young" }));
         QCOMPARE(reloaded->get(QStringLiteral("keep")), std::optional<QCborValue>(1));
         QCOMPARE(reloaded->merkleTree().rootHash(), rootAfterGc);
     }
@@ -245,8 +245,8 @@ private Q_SLOTS:
             engineConfig.reconnectMaxMs = 500;
             engineConfig.clock = [this] { return m_now; };
             auto result = std::make_unique<client::SyncEngine>(engineConfig, std::move(storage));
-            result->setAuthToken(QString::fromLatin1(
-                TestTokens::userToken(kTestSecret, nodeId, {"USER"})));
+            result->setAuthToken(
+                QString::fromLatin1(TestTokens::userToken(kTestSecret, nodeId, { "USER" })));
             return result;
         };
 
@@ -259,13 +259,13 @@ private Q_SLOTS:
         QTRY_COMPARE(source->pendingOpCount(), 0);
 
         {
-            auto sleeper = engine(QStringLiteral("sleeper"),
-                                  std::make_unique<client::SqliteClientStorage>(clientDb));
+            auto sleeper = engine(
+                QStringLiteral("sleeper"), std::make_unique<client::SqliteClientStorage>(clientDb));
             sleeper->registerLwwMap(QStringLiteral("catalog"));
             sleeper->start();
             QTRY_VERIFY(sleeper->isSynced(QStringLiteral("catalog")));
             QCOMPARE(sleeper->lwwMap(QStringLiteral("catalog"))->get(QStringLiteral("ghost")),
-                     std::optional<QCborValue>(QStringLiteral("boo")));
+                std::optional<QCborValue>(QStringLiteral("boo")));
             QVERIFY(sleeper->storage().lastSyncTimestamp(QStringLiteral("catalog")) >= m_now);
         }
 
@@ -274,17 +274,16 @@ private Q_SLOTS:
         QTRY_COMPARE(source->pendingOpCount(), 0);
         source->close();
         m_now += 32 * kDayMs;
-        const auto result =
-            m_server->performGarbageCollection(m_now - m_server->config().gcAgeMs);
+        const auto result = m_server->performGarbageCollection(m_now - m_server->config().gcAgeMs);
         QCOMPARE(result.pruned, 1);
         crdt::LwwMap *serverMap = m_server->getMap(QStringLiteral("catalog"));
         QVERIFY(!serverMap->contains(QStringLiteral("ghost")));
 
-        auto sleeper = engine(QStringLiteral("sleeper"),
-                              std::make_unique<client::SqliteClientStorage>(clientDb));
+        auto sleeper = engine(
+            QStringLiteral("sleeper"), std::make_unique<client::SqliteClientStorage>(clientDb));
         sleeper->registerLwwMap(QStringLiteral("catalog"));
         QCOMPARE(sleeper->lwwMap(QStringLiteral("catalog"))->get(QStringLiteral("ghost")),
-                 std::optional<QCborValue>(QStringLiteral("boo")));
+            std::optional<QCborValue>(QStringLiteral("boo")));
         QSignalSpy changed(sleeper.get(), &client::SyncEngine::mapChanged);
         sleeper->start();
         QTRY_VERIFY_WITH_TIMEOUT(sleeper->isSynced(QStringLiteral("catalog")), 10000);
@@ -296,8 +295,9 @@ private Q_SLOTS:
             QCOMPARE(rebuilt->get(QStringLiteral("item-%1").arg(i)), std::optional<QCborValue>(i));
         QCOMPARE(rebuilt->merkleTree().rootHash(), serverMap->merkleTree().rootHash());
         QVERIFY(sleeper->storage().lastSyncTimestamp(QStringLiteral("catalog")) >= m_now);
-        QVERIFY(!sleeper->storage().lwwRecords(QStringLiteral("catalog")).contains(
-            QStringLiteral("ghost")));
+        QVERIFY(!sleeper->storage()
+                     .lwwRecords(QStringLiteral("catalog"))
+                     .contains(QStringLiteral("ghost")));
         QVERIFY(std::any_of(changed.begin(), changed.end(), [](const QList<QVariant> &args) {
             return args.at(1).toString() == QStringLiteral("ghost");
         }));
@@ -316,8 +316,9 @@ private Q_SLOTS:
         QVERIFY(listener->take(QStringLiteral("SYNC_RESP_ROOT")));
 
         const qint64 start = m_now;
-        writer->send(opBatch({lwwOp("1", "sessions", "s1", QStringLiteral("token"), start, 60000, 2),
-                              lwwOp("2", "sessions", "s2", QStringLiteral("long"), start, 3600000)}));
+        writer->send(
+            opBatch({ lwwOp("1", "sessions", "s1", QStringLiteral("token"), start, 60000, 2),
+                lwwOp("2", "sessions", "s2", QStringLiteral("long"), start, 3600000) }));
         QVERIFY(writer->take(QStringLiteral("OP_ACK")));
         QVERIFY(listener->take(QStringLiteral("SERVER_BATCH_EVENT")));
         crdt::LwwMap *map = m_server->getMap(QStringLiteral("sessions"));
@@ -325,7 +326,8 @@ private Q_SLOTS:
 
         m_now = start + 60000; // start + ttl == now: still live
         QCOMPARE(m_server->performGarbageCollection(m_now - kDayMs).expired, 0);
-        QCOMPARE(map->get(QStringLiteral("s1")), std::optional<QCborValue>(QStringLiteral("token")));
+        QCOMPARE(
+            map->get(QStringLiteral("s1")), std::optional<QCborValue>(QStringLiteral("token")));
 
         m_now = start + 60001;
         QCOMPARE(map->get(QStringLiteral("s1")), std::nullopt); // expired reads as absent at once
@@ -333,16 +335,15 @@ private Q_SLOTS:
         QCOMPARE(result.expired, 1);
         QCOMPARE(result.pruned, 0);
 
-        const crdt::LwwRecord expected{QCborValue(QCborValue::Null),
-                                       crdt::Timestamp{start + 60000, 0, m_server->nodeId()},
-                                       std::nullopt};
+        const crdt::LwwRecord expected { QCborValue(QCborValue::Null),
+            crdt::Timestamp { start + 60000, 0, m_server->nodeId() }, std::nullopt };
         QCOMPARE(map->getRecord(QStringLiteral("s1")), std::optional(expected));
         QCOMPARE(map->get(QStringLiteral("s2")), std::optional<QCborValue>(QStringLiteral("long")));
 
         const auto event = listener->take(QStringLiteral("SERVER_EVENT"));
         QVERIFY(event);
         QCOMPARE(payloadOf(event).value(QStringLiteral("eventType")).toString(),
-                 QStringLiteral("UPDATED"));
+            QStringLiteral("UPDATED"));
         const auto decoded = protocol::ServerEventMessage::fromCbor(*event);
         QVERIFY(decoded);
         QCOMPARE(decoded->event.mapName, QStringLiteral("sessions"));
@@ -377,8 +378,8 @@ private Q_SLOTS:
         auto watcher = client(QStringLiteral("user-2"));
         QVERIFY(writer && watcher);
         const qint64 start = m_now;
-        writer->send(opBatch({lwwOp("1", "people", "ann", person("Ann", 30), start, 1000),
-                              lwwOp("2", "people", "bob", person("Bob", 40), start)}));
+        writer->send(opBatch({ lwwOp("1", "people", "ann", person("Ann", 30), start, 1000),
+            lwwOp("2", "people", "bob", person("Bob", 40), start) }));
         QVERIFY(writer->take(QStringLiteral("OP_ACK")));
 
         watcher->send(querySub(QStringLiteral("q1"), QStringLiteral("people"), adults()));
@@ -386,17 +387,19 @@ private Q_SLOTS:
                      .value(QStringLiteral("results"))
                      .toArray()
                      .size(),
-                 2);
+            2);
 
         m_now = start + 1001;
         // Expired but not yet collected: a new query does not see it.
         auto late = client(QStringLiteral("user-3"));
         QVERIFY(late);
         late->send(querySub(QStringLiteral("q2"), QStringLiteral("people"), adults()));
-        const QCborArray lateResults =
-            payloadOf(late->take(QStringLiteral("QUERY_RESP"))).value(QStringLiteral("results")).toArray();
+        const QCborArray lateResults = payloadOf(late->take(QStringLiteral("QUERY_RESP")))
+                                           .value(QStringLiteral("results"))
+                                           .toArray();
         QCOMPARE(lateResults.size(), 1);
-        QCOMPARE(lateResults.at(0).toMap().value(QStringLiteral("key")).toString(), QStringLiteral("bob"));
+        QCOMPARE(lateResults.at(0).toMap().value(QStringLiteral("key")).toString(),
+            QStringLiteral("bob"));
 
         QCOMPARE(m_server->performGarbageCollection(m_now - kDayMs).expired, 1);
         const QCborMap update = payloadOf(watcher->take(QStringLiteral("QUERY_UPDATE")));
@@ -415,16 +418,16 @@ private Q_SLOTS:
         auto writer = client();
         auto listener = client(QStringLiteral("user-2"));
         QVERIFY(writer && listener);
-        listener->send(QCborMap{{kType, QStringLiteral("ORMAP_SYNC_INIT")},
-                                {QStringLiteral("mapName"), QStringLiteral("tags")},
-                                {QStringLiteral("rootHash"), 0},
-                                {QStringLiteral("bucketHashes"), QCborMap()}});
+        listener->send(QCborMap { { kType, QStringLiteral("ORMAP_SYNC_INIT") },
+            { QStringLiteral("mapName"), QStringLiteral("tags") },
+            { QStringLiteral("rootHash"), 0 }, { QStringLiteral("bucketHashes"), QCborMap() } });
         QVERIFY(listener->take(QStringLiteral("ORMAP_SYNC_RESP_ROOT")));
 
         const qint64 start = m_now;
         const crdt::OrRecord red = orRecord(QStringLiteral("red"), start, 1000);
         const crdt::OrRecord blue = orRecord(QStringLiteral("blue"), start + 1, std::nullopt);
-        writer->send(opBatch({orAddOp("1", "tags", "post", red), orAddOp("2", "tags", "post", blue)}));
+        writer->send(
+            opBatch({ orAddOp("1", "tags", "post", red), orAddOp("2", "tags", "post", blue) }));
         QVERIFY(writer->take(QStringLiteral("OP_ACK")));
         QVERIFY(listener->take(QStringLiteral("SERVER_BATCH_EVENT")));
         crdt::OrMap *map = m_server->getOrMap(QStringLiteral("tags"));
@@ -434,8 +437,8 @@ private Q_SLOTS:
         const auto result = m_server->performGarbageCollection(m_now - kDayMs);
         QCOMPARE(result.expired, 1);
         QVERIFY(map->isTombstoned(red.tag));
-        QCOMPARE(map->records(QStringLiteral("post")), QList<crdt::OrRecord>{blue});
-        QCOMPARE(map->get(QStringLiteral("post")), QList<QCborValue>{QStringLiteral("blue")});
+        QCOMPARE(map->records(QStringLiteral("post")), QList<crdt::OrRecord> { blue });
+        QCOMPARE(map->get(QStringLiteral("post")), QList<QCborValue> { QStringLiteral("blue") });
 
         const auto event = listener->take(QStringLiteral("SERVER_EVENT"));
         QVERIFY(event);
@@ -451,7 +454,7 @@ private Q_SLOTS:
         QCOMPARE(later.pruned, 1);
         QCOMPARE(later.expired, 0);
         QVERIFY(map->tombstones().isEmpty());
-        QCOMPARE(map->get(QStringLiteral("post")), QList<QCborValue>{QStringLiteral("blue")});
+        QCOMPARE(map->get(QStringLiteral("post")), QList<QCborValue> { QStringLiteral("blue") });
         QTRY_COMPARE(m_server->counters().tombstonesPruned, quint64(1));
         QCOMPARE(m_server->counters().ttlExpired, quint64(1));
     }
@@ -464,8 +467,8 @@ private Q_SLOTS:
         auto writer = client();
         QVERIFY(writer);
         const qint64 start = m_now;
-        writer->send(opBatch({lwwOp("1", "notes", "gone", QCborValue(QCborValue::Null), start),
-                              lwwOp("2", "notes", "brief", 1, start, 500)}));
+        writer->send(opBatch({ lwwOp("1", "notes", "gone", QCborValue(QCborValue::Null), start),
+            lwwOp("2", "notes", "brief", 1, start, 500) }));
         QVERIFY(writer->take(QStringLiteral("OP_ACK")));
         crdt::LwwMap *map = m_server->getMap(QStringLiteral("notes"));
         QVERIFY(map);
@@ -496,9 +499,9 @@ private Q_SLOTS:
         startNode(config());
         auto writer = client();
         QVERIFY(writer);
-        writer->send(opBatch({lwwOp("1", "notes", "live", 1, m_now - 1000),
-                              lwwOp("2", "notes", "ttl", 2, m_now - 1000, 3600000),
-                              lwwOp("3", "notes", "removed", QCborValue(QCborValue::Null), m_now)}));
+        writer->send(opBatch({ lwwOp("1", "notes", "live", 1, m_now - 1000),
+            lwwOp("2", "notes", "ttl", 2, m_now - 1000, 3600000),
+            lwwOp("3", "notes", "removed", QCborValue(QCborValue::Null), m_now) }));
         QVERIFY(writer->take(QStringLiteral("OP_ACK")));
         crdt::LwwMap *map = m_server->getMap(QStringLiteral("notes"));
         QVERIFY(map);

@@ -119,8 +119,8 @@ private Q_SLOTS:
             m_dir.path());
         QVERIFY(server.waitForExit());
         QCOMPARE(server.process().exitCode(), 1);
-        QTRY_VERIFY_WITH_TIMEOUT(manager.messages().join(u'\n').contains(
-                                     QStringLiteral("STATUS=startup failed: ")),
+        QTRY_VERIFY_WITH_TIMEOUT(
+            manager.messages().join(u'\n').contains(QStringLiteral("STATUS=startup failed: ")),
             10000);
         QVERIFY2(manager.messages().join(u'\n').contains(QString::number(occupier.serverPort())),
             qPrintable(manager.messages().join(u'|')));

@@ -19,18 +19,18 @@ private Q_SLOTS:
         auto server = startServer();
         QVERIFY(server);
         RawClient authenticated, pending;
-        QVERIFY(authenticated.connectAndAuthenticate(server->port(),
-                                                     TestTokens::userToken(kTestSecret)));
+        QVERIFY(authenticated.connectAndAuthenticate(
+            server->port(), TestTokens::userToken(kTestSecret)));
         QVERIFY(pending.connectTo(server->port()));
         QVERIFY(pending.take(QStringLiteral("AUTH_REQUIRED")));
 
         bool noticeBeforeClose = false;
         connect(&authenticated.socket(), &QWebSocket::disconnected, this,
-                [&] { noticeBeforeClose = authenticated.has(QStringLiteral("SHUTDOWN_PENDING")); });
+            [&] { noticeBeforeClose = authenticated.has(QStringLiteral("SHUTDOWN_PENDING")); });
 
         QSignalSpy stopped(server.get(), &ServerCoordinator::stopped);
         server->shutdown();
-        for (RawClient *client : {&authenticated, &pending}) {
+        for (RawClient *client : { &authenticated, &pending }) {
             const auto notice = client->take(QStringLiteral("SHUTDOWN_PENDING"));
             QVERIFY(notice);
             QCOMPARE(notice->value(QStringLiteral("retryAfter")).toInteger(), 5000);

@@ -4,11 +4,11 @@
 
 #include <QFileInfo>
 #include <QProcess>
-#include <QTemporaryDir>
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QTcpServer>
 #include <QTcpSocket>
+#include <QTemporaryDir>
 #include <QTest>
 
 using namespace wingman;
@@ -33,7 +33,7 @@ quint16 freePort()
 
 QStringList serverArguments(const QStringList &extra)
 {
-    return QStringList{"--host", "127.0.0.1", "--jwt-secret", kTestSecret} + extra;
+    return QStringList { "--host", "127.0.0.1", "--jwt-secret", kTestSecret } + extra;
 }
 
 } // namespace
@@ -119,7 +119,8 @@ private Q_SLOTS:
         QVERIFY(failed.wait(5000));
         const QString reason = failed.first().first().toString();
         QVERIFY2(reason.contains(QString::number(occupier.serverPort())), qPrintable(reason));
-        QVERIFY2(reason.contains(QStringLiteral("in use"), Qt::CaseInsensitive), qPrintable(reason));
+        QVERIFY2(
+            reason.contains(QStringLiteral("in use"), Qt::CaseInsensitive), qPrintable(reason));
         QCOMPARE(ready.count(), 0);
         QCOMPARE(server->state(), ServerCoordinator::State::Failed);
         QCOMPARE(server->port(), quint16(0));
@@ -153,7 +154,7 @@ private Q_SLOTS:
         auto a = startServer();
         auto b = startServer();
         QVERIFY(a && b);
-        const QSet<quint16> ports{a->port(), a->clusterPort(), b->port(), b->clusterPort()};
+        const QSet<quint16> ports { a->port(), a->clusterPort(), b->port(), b->clusterPort() };
         QCOMPARE(ports.size(), 4);
         QVERIFY(a->nodeId() != b->nodeId());
         RawClient ca, cb;
@@ -173,7 +174,7 @@ private Q_SLOTS:
         QProcess process;
         process.setWorkingDirectory(workDir.path());
         process.setProgram(QStringLiteral(WINGMAN_SERVER_BINARY));
-        process.setArguments(serverArguments({"--port", "0", "--cluster-port", "0"}));
+        process.setArguments(serverArguments({ "--port", "0", "--cluster-port", "0" }));
         process.setProcessChannelMode(QProcess::MergedChannels);
         process.start();
         QVERIFY(process.waitForStarted());
@@ -215,8 +216,8 @@ private Q_SLOTS:
         QProcess process;
         process.setWorkingDirectory(workDir.path());
         process.start(QStringLiteral(WINGMAN_SERVER_BINARY),
-                      serverArguments({"--port", QString::number(occupier.serverPort()),
-                                       "--cluster-port", "0"}));
+            serverArguments(
+                { "--port", QString::number(occupier.serverPort()), "--cluster-port", "0" }));
         QVERIFY(process.waitForStarted());
         QVERIFY(process.waitForFinished(2000));
         QCOMPARE(process.exitCode(), 1);
@@ -228,13 +229,13 @@ private Q_SLOTS:
     {
         QTest::addColumn<QStringList>("arguments");
         QTest::addColumn<QString>("named");
-        QTest::newRow("port") << QStringList{"--port", "99999"} << "--port";
-        QTest::newRow("node id") << QStringList{"--node-id", "x:y"} << "--node-id";
-        QTest::newRow("peers") << QStringList{"--peers", "nohostport"} << "--peers";
+        QTest::newRow("port") << QStringList { "--port", "99999" } << "--port";
+        QTest::newRow("node id") << QStringList { "--node-id", "x:y" } << "--node-id";
+        QTest::newRow("peers") << QStringList { "--peers", "nohostport" } << "--peers";
         QTest::newRow("production with the dev secret")
-            << QStringList{"--production"} << "--jwt-secret";
+            << QStringList { "--production" } << "--jwt-secret";
         QTest::newRow("production with memory storage")
-            << QStringList{"--production", "--jwt-secret", "s3cret", "--storage", "memory:"}
+            << QStringList { "--production", "--jwt-secret", "s3cret", "--storage", "memory:" }
             << "--allow-memory-storage";
     }
 

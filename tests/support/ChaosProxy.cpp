@@ -19,8 +19,8 @@ struct ChaosProxy::Link {
 ChaosProxy::ChaosProxy(QUrl upstream, QObject *parent)
     : QObject(parent)
     , m_upstream(std::move(upstream))
-    , m_server(new QWebSocketServer(QStringLiteral("chaos-proxy"), QWebSocketServer::NonSecureMode,
-                                    this))
+    , m_server(new QWebSocketServer(
+          QStringLiteral("chaos-proxy"), QWebSocketServer::NonSecureMode, this))
     , m_random(1)
 {
     connect(m_server, &QWebSocketServer::newConnection, this, &ChaosProxy::acceptPending);
@@ -84,13 +84,13 @@ void ChaosProxy::acceptPending()
         m_links.append(link);
 
         connect(client, &QWebSocket::binaryMessageReceived, this,
-                [this, link](const QByteArray &data) { forward(link, true, data, true); });
+            [this, link](const QByteArray &data) { forward(link, true, data, true); });
         connect(client, &QWebSocket::textMessageReceived, this,
-                [this, link](const QString &text) { forward(link, true, text.toUtf8(), false); });
+            [this, link](const QString &text) { forward(link, true, text.toUtf8(), false); });
         connect(link->server, &QWebSocket::binaryMessageReceived, this,
-                [this, link](const QByteArray &data) { forward(link, false, data, true); });
+            [this, link](const QByteArray &data) { forward(link, false, data, true); });
         connect(link->server, &QWebSocket::textMessageReceived, this,
-                [this, link](const QString &text) { forward(link, false, text.toUtf8(), false); });
+            [this, link](const QString &text) { forward(link, false, text.toUtf8(), false); });
         connect(link->server, &QWebSocket::connected, this, [link] {
             for (const auto &[binary, data] : std::exchange(link->pendingToServer, {})) {
                 if (binary)
@@ -120,7 +120,7 @@ void ChaosProxy::forward(Link *link, bool toServer, const QByteArray &data, bool
             return;
         QWebSocket *target = toServer ? link->server : link->client;
         if (toServer && target->state() != QAbstractSocket::ConnectedState) {
-            link->pendingToServer.append({binary, data});
+            link->pendingToServer.append({ binary, data });
             return;
         }
         if (binary)

@@ -12,7 +12,7 @@ RawClient::RawClient(QObject *parent)
 {
     connect(&m_socket, &QWebSocket::binaryMessageReceived, this, &RawClient::onBinary);
     connect(&m_socket, &QWebSocket::textMessageReceived, this,
-            [this](const QString &text) { onBinary(text.toUtf8()); });
+        [this](const QString &text) { onBinary(text.toUtf8()); });
     connect(&m_socket, &QWebSocket::disconnected, this, [this] {
         m_disconnected = true;
         m_closeCode = m_socket.closeCode();
@@ -34,7 +34,7 @@ bool RawClient::connectToUrl(const QUrl &url, int timeoutMs)
                    return m_socket.state() == QAbstractSocket::ConnectedState || m_disconnected;
                },
                timeoutMs)
-           && m_socket.state() == QAbstractSocket::ConnectedState;
+        && m_socket.state() == QAbstractSocket::ConnectedState;
 }
 
 bool RawClient::connectAndAuthenticate(quint16 port, const QByteArray &token, int timeoutMs)
@@ -92,9 +92,8 @@ std::optional<QCborMap> RawClient::take(const QString &type, int timeoutMs)
 
 bool RawClient::has(const QString &type) const
 {
-    return std::any_of(m_inbox.cbegin(), m_inbox.cend(), [&](const QCborMap &m) {
-        return m.value(QStringLiteral("type")).toString() == type;
-    });
+    return std::any_of(m_inbox.cbegin(), m_inbox.cend(),
+        [&](const QCborMap &m) { return m.value(QStringLiteral("type")).toString() == type; });
 }
 
 bool RawClient::waitForDisconnected(int timeoutMs)

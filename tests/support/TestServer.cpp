@@ -26,7 +26,7 @@ std::unique_ptr<ServerCoordinator> startServer(const ServerConfig &config, int t
     if (!QTest::qWaitFor([&] { return !ready.isEmpty() || !failed.isEmpty(); }, timeoutMs)
         || ready.isEmpty()) {
         qWarning("test server did not start: %s",
-                 failed.isEmpty() ? "timeout" : qPrintable(failed.first().first().toString()));
+            failed.isEmpty() ? "timeout" : qPrintable(failed.first().first().toString()));
         return nullptr;
     }
     return server;

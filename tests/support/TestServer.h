@@ -14,8 +14,8 @@ constexpr const char *kTestSecret = "wingman-test-secret";
 ServerConfig testConfig();
 
 // Creates a node and waits for ready(); null (with a test failure message logged) on failure.
-std::unique_ptr<ServerCoordinator> startServer(const ServerConfig &config = testConfig(),
-                                               int timeoutMs = 5000);
+std::unique_ptr<ServerCoordinator> startServer(
+    const ServerConfig &config = testConfig(), int timeoutMs = 5000);
 
 // Shuts the node down and waits for stopped().
 bool stopServer(ServerCoordinator &server, int timeoutMs = 10000);

@@ -273,9 +273,10 @@ void tst_LwwMap::expireTurnsExpiredRecordsIntoTombstones()
     map.merge(QStringLiteral("short"),
         record(QCborValue(1), start - 10, 4, QStringLiteral("client"), 1000));
     map.merge(QStringLiteral("long"), record(QCborValue(2), start, 0, QStringLiteral("c"), 60000));
-    map.merge(QStringLiteral("forever"), record(QCborValue(3), start - 100000, 0,
-        QStringLiteral("c"), 0));
-    map.merge(QStringLiteral("plain"), record(QCborValue(4), start - 100000, 0, QStringLiteral("c")));
+    map.merge(QStringLiteral("forever"),
+        record(QCborValue(3), start - 100000, 0, QStringLiteral("c"), 0));
+    map.merge(
+        QStringLiteral("plain"), record(QCborValue(4), start - 100000, 0, QStringLiteral("c")));
     map.merge(QStringLiteral("gone"), tombstone(start - 100000, 0, QStringLiteral("c")));
     QList<std::pair<QString, LwwRecord>> seen;
     map.setChangeListener([&seen](const QString &key, const LwwRecord &record) {
@@ -300,8 +301,8 @@ void tst_LwwMap::expireTurnsExpiredRecordsIntoTombstones()
     QCOMPARE(map.size(), 5);
 
     // Expiry is a write like any other: a newer remote write beats it, an older one loses.
-    QVERIFY(!map.merge(QStringLiteral("short"),
-        record(QCborValue(5), start + 989, 9, QStringLiteral("z"))));
+    QVERIFY(!map.merge(
+        QStringLiteral("short"), record(QCborValue(5), start + 989, 9, QStringLiteral("z"))));
     QVERIFY(map.expire(m_wall).isEmpty());
     m_wall = start + 60001;
     QCOMPARE(map.expire(m_wall).size(), 1);
@@ -339,7 +340,8 @@ void tst_LwwMap::expiryTombstoneNeedsPositiveTtl()
 void tst_LwwMap::expiredThenPrunedLeavesTheEarlierRoot()
 {
     LwwMap map(*m_hlc);
-    map.merge(QStringLiteral("key1"), record(QCborValue(1), 1700000000000, 0, QStringLiteral("node-a")));
+    map.merge(
+        QStringLiteral("key1"), record(QCborValue(1), 1700000000000, 0, QStringLiteral("node-a")));
     const quint32 before = map.merkleTree().rootHash();
     map.merge(QStringLiteral("key2"),
         record(QCborValue(2), 1700000000001, 3, QStringLiteral("node-b"), 500));
@@ -523,13 +525,13 @@ void tst_LwwMap::bulkLoadMatchesMerge()
         if (i % 10 == 0)
             stored.insert(key, tombstone(m_wall - i, i % 3, QStringLiteral("n%1").arg(i % 4)));
         else
-            stored.insert(key, record(QCborValue(i), m_wall - i, i % 3,
-                QStringLiteral("n%1").arg(i % 4), i % 7 == 0 ? std::optional<qint64>(60'000)
-                                                             : std::nullopt));
+            stored.insert(key,
+                record(QCborValue(i), m_wall - i, i % 3, QStringLiteral("n%1").arg(i % 4),
+                    i % 7 == 0 ? std::optional<qint64>(60'000) : std::nullopt));
     }
     const Timestamp future { m_wall + 3'600'000, 9, QStringLiteral("far") };
-    stored.insert(QStringLiteral("future"), record(QCborValue(true), future.millis, future.counter,
-                                                   future.nodeId));
+    stored.insert(QStringLiteral("future"),
+        record(QCborValue(true), future.millis, future.counter, future.nodeId));
 
     Hlc mergeClock(QStringLiteral("server"), [this] { return m_wall; });
     LwwMap merged(mergeClock);

@@ -822,8 +822,8 @@ void TestMessages::directEncodingMatchesCborForm()
         { 42, u"int key"_s },
     };
 
-    ServerEventPayload put { u"todos"_s, ServerEventType::Put, u"k\u00e9y"_s,
-        lww(awkward, 60'000), std::nullopt, std::nullopt };
+    ServerEventPayload put { u"todos"_s, ServerEventType::Put, u"k\u00e9y"_s, lww(awkward, 60'000),
+        std::nullopt, std::nullopt };
     ServerEventPayload tombstone { u"todos"_s, ServerEventType::Remove, u"gone"_s,
         lww(QCborValue(nullptr)), std::nullopt, std::nullopt };
     ServerEventPayload orAdd { u"tags"_s, ServerEventType::OrAdd, u"t"_s, std::nullopt,
@@ -851,15 +851,15 @@ void TestMessages::directEncodingMatchesCborForm()
         const OpAckMessage bare { u"1"_s, std::nullopt, std::nullopt, timestamp };
         QCOMPARE(bare.encode(), MsgPackCodec::encode(QCborValue(bare.toCbor())));
 
-        for (const QueryChange change : { QueryChange::Enter, QueryChange::Update,
-                 QueryChange::Remove }) {
+        for (const QueryChange change :
+            { QueryChange::Enter, QueryChange::Update, QueryChange::Remove }) {
             const QueryUpdateMessage update { u"q-1"_s, u"key"_s, awkward, change, timestamp };
             QCOMPARE(update.encode(), MsgPackCodec::encode(QCborValue(update.toCbor())));
         }
-        const QueryUpdateMessage undefinedValue { u"q"_s, u"k"_s, QCborValue(),
-            QueryChange::Remove, timestamp };
-        QCOMPARE(undefinedValue.encode(),
-            MsgPackCodec::encode(QCborValue(undefinedValue.toCbor())));
+        const QueryUpdateMessage undefinedValue { u"q"_s, u"k"_s, QCborValue(), QueryChange::Remove,
+            timestamp };
+        QCOMPARE(
+            undefinedValue.encode(), MsgPackCodec::encode(QCborValue(undefinedValue.toCbor())));
 
         SyncRespLeafMessage leaf { u"todos"_s, u"0a"_s,
             { { u"k\u00e9y"_s, *put.record }, { u"gone"_s, *tombstone.record } }, timestamp };

@@ -357,7 +357,8 @@ void TestMsgPackCodec::hugeDeclaredLengthIsRefusedUpFront()
 void TestMsgPackCodec::packedValuesBehaveAsTheirTree()
 {
     const QCborValue tree = sampleMessage();
-    const wingman::crdt::Value packed = wingman::crdt::Value::fromPacked(MsgPackCodec::encode(tree));
+    const wingman::crdt::Value packed
+        = wingman::crdt::Value::fromPacked(MsgPackCodec::encode(tree));
     const wingman::crdt::Value unpacked = tree;
     QVERIFY(packed.isPacked());
     QVERIFY(!unpacked.isPacked());
@@ -369,8 +370,10 @@ void TestMsgPackCodec::packedValuesBehaveAsTheirTree()
     QVERIFY(!packed.isNullish());
 
     // Another encoding of the same value (uint16 for 5) is still the same value.
-    QVERIFY(wingman::crdt::Value::fromPacked(hex("cd0005")) == wingman::crdt::Value::fromPacked(hex("05")));
-    QVERIFY(!(wingman::crdt::Value::fromPacked(hex("cd0005")) == wingman::crdt::Value::fromPacked(hex("06"))));
+    QVERIFY(wingman::crdt::Value::fromPacked(hex("cd0005"))
+        == wingman::crdt::Value::fromPacked(hex("05")));
+    QVERIFY(!(wingman::crdt::Value::fromPacked(hex("cd0005"))
+        == wingman::crdt::Value::fromPacked(hex("06"))));
 
     const wingman::crdt::Value nil = wingman::crdt::Value::fromPacked(hex("c0"));
     QVERIFY(nil.isNull());

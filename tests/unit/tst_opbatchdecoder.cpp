@@ -12,7 +12,7 @@ using namespace Qt::StringLiterals;
 namespace {
 
 QCborMap timestamp(const QCborValue &millis = 1700000000000.0, const QCborValue &counter = 3,
-                   const QCborValue &nodeId = u"client-a"_s)
+    const QCborValue &nodeId = u"client-a"_s)
 {
     return QCborMap { { "millis"_L1, millis }, { "counter"_L1, counter }, { "nodeId"_L1, nodeId } };
 }
@@ -29,7 +29,8 @@ QByteArray batch(const QCborArray &ops, const QCborMap &extra = {})
     QCborMap payload { { "ops"_L1, ops } };
     for (auto it = extra.cbegin(); it != extra.cend(); ++it)
         payload.insert(it.key(), it.value());
-    return MsgPackCodec::encode(QCborMap { { "type"_L1, "OP_BATCH"_L1 }, { "payload"_L1, payload } });
+    return MsgPackCodec::encode(
+        QCborMap { { "type"_L1, "OP_BATCH"_L1 }, { "payload"_L1, payload } });
 }
 
 QByteArray clientOp(const QCborMap &op)
@@ -59,9 +60,8 @@ std::optional<QList<ClientOp>> generic(const QByteArray &frame)
     if (!decoded.ok())
         return std::nullopt;
     const QCborMap payload = decoded.message.value("payload"_L1).toMap();
-    const QCborArray raw = decoded.type == u"CLIENT_OP"
-        ? QCborArray { payload }
-        : payload.value("ops"_L1).toArray();
+    const QCborArray raw
+        = decoded.type == u"CLIENT_OP" ? QCborArray { payload } : payload.value("ops"_L1).toArray();
     QList<ClientOp> ops;
     for (const QCborValue &value : raw) {
         auto op = ClientOp::fromCbor(value.toMap());
@@ -114,8 +114,8 @@ void TestOpBatchDecoder::takesThePlainShape_data()
         << clientOp(with(put(1), u"record.value"_s, QCborValue()));
     QTest::newRow("tombstone, value nil")
         << clientOp(with(put(1), u"record.value"_s, QCborValue(nullptr)));
-    QTest::newRow("remove") << clientOp(with(with(put(1), u"opType"_s, u"REMOVE"_s),
-                                             u"record.value"_s, QCborValue(nullptr)));
+    QTest::newRow("remove") << clientOp(
+        with(with(put(1), u"opType"_s, u"REMOVE"_s), u"record.value"_s, QCborValue(nullptr)));
     QTest::newRow("no opType") << clientOp(with(put(1), u"opType"_s, QCborValue()));
     QTest::newRow("no id") << clientOp(with(put(1), u"id"_s, QCborValue()));
     QTest::newRow("ttl") << clientOp(with(put(1), u"record.ttlMs"_s, 5000));
@@ -133,17 +133,19 @@ void TestOpBatchDecoder::takesThePlainShape_data()
         large.insert(QString::number(i), i);
     QTest::newRow("large map value") << clientOp(put(1, large));
     QTest::newRow("integer beyond int64") << clientOp(put(1,
-        QCborMap { { "big"_L1, QCborValue(QCborKnownTags::PositiveBignum,
-                                   QByteArray("\xff\xff\xff\xff\xff\xff\xff\xff", 8)) } }));
+        QCborMap { { "big"_L1,
+            QCborValue(QCborKnownTags::PositiveBignum,
+                QByteArray("\xff\xff\xff\xff\xff\xff\xff\xff", 8)) } }));
     QTest::newRow("unknown fields ignored")
         << clientOp(with(with(put(1), u"extra"_s, 1), u"record.extra"_s, u"x"_s));
     QTest::newRow("or add") << clientOp(QCborMap { { "id"_L1, "9"_L1 }, { "mapName"_L1, "tags"_L1 },
         { "key"_L1, "t"_L1 }, { "opType"_L1, "OR_ADD"_L1 },
-        { "orRecord"_L1, QCborMap { { "value"_L1, "red"_L1 }, { "timestamp"_L1, timestamp() },
-                             { "tag"_L1, "1700000000000:3:client-a"_L1 }, { "ttlMs"_L1, 100 } } } });
-    QTest::newRow("or remove") << clientOp(QCborMap { { "mapName"_L1, "tags"_L1 },
-        { "key"_L1, "t"_L1 }, { "opType"_L1, "OR_REMOVE"_L1 },
-        { "orTag"_L1, "1700000000000:3:client-a"_L1 } });
+        { "orRecord"_L1,
+            QCborMap { { "value"_L1, "red"_L1 }, { "timestamp"_L1, timestamp() },
+                { "tag"_L1, "1700000000000:3:client-a"_L1 }, { "ttlMs"_L1, 100 } } } });
+    QTest::newRow("or remove") << clientOp(
+        QCborMap { { "mapName"_L1, "tags"_L1 }, { "key"_L1, "t"_L1 },
+            { "opType"_L1, "OR_REMOVE"_L1 }, { "orTag"_L1, "1700000000000:3:client-a"_L1 } });
 }
 
 void TestOpBatchDecoder::takesThePlainShape()
@@ -158,7 +160,8 @@ void TestOpBatchDecoder::takesThePlainShape()
     // Values stay in their wire form, the very bytes of the frame.
     for (const ClientOp &op : fast->ops) {
         const crdt::Value *value = op.record ? &op.record->value
-                                   : op.orRecord ? &op.orRecord->value : nullptr;
+            : op.orRecord                    ? &op.orRecord->value
+                                             : nullptr;
         if (!value)
             continue;
         QVERIFY(value->isPacked());
@@ -174,23 +177,20 @@ void TestOpBatchDecoder::leavesTheRestToTheGenericPath_data()
     QTest::newRow("json text") << QByteArray(R"({"type":"CLIENT_OP","payload":{}})");
     QTest::newRow("truncated") << clientOp(put(1)).chopped(3);
     QTest::newRow("trailing bytes") << clientOp(put(1)) + QByteArray(1, '\xc0');
-    QTest::newRow("ops not an array")
-        << MsgPackCodec::encode(QCborMap { { "type"_L1, "OP_BATCH"_L1 },
-               { "payload"_L1, QCborMap { { "ops"_L1, 1 } } } });
+    QTest::newRow("ops not an array") << MsgPackCodec::encode(
+        QCborMap { { "type"_L1, "OP_BATCH"_L1 }, { "payload"_L1, QCborMap { { "ops"_L1, 1 } } } });
     QTest::newRow("mapName missing") << clientOp(with(put(1), u"mapName"_s, QCborValue()));
     QTest::newRow("key not a string") << clientOp(with(put(1), u"key"_s, 5));
     QTest::newRow("integer id") << clientOp(with(put(1), u"id"_s, 5));
     QTest::newRow("null id") << clientOp(with(put(1), u"id"_s, QCborValue(nullptr)));
     QTest::newRow("unknown opType") << clientOp(with(put(1), u"opType"_s, u"MERGE"_s));
     QTest::newRow("PUT without record") << clientOp(with(put(1), u"record"_s, QCborValue()));
-    QTest::newRow("fractional millis")
-        << clientOp(with(put(1), u"record.timestamp.millis"_s, 1.5));
+    QTest::newRow("fractional millis") << clientOp(with(put(1), u"record.timestamp.millis"_s, 1.5));
     QTest::newRow("counter beyond 32 bits")
         << clientOp(with(put(1), u"record.timestamp.counter"_s, qint64(1) << 33));
     QTest::newRow("nodeId missing")
         << clientOp(with(put(1), u"record.timestamp.nodeId"_s, QCborValue()));
-    QTest::newRow("undefined in value")
-        << clientOp(put(1, QCborMap { { "a"_L1, QCborValue() } }));
+    QTest::newRow("undefined in value") << clientOp(put(1, QCborMap { { "a"_L1, QCborValue() } }));
     QCborArray mixed { put(1), with(put(2), u"key"_s, 2) };
     QTest::newRow("one bad op in a batch") << batch(mixed);
 }
@@ -212,7 +212,8 @@ void TestOpBatchDecoder::batchOptions()
     QCOMPARE(decoded->writeConcern, WriteConcern::Memory);
     QCOMPARE(decoded->timeout, 500);
 
-    const auto single = decoder.decode(clientOp(with(put(1), u"writeConcern"_s, u"FIRE_AND_FORGET"_s)));
+    const auto single
+        = decoder.decode(clientOp(with(put(1), u"writeConcern"_s, u"FIRE_AND_FORGET"_s)));
     QVERIFY(single);
     QCOMPARE(single->type, MessageType::ClientOp);
     QCOMPARE(single->writeConcern, WriteConcern::FireAndForget);
@@ -224,8 +225,8 @@ void TestOpBatchDecoder::cachedNamesStayCorrect()
 {
     OpBatchDecoder decoder;
     const auto first = decoder.decode(clientOp(put(1)));
-    const auto second = decoder.decode(clientOp(with(with(put(2), u"mapName"_s, u"other"_s),
-                                                     u"record.timestamp.nodeId"_s, u"b"_s)));
+    const auto second = decoder.decode(clientOp(
+        with(with(put(2), u"mapName"_s, u"other"_s), u"record.timestamp.nodeId"_s, u"b"_s)));
     const auto third = decoder.decode(clientOp(with(put(3), u"mapName"_s, u"\u00e9"_s)));
     QVERIFY(first && second && third);
     QCOMPARE(first->ops.at(0).mapName, u"todos"_s);

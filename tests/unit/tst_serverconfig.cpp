@@ -10,15 +10,16 @@ class tst_ServerConfig : public QObject
     Q_OBJECT
 
 private:
-    static ServerConfig::ParseResult parse(const QStringList &flags,
-                                           const QProcessEnvironment &env = {})
+    static ServerConfig::ParseResult parse(
+        const QStringList &flags, const QProcessEnvironment &env = {})
     {
-        return ServerConfig::fromCommandLine(QStringList{QStringLiteral("wingman-server")} + flags,
-                                             env);
+        return ServerConfig::fromCommandLine(
+            QStringList { QStringLiteral("wingman-server") } + flags, env);
     }
 
     // The file's path, or empty when it cannot be written.
-    static QString writeFile(const QTemporaryDir &dir, const QString &name, const QByteArray &contents)
+    static QString writeFile(
+        const QTemporaryDir &dir, const QString &name, const QByteArray &contents)
     {
         const QString path = dir.filePath(name);
         QFile file(path);
@@ -62,19 +63,20 @@ private Q_SLOTS:
     {
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
-        const QString path = writeFile(dir, QStringLiteral("wingman.ini"), "[server]\nmaxClockDriftMs=1500\n");
+        const QString path
+            = writeFile(dir, QStringLiteral("wingman.ini"), "[server]\nmaxClockDriftMs=1500\n");
         QVERIFY(!path.isEmpty());
-        const auto fromFile = parse({"--config", path});
+        const auto fromFile = parse({ "--config", path });
         QVERIFY2(fromFile.config, qPrintable(fromFile.message));
         QCOMPARE(fromFile.config->maxClockDriftMs, 1500);
 
         QProcessEnvironment env;
         env.insert(QStringLiteral("WINGMAN_MAX_CLOCK_DRIFT_MS"), QStringLiteral("2500"));
-        const auto fromEnv = parse({"--config", path}, env);
+        const auto fromEnv = parse({ "--config", path }, env);
         QVERIFY2(fromEnv.config, qPrintable(fromEnv.message));
         QCOMPARE(fromEnv.config->maxClockDriftMs, 2500);
 
-        const auto fromFlag = parse({"--config", path, "--max-clock-drift-ms", "3500"}, env);
+        const auto fromFlag = parse({ "--config", path, "--max-clock-drift-ms", "3500" }, env);
         QVERIFY2(fromFlag.config, qPrintable(fromFlag.message));
         QCOMPARE(fromFlag.config->maxClockDriftMs, 3500);
     }
@@ -83,10 +85,11 @@ private Q_SLOTS:
     {
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
-        const QString path = writeFile(dir, QStringLiteral("wingman.ini"), "[server]\nrateLimitOpsPerSecond=100\nrateLimitBurst=500\n"
-                   "stampServerTimestamps=true\n");
+        const QString path = writeFile(dir, QStringLiteral("wingman.ini"),
+            "[server]\nrateLimitOpsPerSecond=100\nrateLimitBurst=500\n"
+            "stampServerTimestamps=true\n");
         QVERIFY(!path.isEmpty());
-        const auto fromFile = parse({"--config", path});
+        const auto fromFile = parse({ "--config", path });
         QVERIFY2(fromFile.config, qPrintable(fromFile.message));
         QCOMPARE(fromFile.config->rateLimitOpsPerSecond, 100);
         QCOMPARE(fromFile.config->rateLimitBurst, 500);
@@ -94,7 +97,8 @@ private Q_SLOTS:
 
         QProcessEnvironment env;
         env.insert(QStringLiteral("WINGMAN_STAMP_SERVER_TIMESTAMPS"), QStringLiteral("off"));
-        const auto overridden = parse({"--config", path, "--rate-limit-ops-per-second", "0"}, env);
+        const auto overridden
+            = parse({ "--config", path, "--rate-limit-ops-per-second", "0" }, env);
         QVERIFY2(overridden.config, qPrintable(overridden.message));
         QCOMPARE(overridden.config->rateLimitOpsPerSecond, 0);
         QVERIFY(!overridden.config->stampServerTimestamps);
@@ -102,15 +106,15 @@ private Q_SLOTS:
 
     void flags()
     {
-        const auto result = parse({"--port", "0", "--cluster-port", "0", "--host", "127.0.0.1",
-                                   "--peers", "10.0.0.1:9080, node-b:9081", "--node-id", "n-1",
-                                   "--jwt-secret", "s3cret", "--metrics-port", "0"});
+        const auto result = parse({ "--port", "0", "--cluster-port", "0", "--host", "127.0.0.1",
+            "--peers", "10.0.0.1:9080, node-b:9081", "--node-id", "n-1", "--jwt-secret", "s3cret",
+            "--metrics-port", "0" });
         QVERIFY2(result.config, qPrintable(result.message));
         const ServerConfig &c = *result.config;
         QCOMPARE(c.port, quint16(0));
         QCOMPARE(c.clusterPort, quint16(0));
         QCOMPARE(c.host, QStringLiteral("127.0.0.1"));
-        QCOMPARE(c.peers, (QStringList{"10.0.0.1:9080", "node-b:9081"}));
+        QCOMPARE(c.peers, (QStringList { "10.0.0.1:9080", "node-b:9081" }));
         QCOMPARE(c.nodeId, QStringLiteral("n-1"));
         QCOMPARE(c.jwtSecret, QByteArray("s3cret"));
         QVERIFY(!c.usesDevSecret());
@@ -121,35 +125,37 @@ private Q_SLOTS:
     {
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
-        const QString path = writeFile(dir, QStringLiteral("wingman.ini"), "port=1111\nclusterPort=2222\nnodeId=from-file\n[server]\nhost=127.0.0.1\n"
-                   "[policies]\nUSER/secret.*=READ\n");
+        const QString path = writeFile(dir, QStringLiteral("wingman.ini"),
+            "port=1111\nclusterPort=2222\nnodeId=from-file\n[server]\nhost=127.0.0.1\n"
+            "[policies]\nUSER/secret.*=READ\n");
         QVERIFY(!path.isEmpty());
 
         QProcessEnvironment env;
         env.insert(QStringLiteral("WINGMAN_CLUSTER_PORT"), QStringLiteral("3333"));
         env.insert(QStringLiteral("WINGMAN_NODE_ID"), QStringLiteral("from-env"));
 
-        const auto result = parse({"--config", path, "--node-id", "from-flag"}, env);
+        const auto result = parse({ "--config", path, "--node-id", "from-flag" }, env);
         QVERIFY2(result.config, qPrintable(result.message));
-        QCOMPARE(result.config->port, quint16(1111));        // file
+        QCOMPARE(result.config->port, quint16(1111)); // file
         QCOMPARE(result.config->host, QStringLiteral("127.0.0.1")); // file, [server] group
         QCOMPARE(result.config->clusterPort, quint16(3333)); // env beats file
         QCOMPARE(result.config->nodeId, QStringLiteral("from-flag")); // flag beats env
         QCOMPARE(result.config->configFile, path);
         QCOMPARE(result.config->policy.rules().size(), 1);
-        wingman::auth::Principal user{QStringLiteral("u"), {QStringLiteral("USER")}};
-        QVERIFY(result.config->policy.isAllowed(user, QStringLiteral("secret.x"),
-                                                wingman::auth::SecurityPolicy::Action::Read));
-        QVERIFY(!result.config->policy.isAllowed(user, QStringLiteral("secret.x"),
-                                                 wingman::auth::SecurityPolicy::Action::Put));
+        wingman::auth::Principal user { QStringLiteral("u"), { QStringLiteral("USER") } };
+        QVERIFY(result.config->policy.isAllowed(
+            user, QStringLiteral("secret.x"), wingman::auth::SecurityPolicy::Action::Read));
+        QVERIFY(!result.config->policy.isAllowed(
+            user, QStringLiteral("secret.x"), wingman::auth::SecurityPolicy::Action::Put));
     }
 
     void badPolicyIsAnError()
     {
         QTemporaryDir dir;
-        const QString path = writeFile(dir, QStringLiteral("bad.ini"), "[policies]\nUSER/notes.*=WRITE\n");
+        const QString path
+            = writeFile(dir, QStringLiteral("bad.ini"), "[policies]\nUSER/notes.*=WRITE\n");
         QVERIFY(!path.isEmpty());
-        const auto result = parse({"--config", path});
+        const auto result = parse({ "--config", path });
         QVERIFY(!result.config);
         QCOMPARE(result.exitCode, 2);
         QVERIFY2(result.message.contains("WRITE"), qPrintable(result.message));
@@ -157,7 +163,7 @@ private Q_SLOTS:
 
     void shippedExampleConfigLoads()
     {
-        const auto result = parse({"--config", WINGMAN_RESOURCES_DIR "/wingman.ini"});
+        const auto result = parse({ "--config", WINGMAN_RESOURCES_DIR "/wingman.ini" });
         QVERIFY2(result.config, qPrintable(result.message));
         QCOMPARE(result.config->port, quint16(8080));
         QCOMPARE(result.config->slowConsumerGraceMs, 2000);
@@ -166,9 +172,10 @@ private Q_SLOTS:
     void keyFile()
     {
         QTemporaryDir dir;
-        const QString path = writeFile(dir, QStringLiteral("key.pem"), "-----BEGIN PUBLIC KEY-----\nabc\n-----END PUBLIC KEY-----\n");
+        const QString path = writeFile(dir, QStringLiteral("key.pem"),
+            "-----BEGIN PUBLIC KEY-----\nabc\n-----END PUBLIC KEY-----\n");
         QVERIFY(!path.isEmpty());
-        const auto result = parse({"--jwt-key-file", path});
+        const auto result = parse({ "--jwt-key-file", path });
         QVERIFY(result.config);
         QVERIFY(result.config->jwtSecret.startsWith("-----BEGIN PUBLIC KEY-----"));
     }
@@ -177,37 +184,43 @@ private Q_SLOTS:
     {
         QTest::addColumn<QStringList>("flags");
         QTest::addColumn<QString>("named");
-        QTest::newRow("port too big") << QStringList{"--port", "70000"} << "--port";
-        QTest::newRow("port negative") << QStringList{"--port", "-1"} << "--port";
-        QTest::newRow("port text") << QStringList{"--port", "http"} << "--port";
-        QTest::newRow("cluster port") << QStringList{"--cluster-port", "99999"} << "--cluster-port";
-        QTest::newRow("metrics port") << QStringList{"--metrics-port", "x"} << "--metrics-port";
-        QTest::newRow("host") << QStringList{"--host", "not an address"} << "--host";
-        QTest::newRow("node id with colon") << QStringList{"--node-id", "a:b"} << "--node-id";
-        QTest::newRow("empty node id") << QStringList{"--node-id", ""} << "--node-id";
-        QTest::newRow("peer without port") << QStringList{"--peers", "host"} << "--peers";
-        QTest::newRow("peer port 0") << QStringList{"--peers", "a:1,b:0"} << "--peers";
+        QTest::newRow("port too big") << QStringList { "--port", "70000" } << "--port";
+        QTest::newRow("port negative") << QStringList { "--port", "-1" } << "--port";
+        QTest::newRow("port text") << QStringList { "--port", "http" } << "--port";
+        QTest::newRow("cluster port")
+            << QStringList { "--cluster-port", "99999" } << "--cluster-port";
+        QTest::newRow("metrics port") << QStringList { "--metrics-port", "x" } << "--metrics-port";
+        QTest::newRow("host") << QStringList { "--host", "not an address" } << "--host";
+        QTest::newRow("node id with colon") << QStringList { "--node-id", "a:b" } << "--node-id";
+        QTest::newRow("empty node id") << QStringList { "--node-id", "" } << "--node-id";
+        QTest::newRow("peer without port") << QStringList { "--peers", "host" } << "--peers";
+        QTest::newRow("peer port 0") << QStringList { "--peers", "a:1,b:0" } << "--peers";
         QTest::newRow("key file missing")
-            << QStringList{"--jwt-key-file", "/nonexistent/key.pem"} << "--jwt-key-file";
-        QTest::newRow("storage scheme") << QStringList{"--storage", "mongodb://x"} << "--storage";
-        QTest::newRow("storage sqlite without path") << QStringList{"--storage", "sqlite:"} << "--storage";
+            << QStringList { "--jwt-key-file", "/nonexistent/key.pem" } << "--jwt-key-file";
+        QTest::newRow("storage scheme")
+            << QStringList { "--storage", "mongodb://x" } << "--storage";
+        QTest::newRow("storage sqlite without path")
+            << QStringList { "--storage", "sqlite:" } << "--storage";
         QTest::newRow("storage postgres without database")
-            << QStringList{"--storage", "postgres://u:p@localhost:5432"} << "--storage";
-        QTest::newRow("gc age") << QStringList{"--gc-age-ms", "0"} << "--gc-age-ms";
-        QTest::newRow("frame bytes") << QStringList{"--max-frame-bytes", "-5"} << "--max-frame-bytes";
+            << QStringList { "--storage", "postgres://u:p@localhost:5432" } << "--storage";
+        QTest::newRow("gc age") << QStringList { "--gc-age-ms", "0" } << "--gc-age-ms";
+        QTest::newRow("frame bytes")
+            << QStringList { "--max-frame-bytes", "-5" } << "--max-frame-bytes";
         QTest::newRow("clock drift zero")
-            << QStringList{"--max-clock-drift-ms", "0"} << "--max-clock-drift-ms";
+            << QStringList { "--max-clock-drift-ms", "0" } << "--max-clock-drift-ms";
         QTest::newRow("clock drift text")
-            << QStringList{"--max-clock-drift-ms", "soon"} << "--max-clock-drift-ms";
+            << QStringList { "--max-clock-drift-ms", "soon" } << "--max-clock-drift-ms";
         QTest::newRow("rate negative")
-            << QStringList{"--rate-limit-ops-per-second", "-1"} << "--rate-limit-ops-per-second";
+            << QStringList { "--rate-limit-ops-per-second", "-1" } << "--rate-limit-ops-per-second";
         QTest::newRow("rate text")
-            << QStringList{"--rate-limit-ops-per-second", "fast"} << "rateLimitOpsPerSecond";
-        QTest::newRow("burst negative") << QStringList{"--rate-limit-burst", "-3"} << "--rate-limit-burst";
+            << QStringList { "--rate-limit-ops-per-second", "fast" } << "rateLimitOpsPerSecond";
+        QTest::newRow("burst negative")
+            << QStringList { "--rate-limit-burst", "-3" } << "--rate-limit-burst";
         QTest::newRow("stamp not a bool")
-            << QStringList{"--stamp-server-timestamps", "maybe"} << "stampServerTimestamps";
-        QTest::newRow("unknown flag") << QStringList{"--bogus", "1"} << "bogus";
-        QTest::newRow("config missing") << QStringList{"--config", "/nonexistent.ini"} << "config";
+            << QStringList { "--stamp-server-timestamps", "maybe" } << "stampServerTimestamps";
+        QTest::newRow("unknown flag") << QStringList { "--bogus", "1" } << "bogus";
+        QTest::newRow("config missing")
+            << QStringList { "--config", "/nonexistent.ini" } << "config";
     }
 
     void badValues()
@@ -223,11 +236,11 @@ private Q_SLOTS:
         QTemporaryDir dir;
         const QString path = writeFile(dir, QStringLiteral("bad.ini"), "clusterPort=abc\n");
         QVERIFY(!path.isEmpty());
-        const auto result = parse({"--config", path});
+        const auto result = parse({ "--config", path });
         QVERIFY(!result.config);
         QCOMPARE(result.exitCode, 2);
         QVERIFY2(result.message.contains("clusterPort") && result.message.contains("abc"),
-                 qPrintable(result.message));
+            qPrintable(result.message));
     }
 
     void unknownFileKeyIsAnError()
@@ -235,7 +248,7 @@ private Q_SLOTS:
         QTemporaryDir dir;
         const QString path = writeFile(dir, QStringLiteral("bad.ini"), "prot=1\n");
         QVERIFY(!path.isEmpty());
-        const auto result = parse({"--config", path});
+        const auto result = parse({ "--config", path });
         QVERIFY(!result.config);
         QVERIFY2(result.message.contains("prot"), qPrintable(result.message));
     }
@@ -254,29 +267,28 @@ private Q_SLOTS:
     {
         QTest::addColumn<QStringList>("flags");
         QTest::addColumn<QStringList>("environment"); // NAME=value
-        QTest::addColumn<QString>("refusal");         // empty: it starts
+        QTest::addColumn<QString>("refusal"); // empty: it starts
         QTest::newRow("off: dev secret and memory storage")
-            << QStringList{"--storage", "memory:"} << QStringList{} << QString();
-        QTest::newRow("flag, dev secret") << QStringList{"--production"} << QStringList{}
-                                          << "--jwt-secret";
+            << QStringList { "--storage", "memory:" } << QStringList {} << QString();
+        QTest::newRow("flag, dev secret")
+            << QStringList { "--production" } << QStringList {} << "--jwt-secret";
         QTest::newRow("environment, dev secret")
-            << QStringList{} << QStringList{"WINGMAN_PRODUCTION=1"} << "--jwt-secret";
+            << QStringList {} << QStringList { "WINGMAN_PRODUCTION=1" } << "--jwt-secret";
         QTest::newRow("secret from the environment")
-            << QStringList{"--production"} << QStringList{"WINGMAN_JWT_SECRET=s3cret"}
+            << QStringList { "--production" } << QStringList { "WINGMAN_JWT_SECRET=s3cret" }
             << QString();
         QTest::newRow("memory storage")
-            << QStringList{"--production", "--jwt-secret", "s3cret", "--storage", "memory:"}
-            << QStringList{} << "--allow-memory-storage";
-        QTest::newRow("memory storage allowed")
-            << QStringList{"--production", "--jwt-secret", "s3cret", "--storage", "memory:",
-                           "--allow-memory-storage"}
-            << QStringList{} << QString();
+            << QStringList { "--production", "--jwt-secret", "s3cret", "--storage", "memory:" }
+            << QStringList {} << "--allow-memory-storage";
+        QTest::newRow("memory storage allowed") << QStringList { "--production", "--jwt-secret",
+            "s3cret", "--storage", "memory:", "--allow-memory-storage" }
+                                                << QStringList {} << QString();
         QTest::newRow("memory storage allowed by environment")
-            << QStringList{"--jwt-secret", "s3cret", "--storage", "memory:"}
-            << QStringList{"WINGMAN_PRODUCTION=true", "WINGMAN_ALLOW_MEMORY_STORAGE=yes"}
+            << QStringList { "--jwt-secret", "s3cret", "--storage", "memory:" }
+            << QStringList { "WINGMAN_PRODUCTION=true", "WINGMAN_ALLOW_MEMORY_STORAGE=yes" }
             << QString();
         QTest::newRow("production not a bool")
-            << QStringList{} << QStringList{"WINGMAN_PRODUCTION=sure"} << "WINGMAN_PRODUCTION";
+            << QStringList {} << QStringList { "WINGMAN_PRODUCTION=sure" } << "WINGMAN_PRODUCTION";
     }
 
     void production()
@@ -298,9 +310,10 @@ private Q_SLOTS:
     void productionFromFile()
     {
         QTemporaryDir dir;
-        const QString path = writeFile(dir, QStringLiteral("wingman.ini"), "[server]\nproduction=true\njwtSecret=from-file\n");
+        const QString path = writeFile(
+            dir, QStringLiteral("wingman.ini"), "[server]\nproduction=true\njwtSecret=from-file\n");
         QVERIFY(!path.isEmpty());
-        const auto result = parse({"--config", path});
+        const auto result = parse({ "--config", path });
         QVERIFY2(result.config, qPrintable(result.message));
         QVERIFY(result.config->production);
         QVERIFY(!result.config->allowMemoryStorage);
@@ -308,11 +321,11 @@ private Q_SLOTS:
 
     void helpAndVersionExitZero()
     {
-        const auto help = parse({"--help"});
+        const auto help = parse({ "--help" });
         QVERIFY(!help.config);
         QCOMPARE(help.exitCode, 0);
         QVERIFY(help.message.contains("--cluster-port"));
-        const auto version = parse({"--version"});
+        const auto version = parse({ "--version" });
         QVERIFY(!version.config);
         QCOMPARE(version.exitCode, 0);
     }

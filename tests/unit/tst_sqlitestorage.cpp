@@ -232,7 +232,8 @@ private Q_SLOTS:
         const QString redTag = crdt::Timestamp { 2000, 0, QStringLiteral("n1") }.toString();
         QCOMPARE(tags.orTombstones, QStringList { redTag });
         QCOMPARE(tags.orRecords.value("t").size(), 1);
-        QCOMPARE(tags.orRecords.value("t").first().value.toCbor().toString(), QStringLiteral("blue"));
+        QCOMPARE(
+            tags.orRecords.value("t").first().value.toCbor().toString(), QStringLiteral("blue"));
         QCOMPARE(tags.orRecords.value("u").size(), 1);
         storage->close();
     }
@@ -248,11 +249,11 @@ private Q_SLOTS:
             QCborMap { { QStringLiteral("k"), QStringLiteral("\u00fc") } });
         StorageWrite first = lwwPut(mapA, keyA, QCborValue(1), 10);
         first.lww.timestamp.nodeId = QStringLiteral("n\u0153ud");
-        const StorageWrite second = lwwPut(mapB, QStringLiteral("plain"),
-            crdt::Value::fromPacked(packed), 11);
+        const StorageWrite second
+            = lwwPut(mapB, QStringLiteral("plain"), crdt::Value::fromPacked(packed), 11);
         const StorageWrite third = lwwPut(mapA, QStringLiteral("ascii"), QCborValue(3), 12);
-        StorageWrite orWrite = orPut(mapB + QStringLiteral("-or"), QStringLiteral("\u00fc"),
-            QStringLiteral("x"), 13);
+        StorageWrite orWrite = orPut(
+            mapB + QStringLiteral("-or"), QStringLiteral("\u00fc"), QStringLiteral("x"), 13);
         orWrite.orRecord.timestamp.nodeId = QStringLiteral("n\u00f8de");
         orWrite.orRecord.tag = orWrite.orRecord.timestamp.toString();
         {
@@ -290,9 +291,8 @@ private Q_SLOTS:
         QCOMPARE(sqlite3_open_v2(path.toUtf8().constData(), &db,
                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr),
             SQLITE_OK);
-        const auto exec = [db](const char *sql) {
-            return sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
-        };
+        const auto exec
+            = [db](const char *sql) { return sqlite3_exec(db, sql, nullptr, nullptr, nullptr); };
         sqlite3_busy_timeout(db, 5000); // as Qt's QSQLITE connection, the writer's
         QCOMPARE(exec("PRAGMA journal_mode=WAL"), SQLITE_OK);
         QCOMPARE(exec("PRAGMA synchronous=NORMAL"), SQLITE_OK);
@@ -301,7 +301,7 @@ private Q_SLOTS:
         constexpr int kCheckpointPages = 64;
         constexpr int kMaxPages = 256;
         constexpr int kRowsPerCommit = 8; // about 8 pages a commit
-        constexpr int kCommits = 400;     // about 12 times kMaxPages in all
+        constexpr int kCommits = 400; // about 12 times kMaxPages in all
         int passive = 0;
         {
             storage::SqliteCheckpointer checkpointer(path, kCheckpointPages, kMaxPages);
