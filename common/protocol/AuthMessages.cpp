@@ -1,131 +1,58 @@
 #include "protocol/AuthMessages.h"
 
-#include "protocol/MessageFields.h"
+#include "protocol/Schema.h"
 
 namespace wingman::protocol {
 
 using namespace Qt::StringLiterals;
-using namespace fields;
+using namespace schema;
 
-std::optional<AuthRequiredMessage> AuthRequiredMessage::fromCbor(
-    const QCborMap &message, DecodeError *error)
-{
-    const FieldReader top(message, FieldPath(), error);
-    AuthRequiredMessage result;
-    if (!top.type(messageTypeName(kType)) || !readEnvelopeTimestamp(top, result.envelopeTimestamp))
-        return std::nullopt;
-    return result;
-}
+namespace {
 
-QCborMap AuthRequiredMessage::toCbor() const
-{
-    QCborMap message = startMessage(kType);
-    putEnvelopeTimestamp(message, envelopeTimestamp);
-    return message;
-}
+using AuthRequired = TopLevelMessage<AuthRequiredMessage>;
 
+using AuthToken = Field<"token", &AuthMessage::token>;
+using AuthVersion = Field<"protocolVersion", &AuthMessage::protocolVersion>;
+using Auth = TopLevelMessage<AuthMessage, AuthToken, AuthVersion>;
+
+using AuthAck
+    = TopLevelMessage<AuthAckMessage, Field<"protocolVersion", &AuthAckMessage::protocolVersion>>;
+
+using AuthFail = TopLevelMessage<AuthFailMessage, Field<"error", &AuthFailMessage::error>>;
+
+using Ping = TopLevelMessage<PingMessage, Field<"timestamp", &PingMessage::timestamp>>;
+
+using Pong = TopLevelMessage<PongMessage, Field<"serverTime", &PongMessage::serverTime>>;
+
+} // namespace
+
+WINGMAN_MESSAGE_CODEC(AuthRequiredMessage, AuthRequired);
+
+// The token is read from payload.token when there is no top-level one and a payload map.
 std::optional<AuthMessage> AuthMessage::fromCbor(const QCborMap &message, DecodeError *error)
 {
     const FieldPath root;
-    const FieldReader top(message, root, error);
     AuthMessage result;
-    if (!top.type(messageTypeName(kType))
-        || !top.optionalInteger("protocolVersion"_L1, result.protocolVersion)) {
+    if (!readType(message, kType, error) || !AuthVersion::read(message, result, error, root))
         return std::nullopt;
-    }
-    const QCborValue payload = top.value("payload"_L1);
-    if (isAbsent(top.value("token"_L1)) && payload.isMap()) {
-        const FieldReader inner(payload.toMap(), FieldPath(root, "payload"_L1), error);
-        if (!inner.string("token"_L1, result.token))
-            return std::nullopt;
-        return result;
-    }
-    if (!top.string("token"_L1, result.token))
+    const QCborValue payload = message.value("payload"_L1);
+    const bool inPayload = isAbsent(message.value(AuthToken::name)) && payload.isMap();
+    const bool read = inPayload
+        ? AuthToken::read(payload.toMap(), result, error, FieldPath(root, "payload"_L1))
+        : AuthToken::read(message, result, error, root);
+    if (!read)
         return std::nullopt;
     return result;
 }
 
 QCborMap AuthMessage::toCbor() const
 {
-    QCborMap message = startMessage(kType);
-    message.insert("token"_L1, token);
-    if (protocolVersion)
-        message.insert("protocolVersion"_L1, *protocolVersion);
-    return message;
+    return Auth::toCbor(*this);
 }
 
-std::optional<AuthAckMessage> AuthAckMessage::fromCbor(const QCborMap &message, DecodeError *error)
-{
-    const FieldReader top(message, FieldPath(), error);
-    AuthAckMessage result;
-    if (!top.type(messageTypeName(kType))
-        || !top.optionalInteger("protocolVersion"_L1, result.protocolVersion)
-        || !readEnvelopeTimestamp(top, result.envelopeTimestamp)) {
-        return std::nullopt;
-    }
-    return result;
-}
-
-QCborMap AuthAckMessage::toCbor() const
-{
-    QCborMap message = startMessage(kType);
-    if (protocolVersion)
-        message.insert("protocolVersion"_L1, *protocolVersion);
-    putEnvelopeTimestamp(message, envelopeTimestamp);
-    return message;
-}
-
-std::optional<AuthFailMessage> AuthFailMessage::fromCbor(
-    const QCborMap &message, DecodeError *error)
-{
-    const FieldReader top(message, FieldPath(), error);
-    AuthFailMessage result;
-    if (!top.type(messageTypeName(kType)) || !top.string("error"_L1, result.error)
-        || !readEnvelopeTimestamp(top, result.envelopeTimestamp)) {
-        return std::nullopt;
-    }
-    return result;
-}
-
-QCborMap AuthFailMessage::toCbor() const
-{
-    QCborMap message = startMessage(kType);
-    message.insert("error"_L1, error);
-    putEnvelopeTimestamp(message, envelopeTimestamp);
-    return message;
-}
-
-std::optional<PingMessage> PingMessage::fromCbor(const QCborMap &message, DecodeError *error)
-{
-    const FieldReader top(message, FieldPath(), error);
-    PingMessage result;
-    if (!top.type(messageTypeName(kType)) || !top.optionalInteger("timestamp"_L1, result.timestamp))
-        return std::nullopt;
-    return result;
-}
-
-QCborMap PingMessage::toCbor() const
-{
-    QCborMap message = startMessage(kType);
-    if (timestamp)
-        message.insert("timestamp"_L1, *timestamp);
-    return message;
-}
-
-std::optional<PongMessage> PongMessage::fromCbor(const QCborMap &message, DecodeError *error)
-{
-    const FieldReader top(message, FieldPath(), error);
-    PongMessage result;
-    if (!top.type(messageTypeName(kType)) || !top.integer("serverTime"_L1, result.serverTime))
-        return std::nullopt;
-    return result;
-}
-
-QCborMap PongMessage::toCbor() const
-{
-    QCborMap message = startMessage(kType);
-    message.insert("serverTime"_L1, serverTime);
-    return message;
-}
+WINGMAN_MESSAGE_CODEC(AuthAckMessage, AuthAck);
+WINGMAN_MESSAGE_CODEC(AuthFailMessage, AuthFail);
+WINGMAN_MESSAGE_CODEC(PingMessage, Ping);
+WINGMAN_MESSAGE_CODEC(PongMessage, Pong);
 
 } // namespace wingman::protocol

@@ -3,8 +3,10 @@
 #include "crdt/LwwRecord.h"
 #include "crdt/OrRecord.h"
 #include "crdt/Timestamp.h"
+#include "protocol/Enums.h"
 #include "protocol/FieldPath.h"
 #include "protocol/MsgPackCodec.h"
+#include "protocol/Records.h"
 
 #include <QCborMap>
 #include <QCborValue>
@@ -19,90 +21,7 @@
 
 namespace wingman::protocol {
 
-// Every message `type` of docs/protocol.md that Wingman has a typed form for.
-enum class MessageType {
-    AuthRequired,
-    Auth,
-    AuthAck,
-    AuthFail,
-    Ping,
-    Pong,
-    ClientOp,
-    OpBatch,
-    OpAck,
-    OpRejected,
-    ServerEvent,
-    ServerBatchEvent,
-    Batch,
-    QuerySub,
-    QueryResp,
-    QueryUpdate,
-    QueryUnsub,
-    SyncInit,
-    SyncRespRoot,
-    MerkleReqBucket,
-    SyncRespBuckets,
-    SyncRespLeaf,
-    SyncResetRequired,
-    OrMapSyncInit,
-    OrMapSyncRespRoot,
-    OrMapMerkleReqBucket,
-    OrMapSyncRespBuckets,
-    OrMapSyncRespLeaf,
-    OrMapDiffRequest,
-    OrMapDiffResponse,
-    OrMapPushDiff,
-    ShutdownPending,
-    Error,
-    GcPrune,
-};
-
-// The wire name ("OP_BATCH"); messageTypeFromName is its inverse, nullopt for unknown names.
-QLatin1StringView messageTypeName(MessageType type);
-std::optional<MessageType> messageTypeFromName(QStringView name);
-
-enum class WriteConcern { FireAndForget, Memory, Applied, Replicated, Persisted };
-QLatin1StringView writeConcernName(WriteConcern concern);
-std::optional<WriteConcern> writeConcernFromName(QStringView name);
-
-enum class OpType { Put, Remove, OrAdd, OrRemove };
-QLatin1StringView opTypeName(OpType type);
-std::optional<OpType> opTypeFromName(QStringView name);
-
-// SERVER_EVENT eventType; Updated is what TTL expiry sends with the tombstone record.
-enum class ServerEventType { Put, Remove, OrAdd, OrRemove, Updated };
-QLatin1StringView serverEventTypeName(ServerEventType type);
-std::optional<ServerEventType> serverEventTypeFromName(QStringView name);
-
-// QUERY_UPDATE payload.type.
-enum class QueryChange { Enter, Update, Remove };
-QLatin1StringView queryChangeName(QueryChange change);
-std::optional<QueryChange> queryChangeFromName(QStringView name);
-
-// Shared shapes. `path` names where the value sits in its message, so that an error reads
-// "payload.ops.3.record.timestamp.millis"; it may be left empty.
-
-class MsgPackWriter;
-
-// {millis, counter, nodeId}; millis is read as 64-bit from any int or float.
-QCborMap timestampToCbor(const crdt::Timestamp &timestamp);
-std::optional<crdt::Timestamp> timestampFromCbor(
-    const QCborValue &value, DecodeError *error = nullptr, const FieldPath &path = {});
-
-// {value, timestamp, ttlMs?}; value nil (or absent) is a tombstone and is written as nil.
-QCborMap lwwRecordToCbor(const crdt::LwwRecord &record);
-// The write* functions produce exactly the bytes MsgPackCodec::encode gives for the *ToCbor form,
-// without building it: they serve the messages sent per op.
-void writeTimestamp(MsgPackWriter &out, const crdt::Timestamp &timestamp);
-void writeLwwRecord(MsgPackWriter &out, const crdt::LwwRecord &record);
-void writeOrRecord(MsgPackWriter &out, const crdt::OrRecord &record);
-std::optional<crdt::LwwRecord> lwwRecordFromCbor(
-    const QCborValue &value, DecodeError *error = nullptr, const FieldPath &path = {});
-
-// {value, timestamp, tag, ttlMs?}.
-QCborMap orRecordToCbor(const crdt::OrRecord &record);
-std::optional<crdt::OrRecord> orRecordFromCbor(
-    const QCborValue &value, DecodeError *error = nullptr, const FieldPath &path = {});
+// Shapes shared by several messages; `path` in fromCbor as in Records.h.
 
 // Bucket character (or path) -> 32-bit hash, as in SYNC_RESP_BUCKETS and ORMAP_SYNC_INIT.
 using BucketHashes = QMap<QString, quint32>;
@@ -181,6 +100,7 @@ struct LeafRecord {
     static std::optional<LeafRecord> fromCbor(
         const QCborMap &map, DecodeError *error = nullptr, const FieldPath &path = {});
     QCborMap toCbor() const;
+    void write(MsgPackWriter &out) const;
     friend bool operator==(const LeafRecord &, const LeafRecord &) = default;
 };
 

@@ -69,7 +69,7 @@ bool readCachedString(const Object &o, QString &cache, QString &out)
     return true;
 }
 
-// FieldReader::integer accepts any int, or a double that is integral and within 64 bits.
+// The Integer field codec accepts any int, or a double that is integral and within 64 bits.
 bool readInteger(const Object &o, qint64 &out)
 {
     switch (o.type) {

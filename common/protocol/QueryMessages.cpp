@@ -1,159 +1,58 @@
 #include "protocol/QueryMessages.h"
 
-#include "protocol/MessageFields.h"
-#include "protocol/MsgPackWriter.h"
+#include "protocol/Schema.h"
 
 namespace wingman::protocol {
 
-using namespace Qt::StringLiterals;
-using namespace fields;
+using namespace schema;
 
-std::optional<QuerySubMessage> QuerySubMessage::fromCbor(
-    const QCborMap &message, DecodeError *error)
+namespace {
+
+// Tables keep one field a line, in wire order.
+// clang-format off
+using QuerySub = PayloadMessage<QuerySubMessage, Fields<
+    Field<"queryId", &QuerySubMessage::queryId>,
+    Field<"mapName", &QuerySubMessage::mapName>,
+    Field<"query", &QuerySubMessage::query>>>;
+
+using QueryResp = PayloadMessage<QueryRespMessage, Fields<
+    Field<"queryId", &QueryRespMessage::queryId>,
+    Field<"results", &QueryRespMessage::results>,
+    Field<"nextCursor", &QueryRespMessage::nextCursor>,
+    Field<"hasMore", &QueryRespMessage::hasMore>,
+    Field<"cursorStatus", &QueryRespMessage::cursorStatus>>>;
+
+using QueryUpdate = PayloadMessage<QueryUpdateMessage, Fields<
+    Field<"queryId", &QueryUpdateMessage::queryId>,
+    Field<"key", &QueryUpdateMessage::key>,
+    Field<"value", &QueryUpdateMessage::value, RecordValue>,
+    Field<"type", &QueryUpdateMessage::change>>>;
+
+using QueryUnsub = PayloadMessage<QueryUnsubMessage, Fields<
+    Field<"queryId", &QueryUnsubMessage::queryId>>>;
+// clang-format on
+
+qsizetype updateSizeHint(const QueryUpdateMessage &update, qsizetype valueSize)
 {
-    const FieldPath root;
-    const FieldReader top(message, root, error);
-    QCborMap payload;
-    if (!readPayload(top, kType, payload))
-        return std::nullopt;
-    const FieldReader fields(payload, FieldPath(root, "payload"_L1), error);
-    QuerySubMessage result;
-    if (!fields.string("queryId"_L1, result.queryId) || !fields.string("mapName"_L1, result.mapName)
-        || !fields.map("query"_L1, result.query)) {
-        return std::nullopt;
-    }
-    return result;
+    return 128 + 3 * (update.queryId.size() + update.key.size()) + valueSize;
 }
 
-QCborMap QuerySubMessage::toCbor() const
-{
-    QCborMap payload;
-    payload.insert("queryId"_L1, queryId);
-    payload.insert("mapName"_L1, mapName);
-    payload.insert("query"_L1, query);
-    QCborMap message = startMessage(kType);
-    message.insert("payload"_L1, payload);
-    return message;
-}
+} // namespace
 
-std::optional<QueryRespMessage> QueryRespMessage::fromCbor(
-    const QCborMap &message, DecodeError *error)
-{
-    const FieldPath root;
-    const FieldReader top(message, root, error);
-    QCborMap payload;
-    QueryRespMessage result;
-    if (!readPayload(top, kType, payload) || !readEnvelopeTimestamp(top, result.envelopeTimestamp))
-        return std::nullopt;
-    const FieldReader fields(payload, FieldPath(root, "payload"_L1), error);
-    if (!fields.string("queryId"_L1, result.queryId)
-        || !readList(fields, "results"_L1, result.results)
-        || !fields.optionalString("nextCursor"_L1, result.nextCursor)
-        || !fields.optionalBoolean("hasMore"_L1, result.hasMore)
-        || !fields.optionalString("cursorStatus"_L1, result.cursorStatus)) {
-        return std::nullopt;
-    }
-    return result;
-}
-
-QCborMap QueryRespMessage::toCbor() const
-{
-    QCborMap payload;
-    payload.insert("queryId"_L1, queryId);
-    payload.insert("results"_L1, listToCbor(results));
-    if (nextCursor)
-        payload.insert("nextCursor"_L1, *nextCursor);
-    if (hasMore)
-        payload.insert("hasMore"_L1, *hasMore);
-    if (cursorStatus)
-        payload.insert("cursorStatus"_L1, *cursorStatus);
-    QCborMap message = startMessage(kType);
-    message.insert("payload"_L1, payload);
-    putEnvelopeTimestamp(message, envelopeTimestamp);
-    return message;
-}
-
-std::optional<QueryUpdateMessage> QueryUpdateMessage::fromCbor(
-    const QCborMap &message, DecodeError *error)
-{
-    const FieldPath root;
-    const FieldReader top(message, root, error);
-    QCborMap payload;
-    QueryUpdateMessage result;
-    if (!readPayload(top, kType, payload) || !readEnvelopeTimestamp(top, result.envelopeTimestamp))
-        return std::nullopt;
-    const FieldReader fields(payload, FieldPath(root, "payload"_L1), error);
-    if (!fields.string("queryId"_L1, result.queryId) || !fields.string("key"_L1, result.key)
-        || !readEnum(fields, "type"_L1, queryChangeFromName, result.change)) {
-        return std::nullopt;
-    }
-    const QCborValue value = fields.value("value"_L1);
-    result.value = value.isUndefined() ? QCborValue(nullptr) : value;
-    return result;
-}
-
-QCborMap QueryUpdateMessage::toCbor() const
-{
-    QCborMap payload;
-    payload.insert("queryId"_L1, queryId);
-    payload.insert("key"_L1, key);
-    payload.insert("value"_L1, value.isUndefined() ? QCborValue(nullptr) : value);
-    payload.insert("type"_L1, queryChangeName(change));
-    QCborMap message = startMessage(kType);
-    message.insert("payload"_L1, payload);
-    putEnvelopeTimestamp(message, envelopeTimestamp);
-    return message;
-}
+WINGMAN_MESSAGE_CODEC(QuerySubMessage, QuerySub);
+WINGMAN_MESSAGE_CODEC(QueryRespMessage, QueryResp);
+WINGMAN_MESSAGE_CODEC(QueryUpdateMessage, QueryUpdate);
+WINGMAN_MESSAGE_CODEC(QueryUnsubMessage, QueryUnsub);
 
 QByteArray QueryUpdateMessage::encode() const
 {
-    QByteArray value;
-    MsgPackWriter(value).recordValue(this->value);
-    return encode(value);
+    return QueryUpdate::encode(*this, updateSizeHint(*this, 64));
 }
 
 QByteArray QueryUpdateMessage::encode(QByteArrayView encodedValue) const
 {
-    QByteArray bytes;
-    MsgPackWriter out(bytes, 128 + 3 * (queryId.size() + key.size()) + encodedValue.size());
-    beginMessage(out, kType, 2, envelopeTimestamp);
-    out.latin1("payload"_L1);
-    out.mapHeader(4);
-    out.latin1("queryId"_L1);
-    out.string(queryId);
-    out.latin1("key"_L1);
-    out.string(key);
-    out.latin1("value"_L1);
-    out.raw(encodedValue);
-    out.latin1("type"_L1);
-    out.latin1(queryChangeName(change));
-    endMessage(out, envelopeTimestamp);
-    out.finish();
-    return bytes;
-}
-
-std::optional<QueryUnsubMessage> QueryUnsubMessage::fromCbor(
-    const QCborMap &message, DecodeError *error)
-{
-    const FieldPath root;
-    const FieldReader top(message, root, error);
-    QCborMap payload;
-    if (!readPayload(top, kType, payload))
-        return std::nullopt;
-    const FieldReader fields(payload, FieldPath(root, "payload"_L1), error);
-    QueryUnsubMessage result;
-    if (!fields.string("queryId"_L1, result.queryId))
-        return std::nullopt;
-    return result;
-}
-
-QCborMap QueryUnsubMessage::toCbor() const
-{
-    QCborMap payload;
-    payload.insert("queryId"_L1, queryId);
-    QCborMap message = startMessage(kType);
-    message.insert("payload"_L1, payload);
-    return message;
+    return QueryUpdate::encode(
+        *this, updateSizeHint(*this, encodedValue.size()), Packed<"value"> { encodedValue });
 }
 
 } // namespace wingman::protocol

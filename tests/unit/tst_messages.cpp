@@ -1,5 +1,6 @@
 #include "protocol/Frame.h"
 #include "protocol/Messages.h"
+#include "protocol/MsgPackWriter.h"
 
 #include <QCborArray>
 #include <QCborMap>
@@ -232,6 +233,7 @@ private Q_SLOTS:
     void authTokenInPayload();
     void helpersReportRelativeFields();
     void directEncodingMatchesCborForm();
+    void shapeWritersMatchCborForm();
 };
 
 void TestMessages::typeNames()
@@ -860,6 +862,13 @@ void TestMessages::directEncodingMatchesCborForm()
             timestamp };
         QCOMPARE(
             undefinedValue.encode(), MsgPackCodec::encode(QCborValue(undefinedValue.toCbor())));
+        // The value handed over packed, as a fan-out to many queries does.
+        const QueryUpdateMessage update { u"q-1"_s, u"key"_s, awkward, QueryChange::Enter,
+            timestamp };
+        QCOMPARE(update.encode(MsgPackCodec::encode(awkward)),
+            MsgPackCodec::encode(QCborValue(update.toCbor())));
+        QCOMPARE(undefinedValue.encode(MsgPackCodec::encode(QCborValue(nullptr))),
+            MsgPackCodec::encode(QCborValue(undefinedValue.toCbor())));
 
         SyncRespLeafMessage leaf { u"todos"_s, u"0a"_s,
             { { u"k\u00e9y"_s, *put.record }, { u"gone"_s, *tombstone.record } }, timestamp };
@@ -872,6 +881,45 @@ void TestMessages::directEncodingMatchesCborForm()
         const SyncRespLeafMessage noRecords { u"todos"_s, u""_s, {}, timestamp };
         QCOMPARE(noRecords.encode(), MsgPackCodec::encode(QCborValue(noRecords.toCbor())));
     }
+}
+
+void TestMessages::shapeWritersMatchCborForm()
+{
+    const auto written = [](const auto &write) {
+        QByteArray bytes;
+        MsgPackWriter out(bytes);
+        write(out);
+        out.finish();
+        return bytes;
+    };
+    const auto encoded = [](const QCborMap &map) { return MsgPackCodec::encode(QCborValue(map)); };
+
+    for (const crdt::Timestamp &stamp :
+        { ts(1700000000000, 1, u"client-a"_s), ts(-5, -1, u"\u00e9"_s),
+            ts(qint64(1) << 60, std::numeric_limits<qint32>::max(), {}) }) {
+        QCOMPARE(written([&](MsgPackWriter &out) { writeTimestamp(out, stamp); }),
+            encoded(timestampToCbor(stamp)));
+    }
+    for (const crdt::LwwRecord &record : { lww(u"v"_s), lww(QCborValue(nullptr), 60'000),
+             lww(QCborValue()), lww(QCborMap { { "n"_L1, 2.5 } }, 0) }) {
+        QCOMPARE(written([&](MsgPackWriter &out) { writeLwwRecord(out, record); }),
+            encoded(lwwRecordToCbor(record)));
+        const LeafRecord leaf { u"k\u00e9y"_s, record };
+        QCOMPARE(written([&](MsgPackWriter &out) { leaf.write(out); }), encoded(leaf.toCbor()));
+    }
+    crdt::OrRecord noTtl = orRecord(QCborArray { 1, u"x"_s }, u"1700000000005:0:n1"_s);
+    noTtl.ttlMs.reset();
+    for (const crdt::OrRecord &record : { orRecord(u"red"_s, u"t"_s), noTtl }) {
+        QCOMPARE(written([&](MsgPackWriter &out) { writeOrRecord(out, record); }),
+            encoded(orRecordToCbor(record)));
+    }
+    for (const OpResult &result : { OpResult { u"1"_s, true, WriteConcern::Applied, {} },
+             OpResult { u"2"_s, false, WriteConcern::FireAndForget, u"denied"_s } }) {
+        QCOMPARE(written([&](MsgPackWriter &out) { result.write(out); }), encoded(result.toCbor()));
+    }
+    const ServerEventPayload updated { u"todos"_s, ServerEventType::Updated, u"k"_s,
+        lww(QCborValue(nullptr)), orRecord(1, u"t"_s), u"t"_s };
+    QCOMPARE(written([&](MsgPackWriter &out) { updated.write(out); }), encoded(updated.toCbor()));
 }
 
 QTEST_APPLESS_MAIN(TestMessages)
