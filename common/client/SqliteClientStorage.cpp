@@ -1,7 +1,7 @@
 #include "client/SqliteClientStorage.h"
 
 #include "client/ClientLogging.h"
-#include "protocol/MsgPackCodec.h"
+#include "protocol/Wire.h"
 
 #include <QCborArray>
 #include <QSqlError>
@@ -29,7 +29,7 @@ const char *const kSchema[] = {
 
 std::optional<QCborValue> decode(const QVariant &blob)
 {
-    const protocol::DecodeResult decoded = protocol::MsgPackCodec::decode(blob.toByteArray());
+    const wire::DecodeResult decoded = wire::MsgPackCodec::decode(blob.toByteArray());
     if (!decoded.ok)
         return std::nullopt;
     return decoded.value;
@@ -40,7 +40,7 @@ QByteArray encodeOrRecords(const QList<crdt::OrRecord> &records)
     QCborArray array;
     for (const crdt::OrRecord &record : records)
         array.append(protocol::orRecordToCbor(record));
-    return protocol::MsgPackCodec::encode(array);
+    return wire::MsgPackCodec::encode(array);
 }
 
 } // namespace
@@ -104,7 +104,7 @@ QString SqliteClientStorage::appendOp(const protocol::ClientOp &op)
     protocol::ClientOp stored = op;
     stored.id.reset();
     QSqlQuery query = prepare(u"INSERT INTO op_log (op) VALUES (?)"_s);
-    query.addBindValue(protocol::MsgPackCodec::encode(stored.toCbor()));
+    query.addBindValue(wire::MsgPackCodec::encode(stored.toCbor()));
     if (!exec(query))
         return {};
     return QString::number(query.lastInsertId().toLongLong());
@@ -158,7 +158,7 @@ bool SqliteClientStorage::storeLwwRecord(
         = prepare(u"INSERT OR REPLACE INTO lww_records (map, key, record) VALUES (?, ?, ?)"_s);
     query.addBindValue(mapName);
     query.addBindValue(key);
-    query.addBindValue(protocol::MsgPackCodec::encode(protocol::lwwRecordToCbor(record)));
+    query.addBindValue(wire::MsgPackCodec::encode(protocol::lwwRecordToCbor(record)));
     return exec(query);
 }
 

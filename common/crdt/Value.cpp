@@ -1,6 +1,7 @@
 #include "crdt/Value.h"
 
-#include "protocol/MsgPackCodec.h"
+#include "wire/MsgPackCodec.h"
+#include "wire/MsgPackWriter.h"
 
 namespace wingman::crdt {
 
@@ -24,13 +25,13 @@ QCborValue Value::toCbor() const
 {
     if (!isPacked())
         return m_value;
-    protocol::DecodeResult decoded = protocol::MsgPackCodec::decode(m_packed);
+    wire::DecodeResult decoded = wire::MsgPackCodec::decode(m_packed);
     return decoded.ok ? std::move(decoded.value) : QCborValue();
 }
 
 QByteArray Value::packed() const
 {
-    return isPacked() ? m_packed : protocol::MsgPackCodec::encode(m_value);
+    return isPacked() ? m_packed : wire::MsgPackCodec::encode(m_value);
 }
 
 bool Value::isNull() const
@@ -40,7 +41,7 @@ bool Value::isNull() const
 
 bool Value::isUndefined() const
 {
-    // MsgPackCodec's undefined: fixext1 of type 0.
+    // wire::MsgPackCodec's undefined: fixext1 of type 0.
     return isPacked() ? m_packed.size() == 3 && m_packed.startsWith(QByteArrayView("\xd4\x00", 2))
                       : m_value.isUndefined();
 }
@@ -52,6 +53,16 @@ bool operator==(const Value &a, const Value &b)
     if (!a.isPacked() && !b.isPacked())
         return a.m_value == b.m_value;
     return a.toCbor() == b.toCbor();
+}
+
+void Value::writeTo(wire::MsgPackWriter &out) const
+{
+    if (isUndefined())
+        out.nil();
+    else if (isPacked())
+        out.raw(m_packed);
+    else
+        out.value(m_value);
 }
 
 } // namespace wingman::crdt

@@ -6,9 +6,13 @@
 #include <concepts>
 #include <utility>
 
+namespace wingman::wire {
+class MsgPackWriter;
+}
+
 namespace wingman::crdt {
 
-// A record's value: either a QCborValue or the MessagePack encoding of one (MsgPackCodec's
+// A record's value: either a QCborValue or the MessagePack encoding of one (wire::MsgPackCodec's
 // mapping). Values arriving in a client's write, or loaded from storage, stay in their wire form:
 // most of them are only stored, merged and sent on again, so building a QCborValue tree for each
 // would be the write path's largest cost. Whoever needs to look inside (a query predicate, the OR
@@ -23,7 +27,7 @@ public:
         : m_value(std::forward<T>(value))
     { }
 
-    // bytes must hold exactly one MessagePack value (MsgPackCodec::valueSize(bytes) ==
+    // bytes must hold exactly one MessagePack value (wire::MsgPackCodec::valueSize(bytes) ==
     // bytes.size()); one that still fails to decode reads as undefined through toCbor().
     static Value fromPacked(QByteArray bytes);
 
@@ -32,6 +36,9 @@ public:
     QCborValue toCbor() const;
     // The MessagePack encoding; encodes an unpacked value every time it is called.
     QByteArray packed() const;
+    // Writes the value as a record carries it: undefined (an absent value, a tombstone) as nil, a
+    // packed value copied as it is.
+    void writeTo(wire::MsgPackWriter &out) const;
 
     bool isNull() const;
     bool isUndefined() const;

@@ -1,6 +1,6 @@
 #include "protocol/BatchContainer.h"
 
-#include "protocol/ByteArraySink.h"
+#include "wire/ByteArraySink.h"
 
 #include <QCborValue>
 #include <QtEndian>
@@ -21,14 +21,14 @@ qsizetype dataSize(const QByteArrayList &messages)
     return size;
 }
 
-void appendWord(ByteArraySink &sink, quint32 value)
+void appendWord(wire::ByteArraySink &sink, quint32 value)
 {
     char word[kWordSize];
     qToLittleEndian(value, word);
     sink.write(word, kWordSize);
 }
 
-void appendData(ByteArraySink &sink, const QByteArrayList &messages)
+void appendData(wire::ByteArraySink &sink, const QByteArrayList &messages)
 {
     appendWord(sink, quint32(messages.size()));
     for (const QByteArray &message : messages) {
@@ -45,7 +45,7 @@ BatchDecodeResult failure(const QString &field, const QString &reason)
     return result;
 }
 
-void packString(msgpack::packer<ByteArraySink> &packer, QLatin1StringView text)
+void packString(msgpack::packer<wire::ByteArraySink> &packer, QLatin1StringView text)
 {
     packer.pack_str(uint32_t(text.size()));
     packer.pack_str_body(text.data(), uint32_t(text.size()));
@@ -58,8 +58,8 @@ QByteArray BatchContainer::encode(const QByteArrayList &encodedMessages)
     const qsizetype size = dataSize(encodedMessages);
     QByteArray frame;
     {
-        ByteArraySink sink(frame, size + 32);
-        msgpack::packer<ByteArraySink> packer(sink);
+        wire::ByteArraySink sink(frame, size + 32);
+        msgpack::packer<wire::ByteArraySink> packer(sink);
         packer.pack_map(3);
         packString(packer, QLatin1StringView("type"));
         packString(packer, QLatin1StringView("BATCH"));
@@ -85,7 +85,7 @@ QByteArray BatchContainer::encodeData(const QByteArrayList &encodedMessages)
 {
     QByteArray data;
     {
-        ByteArraySink sink(data, dataSize(encodedMessages));
+        wire::ByteArraySink sink(data, dataSize(encodedMessages));
         appendData(sink, encodedMessages);
     }
     return data;

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "protocol/MsgPackCodec.h"
+#include "protocol/Wire.h"
 
 #include <QByteArray>
 #include <QByteArrayList>

@@ -37,8 +37,8 @@ std::optional<qint64> toInt64(const QCborValue &value)
 bool failNotText(const QCborValue &value, DecodeError *error, const FieldPath &path)
 {
     return failAt(error, path,
-        MsgPackCodec::isInvalidString(value) ? QStringLiteral("is not valid UTF-8")
-                                             : QStringLiteral("must be a string"));
+        wire::MsgPackCodec::isInvalidString(value) ? QStringLiteral("is not valid UTF-8")
+                                                   : QStringLiteral("must be a string"));
 }
 
 bool failText(const QCborValue &value, DecodeError *error, const FieldPath &path)

@@ -3,9 +3,9 @@
 #include "crdt/Value.h"
 #include "protocol/Enums.h"
 #include "protocol/FieldPath.h"
-#include "protocol/MsgPackCodec.h"
-#include "protocol/MsgPackWriter.h"
 #include "protocol/Records.h"
+#include "protocol/Wire.h"
+#include "wire/MsgPackWriter.h"
 
 #include <QCborArray>
 #include <QCborMap>
@@ -18,14 +18,14 @@
 #include <optional>
 #include <type_traits>
 
-// How one field's value is read, turned into its QCborValue form and written with MsgPackWriter
-// (internal to common/protocol; Schema.h builds message codecs from these).
+// How one field's value is read, turned into its QCborValue form and written with
+// wire::MsgPackWriter (internal to common/protocol; Schema.h builds message codecs from these).
 //
 // A codec is a struct of static functions over its value type T:
 //   bool read(const QCborValue &value, T &out, DecodeError *error, const FieldPath &path)
 //   QCborValue toCbor(const T &value)
-//   void write(MsgPackWriter &out, const T &value)  (optional: out.value(toCbor(value)) if not)
-//   bool present(const T &value)                    (optional: always present if not)
+//   void write(wire::MsgPackWriter &out, const T &value)  (optional: out.value(toCbor(value)) if
+//   not) bool present(const T &value)                    (optional: always present if not)
 // `value` is undefined when the key is missing. read() records the first wrong value at `path`.
 //
 // Conventions: optional fields treat nil like absence. Numbers may arrive as any int or float
@@ -57,7 +57,7 @@ inline bool requireMap(const QCborValue &value, DecodeError *error, const FieldP
 }
 
 // Writes with the codec's write(), or through the QCborValue form where it has none.
-template <typename Codec, typename T> void writeWith(MsgPackWriter &out, const T &value)
+template <typename Codec, typename T> void writeWith(wire::MsgPackWriter &out, const T &value)
 {
     if constexpr (requires { Codec::write(out, value); })
         Codec::write(out, value);
@@ -88,7 +88,7 @@ struct Text {
         return true;
     }
     static QCborValue toCbor(const QString &text) { return text; }
-    static void write(MsgPackWriter &out, const QString &text) { out.string(text); }
+    static void write(wire::MsgPackWriter &out, const QString &text) { out.string(text); }
 };
 
 // An array item: never "required", only "must be a string".
@@ -113,7 +113,7 @@ struct Integer {
         return true;
     }
     static QCborValue toCbor(qint64 n) { return n; }
-    static void write(MsgPackWriter &out, qint64 n) { out.integer(n); }
+    static void write(wire::MsgPackWriter &out, qint64 n) { out.integer(n); }
 
 private:
     static bool readNonInteger(
@@ -125,7 +125,7 @@ struct Int32 {
     static bool read(
         const QCborValue &value, qint32 &out, DecodeError *error, const FieldPath &path);
     static QCborValue toCbor(qint32 n) { return n; }
-    static void write(MsgPackWriter &out, qint32 n) { out.integer(n); }
+    static void write(wire::MsgPackWriter &out, qint32 n) { out.integer(n); }
 };
 
 // A 32-bit hash; JavaScript may hand it over signed, so [-2^31, 2^32) is accepted.
@@ -133,7 +133,7 @@ struct Hash {
     static bool read(
         const QCborValue &value, quint32 &out, DecodeError *error, const FieldPath &path);
     static QCborValue toCbor(quint32 hash) { return qint64(hash); }
-    static void write(MsgPackWriter &out, quint32 hash) { out.integer(qint64(hash)); }
+    static void write(wire::MsgPackWriter &out, quint32 hash) { out.integer(qint64(hash)); }
 };
 
 struct Boolean {
@@ -145,7 +145,7 @@ struct Boolean {
         return true;
     }
     static QCborValue toCbor(bool b) { return b; }
-    static void write(MsgPackWriter &out, bool b) { out.boolean(b); }
+    static void write(wire::MsgPackWriter &out, bool b) { out.boolean(b); }
 };
 
 // A map carried as it is (a query).
@@ -182,7 +182,7 @@ struct RecordValue {
     }
     static QCborValue toCbor(const crdt::Value &value) { return normal(value.toCbor()); }
     static QCborValue toCbor(const QCborValue &value) { return normal(value); }
-    static void write(MsgPackWriter &out, const crdt::Value &value) { out.recordValue(value); }
+    static void write(wire::MsgPackWriter &out, const crdt::Value &value) { value.writeTo(out); }
 };
 
 // Any value, absent when undefined (an ERROR's details).
@@ -210,7 +210,7 @@ template <typename Enum> struct EnumName {
         return true;
     }
     static QCborValue toCbor(Enum value) { return enumName(value); }
-    static void write(MsgPackWriter &out, Enum value) { out.latin1(enumName(value)); }
+    static void write(wire::MsgPackWriter &out, Enum value) { out.latin1(enumName(value)); }
 
 private:
     static bool failUnknown(const QString &text, DecodeError *error, const FieldPath &path)
@@ -239,7 +239,7 @@ template <typename Codec> struct Optional {
     {
         return Codec::toCbor(*value);
     }
-    template <typename T> static void write(MsgPackWriter &out, const std::optional<T> &value)
+    template <typename T> static void write(wire::MsgPackWriter &out, const std::optional<T> &value)
     {
         writeWith<Codec>(out, *value);
     }
@@ -269,7 +269,7 @@ template <typename Item> struct ListOf {
             array.append(Item::toCbor(item));
         return array;
     }
-    template <typename T> static void write(MsgPackWriter &out, const QList<T> &list)
+    template <typename T> static void write(wire::MsgPackWriter &out, const QList<T> &list)
     {
         out.arrayHeader(quint32(list.size()));
         for (const T &item : list)
@@ -291,7 +291,7 @@ template <typename T> struct MapItem {
         return true;
     }
     static QCborValue toCbor(const T &item) { return item.toCbor(); }
-    static void write(MsgPackWriter &out, const T &item) { item.write(out); }
+    static void write(wire::MsgPackWriter &out, const T &item) { item.write(out); }
 };
 
 // A value handled by a shape's free functions (Records.h).
@@ -306,7 +306,7 @@ template <auto FromCbor, auto ToCbor, auto Write> struct Through {
         return true;
     }
     template <typename T> static QCborValue toCbor(const T &value) { return ToCbor(value); }
-    template <typename T> static void write(MsgPackWriter &out, const T &value)
+    template <typename T> static void write(wire::MsgPackWriter &out, const T &value)
     {
         Write(out, value);
     }

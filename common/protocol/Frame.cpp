@@ -21,7 +21,7 @@ bool looksLikeJson(QByteArrayView frame)
 FrameDecodeResult Frame::decode(QByteArrayView frame, const DecodeLimits &limits)
 {
     FrameDecodeResult result;
-    DecodeResult decoded = MsgPackCodec::decode(frame, limits);
+    DecodeResult decoded = wire::MsgPackCodec::decode(frame, limits);
     if (!decoded.ok) {
         DecodeResult json = JsonCodec::decode(frame, limits);
         if (!json.ok) {
@@ -61,7 +61,7 @@ FrameDecodeResult Frame::decode(QByteArrayView frame, const DecodeLimits &limits
 
 QByteArray Frame::encode(const QCborMap &message)
 {
-    return MsgPackCodec::encode(QCborValue(message));
+    return wire::MsgPackCodec::encode(QCborValue(message));
 }
 
 } // namespace wingman::protocol

@@ -96,7 +96,7 @@ std::optional<ClientOp> ClientOp::fromCbor(
     const QCborMap &map, DecodeError *error, const FieldPath &path)
 {
     // Every string of an op counts, a record value's included: refused before any is read.
-    if (MsgPackCodec::containsInvalidString(map)) {
+    if (wire::MsgPackCodec::containsInvalidString(map)) {
         failAt(error, path, QStringLiteral("contains a string that is not valid UTF-8"));
         return std::nullopt;
     }
@@ -117,14 +117,14 @@ QCborMap ClientOp::toCbor() const
 
 WINGMAN_SHAPE_CODEC(OpResult, OpResultFields);
 
-void OpResult::write(MsgPackWriter &out) const
+void OpResult::write(wire::MsgPackWriter &out) const
 {
     OpResultFields::write(out, *this);
 }
 
 WINGMAN_SHAPE_CODEC(ServerEventPayload, ServerEventFields);
 
-void ServerEventPayload::write(MsgPackWriter &out) const
+void ServerEventPayload::write(wire::MsgPackWriter &out) const
 {
     ServerEventFields::write(out, *this);
 }
@@ -133,7 +133,7 @@ WINGMAN_SHAPE_CODEC(QueryResult, QueryResultFields);
 
 WINGMAN_SHAPE_CODEC(LeafRecord, LeafRecordFields);
 
-void LeafRecord::write(MsgPackWriter &out) const
+void LeafRecord::write(wire::MsgPackWriter &out) const
 {
     LeafRecordFields::write(out, *this);
 }

@@ -5,8 +5,8 @@
 #include "crdt/Timestamp.h"
 #include "protocol/Enums.h"
 #include "protocol/FieldPath.h"
-#include "protocol/MsgPackCodec.h"
 #include "protocol/Records.h"
+#include "protocol/Wire.h"
 
 #include <QCborMap>
 #include <QCborValue>
@@ -61,7 +61,7 @@ struct OpResult {
     static std::optional<OpResult> fromCbor(
         const QCborMap &map, DecodeError *error = nullptr, const FieldPath &path = {});
     QCborMap toCbor() const;
-    void write(MsgPackWriter &out) const;
+    void write(wire::MsgPackWriter &out) const;
     friend bool operator==(const OpResult &, const OpResult &) = default;
 };
 
@@ -77,7 +77,7 @@ struct ServerEventPayload {
     static std::optional<ServerEventPayload> fromCbor(
         const QCborMap &map, DecodeError *error = nullptr, const FieldPath &path = {});
     QCborMap toCbor() const;
-    void write(MsgPackWriter &out) const;
+    void write(wire::MsgPackWriter &out) const;
     friend bool operator==(const ServerEventPayload &, const ServerEventPayload &) = default;
 };
 
@@ -100,7 +100,7 @@ struct LeafRecord {
     static std::optional<LeafRecord> fromCbor(
         const QCborMap &map, DecodeError *error = nullptr, const FieldPath &path = {});
     QCborMap toCbor() const;
-    void write(MsgPackWriter &out) const;
+    void write(wire::MsgPackWriter &out) const;
     friend bool operator==(const LeafRecord &, const LeafRecord &) = default;
 };
 

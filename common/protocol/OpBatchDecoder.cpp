@@ -1,6 +1,6 @@
 #include "protocol/OpBatchDecoder.h"
 
-#include "protocol/MsgPackCodec.h"
+#include "protocol/Wire.h"
 
 #include <QCborArray>
 #include <QCborMap>
@@ -36,7 +36,7 @@ bool isAscii(std::string_view s)
 // Invalid UTF-8 is left to the generic path, which refuses the op it is in.
 bool isValidText(std::string_view s)
 {
-    return MsgPackCodec::isValidUtf8(QByteArrayView(s.data(), qsizetype(s.size())));
+    return wire::MsgPackCodec::isValidUtf8(QByteArrayView(s.data(), qsizetype(s.size())));
 }
 
 bool toQString(std::string_view s, QString &out)
@@ -177,7 +177,7 @@ public:
         if (!isPlainValue(o))
             return false;
         const char *start = name.data() + name.size();
-        const qsizetype size = protocol::MsgPackCodec::valueSize(
+        const qsizetype size = wire::MsgPackCodec::valueSize(
             QByteArrayView(start, m_frame.data() + m_frame.size() - start));
         if (size <= 0)
             return false;
@@ -337,8 +337,8 @@ std::optional<DecodedOps> OpBatchDecoder::decode(QByteArrayView frame, const Dec
     if (!((first & 0xf0) == 0x80 || first == 0xde || first == 0xdf))
         return std::nullopt;
 
-    // Encoders (msgpackr, MsgPackWriter) write `type` first: a frame that plainly carries another
-    // type is left to the generic decoder without being parsed here as well.
+    // Encoders (msgpackr, wire::MsgPackWriter) write `type` first: a frame that plainly carries
+    // another type is left to the generic decoder without being parsed here as well.
     if (const auto type = leadingType(frame); type && *type != "OP_BATCH" && *type != "CLIENT_OP")
         return std::nullopt;
 

@@ -47,7 +47,7 @@ struct QueryUpdateMessage {
     static std::optional<QueryUpdateMessage> fromCbor(
         const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
-    QByteArray encode() const; // == MsgPackCodec::encode(toCbor()), built directly
+    QByteArray encode() const; // == wire::MsgPackCodec::encode(toCbor()), built directly
     // The same with value given as its MessagePack encoding (value itself is not read): one
     // change fanned out to many live queries is encoded once.
     QByteArray encode(QByteArrayView encodedValue) const;

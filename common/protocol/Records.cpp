@@ -40,7 +40,7 @@ using OrRecordFields = RecordFields<crdt::OrRecord, Field<"tag", &crdt::OrRecord
     {                                                                                              \
         return Table::fromValue(value, error, path);                                               \
     }                                                                                              \
-    void writeName(MsgPackWriter &out, const Type &value)                                          \
+    void writeName(wire::MsgPackWriter &out, const Type &value)                                    \
     {                                                                                              \
         Table::write(out, value);                                                                  \
     }                                                                                              \

@@ -25,7 +25,7 @@ QCborMap startMessage(MessageType type)
     return message;
 }
 
-void beginMessage(MsgPackWriter &out, MessageType type, quint32 entries)
+void beginMessage(wire::MsgPackWriter &out, MessageType type, quint32 entries)
 {
     out.mapHeader(entries);
     out.raw(kType.key());

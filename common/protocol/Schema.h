@@ -68,7 +68,7 @@ struct Field {
             map.insert(name, Codec::toCbor(in.*Member));
     }
     template <typename P = NoPacked>
-    static void write(MsgPackWriter &out, const Class &in, const P &packed = {})
+    static void write(wire::MsgPackWriter &out, const Class &in, const P &packed = {})
     {
         if (!present(in))
             return;
@@ -115,12 +115,12 @@ template <typename... F> struct Fields {
 
     static quint32 count(const Class &in) { return (quint32(F::present(in)) + ...); }
     template <typename P = NoPacked>
-    static void writeAll(MsgPackWriter &out, const Class &in, const P &packed = {})
+    static void writeAll(wire::MsgPackWriter &out, const Class &in, const P &packed = {})
     {
         (F::write(out, in, packed), ...);
     }
     template <typename P = NoPacked>
-    static void write(MsgPackWriter &out, const Class &in, const P &packed = {})
+    static void write(wire::MsgPackWriter &out, const Class &in, const P &packed = {})
     {
         out.mapHeader(count(in));
         writeAll(out, in, packed);
@@ -135,7 +135,7 @@ template <typename Table> struct Nested {
         return requireMap(value, error, path) && Table::decode(value.toMap(), out, error, path);
     }
     static QCborValue toCbor(const T &in) { return Table::toCbor(in); }
-    static void write(MsgPackWriter &out, const T &in) { Table::write(out, in); }
+    static void write(wire::MsgPackWriter &out, const T &in) { Table::write(out, in); }
 };
 
 // A payload that is one member of the message, a shape with its own fromCbor/toCbor/write.
@@ -151,7 +151,7 @@ template <auto Member> struct Whole {
         return true;
     }
     static QCborMap toCbor(const Class &in) { return (in.*Member).toCbor(); }
-    static void write(MsgPackWriter &out, const Class &in, NoPacked = {})
+    static void write(wire::MsgPackWriter &out, const Class &in, NoPacked = {})
     {
         (in.*Member).write(out);
     }
@@ -164,7 +164,7 @@ template <typename M> struct EnvelopeOf {
     static bool read(const QCborMap &, const M &, DecodeError *, const FieldPath &) { return true; }
     static bool present(const M &) { return false; }
     static void put(QCborMap &, const M &) { }
-    static void write(MsgPackWriter &, const M &, NoPacked = {}) { }
+    static void write(wire::MsgPackWriter &, const M &, NoPacked = {}) { }
 };
 template <typename M>
 concept HasEnvelope = requires(const M &message)
@@ -178,7 +178,7 @@ bool readType(const QCborMap &message, MessageType type, DecodeError *error);
 // A message map that starts with its `type`.
 QCborMap startMessage(MessageType type);
 // The writer form: a map of `entries` fields, the first of them the type.
-void beginMessage(MsgPackWriter &out, MessageType type, quint32 entries);
+void beginMessage(wire::MsgPackWriter &out, MessageType type, quint32 entries);
 
 // A message whose fields stand beside `type` at the top level.
 template <typename M, typename... F> struct TopLevelMessage {
@@ -226,12 +226,12 @@ template <typename M, typename Body> struct PayloadMessage {
         Envelope::put(message, in);
         return message;
     }
-    // == MsgPackCodec::encode(toCbor(in)), built directly.
+    // == wire::MsgPackCodec::encode(toCbor(in)), built directly.
     template <typename P = NoPacked>
     static QByteArray encode(const M &in, qsizetype sizeHint, const P &packed = {})
     {
         QByteArray bytes;
-        MsgPackWriter out(bytes, sizeHint);
+        wire::MsgPackWriter out(bytes, sizeHint);
         beginMessage(out, M::kType, 2 + quint32(Envelope::present(in)));
         out.raw(kPayload.key());
         Body::write(out, in, packed);

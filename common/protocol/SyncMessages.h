@@ -67,7 +67,8 @@ struct SyncRespLeafMessage {
     static std::optional<SyncRespLeafMessage> fromCbor(
         const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
-    // == MsgPackCodec::encode(toCbor()), built directly: packed values are copied as they are.
+    // == wire::MsgPackCodec::encode(toCbor()), built directly: packed values are copied as they
+    // are.
     QByteArray encode() const;
     friend bool operator==(const SyncRespLeafMessage &, const SyncRespLeafMessage &) = default;
 };

@@ -40,7 +40,7 @@ struct OpAckMessage {
     static std::optional<OpAckMessage> fromCbor(
         const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
-    QByteArray encode() const; // == MsgPackCodec::encode(toCbor()), built directly
+    QByteArray encode() const; // == wire::MsgPackCodec::encode(toCbor()), built directly
     friend bool operator==(const OpAckMessage &, const OpAckMessage &) = default;
 };
 
@@ -65,7 +65,7 @@ struct ServerEventMessage {
     static std::optional<ServerEventMessage> fromCbor(
         const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
-    QByteArray encode() const; // == MsgPackCodec::encode(toCbor()), built directly
+    QByteArray encode() const; // == wire::MsgPackCodec::encode(toCbor()), built directly
     friend bool operator==(const ServerEventMessage &, const ServerEventMessage &) = default;
 };
 
@@ -77,7 +77,7 @@ struct ServerBatchEventMessage {
     static std::optional<ServerBatchEventMessage> fromCbor(
         const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
-    QByteArray encode() const; // == MsgPackCodec::encode(toCbor()), built directly
+    QByteArray encode() const; // == wire::MsgPackCodec::encode(toCbor()), built directly
     friend bool operator==(const ServerBatchEventMessage &, const ServerBatchEventMessage &)
         = default;
 };

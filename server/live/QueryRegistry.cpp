@@ -1,10 +1,10 @@
 #include "live/QueryRegistry.h"
 
 #include "network/Session.h"
-#include "protocol/MsgPackWriter.h"
 #include "protocol/QueryMessages.h"
 #include "protocol/WriteMessages.h"
 #include "query/Matcher.h"
+#include "wire/MsgPackWriter.h"
 
 namespace wingman::live {
 
@@ -114,8 +114,10 @@ void QueryRegistry::publish(const QString &mapName, const QList<Change> &changes
                     = wasIn ? protocol::QueryChange::Update : protocol::QueryChange::Enter;
                 if (!s.followsLiveness)
                     s.matchingKeys.insert(key);
-                if (encodedValue.isEmpty())
-                    protocol::MsgPackWriter(encodedValue).recordValue(*change.value);
+                if (encodedValue.isEmpty()) {
+                    wire::MsgPackWriter writer(encodedValue);
+                    change.value->writeTo(writer);
+                }
                 s.connection->sendEncoded(update.encode(encodedValue));
             } else {
                 update.change = protocol::QueryChange::Remove;

@@ -1,6 +1,6 @@
 #include "storage/SqlStorage.h"
 
-#include "protocol/MsgPackCodec.h"
+#include "protocol/Wire.h"
 #include "storage/GroupWriter.h"
 #include "storage/SqlRecordWriter.h"
 
@@ -62,7 +62,7 @@ QByteArray SqlStorage::encodeValue(const crdt::Value &value)
 // value stays packed: only its shape is checked here.
 std::optional<crdt::Value> SqlStorage::decodeValue(QByteArray bytes, QString *error)
 {
-    const qsizetype size = protocol::MsgPackCodec::valueSize(bytes);
+    const qsizetype size = wire::MsgPackCodec::valueSize(bytes);
     if (size != bytes.size()) {
         *error = size < 0 ? QStringLiteral("not well-formed MessagePack")
                           : QStringLiteral("%1 bytes after the value").arg(bytes.size() - size);

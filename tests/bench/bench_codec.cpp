@@ -113,7 +113,7 @@ int main()
     qsizetype sink = 0;
 
     const QCborMap batchMap = clientOpBatch();
-    const QByteArray frame = MsgPackCodec::encode(QCborValue(batchMap));
+    const QByteArray frame = wire::MsgPackCodec::encode(QCborValue(batchMap));
     const std::optional<OpBatchMessage> typed = OpBatchMessage::fromCbor(batchMap);
     if (!typed || typed->ops.size() != kOpsPerBatch) {
         out << "sample OP_BATCH does not decode\n";
@@ -145,9 +145,9 @@ int main()
                .arg("wall us"_L1, 9);
 
     report(out, "raw", "decode bytes -> QCborValue",
-        measure([&] { return MsgPackCodec::decode(frame).value.toMap().size(); }, sink));
+        measure([&] { return wire::MsgPackCodec::decode(frame).value.toMap().size(); }, sink));
     report(out, "raw", "encode QCborValue -> bytes",
-        measure([&] { return MsgPackCodec::encode(QCborValue(batchMap)).size(); }, sink));
+        measure([&] { return wire::MsgPackCodec::encode(QCborValue(batchMap)).size(); }, sink));
     report(out, "typed", "decode QCborMap -> OpBatchMessage",
         measure([&] { return OpBatchMessage::fromCbor(batchMap)->ops.size(); }, sink));
     report(out, "typed", "encode OpBatchMessage -> QCborMap",

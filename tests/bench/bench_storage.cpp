@@ -10,7 +10,7 @@
 // reused instead of filled again).
 
 #include "maps/MapRegistry.h"
-#include "protocol/MsgPackCodec.h"
+#include "protocol/Wire.h"
 #include "storage/PostgresStorage.h"
 #include "storage/SqliteStorage.h"
 #include "storage/StorageUrl.h"
@@ -105,7 +105,7 @@ StorageWrite put(const QString &map, const QString &key, qint64 millis, int n)
     write.mapName = map;
     write.key = key;
     // Packed, as values arrive from a client's frame.
-    write.lww.value = crdt::Value::fromPacked(protocol::MsgPackCodec::encode(
+    write.lww.value = crdt::Value::fromPacked(wire::MsgPackCodec::encode(
         QCborMap { { QStringLiteral("name"), QStringLiteral("user-%1").arg(n) },
             { QStringLiteral("age"), n % 90 }, { QStringLiteral("active"), (n & 1) == 0 } }));
     write.lww.timestamp = { millis, n & 0xffff, QStringLiteral("bench-node") };

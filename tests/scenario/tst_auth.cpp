@@ -1,7 +1,7 @@
 #include "RawClient.h"
 #include "ServerFixture.h"
 #include "TestTokens.h"
-#include "protocol/MsgPackCodec.h"
+#include "protocol/Wire.h"
 
 #include <QDateTime>
 #include <QJsonObject>
@@ -179,12 +179,12 @@ private Q_SLOTS:
     void schemaInvalidMessageGetsError400AndStaysOpen_data()
     {
         QTest::addColumn<QByteArray>("frame");
-        QTest::newRow("no type") << protocol::MsgPackCodec::encode(
+        QTest::newRow("no type") << wire::MsgPackCodec::encode(
             QCborMap { { QStringLiteral("token"), QStringLiteral("x") } });
         QTest::newRow("type not a string")
-            << protocol::MsgPackCodec::encode(QCborMap { { QStringLiteral("type"), 42 } });
-        QTest::newRow("not a map") << protocol::MsgPackCodec::encode(QCborArray { 1, 2, 3 });
-        QTest::newRow("auth without token") << protocol::MsgPackCodec::encode(
+            << wire::MsgPackCodec::encode(QCborMap { { QStringLiteral("type"), 42 } });
+        QTest::newRow("not a map") << wire::MsgPackCodec::encode(QCborArray { 1, 2, 3 });
+        QTest::newRow("auth without token") << wire::MsgPackCodec::encode(
             QCborMap { { QStringLiteral("type"), QStringLiteral("AUTH") } });
     }
 

@@ -1,4 +1,4 @@
-#include "protocol/MsgPackCodec.h"
+#include "protocol/Wire.h"
 #include "query/Matcher.h"
 
 #include <QCborArray>
@@ -260,9 +260,8 @@ private Q_SLOTS:
         QCOMPARE(Matcher::matches(parsed.condition(), value), expected);
         // A record's value, as a tree and in its wire form.
         QCOMPARE(Matcher::matches(parsed, wingman::crdt::Value(value)), expected);
-        QCOMPARE(
-            Matcher::matches(parsed,
-                wingman::crdt::Value::fromPacked(wingman::protocol::MsgPackCodec::encode(value))),
+        QCOMPARE(Matcher::matches(parsed,
+                     wingman::crdt::Value::fromPacked(wingman::wire::MsgPackCodec::encode(value))),
             expected);
     }
 

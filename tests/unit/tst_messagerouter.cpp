@@ -195,7 +195,7 @@ void TestMessageRouter::notATypedMapIsError400_data()
     QTest::addColumn<QByteArray>("frame");
     QTest::addColumn<bool>("authenticated");
 
-    const QByteArray array = MsgPackCodec::encode(QCborArray { 1, 2 });
+    const QByteArray array = wire::MsgPackCodec::encode(QCborArray { 1, 2 });
     const QByteArray untyped = Frame::encode(QCborMap { { u"payload"_s, 1 } });
     const QByteArray numberType = Frame::encode(QCborMap { { u"type"_s, 3 } });
     QTest::newRow("array") << array << true;

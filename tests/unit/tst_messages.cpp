@@ -1,6 +1,6 @@
 #include "protocol/Frame.h"
 #include "protocol/Messages.h"
-#include "protocol/MsgPackWriter.h"
+#include "wire/MsgPackWriter.h"
 
 #include <QCborArray>
 #include <QCborMap>
@@ -492,7 +492,7 @@ void TestMessages::numbersAcceptAnyEncoding()
     // {millis, counter, nodeId:'n'}
     const QByteArray bytes = hex("83a66d696c6c6973") + millis + hex("a7636f756e746572") + counter
         + hex("a66e6f64654964a16e");
-    const DecodeResult decoded = MsgPackCodec::decode(bytes);
+    const DecodeResult decoded = wire::MsgPackCodec::decode(bytes);
     QVERIFY2(decoded.ok, qPrintable(decoded.error.reason));
     DecodeError error;
     const std::optional<crdt::Timestamp> timestamp = timestampFromCbor(decoded.value, &error);
@@ -836,12 +836,12 @@ void TestMessages::directEncodingMatchesCborForm()
     for (const auto &timestamp : { kEnvelope, std::optional<crdt::Timestamp>() }) {
         for (const ServerEventPayload &event : { put, tombstone, orAdd, orRemove }) {
             const ServerEventMessage message { event, timestamp };
-            QCOMPARE(message.encode(), MsgPackCodec::encode(QCborValue(message.toCbor())));
+            QCOMPARE(message.encode(), wire::MsgPackCodec::encode(QCborValue(message.toCbor())));
         }
         const ServerBatchEventMessage batch { { put, tombstone, orAdd, orRemove }, timestamp };
-        QCOMPARE(batch.encode(), MsgPackCodec::encode(QCborValue(batch.toCbor())));
+        QCOMPARE(batch.encode(), wire::MsgPackCodec::encode(QCborValue(batch.toCbor())));
         const ServerBatchEventMessage empty { {}, timestamp };
-        QCOMPARE(empty.encode(), MsgPackCodec::encode(QCborValue(empty.toCbor())));
+        QCOMPARE(empty.encode(), wire::MsgPackCodec::encode(QCborValue(empty.toCbor())));
 
         QList<OpResult> results;
         for (int i = 0; i < 100; ++i) {
@@ -849,37 +849,37 @@ void TestMessages::directEncodingMatchesCborForm()
                 i % 7 == 0 ? std::optional<QString>(u"Access denied"_s) : std::nullopt });
         }
         const OpAckMessage ack { u"99"_s, WriteConcern::Persisted, results, timestamp };
-        QCOMPARE(ack.encode(), MsgPackCodec::encode(QCborValue(ack.toCbor())));
+        QCOMPARE(ack.encode(), wire::MsgPackCodec::encode(QCborValue(ack.toCbor())));
         const OpAckMessage bare { u"1"_s, std::nullopt, std::nullopt, timestamp };
-        QCOMPARE(bare.encode(), MsgPackCodec::encode(QCborValue(bare.toCbor())));
+        QCOMPARE(bare.encode(), wire::MsgPackCodec::encode(QCborValue(bare.toCbor())));
 
         for (const QueryChange change :
             { QueryChange::Enter, QueryChange::Update, QueryChange::Remove }) {
             const QueryUpdateMessage update { u"q-1"_s, u"key"_s, awkward, change, timestamp };
-            QCOMPARE(update.encode(), MsgPackCodec::encode(QCborValue(update.toCbor())));
+            QCOMPARE(update.encode(), wire::MsgPackCodec::encode(QCborValue(update.toCbor())));
         }
         const QueryUpdateMessage undefinedValue { u"q"_s, u"k"_s, QCborValue(), QueryChange::Remove,
             timestamp };
-        QCOMPARE(
-            undefinedValue.encode(), MsgPackCodec::encode(QCborValue(undefinedValue.toCbor())));
+        QCOMPARE(undefinedValue.encode(),
+            wire::MsgPackCodec::encode(QCborValue(undefinedValue.toCbor())));
         // The value handed over packed, as a fan-out to many queries does.
         const QueryUpdateMessage update { u"q-1"_s, u"key"_s, awkward, QueryChange::Enter,
             timestamp };
-        QCOMPARE(update.encode(MsgPackCodec::encode(awkward)),
-            MsgPackCodec::encode(QCborValue(update.toCbor())));
-        QCOMPARE(undefinedValue.encode(MsgPackCodec::encode(QCborValue(nullptr))),
-            MsgPackCodec::encode(QCborValue(undefinedValue.toCbor())));
+        QCOMPARE(update.encode(wire::MsgPackCodec::encode(awkward)),
+            wire::MsgPackCodec::encode(QCborValue(update.toCbor())));
+        QCOMPARE(undefinedValue.encode(wire::MsgPackCodec::encode(QCborValue(nullptr))),
+            wire::MsgPackCodec::encode(QCborValue(undefinedValue.toCbor())));
 
         SyncRespLeafMessage leaf { u"todos"_s, u"0a"_s,
             { { u"k\u00e9y"_s, *put.record }, { u"gone"_s, *tombstone.record } }, timestamp };
-        QCOMPARE(leaf.encode(), MsgPackCodec::encode(QCborValue(leaf.toCbor())));
+        QCOMPARE(leaf.encode(), wire::MsgPackCodec::encode(QCborValue(leaf.toCbor())));
         // Packed values go out as their bytes and read back as the same records.
         const QByteArray tree = leaf.encode();
         for (LeafRecord &record : leaf.records)
             record.record.value = crdt::Value::fromPacked(record.record.value.packed());
         QCOMPARE(leaf.encode(), tree);
         const SyncRespLeafMessage noRecords { u"todos"_s, u""_s, {}, timestamp };
-        QCOMPARE(noRecords.encode(), MsgPackCodec::encode(QCborValue(noRecords.toCbor())));
+        QCOMPARE(noRecords.encode(), wire::MsgPackCodec::encode(QCborValue(noRecords.toCbor())));
     }
 }
 
@@ -887,39 +887,43 @@ void TestMessages::shapeWritersMatchCborForm()
 {
     const auto written = [](const auto &write) {
         QByteArray bytes;
-        MsgPackWriter out(bytes);
+        wire::MsgPackWriter out(bytes);
         write(out);
         out.finish();
         return bytes;
     };
-    const auto encoded = [](const QCborMap &map) { return MsgPackCodec::encode(QCborValue(map)); };
+    const auto encoded
+        = [](const QCborMap &map) { return wire::MsgPackCodec::encode(QCborValue(map)); };
 
     for (const crdt::Timestamp &stamp :
         { ts(1700000000000, 1, u"client-a"_s), ts(-5, -1, u"\u00e9"_s),
             ts(qint64(1) << 60, std::numeric_limits<qint32>::max(), {}) }) {
-        QCOMPARE(written([&](MsgPackWriter &out) { writeTimestamp(out, stamp); }),
+        QCOMPARE(written([&](wire::MsgPackWriter &out) { writeTimestamp(out, stamp); }),
             encoded(timestampToCbor(stamp)));
     }
     for (const crdt::LwwRecord &record : { lww(u"v"_s), lww(QCborValue(nullptr), 60'000),
              lww(QCborValue()), lww(QCborMap { { "n"_L1, 2.5 } }, 0) }) {
-        QCOMPARE(written([&](MsgPackWriter &out) { writeLwwRecord(out, record); }),
+        QCOMPARE(written([&](wire::MsgPackWriter &out) { writeLwwRecord(out, record); }),
             encoded(lwwRecordToCbor(record)));
         const LeafRecord leaf { u"k\u00e9y"_s, record };
-        QCOMPARE(written([&](MsgPackWriter &out) { leaf.write(out); }), encoded(leaf.toCbor()));
+        QCOMPARE(
+            written([&](wire::MsgPackWriter &out) { leaf.write(out); }), encoded(leaf.toCbor()));
     }
     crdt::OrRecord noTtl = orRecord(QCborArray { 1, u"x"_s }, u"1700000000005:0:n1"_s);
     noTtl.ttlMs.reset();
     for (const crdt::OrRecord &record : { orRecord(u"red"_s, u"t"_s), noTtl }) {
-        QCOMPARE(written([&](MsgPackWriter &out) { writeOrRecord(out, record); }),
+        QCOMPARE(written([&](wire::MsgPackWriter &out) { writeOrRecord(out, record); }),
             encoded(orRecordToCbor(record)));
     }
     for (const OpResult &result : { OpResult { u"1"_s, true, WriteConcern::Applied, {} },
              OpResult { u"2"_s, false, WriteConcern::FireAndForget, u"denied"_s } }) {
-        QCOMPARE(written([&](MsgPackWriter &out) { result.write(out); }), encoded(result.toCbor()));
+        QCOMPARE(written([&](wire::MsgPackWriter &out) { result.write(out); }),
+            encoded(result.toCbor()));
     }
     const ServerEventPayload updated { u"todos"_s, ServerEventType::Updated, u"k"_s,
         lww(QCborValue(nullptr)), orRecord(1, u"t"_s), u"t"_s };
-    QCOMPARE(written([&](MsgPackWriter &out) { updated.write(out); }), encoded(updated.toCbor()));
+    QCOMPARE(
+        written([&](wire::MsgPackWriter &out) { updated.write(out); }), encoded(updated.toCbor()));
 }
 
 QTEST_APPLESS_MAIN(TestMessages)

@@ -1,5 +1,5 @@
 #include "crdt/Value.h"
-#include "protocol/MsgPackCodec.h"
+#include "protocol/Wire.h"
 
 #include <QCborArray>
 #include <QCborMap>
@@ -12,6 +12,7 @@
 #include <limits>
 
 using namespace wingman::protocol;
+using namespace wingman::wire;
 using namespace Qt::StringLiterals;
 
 namespace {

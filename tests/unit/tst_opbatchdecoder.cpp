@@ -29,13 +29,14 @@ QByteArray batch(const QCborArray &ops, const QCborMap &extra = {})
     QCborMap payload { { "ops"_L1, ops } };
     for (auto it = extra.cbegin(); it != extra.cend(); ++it)
         payload.insert(it.key(), it.value());
-    return MsgPackCodec::encode(
+    return wire::MsgPackCodec::encode(
         QCborMap { { "type"_L1, "OP_BATCH"_L1 }, { "payload"_L1, payload } });
 }
 
 QByteArray clientOp(const QCborMap &op)
 {
-    return MsgPackCodec::encode(QCborMap { { "type"_L1, "CLIENT_OP"_L1 }, { "payload"_L1, op } });
+    return wire::MsgPackCodec::encode(
+        QCborMap { { "type"_L1, "CLIENT_OP"_L1 }, { "payload"_L1, op } });
 }
 
 QCborMap with(QCborMap map, const QString &path, const QCborValue &value)
@@ -108,7 +109,7 @@ void TestOpBatchDecoder::takesThePlainShape_data()
         hundred.append(put(i));
     QTest::newRow("batch of 100") << batch(hundred);
     QTest::newRow("client op") << clientOp(put(1));
-    QTest::newRow("type not the first field") << MsgPackCodec::encode(
+    QTest::newRow("type not the first field") << wire::MsgPackCodec::encode(
         QCborMap { { "payload"_L1, put(1) }, { "type"_L1, "CLIENT_OP"_L1 } });
     QTest::newRow("tombstone, value absent")
         << clientOp(with(put(1), u"record.value"_s, QCborValue()));
@@ -166,18 +167,19 @@ void TestOpBatchDecoder::takesThePlainShape()
             continue;
         QVERIFY(value->isPacked());
         QVERIFY(value->isNull() || frame.contains(value->packed()));
-        QCOMPARE(MsgPackCodec::valueSize(value->packed()), value->packed().size());
+        QCOMPARE(wire::MsgPackCodec::valueSize(value->packed()), value->packed().size());
     }
 }
 
 void TestOpBatchDecoder::leavesTheRestToTheGenericPath_data()
 {
     QTest::addColumn<QByteArray>("frame");
-    QTest::newRow("other type") << MsgPackCodec::encode(QCborMap { { "type"_L1, "PING"_L1 } });
+    QTest::newRow("other type") << wire::MsgPackCodec::encode(
+        QCborMap { { "type"_L1, "PING"_L1 } });
     QTest::newRow("json text") << QByteArray(R"({"type":"CLIENT_OP","payload":{}})");
     QTest::newRow("truncated") << clientOp(put(1)).chopped(3);
     QTest::newRow("trailing bytes") << clientOp(put(1)) + QByteArray(1, '\xc0');
-    QTest::newRow("ops not an array") << MsgPackCodec::encode(
+    QTest::newRow("ops not an array") << wire::MsgPackCodec::encode(
         QCborMap { { "type"_L1, "OP_BATCH"_L1 }, { "payload"_L1, QCborMap { { "ops"_L1, 1 } } } });
     QTest::newRow("mapName missing") << clientOp(with(put(1), u"mapName"_s, QCborValue()));
     QTest::newRow("key not a string") << clientOp(with(put(1), u"key"_s, 5));
@@ -262,7 +264,7 @@ void TestOpBatchDecoder::validatesUtf8Strictly()
 {
     QFETCH(QByteArray, bytes);
     QFETCH(bool, valid);
-    QCOMPARE(MsgPackCodec::isValidUtf8(bytes), valid);
+    QCOMPARE(wire::MsgPackCodec::isValidUtf8(bytes), valid);
 }
 
 void TestOpBatchDecoder::refusesOpsWithInvalidUtf8_data()
@@ -314,12 +316,13 @@ void TestOpBatchDecoder::refusesOtherMessagesWithInvalidUtf8()
         { "payload"_L1,
             QCborMap { { "queryId"_L1, "q"_L1 }, { "mapName"_L1, u"m"_s + kMark },
                 { "query"_L1, QCborMap {} } } } };
-    const FrameDecodeResult decoded = Frame::decode(withInvalidUtf8(MsgPackCodec::encode(query)));
+    const FrameDecodeResult decoded
+        = Frame::decode(withInvalidUtf8(wire::MsgPackCodec::encode(query)));
     QCOMPARE(decoded.status, FrameDecodeResult::InvalidMessage);
-    QVERIFY(Frame::decode(MsgPackCodec::encode(query)).ok());
+    QVERIFY(Frame::decode(wire::MsgPackCodec::encode(query)).ok());
 
     const QCborMap badType { { "type"_L1, u"PING"_s + kMark } };
-    QCOMPARE(Frame::decode(withInvalidUtf8(MsgPackCodec::encode(badType))).status,
+    QCOMPARE(Frame::decode(withInvalidUtf8(wire::MsgPackCodec::encode(badType))).status,
         FrameDecodeResult::InvalidMessage);
 }
 

@@ -1,4 +1,4 @@
-#include "protocol/MsgPackCodec.h"
+#include "protocol/Wire.h"
 #include "storage/SqliteCheckpointer.h"
 #include "storage/SqliteStorage.h"
 
@@ -245,7 +245,7 @@ private Q_SLOTS:
         const QString mapA = QStringLiteral("carte-\u00e9t\u00e9");
         const QString mapB = QStringLiteral("\u4e2d\u6587");
         const QString keyA = QStringLiteral("cl\u00e9 \U0001F600");
-        const QByteArray packed = protocol::MsgPackCodec::encode(
+        const QByteArray packed = wire::MsgPackCodec::encode(
             QCborMap { { QStringLiteral("k"), QStringLiteral("\u00fc") } });
         StorageWrite first = lwwPut(mapA, keyA, QCborValue(1), 10);
         first.lww.timestamp.nodeId = QStringLiteral("n\u0153ud");

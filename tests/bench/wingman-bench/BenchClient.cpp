@@ -2,7 +2,7 @@
 
 #include "Bench.h"
 #include "MsgReader.h"
-#include "protocol/MsgPackCodec.h"
+#include "protocol/Wire.h"
 
 #include <QCborMap>
 #include <QTimer>
@@ -10,7 +10,7 @@
 
 namespace wingman::bench {
 
-using wingman::protocol::MsgPackCodec;
+using wingman::wire::MsgPackCodec;
 
 BenchClient::BenchClient(const ClientConfig &config, ClientStats *stats, std::atomic<quint64> *acks)
     : m_config(config)
@@ -176,7 +176,7 @@ void BenchClient::onAuthenticated()
 
 void BenchClient::send(const QCborMap &message)
 {
-    m_socket->sendBinaryMessage(MsgPackCodec::encode(message));
+    m_socket->sendBinaryMessage(wire::MsgPackCodec::encode(message));
 }
 
 void BenchClient::sendBatches()

@@ -1,6 +1,6 @@
 #include "EchoServer.h"
 
-#include "protocol/MsgPackCodec.h"
+#include "protocol/Wire.h"
 
 #include <QCborMap>
 #include <QWebSocket>
@@ -11,16 +11,17 @@
 
 namespace wingman::bench {
 
-using wingman::protocol::MsgPackCodec;
+using wingman::wire::MsgPackCodec;
 
 EchoServer::EchoServer()
-    : m_authRequired(MsgPackCodec::encode(
+    : m_authRequired(wire::MsgPackCodec::encode(
         QCborMap { { QStringLiteral("type"), QStringLiteral("AUTH_REQUIRED") } }))
-    , m_authAck(
-          MsgPackCodec::encode(QCborMap { { QStringLiteral("type"), QStringLiteral("AUTH_ACK") } }))
-    , m_ack(MsgPackCodec::encode(QCborMap { { QStringLiteral("type"), QStringLiteral("OP_ACK") },
-          { QStringLiteral("payload"),
-              QCborMap { { QStringLiteral("lastId"), QStringLiteral("0") } } } }))
+    , m_authAck(wire::MsgPackCodec::encode(
+          QCborMap { { QStringLiteral("type"), QStringLiteral("AUTH_ACK") } }))
+    , m_ack(wire::MsgPackCodec::encode(
+          QCborMap { { QStringLiteral("type"), QStringLiteral("OP_ACK") },
+              { QStringLiteral("payload"),
+                  QCborMap { { QStringLiteral("lastId"), QStringLiteral("0") } } } }))
 { }
 
 quint16 EchoServer::listen()

@@ -1,12 +1,12 @@
 #include "MsgReader.h"
 
-#include "protocol/MsgPackCodec.h"
+#include "protocol/Wire.h"
 
 #include <charconv>
 
 namespace wingman::bench {
 
-using wingman::protocol::MsgPackCodec;
+using wingman::wire::MsgPackCodec;
 
 std::optional<Envelope> scanEnvelope(std::string_view message)
 {
@@ -123,7 +123,7 @@ bool forEachBatched(std::string_view data, const std::function<void(std::string_
 
 QCborMap decodeFully(std::string_view message)
 {
-    return MsgPackCodec::decode(QByteArrayView(message.data(), qsizetype(message.size())))
+    return wire::MsgPackCodec::decode(QByteArrayView(message.data(), qsizetype(message.size())))
         .value.toMap();
 }
 

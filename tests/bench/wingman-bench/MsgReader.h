@@ -234,7 +234,7 @@ std::optional<quint64> opId(std::string_view encoded);
 quint64 failedResults(std::string_view payload);
 // Splits BATCH data (u32le N, then N times u32le length and the bytes) into its messages.
 bool forEachBatched(std::string_view data, const std::function<void(std::string_view)> &handle);
-// The whole message, through MsgPackCodec.
+// The whole message, through wire::MsgPackCodec.
 QCborMap decodeFully(std::string_view message);
 // "code 400: Invalid message format" from an ERROR / AUTH_FAIL / OP_REJECTED message.
 QString describeFailure(const QCborMap &message);

@@ -3,7 +3,7 @@
 #include "BatchEncoder.h"
 #include "MsgReader.h"
 #include "Options.h"
-#include "protocol/MsgPackCodec.h"
+#include "protocol/Wire.h"
 
 #include <QCborArray>
 #include <QCborMap>
@@ -12,7 +12,7 @@
 
 namespace wingman::bench {
 
-using wingman::protocol::MsgPackCodec;
+using wingman::wire::MsgPackCodec;
 
 QString selfCheck(const Options &options)
 {
@@ -20,7 +20,7 @@ QString selfCheck(const Options &options)
     const int size = std::clamp(options.batch, 3, 1000);
     BatchEncoder encoder(0, options.mapName, size);
     const QByteArray encoded = encoder.encode(1);
-    const auto decoded = MsgPackCodec::decode(encoded);
+    const auto decoded = wire::MsgPackCodec::decode(encoded);
     if (!decoded.ok)
         return QStringLiteral("MsgPackCodec rejects an encoded OP_BATCH at '%1': %2")
             .arg(decoded.error.field, decoded.error.reason);
@@ -45,7 +45,7 @@ QString selfCheck(const Options &options)
                 { QStringLiteral("results"),
                     QCborArray { QCborMap { { QStringLiteral("opId"), QStringLiteral("1") },
                         { QStringLiteral("success"), false } } } } } } };
-    const QByteArray ackBytes = MsgPackCodec::encode(ack);
+    const QByteArray ackBytes = wire::MsgPackCodec::encode(ack);
     const auto envelope
         = scanEnvelope(std::string_view(ackBytes.constData(), size_t(ackBytes.size())));
     if (!envelope || envelope->type != "OP_ACK" || failedResults(envelope->payload) != 1)

@@ -5,8 +5,9 @@
 // events/s and the server's CPU and RSS, then one `SUMMARY {json}` line. The client shares the
 // machine with the server, so the hot path is cheap: batches are written from pre-encoded runs of
 // bytes and incoming frames are scanned in place for the few fields the bench needs (measured: two
-// orders of magnitude cheaper than going through QCbor values and MsgPackCodec); MsgPackCodec
-// decodes the rare messages (auth failures, errors) and checks the hand-made frames at startup.
+// orders of magnitude cheaper than going through QCbor values and wire::MsgPackCodec);
+// wire::MsgPackCodec decodes the rare messages (auth failures, errors) and checks the hand-made
+// frames at startup.
 
 #include "Bench.h"
 #include "BenchRun.h"

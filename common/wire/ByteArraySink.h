@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <cstring>
 
-namespace wingman::protocol {
+namespace wingman::wire {
 
 // Output stream for msgpack::packer that writes straight into a QByteArray, so an encoded
 // message is built in its final buffer. It grows the array geometrically and tracks the used
@@ -48,4 +48,4 @@ private:
     qsizetype m_capacity = 0;
 };
 
-} // namespace wingman::protocol
+} // namespace wingman::wire

@@ -1,6 +1,6 @@
-#include "protocol/MsgPackCodec.h"
+#include "wire/MsgPackCodec.h"
 
-#include "protocol/MsgPackWriter.h"
+#include "wire/MsgPackWriter.h"
 
 #include <QCborArray>
 #include <QCborMap>
@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-namespace wingman::protocol {
+namespace wingman::wire {
 
 namespace {
 
@@ -374,7 +374,7 @@ DecodeResult MsgPackCodec::decode(QByteArrayView bytes, const DecodeLimits &limi
 
 bool MsgPackCodec::isValidUtf8(QByteArrayView bytes)
 {
-    return protocol::isValidUtf8(bytes.data(), size_t(bytes.size()));
+    return wire::isValidUtf8(bytes.data(), size_t(bytes.size()));
 }
 
 bool MsgPackCodec::isInvalidString(const QCborValue &value)
@@ -561,4 +561,4 @@ QByteArray MsgPackCodec::encode(const QCborValue &value)
     return out;
 }
 
-} // namespace wingman::protocol
+} // namespace wingman::wire

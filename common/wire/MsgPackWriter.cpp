@@ -1,8 +1,6 @@
-#include "protocol/MsgPackWriter.h"
+#include "wire/MsgPackWriter.h"
 
-#include "crdt/Value.h"
-
-#include "protocol/MsgPackCodec.h"
+#include "wire/MsgPackCodec.h"
 
 #include <QCborArray>
 #include <QCborMap>
@@ -11,7 +9,7 @@
 #include <cstring>
 #include <limits>
 
-namespace wingman::protocol {
+namespace wingman::wire {
 
 namespace {
 
@@ -242,16 +240,6 @@ void MsgPackWriter::float64(double v)
     m_size += 9;
 }
 
-void MsgPackWriter::recordValue(const crdt::Value &v)
-{
-    if (v.isUndefined())
-        nil();
-    else if (v.isPacked())
-        raw(v.packed());
-    else
-        value(v.toCbor());
-}
-
 void MsgPackWriter::value(const QCborValue &v)
 {
     switch (v.type()) {
@@ -397,4 +385,4 @@ void MsgPackWriter::negativeBignum(const QByteArray &bytes)
         float64(-1.0 - double(n));
 }
 
-} // namespace wingman::protocol
+} // namespace wingman::wire

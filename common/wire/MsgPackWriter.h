@@ -6,11 +6,7 @@
 #include <QLatin1StringView>
 #include <QStringView>
 
-namespace wingman::crdt {
-class Value;
-}
-
-namespace wingman::protocol {
+namespace wingman::wire {
 
 // Writes MessagePack straight into a QByteArray: the hot messages (events, acks, query updates)
 // are encoded field by field without building a QCborMap first. Integers follow msgpackr's rule
@@ -35,9 +31,6 @@ public:
     void string(QStringView text);
     void binary(QByteArrayView bytes);
     void value(const QCborValue &v);
-    // A record's value: undefined (an absent value, a tombstone) as nil, a packed value copied as
-    // it is.
-    void recordValue(const crdt::Value &v);
     // Bytes that already are MessagePack.
     void raw(QByteArrayView bytes) { append(bytes.data(), bytes.size()); }
 
@@ -70,4 +63,4 @@ private:
     qsizetype m_capacity = 0;
 };
 
-} // namespace wingman::protocol
+} // namespace wingman::wire

@@ -5,7 +5,7 @@
 #include <QCborValue>
 #include <QString>
 
-namespace wingman::protocol {
+namespace wingman::wire {
 
 // Bounds that make a hostile frame cheap to refuse before it costs memory or stack.
 struct DecodeLimits {
@@ -60,4 +60,4 @@ public:
     static bool containsInvalidString(const QCborValue &value);
 };
 
-} // namespace wingman::protocol
+} // namespace wingman::wire
