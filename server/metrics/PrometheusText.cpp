@@ -93,6 +93,32 @@ QByteArray PrometheusText::render(const status::NodeStatus &node)
     out.family("wingman_rejections_total", "counter", "OP_REJECTED messages sent.");
     out.sample("wingman_rejections_total", double(c.opsRejected));
 
+    out.family("wingman_cluster_replicate_changes_sent_total", "counter",
+        "Changes sent to peers in REPLICATE batches (replays included).");
+    out.sample("wingman_cluster_replicate_changes_sent_total", double(c.replicateChangesSent));
+    out.family("wingman_cluster_replicate_changes_received_total", "counter",
+        "Changes received from peers in REPLICATE batches.");
+    out.sample(
+        "wingman_cluster_replicate_changes_received_total", double(c.replicateChangesReceived));
+    out.family("wingman_cluster_replication_queue_bytes", "gauge",
+        "Bytes of REPLICATE batches not yet acked, over all peers.");
+    out.sample("wingman_cluster_replication_queue_bytes", double(c.replicationQueueBytes));
+    out.family("wingman_cluster_hints_replayed_total", "counter",
+        "REPLICATE batches re-sent on a link-up.");
+    out.sample("wingman_cluster_hints_replayed_total", double(c.hintsReplayed));
+    out.family("wingman_cluster_hint_queues_dropped_total", "counter",
+        "Per-peer hint queues dropped on overflow.");
+    out.sample("wingman_cluster_hint_queues_dropped_total", double(c.hintQueuesDropped));
+    out.family("wingman_cluster_acks_degraded_total", "counter",
+        "OP_ACKs sent without their ack set met (timeout or no reachable peer).");
+    out.sample("wingman_cluster_acks_degraded_total", double(c.acksDegraded));
+    out.family("wingman_cluster_ack_wait_seconds_total", "counter",
+        "Time from the local commit to the ack set met, summed over acked batches.");
+    out.sample("wingman_cluster_ack_wait_seconds_total", double(c.ackWaitMs) / 1000.0);
+    out.family("wingman_cluster_kind_conflicts_total", "counter",
+        "Replicated changes refused because the local map is of the other kind.");
+    out.sample("wingman_cluster_kind_conflicts_total", double(c.kindConflicts));
+
     out.family("wingman_bytes_received_total", "counter", "Bytes received from clients.");
     out.sample("wingman_bytes_received_total", double(c.bytesIn));
     out.family("wingman_bytes_sent_total", "counter", "Bytes sent to clients.");

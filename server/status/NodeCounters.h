@@ -22,6 +22,15 @@ struct NodeCounters {
     quint64 gcRuns = 0;
     quint64 tombstonesPruned = 0;
     quint64 ttlExpired = 0;
+    // Cluster replication (docs/cluster.md §10), summed over peers; zero without peers.
+    quint64 replicateChangesSent = 0;
+    quint64 replicateChangesReceived = 0;
+    quint64 replicationQueueBytes = 0;
+    quint64 hintsReplayed = 0;
+    quint64 hintQueuesDropped = 0;
+    quint64 acksDegraded = 0;
+    quint64 ackWaitMs = 0; // local commit → ack set met, summed over acked batches
+    quint64 kindConflicts = 0;
 };
 
 } // namespace wingman::status
