@@ -14,6 +14,7 @@
 #include <QSignalSpy>
 #include <QTest>
 
+#include <algorithm>
 #include <memory>
 
 using namespace wingman;
@@ -143,6 +144,8 @@ private Q_SLOTS:
     void hintQueueOverflowDropsAndCounts();
     void otherKindIsRefusedAndCounted();
     void receiversNeverReReplicate();
+    void peerAcksOnlyAfterDurableCommit();
+    void failedLocalCommitIsNotAcked();
     void oneBatchPerPeerPerTurnSplitAboveLimit();
     void framesRoundTrip();
 
@@ -354,6 +357,47 @@ void TestReplicator::receiversNeverReReplicate()
     QCOMPARE(m_cluster->deliveredCount(u"b"_s, u"a"_s, kReplicate), 0);
     QCOMPARE(m_cluster->deliveredCount(u"c"_s, u"a"_s, kReplicate), 0);
     QCOMPARE(node(u"b"_s).peer(u"c"_s).changesSent, quint64(0));
+}
+
+void TestReplicator::peerAcksOnlyAfterDurableCommit()
+{
+    makeCluster({ u"a"_s, u"b"_s });
+    Node &a = node(u"a"_s);
+    Node &b = node(u"b"_s);
+    QVERIFY(b.maps.orMap(u"tags"_s));
+    b.storage.setMode(ScriptedStorage::Mode::Deferred);
+    a.handler.handle(a.client, batch({ put(u"1"_s, u"todos"_s, u"k"_s, 1) }));
+    QTRY_COMPARE(b.storage.pending(), 1);
+    // A later batch that changes nothing on B (kind conflict) must not be acked before it.
+    QCoreApplication::processEvents();
+    a.handler.handle(a.client, batch({ put(u"2"_s, u"tags"_s, u"k"_s, 1) }));
+    QTRY_COMPARE(b.replication->applier().kindConflicts(), quint64(1));
+    QCoreApplication::processEvents();
+    QCOMPARE(m_cluster->deliveredCount(u"b"_s, u"a"_s, kAck), 0);
+    QVERIFY(a.acks().isEmpty());
+
+    b.storage.release();
+    QTRY_COMPARE(a.acks().size(), 2);
+    QCOMPARE(m_cluster->deliveredCount(u"b"_s, u"a"_s, kAck), 1);
+    const auto &frames = m_cluster->delivered();
+    const auto ack = std::find_if(frames.cbegin(), frames.cend(),
+        [](const LoopbackCluster::Frame &frame) { return frame.type == kAck; });
+    QVERIFY(ack != frames.cend());
+    QCOMPARE(cluster::replication::decodeAck(ack->body), std::optional<quint64>(2));
+    QCOMPARE(a.replication->tracker().acksDegraded(), quint64(0));
+}
+
+void TestReplicator::failedLocalCommitIsNotAcked()
+{
+    makeCluster({ u"a"_s, u"b"_s });
+    Node &a = node(u"a"_s);
+    a.storage.setMode(ScriptedStorage::Mode::Fail);
+    a.handler.handle(a.client, batch({ put(u"1"_s, u"todos"_s, u"k"_s, 1) }));
+    QCOMPARE(a.client.errors().size(), 1);
+    QTRY_VERIFY(node(u"b"_s).value(u"k"_s));
+    QCOMPARE(a.replication->tracker().pending(), 0);
+    QCoreApplication::processEvents();
+    QVERIFY(a.acks().isEmpty());
 }
 
 void TestReplicator::oneBatchPerPeerPerTurnSplitAboveLimit()
