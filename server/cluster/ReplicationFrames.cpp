@@ -3,6 +3,7 @@
 #include "live/QueryRegistry.h"
 #include "protocol/MsgPackCodec.h"
 #include "protocol/MsgPackWriter.h"
+#include "protocol/OpBatchDecoder.h"
 #include "protocol/Records.h"
 
 #include <QCborArray>
@@ -92,8 +93,21 @@ QByteArray ackBody(quint64 upTo)
     return body;
 }
 
-std::optional<Replicate> decodeReplicate(const QByteArray &body, QString *error)
+std::optional<Replicate> decodeReplicate(
+    const QByteArray &body, QString *error, protocol::OpBatchDecoder *fast)
 {
+    if (fast) {
+        if (std::optional<protocol::ReplicatedOps> ops = fast->decodeReplicate(body)) {
+            Replicate result;
+            result.seq = ops->seq;
+            result.changes.reserve(ops->changes.size());
+            for (protocol::ClientOp &op : ops->changes) {
+                result.changes.append({ std::move(op.mapName), std::move(op.key),
+                    std::move(op.record), std::move(op.orRecord), std::move(op.orTag) });
+            }
+            return result;
+        }
+    }
     const std::optional<QCborMap> map = decodeMap(body, kReplicate, error);
     if (!map)
         return std::nullopt;

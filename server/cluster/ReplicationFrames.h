@@ -11,6 +11,9 @@
 namespace wingman::live {
 struct Change;
 }
+namespace wingman::protocol {
+class OpBatchDecoder;
+}
 
 namespace wingman::cluster {
 
@@ -31,8 +34,11 @@ struct Replicate {
     quint64 seq = 0;
     QList<ops::ReplicatedChange> changes;
 };
-// nullopt (with why) when the body is not a REPLICATE this node can read.
-std::optional<Replicate> decodeReplicate(const QByteArray &body, QString *error = nullptr);
+// nullopt (with why) when the body is not a REPLICATE this node can read. With a fast decoder,
+// plain frames are read straight from MessagePack and values keep their bytes; anything else
+// takes the generic path.
+std::optional<Replicate> decodeReplicate(
+    const QByteArray &body, QString *error = nullptr, protocol::OpBatchDecoder *fast = nullptr);
 std::optional<quint64> decodeAck(const QByteArray &body);
 
 } // namespace replication

@@ -153,7 +153,8 @@ void Replicator::receiveAck(const QString &peerId, const QByteArray &body)
 void Replicator::receive(const QString &peerId, const QByteArray &body)
 {
     QString error;
-    std::optional<replication::Replicate> frame = replication::decodeReplicate(body, &error);
+    std::optional<replication::Replicate> frame
+        = replication::decodeReplicate(body, &error, &m_decoder);
     if (!frame) {
         qCWarning(lcCluster).noquote() << "undecodable REPLICATE from" << peerId << ":" << error;
         return;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "protocol/OpBatchDecoder.h"
+
 #include <QByteArray>
 #include <QHash>
 #include <QList>
@@ -100,6 +102,7 @@ private:
     ops::ChangeApplier &m_applier;
     Options m_options;
     QHash<QString, Peer> m_peers;
+    protocol::OpBatchDecoder m_decoder;
     // This turn's changes, encoded once for every peer, and whom they go to.
     QList<Chunk> m_chunks;
     QStringList m_turnPeers;

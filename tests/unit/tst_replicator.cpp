@@ -10,6 +10,7 @@
 #include "ops/OpRouter.h"
 #include "ops/OperationHandler.h"
 #include "protocol/Messages.h"
+#include "protocol/OpBatchDecoder.h"
 
 #include <QSignalSpy>
 #include <QTest>
@@ -465,6 +466,27 @@ void TestReplicator::framesRoundTrip()
         }
     }
     QVERIFY(sawLww && sawAdd && sawTag);
+
+    // The fast reader gives the same changes, values still their bytes.
+    protocol::OpBatchDecoder fast;
+    const auto viaFast = cluster::replication::decodeReplicate(body, &error, &fast);
+    QVERIFY2(viaFast, qPrintable(error));
+    QCOMPARE(viaFast->seq, quint64(42));
+    QCOMPARE(viaFast->changes, decoded->changes);
+
+    // A value's bytes cross the cluster as they came, even when not the shortest encoding.
+    const QByteArray int8One("\xd0\x01", 2);
+    ops::ChangeSet packed;
+    const crdt::LwwRecord packedRecord { crdt::Value::fromPacked(int8One),
+        crdt::Timestamp { 5, 2, u"n"_s }, std::nullopt };
+    packed.lwwPut(u"m"_s, u"p"_s, packedRecord, ServerEventType::Put, packedRecord.value, false);
+    QByteArray one;
+    cluster::replication::appendEntry(one, packed.changesByMap().value(u"m"_s).first());
+    const auto carried = cluster::replication::decodeReplicate(
+        cluster::replication::replicateBody(1, 1, one), &error, &fast);
+    QVERIFY2(carried, qPrintable(error));
+    QVERIFY(carried->changes.first().record->value.isPacked());
+    QCOMPARE(carried->changes.first().record->value.packed(), int8One);
     QCOMPARE(cluster::replication::decodeAck(cluster::replication::ackBody(9)),
         std::optional<quint64>(9));
     QVERIFY(!cluster::replication::decodeReplicate(cluster::replication::ackBody(9)));
