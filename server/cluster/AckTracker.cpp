@@ -2,6 +2,8 @@
 
 #include <QDateTime>
 
+#include <algorithm>
+
 namespace wingman::cluster {
 
 AckTracker::AckTracker(Clock clock, qint64 defaultTimeoutMs)
@@ -148,7 +150,10 @@ void AckTracker::maybeFinish(quint64 id)
         ++m_degraded;
     else
         ++m_met;
-    m_waitedMs += qMax<qint64>(0, m_clock() - wait.localAt);
+    const qint64 waited = qMax<qint64>(0, m_clock() - wait.localAt);
+    m_waitedMs += waited;
+    const auto bucket = std::lower_bound(kWaitBoundsMs.cbegin(), kWaitBoundsMs.cend(), waited);
+    ++m_histogram[size_t(bucket - kWaitBoundsMs.cbegin())];
     if (wait.done)
         wait.done({ wait.replicated, wait.degraded });
 }

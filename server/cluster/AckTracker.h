@@ -7,6 +7,7 @@
 #include <QString>
 #include <QStringList>
 
+#include <array>
 #include <deque>
 #include <functional>
 #include <map>
@@ -64,6 +65,13 @@ public:
     quint64 acksMet() const { return m_met; }
     // Sum of local commit → set met over every ended wait, for the mean ack wait.
     qint64 waitedMs() const { return m_waitedMs; }
+    // Ended waits by local commit → end, per upper bound in ms (the last counts the rest).
+    static constexpr std::array<qint64, 12> kWaitBoundsMs { 1, 2, 5, 10, 25, 50, 100, 250, 500,
+        1000, 2500, 5000 };
+    const std::array<quint64, kWaitBoundsMs.size() + 1> &waitHistogram() const
+    {
+        return m_histogram;
+    }
 
 private:
     struct Wait {
@@ -88,6 +96,7 @@ private:
     quint64 m_degraded = 0;
     quint64 m_met = 0;
     qint64 m_waitedMs = 0;
+    std::array<quint64, kWaitBoundsMs.size() + 1> m_histogram {};
 };
 
 } // namespace wingman::cluster

@@ -1,6 +1,12 @@
 #pragma once
 
+#include <QList>
+#include <QMap>
+#include <QPair>
+#include <QString>
 #include <QtGlobal>
+
+#include <limits>
 
 namespace wingman::status {
 
@@ -31,6 +37,16 @@ struct NodeCounters {
     quint64 acksDegraded = 0;
     quint64 ackWaitMs = 0; // local commit → ack set met, summed over acked batches
     quint64 kindConflicts = 0;
+    struct PeerReplication {
+        quint64 changesSent = 0;
+        quint64 changesReceived = 0;
+        quint64 queueBytes = 0;
+        quint64 hintsReplayed = 0;
+        quint64 queuesDropped = 0;
+    };
+    QMap<QString, PeerReplication> replicationByPeer;
+    // (upper bound in seconds, acks that waited at most that long), cumulative; +Inf last.
+    QList<QPair<double, quint64>> ackWaitHistogram;
 };
 
 } // namespace wingman::status

@@ -6,6 +6,7 @@
 #include "auth/JwtVerifier.h"
 #include "cluster/ClusterModule.h"
 #include "crdt/LwwMap.h"
+#include "metrics/PrometheusText.h"
 #include "network/NetworkModule.h"
 #include "protocol/Messages.h"
 #include "storage/MemoryStorage.h"
@@ -128,6 +129,12 @@ private Q_SLOTS:
         QCOMPARE(a.counters().replicateChangesSent, quint64(1));
         QCOMPARE(b.counters().replicateChangesReceived, quint64(1));
         QCOMPARE(a.counters().acksDegraded, quint64(0));
+
+        const QByteArray metrics = metrics::PrometheusText::render(a);
+        QVERIFY(metrics.contains("wingman_cluster_replicate_changes_sent_total{peer=\"b\"} 1\n"));
+        QVERIFY(metrics.contains("wingman_cluster_acks_degraded_total 0\n"));
+        QVERIFY(metrics.contains("wingman_cluster_ack_wait_seconds_bucket{le=\"+Inf\"} 1\n"));
+        QVERIFY(metrics.contains("wingman_cluster_ack_wait_seconds_count 1\n"));
     }
 
     void cutPeerGivesDegradedAckThenConverges()

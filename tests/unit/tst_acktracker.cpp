@@ -127,6 +127,7 @@ void TestAckTracker::waitsForLocalCommitAndEveryPeer()
     QCOMPARE(tracker.acksDegraded(), quint64(0));
     QCOMPARE(tracker.acksMet(), quint64(1));
     QCOMPARE(tracker.waitedMs(), qint64(7));
+    QCOMPARE(tracker.waitHistogram()[3], quint64(1)); // ≤ 10 ms
     QCOMPARE(tracker.pending(), 0);
 }
 
