@@ -3,9 +3,7 @@
 #include "cluster/PeerBus.h"
 #include "ops/OpRouter.h"
 
-#include <QVarLengthArray>
-
-#include <algorithm>
+#include <bitset>
 #include <chrono>
 #include <memory>
 
@@ -72,15 +70,14 @@ void WriteReplication::onCommit(const ops::ChangeSet &changes, ops::Committer::S
     };
     QHash<QString, quint64> need;
     bool incomplete = false;
-    QVarLengthArray<int, 16> seen; // partitions done: a batch's keys share few of them
+    std::bitset<PartitionTable::kPartitionCount> seen; // keys of one partition share a set
     for (const storage::StorageWrite &write : changes.writes()) {
         if (write.key.isEmpty())
             continue;
         const int partition = PartitionTable::partitionOf(write.key);
-        if (std::find(seen.cbegin(), seen.cend(), partition) != seen.cend())
+        if (seen.test(size_t(partition)))
             continue;
-        if (seen.size() < 64)
-            seen.append(partition);
+        seen.set(size_t(partition));
         bool missing = false;
         for (const QString &node :
             AckTracker::ackSet(partitions, partition, local, wait.requested, reachable, &missing))
