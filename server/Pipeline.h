@@ -2,6 +2,7 @@
 
 #include "ServerConfig.h"
 #include "auth/JwtVerifier.h"
+#include "cluster/WriteReplication.h"
 #include "live/QueryHandler.h"
 #include "live/QueryRegistry.h"
 #include "maps/MapRegistry.h"
@@ -58,6 +59,9 @@ struct Pipeline {
     live::QueryHandler liveQueries;
     sync::GcService gc;
     network::ClientRegistry clients;
+    // With a cluster bus: replication, peers' changes and the ack sets (docs/cluster.md §4).
+    // Declared last so it is gone before the parts it hooks.
+    std::unique_ptr<cluster::WriteReplication> replication;
 };
 
 } // namespace wingman

@@ -39,6 +39,8 @@ struct ServerConfig {
     qint64 maxFrameBytes = 16LL * 1024 * 1024;
     qint64 outboundBudgetBytes = 8LL * 1024 * 1024;
     qint64 slowConsumerGraceMs = 2000;
+    qint64 writeAckTimeoutMs = 5000; // longest wait for a write's peer acks (docs/cluster.md §4)
+    qint64 hintQueueBytes = 64LL * 1024 * 1024; // per-peer queue of unacked REPLICATE batches
     // How far ahead of this node's clock a client's record timestamp may be; an op beyond it is
     // refused, and no timestamp moves the node's clock further than this past its wall clock.
     qint64 maxClockDriftMs = 60000;

@@ -20,7 +20,8 @@ class JwtVerifier;
 }
 namespace cluster {
 class ClusterModule;
-}
+class PeerBus;
+} // namespace cluster
 namespace crdt {
 class LwwMap;
 class OrMap;
@@ -47,6 +48,8 @@ public:
     struct Modules {
         network::NetworkModule *network = nullptr;
         cluster::ClusterModule *cluster = nullptr;
+        // The cluster as the data path sees it; null: no replication (a single node).
+        cluster::PeerBus *bus = nullptr;
         storage::Storage *storage = nullptr;
         metrics::MetricsModule *metrics = nullptr; // null: no metrics listener
         std::unique_ptr<auth::JwtVerifier> verifier; // null: configError says why

@@ -159,6 +159,25 @@ void wireStatus(Pipeline &p, ServerCoordinator *node, cluster::ClusterModule *cl
         });
 }
 
+// INTEGRATION: the one place the ClusterModule is handed to the data path as its PeerBus. Once
+// ClusterModule derives from cluster::PeerBus this returns `cluster`.
+cluster::PeerBus *peerBusOf(cluster::ClusterModule *cluster)
+{
+    Q_UNUSED(cluster);
+    return nullptr;
+}
+
+void wireReplication(Pipeline &p, cluster::PeerBus *bus)
+{
+    if (!bus)
+        return;
+    cluster::WriteReplication::Options options;
+    options.writeAckTimeoutMs = p.config.writeAckTimeoutMs;
+    options.replicator.hintQueueBytes = p.config.hintQueueBytes;
+    p.replication = std::make_unique<cluster::WriteReplication>(
+        *bus, p.maps, p.committer, p.opRouter, std::move(options));
+}
+
 } // namespace
 
 ServerCoordinator *ServerFactory::assemble(
@@ -171,6 +190,7 @@ ServerCoordinator *ServerFactory::assemble(
     p.operations.setInterceptors(p.interceptors);
     routeMessages(p);
     wireSessions(p);
+    wireReplication(p, modules.bus);
 
     cluster::ClusterModule *cluster = modules.cluster;
     auto *coordinator = new ServerCoordinator(std::move(modules), std::move(pipeline), parent);
@@ -186,6 +206,7 @@ ServerCoordinator *ServerFactory::create(ServerConfig config, QObject *parent)
     const QHostAddress host(config.host);
     modules.network = new network::NetworkModule(host, config.port, config.maxFrameBytes);
     modules.cluster = new cluster::ClusterModule(host, config.clusterPort);
+    modules.bus = peerBusOf(modules.cluster);
     if (config.metricsPort)
         modules.metrics = new metrics::MetricsModule(host, *config.metricsPort);
     QString keyError;

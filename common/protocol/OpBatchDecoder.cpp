@@ -8,6 +8,7 @@
 
 #include <msgpack.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -325,24 +326,24 @@ bool unreferencedNever(msgpack::type::object_type, std::size_t, void *)
     return true; // strings and binaries point into the frame, which outlives the decode
 }
 
-} // namespace
-
-std::optional<DecodedOps> OpBatchDecoder::decode(QByteArrayView frame, const DecodeLimits &limits)
+// Unpacks frame when it is a MessagePack map that may be of one of types (a frame that plainly
+// carries another type is left to the generic decoder without being parsed here as well).
+bool unpackFrame(QByteArrayView frame, const DecodeLimits &limits,
+    std::initializer_list<std::string_view> types, msgpack::object_handle &handle)
 {
     if (frame.isEmpty() || frame.size() > limits.maxBytes)
-        return std::nullopt;
+        return false;
     // A MessagePack map starts with 0x80–0x8f, 0xde or 0xdf; JSON text and anything else is
     // left to the generic path.
     const auto first = quint8(frame.front());
     if (!((first & 0xf0) == 0x80 || first == 0xde || first == 0xdf))
-        return std::nullopt;
+        return false;
 
-    // Encoders (msgpackr, wire::MsgPackWriter) write `type` first: a frame that plainly carries
-    // another type is left to the generic decoder without being parsed here as well.
-    if (const auto type = leadingType(frame); type && *type != "OP_BATCH" && *type != "CLIENT_OP")
-        return std::nullopt;
+    // Encoders (msgpackr, wire::MsgPackWriter) write `type` first.
+    if (const auto type = leadingType(frame);
+        type && std::find(types.begin(), types.end(), *type) == types.end())
+        return false;
 
-    msgpack::object_handle handle;
     try {
         std::size_t offset = 0;
         const auto size = std::size_t(limits.maxElements);
@@ -352,14 +353,22 @@ std::optional<DecodedOps> OpBatchDecoder::decode(QByteArrayView frame, const Dec
                 std::size_t(limits.maxBytes), std::size_t(limits.maxBytes),
                 std::size_t(limits.maxDepth)));
         if (offset != std::size_t(frame.size()))
-            return std::nullopt;
+            return false;
     } catch (...) {
-        return std::nullopt;
+        return false;
     }
+    return handle.get().type == msgpack::type::MAP;
+}
+
+} // namespace
+
+std::optional<DecodedOps> OpBatchDecoder::decode(QByteArrayView frame, const DecodeLimits &limits)
+{
+    msgpack::object_handle handle;
+    if (!unpackFrame(frame, limits, { "OP_BATCH", "CLIENT_OP" }, handle))
+        return std::nullopt;
 
     const Object &root = handle.get();
-    if (root.type != msgpack::type::MAP)
-        return std::nullopt;
     const Object *type = field(root, "type");
     const Object *payload = field(root, "payload");
     if (!type || type->type != msgpack::type::STR || !payload
@@ -400,6 +409,34 @@ std::optional<DecodedOps> OpBatchDecoder::decode(QByteArrayView frame, const Dec
         if (!reader.readOp(ops->via.array.ptr[i], op))
             return std::nullopt;
         result.ops.append(std::move(op));
+    }
+    return result;
+}
+
+std::optional<ReplicatedOps> OpBatchDecoder::decodeReplicate(
+    QByteArrayView frame, const DecodeLimits &limits)
+{
+    msgpack::object_handle handle;
+    if (!unpackFrame(frame, limits, { "REPLICATE" }, handle))
+        return std::nullopt;
+    const Object &root = handle.get();
+    const Object *type = field(root, "type");
+    const Object *seq = field(root, "seq");
+    const Object *changes = field(root, "changes");
+    qint64 number = 0;
+    if (!type || !keyIs(*type, "REPLICATE") || !seq || !readInteger(*seq, number) || number < 0
+        || !changes || changes->type != msgpack::type::ARRAY) {
+        return std::nullopt;
+    }
+    ReplicatedOps result;
+    result.seq = quint64(number);
+    OpReader reader(frame, m_lastMapName, m_lastNodeId);
+    result.changes.reserve(changes->via.array.size);
+    for (quint32 i = 0; i < changes->via.array.size; ++i) {
+        ClientOp op;
+        if (!reader.readOp(changes->via.array.ptr[i], op) || op.opType)
+            return std::nullopt;
+        result.changes.append(std::move(op));
     }
     return result;
 }

@@ -28,6 +28,13 @@ struct DecodedOps {
     }
 };
 
+// A peer's REPLICATE (docs/cluster.md §1): its change entries {mapName, key, record | orRecord |
+// orTag} are the shapes of a ClientOp without opType.
+struct ReplicatedOps {
+    quint64 seq = 0;
+    QList<ClientOp> changes;
+};
+
 // Decodes the write path's frames straight from MessagePack into ClientOps, without building a
 // QCborValue tree of the whole message first: the generic path costs several allocations per
 // field, and writes are the bulk of the traffic. Record values are not decoded at all: they stay
@@ -41,6 +48,9 @@ class OpBatchDecoder
 {
 public:
     std::optional<DecodedOps> decode(QByteArrayView frame, const DecodeLimits &limits = {});
+    // The same reading for a peer's REPLICATE, values kept as their bytes; nullopt as above.
+    std::optional<ReplicatedOps> decodeReplicate(
+        QByteArrayView frame, const DecodeLimits &limits = {});
 
 private:
     // The map name and node id repeat across a batch (and a connection): one QString each.

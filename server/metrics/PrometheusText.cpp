@@ -2,6 +2,8 @@
 
 #include "status/NodeStatus.h"
 
+#include <cmath>
+
 namespace wingman::metrics {
 
 namespace {
@@ -46,6 +48,56 @@ void PrometheusText::sample(
     m_text += QByteArray(name) + '{' + label + "=\"" + escapeLabel(labelValue) + "\"} "
         + number(value) + '\n';
 }
+
+namespace {
+
+// docs/cluster.md §10, replication part; only on a node that replicates.
+void writeReplication(PrometheusText &out, const status::NodeCounters &c)
+{
+    if (c.ackWaitHistogram.isEmpty())
+        return;
+    using P = status::NodeCounters::PeerReplication;
+    struct PerPeer {
+        const char *name;
+        const char *type;
+        const char *help;
+        quint64 P::*field;
+    };
+    const PerPeer perPeer[] = {
+        { "wingman_cluster_replicate_changes_sent_total", "counter",
+            "Changes sent to the peer in REPLICATE batches, replays included.", &P::changesSent },
+        { "wingman_cluster_replicate_changes_received_total", "counter",
+            "Changes received from the peer in REPLICATE batches.", &P::changesReceived },
+        { "wingman_cluster_replication_queue_bytes", "gauge",
+            "Bytes of REPLICATE batches the peer has not acked.", &P::queueBytes },
+        { "wingman_cluster_hints_replayed_total", "counter",
+            "REPLICATE batches re-sent to the peer on a link-up.", &P::hintsReplayed },
+        { "wingman_cluster_hint_queues_dropped_total", "counter",
+            "Times the peer's hint queue overflowed and was dropped.", &P::queuesDropped },
+    };
+    for (const PerPeer &metric : perPeer) {
+        out.family(metric.name, metric.type, metric.help);
+        for (auto it = c.replicationByPeer.cbegin(); it != c.replicationByPeer.cend(); ++it)
+            out.sample(metric.name, "peer", it.key(), double(it.value().*metric.field));
+    }
+    out.family("wingman_cluster_acks_degraded_total", "counter",
+        "OP_ACKs sent without their ack set met (timeout, or no reachable peer).");
+    out.sample("wingman_cluster_acks_degraded_total", double(c.acksDegraded));
+    out.family("wingman_cluster_kind_conflicts_total", "counter",
+        "Replicated changes refused because the local map is of the other kind.");
+    out.sample("wingman_cluster_kind_conflicts_total", double(c.kindConflicts));
+    out.family("wingman_cluster_ack_wait_seconds", "histogram",
+        "Time from the local commit to the ack set met.");
+    for (const auto &[bound, count] : c.ackWaitHistogram) {
+        out.sample("wingman_cluster_ack_wait_seconds_bucket", "le",
+            std::isinf(bound) ? QStringLiteral("+Inf") : QString::number(bound, 'g', 6),
+            double(count));
+    }
+    out.sample("wingman_cluster_ack_wait_seconds_sum", double(c.ackWaitMs) / 1000.0);
+    out.sample("wingman_cluster_ack_wait_seconds_count", double(c.ackWaitHistogram.last().second));
+}
+
+} // namespace
 
 QByteArray PrometheusText::render(const status::NodeStatus &node)
 {
@@ -92,6 +144,8 @@ QByteArray PrometheusText::render(const status::NodeStatus &node)
     out.sample("wingman_acks_sent_total", double(c.acksSent));
     out.family("wingman_rejections_total", "counter", "OP_REJECTED messages sent.");
     out.sample("wingman_rejections_total", double(c.opsRejected));
+
+    writeReplication(out, c);
 
     out.family("wingman_bytes_received_total", "counter", "Bytes received from clients.");
     out.sample("wingman_bytes_received_total", double(c.bytesIn));

@@ -26,6 +26,8 @@ bool Committer::isDurable() const
 void Committer::commit(ChangeSet changes, Steps steps)
 {
     // Implicitly shared: observers still see the writes once storage has them.
+    if (m_replication && steps.replicate && !changes.isEmpty())
+        m_replication(changes, steps);
     QList<storage::StorageWrite> writes = changes.writes();
     auto committed
         = [this, changes = std::move(changes), steps = std::move(steps)](const QString &error) {

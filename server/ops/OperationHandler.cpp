@@ -100,6 +100,29 @@ void OperationHandler::handle(network::Session &session, const protocol::Decoded
         ++m_acksSent;
     } else {
         QPointer<network::Session> origin(&session);
+        if (m_committer.hasReplication()) {
+            // With peers the ack may wait for their durable commits too, and may then report
+            // REPLICATED; the plain acknowledge stays for when there is nobody to wait for.
+            AckWait wait;
+            wait.requested = decoded.writeConcern.value_or(protocol::WriteConcern::Persisted);
+            wait.timeoutMs = decoded.timeout;
+            wait.acknowledge
+                = [this, origin, ack](const crdt::Timestamp &now, bool replicated) mutable {
+                      if (!origin)
+                          return;
+                      if (replicated) {
+                          ack.achievedLevel = protocol::WriteConcern::Replicated;
+                          for (protocol::OpResult &result : *ack.results) {
+                              if (result.success)
+                                  result.achievedLevel = protocol::WriteConcern::Replicated;
+                          }
+                      }
+                      ack.envelopeTimestamp = now;
+                      origin->send(ack);
+                      ++m_acksSent;
+                  };
+            steps.ackWait = std::move(wait);
+        }
         steps.acknowledge
             = [this, origin, ack = std::move(ack)](const crdt::Timestamp &now) mutable {
                   if (!origin)

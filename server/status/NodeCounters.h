@@ -1,6 +1,12 @@
 #pragma once
 
+#include <QList>
+#include <QMap>
+#include <QPair>
+#include <QString>
 #include <QtGlobal>
+
+#include <limits>
 
 namespace wingman::status {
 
@@ -22,6 +28,25 @@ struct NodeCounters {
     quint64 gcRuns = 0;
     quint64 tombstonesPruned = 0;
     quint64 ttlExpired = 0;
+    // Cluster replication (docs/cluster.md §10), summed over peers; zero without peers.
+    quint64 replicateChangesSent = 0;
+    quint64 replicateChangesReceived = 0;
+    quint64 replicationQueueBytes = 0;
+    quint64 hintsReplayed = 0;
+    quint64 hintQueuesDropped = 0;
+    quint64 acksDegraded = 0;
+    quint64 ackWaitMs = 0; // local commit → ack set met, summed over acked batches
+    quint64 kindConflicts = 0;
+    struct PeerReplication {
+        quint64 changesSent = 0;
+        quint64 changesReceived = 0;
+        quint64 queueBytes = 0;
+        quint64 hintsReplayed = 0;
+        quint64 queuesDropped = 0;
+    };
+    QMap<QString, PeerReplication> replicationByPeer;
+    // (upper bound in seconds, acks that waited at most that long), cumulative; +Inf last.
+    QList<QPair<double, quint64>> ackWaitHistogram;
 };
 
 } // namespace wingman::status
