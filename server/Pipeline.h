@@ -2,6 +2,7 @@
 
 #include "ServerConfig.h"
 #include "auth/JwtVerifier.h"
+#include "cluster/PartitionMapService.h"
 #include "live/QueryHandler.h"
 #include "live/QueryRegistry.h"
 #include "maps/MapRegistry.h"
@@ -58,6 +59,7 @@ struct Pipeline {
     live::QueryHandler liveQueries;
     sync::GcService gc;
     network::ClientRegistry clients;
+    std::unique_ptr<cluster::PartitionMapService> partitionMaps; // null without a cluster module
 };
 
 } // namespace wingman

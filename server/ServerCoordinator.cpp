@@ -20,6 +20,7 @@ namespace {
 constexpr int kCloseHandshakeTimeoutMs = 3000;
 constexpr int kShutdownRetryAfterMs = 5000;
 const QString kNodeIdMeta = QStringLiteral("nodeId");
+const QString kTableVersionMeta = QStringLiteral("partitionTableVersion");
 } // namespace
 
 ServerCoordinator::ServerCoordinator(
@@ -38,6 +39,7 @@ ServerCoordinator::ServerCoordinator(
     m_storage->setParent(this);
     connect(m_network, &network::NetworkModule::listening, this, [this](quint16 port) {
         m_listeningPort = port;
+        startCluster();
         onListening();
     });
     connect(m_network, &network::NetworkModule::failed, this, &ServerCoordinator::onModuleFailed);
@@ -49,6 +51,13 @@ ServerCoordinator::ServerCoordinator(
     });
     connect(m_cluster, &cluster::ClusterModule::failed, this, &ServerCoordinator::onModuleFailed);
     connect(m_storage, &storage::Storage::opened, this, &ServerCoordinator::onStorageOpened);
+    // The version never goes back, not even across restarts (docs/cluster.md §3).
+    connect(m_cluster, &cluster::ClusterModule::tableChanged, this,
+        [this](const cluster::PartitionTable &table) {
+            if (m_storage->isOpen()
+                && table.version() > m_storage->loadMeta(kTableVersionMeta).toLongLong())
+                m_storage->storeMeta(kTableVersionMeta, QString::number(table.version()));
+        });
     connect(m_storage, &storage::Storage::failed, this, &ServerCoordinator::onModuleFailed);
     connect(&m_pipeline->clients, &network::ClientRegistry::connectionClosed, this,
         &ServerCoordinator::onConnectionClosed);
@@ -169,7 +178,30 @@ void ServerCoordinator::onStorageOpened()
     // peer) moves the clock beyond the drift bound: maps refuse such a record instead.
     maps.hlc().setStrict(true);
     m_storageOpen = true;
-    m_cluster->setMembership(config().nodeId, config().peers, config().clusterHeartbeatMs);
+    startCluster();
+}
+
+void ServerCoordinator::startCluster()
+{
+    if (m_state != State::Starting || !m_storageOpen || m_listeningPort == 0 || m_clusterStarted)
+        return;
+    m_clusterStarted = true;
+    const ServerConfig &c = config();
+    cluster::ClusterOptions options;
+    options.nodeId = c.nodeId;
+    options.peers = c.peers;
+    options.secret = c.clusterSecret;
+    options.advertiseHost = c.effectiveAdvertiseHost();
+    options.advertisePort = c.clusterAdvertisePort;
+    options.clientEndpoint
+        = QStringLiteral("ws://%1:%2").arg(options.advertiseHost).arg(m_listeningPort);
+    options.backupCount = c.backupCount;
+    options.probeIntervalMs = c.probeIntervalMs;
+    options.suspicionTimeoutMs = c.suspicionTimeoutMs;
+    options.joinTimeoutMs = c.joinTimeoutMs;
+    options.memberForgetAfterMs = c.memberForgetAfterMs;
+    options.tableVersion = m_storage->loadMeta(kTableVersionMeta).toLongLong();
+    m_cluster->configure(options);
     m_cluster->start();
 }
 
@@ -261,6 +293,7 @@ void ServerCoordinator::shutdown()
     Q_EMIT stopping();
     m_pipeline->gc.stop();
     m_network->stopListening();
+    m_cluster->leave();
     network::ClientRegistry &clients = m_pipeline->clients;
     if (!wasServing || clients.isEmpty()) {
         QMetaObject::invokeMethod(this, &ServerCoordinator::finishShutdown, Qt::QueuedConnection);

@@ -94,6 +94,9 @@ public:
 private:
     void onListening();
     void onStorageOpened();
+    // The cluster starts once storage said who this node is and the client port is known (it is
+    // part of what the node advertises).
+    void startCluster();
     // The configured id, else the one stored, else a new one (stored); an error line when the
     // configured id is not the storage's.
     QString resolveNodeId();
@@ -116,6 +119,7 @@ private:
     quint16 m_listeningClusterPort = 0;
     quint16 m_listeningMetricsPort = 0;
     bool m_storageOpen = false;
+    bool m_clusterStarted = false;
     quint16 m_port = 0;
     quint16 m_clusterPort = 0;
     quint16 m_metricsPort = 0;
