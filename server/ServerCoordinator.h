@@ -71,6 +71,8 @@ public:
     QMap<QString, quint64> messagesByType() const override;
 
     const ServerConfig &config() const;
+    // The node's cluster module: links, membership, partition table (docs/cluster.md).
+    cluster::ClusterModule *cluster() const { return m_cluster; }
     // The counters without the traffic of connections still open.
     status::NodeCounters counters() const;
     // The verifier of client tokens; null when the configured key is unusable.

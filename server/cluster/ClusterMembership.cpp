@@ -49,7 +49,7 @@ void ClusterModule::applyGossip(const QList<MemberInfo> &gossip, const QString &
         }
     }
     if (refuted) {
-        qCInfo(lcCluster).noquote() << QStringLiteral("refuting doubt from %1: incarnation %2")
+        qCInfo(lcCluster).noquote() << logPrefix() << QStringLiteral("refuting doubt from %1: incarnation %2")
                                            .arg(from)
                                            .arg(m_membership->self().incarnation);
         changed.append(m_membership->self());
@@ -67,7 +67,7 @@ void ClusterModule::markMember(const QString &nodeId, MemberState state, const Q
     if (!m_membership->mark(nodeId, state))
         return;
     const MemberInfo after = *m_membership->find(nodeId);
-    qCInfo(lcCluster).noquote() << QStringLiteral("member %1 %2: %3")
+    qCInfo(lcCluster).noquote() << logPrefix() << QStringLiteral("member %1 %2: %3")
                                        .arg(nodeId, memberStateName(state), reason);
     noteTransition(before, after, reason);
     broadcastMembers({ after });
@@ -121,7 +121,7 @@ void ClusterModule::checkSuspects()
             markMember(info.nodeId, MemberState::Down,
                 QStringLiteral("suspect for %1 ms without refutation").arg(now - since));
         } else if (isGone(info.state) && now - since >= m_options.memberForgetAfterMs) {
-            qCInfo(lcCluster).noquote() << QStringLiteral("forgetting member %1").arg(info.nodeId);
+            qCInfo(lcCluster).noquote() << logPrefix() << QStringLiteral("forgetting member %1").arg(info.nodeId);
             m_membership->forget(info.nodeId);
             m_stateSince.remove(info.nodeId);
             Q_EMIT membersChanged();
@@ -167,7 +167,7 @@ void ClusterModule::endJoining()
         return;
     m_joinTimer.stop();
     m_membership->setSelfState(MemberState::Up);
-    qCInfo(lcCluster).noquote() << QStringLiteral("node %1 up").arg(m_options.nodeId);
+    qCInfo(lcCluster).noquote() << logPrefix() << QStringLiteral("node %1 up").arg(m_options.nodeId);
     broadcastMembers({ m_membership->self() });
     Q_EMIT joinEnded();
     Q_EMIT membersChanged();
@@ -213,7 +213,7 @@ void ClusterModule::adoptTable(const PartitionTable &table)
 {
     m_table = table;
     m_highestVersion = std::max(m_highestVersion, table.version());
-    qCInfo(lcCluster).noquote() << QStringLiteral("partition table %1 from %2: %3")
+    qCInfo(lcCluster).noquote() << logPrefix() << QStringLiteral("partition table %1 from %2: %3")
                                        .arg(table.version())
                                        .arg(table.coordinator(), table.members().join(u','));
     Q_EMIT tableChanged(m_table);

@@ -67,7 +67,7 @@ ClusterModule::ClusterModule(QHostAddress host, quint16 port, QObject *parent)
     m_joinTimer.setSingleShot(true);
     connect(&m_joinTimer, &QTimer::timeout, this, [this] {
         if (isJoining()) {
-            qCInfo(lcCluster) << "no catch-up within" << m_options.joinTimeoutMs
+            qCInfo(lcCluster).noquote() << logPrefix() << "no catch-up within" << m_options.joinTimeoutMs
                               << "ms; serving as up";
             endJoining();
         }
@@ -147,7 +147,7 @@ void ClusterModule::leave()
         return;
     m_joinTimer.stop();
     m_membership->setSelfState(MemberState::Leaving);
-    qCInfo(lcCluster).noquote() << QStringLiteral("node %1 leaving").arg(m_options.nodeId);
+    qCInfo(lcCluster).noquote() << logPrefix() << QStringLiteral("node %1 leaving").arg(m_options.nodeId);
     broadcastMembers({ m_membership->self() });
     Q_EMIT membersChanged();
     Q_EMIT viewChanged();
@@ -287,7 +287,7 @@ void ClusterModule::onAuthenticated(PeerLink *link)
     }
     if (PeerLink *existing = m_linkOf.value(id)) {
         if (existing->remote().runId != remote.runId) {
-            qCInfo(lcCluster).noquote() << QStringLiteral("peer %1 restarted").arg(id);
+            qCInfo(lcCluster).noquote() << logPrefix() << QStringLiteral("peer %1 restarted").arg(id);
             existing->close(QStringLiteral("the peer restarted"));
         } else {
             // One link per pair: the one dialled by the lower id survives, at both ends.
@@ -305,7 +305,7 @@ void ClusterModule::onAuthenticated(PeerLink *link)
     m_linkOf.insert(id, link);
     m_linkSince.insert(id, QDateTime::currentDateTimeUtc());
     m_highestVersion = std::max(m_highestVersion, remote.tableVersion);
-    qCInfo(lcCluster).noquote() << QStringLiteral("link to %1 up (%2)").arg(id, link->address());
+    qCInfo(lcCluster).noquote() << logPrefix() << QStringLiteral("link to %1 up (%2)").arg(id, link->address());
     if (!m_membership->find(id)) {
         MemberInfo info;
         info.nodeId = id;
@@ -334,7 +334,7 @@ void ClusterModule::onLinkClosed(PeerLink *link, const QString &reason)
     }
     if (const QString failure = failureReason(link->failure()); !failure.isEmpty()) {
         ++m_handshakeFailures[failure];
-        qCWarning(lcCluster).noquote()
+        qCWarning(lcCluster).noquote() << logPrefix()
             << QStringLiteral("cluster handshake with %1 refused: %2").arg(link->address(), reason);
     }
     const QString id = link->remote().nodeId;
@@ -342,7 +342,7 @@ void ClusterModule::onLinkClosed(PeerLink *link, const QString &reason)
         return;
     m_linkOf.remove(id);
     m_linkSince.insert(id, QDateTime::currentDateTimeUtc());
-    qCInfo(lcCluster).noquote() << QStringLiteral("link to %1 down: %2").arg(id, reason);
+    qCInfo(lcCluster).noquote() << logPrefix() << QStringLiteral("link to %1 down: %2").arg(id, reason);
     Q_EMIT linkDown(id);
     if (link->byeReason() == u"leaving")
         markMember(id, MemberState::Left, QStringLiteral("left the cluster"));

@@ -100,6 +100,8 @@ Q_SIGNALS:
 
 private:
     Hello localHello() const;
+    // "[nodeId]": several nodes may share a process (tests) and its log.
+    QString logPrefix() const { return u'[' + m_options.nodeId + u']'; }
     void acceptPending();
     PeerLink *newLink(PeerLink *link);
     void onAuthenticated(PeerLink *link);

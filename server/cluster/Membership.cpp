@@ -20,17 +20,20 @@ constexpr std::pair<MemberState, const char *> kStateNames[] = {
 
 int gravity(MemberState state)
 {
+    // Up outranks joining only because a HELLO makes a member known as joining at the
+    // incarnation its MEMBERS entry then reports as up.
     switch (state) {
     case MemberState::Joining:
-    case MemberState::Up:
         return 0;
-    case MemberState::Suspect:
+    case MemberState::Up:
         return 1;
+    case MemberState::Suspect:
+        return 2;
     case MemberState::Down:
     case MemberState::Leaving:
-        return 2;
-    case MemberState::Left:
         return 3;
+    case MemberState::Left:
+        return 4;
     }
     return 0;
 }

@@ -45,7 +45,7 @@ public:
     QList<MemberInfo> all() const { return m_members.values(); }
 
     // Whether `incoming` replaces `held` (same member): the higher incarnation wins; at equal
-    // incarnations the graver state does (left > down = leaving > suspect > up = joining).
+    // incarnations the graver state does (left > down = leaving > suspect > up > joining).
     static bool supersedes(const MemberInfo &incoming, const MemberInfo &held);
 
     // Merges gossip about one member. About this node, only doubt counts: suspect, down, leaving

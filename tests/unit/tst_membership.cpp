@@ -41,6 +41,7 @@ private Q_SLOTS:
         QTest::newRow("equal: left beats down") << S::Down << 5LL << S::Left << 5LL << S::Left;
         QTest::newRow("equal: joining does not beat up")
             << S::Up << 5LL << S::Joining << 5LL << S::Up;
+        QTest::newRow("equal: up beats joining") << S::Joining << 5LL << S::Up << 5LL << S::Up;
         QTest::newRow("higher incarnation joining beats left (a restart)")
             << S::Left << 5LL << S::Joining << 900LL << S::Joining;
         QTest::newRow("higher incarnation leaving beats up")
