@@ -12,6 +12,8 @@ namespace wingman::cluster {
 
 namespace {
 
+constexpr int kTableSettleMs = 50;
+
 bool isGone(MemberState state)
 {
     return state == MemberState::Down || state == MemberState::Left;
@@ -175,11 +177,13 @@ void ClusterModule::endJoining()
     scheduleTableCheck();
 }
 
+// Briefly later, so that a refutation racing a stale "down" (a healed node's old view) lands
+// before a table is published without that member.
 void ClusterModule::scheduleTableCheck()
 {
     if (std::exchange(m_tableCheckQueued, true))
         return;
-    QMetaObject::invokeMethod(this, &ClusterModule::checkTable, Qt::QueuedConnection);
+    QTimer::singleShot(kTableSettleMs, this, &ClusterModule::checkTable);
 }
 
 // The coordinator (lowest id among up and suspect members) publishes a new version whenever that
