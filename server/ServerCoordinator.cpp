@@ -269,6 +269,18 @@ QList<cluster::Member> ServerCoordinator::members() const
     return m_cluster->members();
 }
 
+status::ClusterStatus ServerCoordinator::clusterStatus() const
+{
+    const cluster::PartitionTable &table = m_cluster->table();
+    status::ClusterStatus status;
+    status.tableVersion = table.version();
+    status.partitionsOwned = table.ownedBy(nodeId());
+    status.partitionsBackup = table.backedUpBy(nodeId());
+    status.suspicions = m_cluster->suspicions();
+    status.handshakeFailures = m_cluster->handshakeFailures();
+    return status;
+}
+
 status::NodeCounters ServerCoordinator::counters() const
 {
     return m_pipeline->counters(false);

@@ -69,6 +69,7 @@ public:
     QList<cluster::Member> members() const override;
     status::NodeCounters counterTotals() const override;
     QMap<QString, quint64> messagesByType() const override;
+    status::ClusterStatus clusterStatus() const override;
 
     const ServerConfig &config() const;
     // The node's cluster module: links, membership, partition table (docs/cluster.md).

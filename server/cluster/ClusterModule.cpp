@@ -129,7 +129,10 @@ void ClusterModule::stop()
         broadcastMembers({ m_membership->self() });
     }
     const auto links = std::exchange(m_links, {});
+    const QStringList linked = m_linkOf.keys();
     m_linkOf.clear();
+    for (const QString &id : linked)
+        Q_EMIT linkDown(id);
     for (PeerLink *link : links) {
         link->disconnect(this);
         link->close(QStringLiteral("leaving"), QStringLiteral("leaving"));
@@ -169,6 +172,7 @@ QList<Member> ClusterModule::members() const
         member.memberState = info.state;
         member.incarnation = info.incarnation;
         member.rttMs = m_detector->rttMs(info.nodeId);
+        member.probeFailures = m_detector->probeFailures(info.nodeId);
         member.clientEndpoint = info.clientEndpoint;
         result.append(member);
     }
@@ -342,6 +346,14 @@ void ClusterModule::onLinkClosed(PeerLink *link, const QString &reason)
         return;
     m_linkOf.remove(id);
     m_linkSince.insert(id, QDateTime::currentDateTimeUtc());
+    // Redial after the backoff, not at once: a peer that just dropped a link may drop the next.
+    const qint64 now = m_clock.elapsed();
+    for (auto it = m_dials.begin(); it != m_dials.end(); ++it) {
+        if (it->nodeId == id || it.key() == link->remote().clusterAddress) {
+            it->nextAt = std::max(it->nextAt, now + it->backoffMs);
+            it->backoffMs = std::min(it->backoffMs * 2, kMaxBackoffMs);
+        }
+    }
     qCInfo(lcCluster).noquote() << logPrefix() << QStringLiteral("link to %1 down: %2").arg(id, reason);
     Q_EMIT linkDown(id);
     if (link->byeReason() == u"leaving")

@@ -19,6 +19,7 @@ struct Member {
     MemberState memberState = MemberState::Joining; // what the membership says (§2)
     qint64 incarnation = 0;
     double rttMs = -1; // last PING/ACK round trip; -1 when none
+    quint64 probeFailures = 0; // probes it answered neither directly nor indirectly
     QString clientEndpoint;
 };
 
