@@ -1,3 +1,4 @@
+#include "HttpProbe.h"
 #include "RawClient.h"
 #include "TestServer.h"
 #include "TestTokens.h"
@@ -117,7 +118,9 @@ private Q_SLOTS:
     {
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
-        auto a = startServer(nodeConfig(dir, QStringLiteral("a"), QStringLiteral("node-a")));
+        ServerConfig aConfig = nodeConfig(dir, QStringLiteral("a"), QStringLiteral("node-a"));
+        aConfig.metricsPort = 0;
+        auto a = startServer(aConfig);
         QVERIFY(a);
         auto b = startServer(
             nodeConfig(dir, QStringLiteral("b"), QStringLiteral("node-b"), { a.get() }));
@@ -133,6 +136,21 @@ private Q_SLOTS:
         const cluster::PartitionTable table = a->cluster()->table();
         for (const QString &id : { QStringLiteral("node-a"), QStringLiteral("node-b"), cId })
             QVERIFY(table.ownedBy(id) >= 90);
+
+        // RTT comes from the next probe round.
+        QTRY_VERIFY_WITH_TIMEOUT(a->cluster()->rttMs(QStringLiteral("node-b")) >= 0, 2000);
+        const auto metrics = httpGet(a->metricsPort(), QStringLiteral("/metrics"));
+        QVERIFY(metrics);
+        for (const QByteArray &line : { QByteArray("wingman_cluster_members{state=\"up\"} 2\n"),
+                 QByteArray("wingman_cluster_members{state=\"down\"} 0\n"),
+                 "wingman_cluster_partition_table_version " + QByteArray::number(table.version())
+                     + '\n',
+                 "wingman_cluster_partitions_owned "
+                     + QByteArray::number(table.ownedBy(QStringLiteral("node-a"))) + '\n',
+                 QByteArray("wingman_cluster_link_up{peer=\"node-b\"} 1\n"),
+                 QByteArray("wingman_cluster_handshake_failures_total{reason=\"authentication\"} 0\n") })
+            QVERIFY2(metrics->body.contains(line), line.constData());
+        QVERIFY(metrics->body.contains("wingman_cluster_link_rtt_seconds{peer=\"node-b\"} "));
 
         // Clients get the same map from any node, with client endpoints.
         RawClient client;
