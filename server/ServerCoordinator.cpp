@@ -153,6 +153,10 @@ QString ServerCoordinator::resolveNodeId()
     } else {
         config.nodeId
             = QStringLiteral("node-") + QUuid::createUuid().toString(QUuid::WithoutBraces).left(8);
+        if (!config.peers.isEmpty())
+            qCInfo(lcServer).noquote() << QStringLiteral(
+                "no node id configured or stored: joining the cluster as the new member %1")
+                                              .arg(config.nodeId);
     }
     if (stored != config.nodeId)
         m_storage->storeMeta(kNodeIdMeta, config.nodeId);

@@ -51,7 +51,8 @@ void ClusterModule::applyGossip(const QList<MemberInfo> &gossip, const QString &
         }
     }
     if (refuted) {
-        qCInfo(lcCluster).noquote() << logPrefix() << QStringLiteral("refuting doubt from %1: incarnation %2")
+        qCInfo(lcCluster).noquote() << logPrefix()
+                                    << QStringLiteral("refuting doubt from %1: incarnation %2")
                                            .arg(from)
                                            .arg(m_membership->self().incarnation);
         changed.append(m_membership->self());
@@ -69,8 +70,9 @@ void ClusterModule::markMember(const QString &nodeId, MemberState state, const Q
     if (!m_membership->mark(nodeId, state))
         return;
     const MemberInfo after = *m_membership->find(nodeId);
-    qCInfo(lcCluster).noquote() << logPrefix() << QStringLiteral("member %1 %2: %3")
-                                       .arg(nodeId, memberStateName(state), reason);
+    qCInfo(lcCluster).noquote()
+        << logPrefix()
+        << QStringLiteral("member %1 %2: %3").arg(nodeId, memberStateName(state), reason);
     noteTransition(before, after, reason);
     broadcastMembers({ after });
 }
@@ -85,8 +87,7 @@ void ClusterModule::noteTransition(
     if (after.state == MemberState::Up && !wasAlive)
         Q_EMIT memberUp(after.nodeId);
     if (isGone(after.state) && !isGone(before.state))
-        Q_EMIT memberDown(after.nodeId,
-            reason.isEmpty() ? memberStateName(after.state) : reason);
+        Q_EMIT memberDown(after.nodeId, reason.isEmpty() ? memberStateName(after.state) : reason);
     Q_EMIT membersChanged();
     Q_EMIT viewChanged();
     scheduleTableCheck();
@@ -123,7 +124,8 @@ void ClusterModule::checkSuspects()
             markMember(info.nodeId, MemberState::Down,
                 QStringLiteral("suspect for %1 ms without refutation").arg(now - since));
         } else if (isGone(info.state) && now - since >= m_options.memberForgetAfterMs) {
-            qCInfo(lcCluster).noquote() << logPrefix() << QStringLiteral("forgetting member %1").arg(info.nodeId);
+            qCInfo(lcCluster).noquote()
+                << logPrefix() << QStringLiteral("forgetting member %1").arg(info.nodeId);
             m_membership->forget(info.nodeId);
             m_stateSince.remove(info.nodeId);
             Q_EMIT membersChanged();
@@ -169,7 +171,8 @@ void ClusterModule::endJoining()
         return;
     m_joinTimer.stop();
     m_membership->setSelfState(MemberState::Up);
-    qCInfo(lcCluster).noquote() << logPrefix() << QStringLiteral("node %1 up").arg(m_options.nodeId);
+    qCInfo(lcCluster).noquote() << logPrefix()
+                                << QStringLiteral("node %1 up").arg(m_options.nodeId);
     broadcastMembers({ m_membership->self() });
     Q_EMIT joinEnded();
     Q_EMIT membersChanged();
@@ -217,7 +220,8 @@ void ClusterModule::adoptTable(const PartitionTable &table)
 {
     m_table = table;
     m_highestVersion = std::max(m_highestVersion, table.version());
-    qCInfo(lcCluster).noquote() << logPrefix() << QStringLiteral("partition table %1 from %2: %3")
+    qCInfo(lcCluster).noquote() << logPrefix()
+                                << QStringLiteral("partition table %1 from %2: %3")
                                        .arg(table.version())
                                        .arg(table.coordinator(), table.members().join(u','));
     Q_EMIT tableChanged(m_table);
@@ -233,8 +237,8 @@ void ClusterModule::handleTable(const QCborMap &frame)
         return value.isDouble() ? qint64(value.toDouble()) : value.toInteger();
     };
     const PartitionTable table(integer("version"),
-        frame.value(QStringLiteral("coordinator")).toString(), members,
-        int(integer("backupCount")), integer("generatedAt"));
+        frame.value(QStringLiteral("coordinator")).toString(), members, int(integer("backupCount")),
+        integer("generatedAt"));
     if (table.version() <= 0 || table.isEmpty())
         return;
     m_highestVersion = std::max(m_highestVersion, table.version());

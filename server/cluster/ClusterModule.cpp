@@ -67,8 +67,8 @@ ClusterModule::ClusterModule(QHostAddress host, quint16 port, QObject *parent)
     m_joinTimer.setSingleShot(true);
     connect(&m_joinTimer, &QTimer::timeout, this, [this] {
         if (isJoining()) {
-            qCInfo(lcCluster).noquote() << logPrefix() << "no catch-up within" << m_options.joinTimeoutMs
-                              << "ms; serving as up";
+            qCInfo(lcCluster).noquote() << logPrefix() << "no catch-up within"
+                                        << m_options.joinTimeoutMs << "ms; serving as up";
             endJoining();
         }
     });
@@ -150,7 +150,8 @@ void ClusterModule::leave()
         return;
     m_joinTimer.stop();
     m_membership->setSelfState(MemberState::Leaving);
-    qCInfo(lcCluster).noquote() << logPrefix() << QStringLiteral("node %1 leaving").arg(m_options.nodeId);
+    qCInfo(lcCluster).noquote() << logPrefix()
+                                << QStringLiteral("node %1 leaving").arg(m_options.nodeId);
     broadcastMembers({ m_membership->self() });
     Q_EMIT membersChanged();
     Q_EMIT viewChanged();
@@ -291,13 +292,13 @@ void ClusterModule::onAuthenticated(PeerLink *link)
     }
     if (PeerLink *existing = m_linkOf.value(id)) {
         if (existing->remote().runId != remote.runId) {
-            qCInfo(lcCluster).noquote() << logPrefix() << QStringLiteral("peer %1 restarted").arg(id);
+            qCInfo(lcCluster).noquote()
+                << logPrefix() << QStringLiteral("peer %1 restarted").arg(id);
             existing->close(QStringLiteral("the peer restarted"));
         } else {
             // One link per pair: the one dialled by the lower id survives, at both ends.
-            const auto dialler = [&](const PeerLink *l) {
-                return l->isOutbound() ? m_options.nodeId : id;
-            };
+            const auto dialler
+                = [&](const PeerLink *l) { return l->isOutbound() ? m_options.nodeId : id; };
             const QString preferred = std::min(m_options.nodeId, id);
             if (dialler(link) != preferred || dialler(existing) == preferred) {
                 link->close(QStringLiteral("duplicate"), QStringLiteral("duplicate"));
@@ -309,7 +310,8 @@ void ClusterModule::onAuthenticated(PeerLink *link)
     m_linkOf.insert(id, link);
     m_linkSince.insert(id, QDateTime::currentDateTimeUtc());
     m_highestVersion = std::max(m_highestVersion, remote.tableVersion);
-    qCInfo(lcCluster).noquote() << logPrefix() << QStringLiteral("link to %1 up (%2)").arg(id, link->address());
+    qCInfo(lcCluster).noquote() << logPrefix()
+                                << QStringLiteral("link to %1 up (%2)").arg(id, link->address());
     if (!m_membership->find(id)) {
         MemberInfo info;
         info.nodeId = id;
@@ -338,7 +340,8 @@ void ClusterModule::onLinkClosed(PeerLink *link, const QString &reason)
     }
     if (const QString failure = failureReason(link->failure()); !failure.isEmpty()) {
         ++m_handshakeFailures[failure];
-        qCWarning(lcCluster).noquote() << logPrefix()
+        qCWarning(lcCluster).noquote()
+            << logPrefix()
             << QStringLiteral("cluster handshake with %1 refused: %2").arg(link->address(), reason);
     }
     const QString id = link->remote().nodeId;
@@ -354,7 +357,8 @@ void ClusterModule::onLinkClosed(PeerLink *link, const QString &reason)
             it->backoffMs = std::min(it->backoffMs * 2, kMaxBackoffMs);
         }
     }
-    qCInfo(lcCluster).noquote() << logPrefix() << QStringLiteral("link to %1 down: %2").arg(id, reason);
+    qCInfo(lcCluster).noquote() << logPrefix()
+                                << QStringLiteral("link to %1 down: %2").arg(id, reason);
     Q_EMIT linkDown(id);
     if (link->byeReason() == u"leaving")
         markMember(id, MemberState::Left, QStringLiteral("left the cluster"));
@@ -400,9 +404,12 @@ void ClusterModule::maintain()
     for (PeerLink *link : std::as_const(m_linkOf)) {
         if (link->silentMs() > silentLimit) {
             // Queued: closing edits m_linkOf.
-            QMetaObject::invokeMethod(link, [link, silent = link->silentMs()] {
-                link->close(QStringLiteral("heard nothing for %1 ms").arg(silent));
-            }, Qt::QueuedConnection);
+            QMetaObject::invokeMethod(
+                link,
+                [link, silent = link->silentMs()] {
+                    link->close(QStringLiteral("heard nothing for %1 ms").arg(silent));
+                },
+                Qt::QueuedConnection);
         }
     }
     checkSuspects();

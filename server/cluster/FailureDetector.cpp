@@ -127,7 +127,8 @@ void FailureDetector::handlePingReq(const QString &from, const QCborMap &frame)
     if (target.isEmpty() || target == from)
         return;
     const quint64 seq = ++m_nextSeq;
-    if (!m_hooks.send(target, QCborMap { { kType, QStringLiteral("PING") }, { kSeq, qint64(seq) } }))
+    if (!m_hooks.send(
+            target, QCborMap { { kType, QStringLiteral("PING") }, { kSeq, qint64(seq) } }))
         return;
     Relay &relay = m_relays[seq];
     relay.requester = from;

@@ -84,8 +84,8 @@ std::optional<MemberInfo> MemberInfo::fromCbor(const QCborMap &map)
     if (info.nodeId.isEmpty() || !state || !(incarnation.isInteger() || incarnation.isDouble()))
         return std::nullopt;
     info.state = *state;
-    info.incarnation = incarnation.isInteger() ? incarnation.toInteger()
-                                               : qint64(incarnation.toDouble());
+    info.incarnation
+        = incarnation.isInteger() ? incarnation.toInteger() : qint64(incarnation.toDouble());
     return info;
 }
 

@@ -20,8 +20,8 @@ public:
 
     // mac(S→R) = HMAC-SHA256(secret, "wingman-cluster/2" ‖ 0 ‖ S ‖ 0 ‖ R ‖ 0 ‖ nonce_R ‖ nonce_S),
     // ids as UTF-8.
-    static QByteArray mac(const QByteArray &secret, const QString &sender,
-        const QString &receiver, const QByteArray &receiverNonce, const QByteArray &senderNonce);
+    static QByteArray mac(const QByteArray &secret, const QString &sender, const QString &receiver,
+        const QByteArray &receiverNonce, const QByteArray &senderNonce);
 
     // Whether `mac` is mac(sender→receiver); compared in constant time. False for an empty
     // secret, so a node without one accepts nobody.

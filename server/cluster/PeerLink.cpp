@@ -84,9 +84,8 @@ void PeerLink::wire()
     m_local.protocolVersion = PeerHandshake::kProtocolVersion;
     m_local.nonce = PeerHandshake::newNonce();
     m_handshakeTimer.setSingleShot(true);
-    connect(&m_handshakeTimer, &QTimer::timeout, this, [this] {
-        fail(Failure::Protocol, QStringLiteral("handshake timed out"));
-    });
+    connect(&m_handshakeTimer, &QTimer::timeout, this,
+        [this] { fail(Failure::Protocol, QStringLiteral("handshake timed out")); });
     connect(m_socket, &QTcpSocket::connected, this, &PeerLink::onConnected);
     connect(m_socket, &QTcpSocket::readyRead, this, &PeerLink::onReadyRead);
     connect(m_socket, &QTcpSocket::disconnected, this,

@@ -81,7 +81,8 @@ void writeCluster(PrometheusText &out, const status::NodeStatus &node)
         out.sample("wingman_cluster_handshake_failures_total", "reason", reason,
             double(cluster.handshakeFailures.value(reason)));
 
-    out.family("wingman_cluster_link_up", "gauge", "1 while an authenticated link to the peer is up.");
+    out.family(
+        "wingman_cluster_link_up", "gauge", "1 while an authenticated link to the peer is up.");
     for (const cluster::Member &member : members) {
         if (!member.nodeId.isEmpty())
             out.sample("wingman_cluster_link_up", "peer", member.nodeId,
@@ -90,8 +91,8 @@ void writeCluster(PrometheusText &out, const status::NodeStatus &node)
     out.family("wingman_cluster_link_rtt_seconds", "gauge", "Last PING/ACK round trip per peer.");
     for (const cluster::Member &member : members) {
         if (!member.nodeId.isEmpty() && member.rttMs >= 0)
-            out.sample("wingman_cluster_link_rtt_seconds", "peer", member.nodeId,
-                member.rttMs / 1000.0);
+            out.sample(
+                "wingman_cluster_link_rtt_seconds", "peer", member.nodeId, member.rttMs / 1000.0);
     }
     out.family("wingman_cluster_probe_failures_total", "counter",
         "Probes of the peer answered neither directly nor indirectly.");

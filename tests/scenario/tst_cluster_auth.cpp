@@ -48,7 +48,8 @@ QtMessageHandler g_previousHandler = nullptr;
 
 void collectWarnings(QtMsgType type, const QMessageLogContext &context, const QString &message)
 {
-    if (type == QtWarningMsg && context.category && QByteArrayView(context.category) == "wingman.cluster") {
+    if (type == QtWarningMsg && context.category
+        && QByteArrayView(context.category) == "wingman.cluster") {
         const std::lock_guard lock(g_warningsMutex);
         g_warnings.append(message);
     }
@@ -118,8 +119,7 @@ QCborMap hello(const QString &nodeId, int version = cluster::PeerHandshake::kPro
 {
     return QCborMap { { QStringLiteral("type"), QStringLiteral("HELLO") },
         { QStringLiteral("nodeId"), nodeId }, { QStringLiteral("protocolVersion"), version },
-        { QStringLiteral("runId"), QStringLiteral("run-1") },
-        { QStringLiteral("incarnation"), 1 },
+        { QStringLiteral("runId"), QStringLiteral("run-1") }, { QStringLiteral("incarnation"), 1 },
         { QStringLiteral("nonce"), cluster::PeerHandshake::newNonce() },
         { QStringLiteral("clusterAddress"), QStringLiteral("127.0.0.1:1") },
         { QStringLiteral("clientEndpoint"), QStringLiteral("ws://127.0.0.1:2") },
@@ -143,8 +143,8 @@ private Q_SLOTS:
         auto b = startServer(nodeConfig(QStringLiteral("node-b"), kClusterSecret, { a.get() }));
         QVERIFY(b);
         QTRY_VERIFY_WITH_TIMEOUT(a->cluster()->peerSocketCount() == 1, 5000);
-        auto c = startServer(nodeConfig(
-            QStringLiteral("node-c"), "not-the-cluster-secret", { a.get(), b.get() }));
+        auto c = startServer(
+            nodeConfig(QStringLiteral("node-c"), "not-the-cluster-secret", { a.get(), b.get() }));
         QVERIFY(c);
         QTRY_VERIFY_WITH_TIMEOUT(
             a->cluster()->handshakeFailures().value(QStringLiteral("authentication")) >= 1
@@ -156,8 +156,10 @@ private Q_SLOTS:
             2000);
         // C keeps redialling; it must never be let in.
         QVERIFY(!QTest::qWaitFor(
-            [&] { return knows(*a, QStringLiteral("node-c")) || knows(*b, QStringLiteral("node-c"))
-                      || c->cluster()->peerSocketCount() > 0; },
+            [&] {
+                return knows(*a, QStringLiteral("node-c")) || knows(*b, QStringLiteral("node-c"))
+                    || c->cluster()->peerSocketCount() > 0;
+            },
             1500));
         QCOMPARE(a->cluster()->peerSocketCount(), 1);
         for (auto *node : { c.get(), b.get(), a.get() })
@@ -174,8 +176,8 @@ private Q_SLOTS:
         forger.send(hello(QStringLiteral("mallory")));
         QVERIFY(forger.take(QStringLiteral("HELLO_ACK")));
         QByteArray mac(32, Qt::Uninitialized);
-        QRandomGenerator::global()->generate(reinterpret_cast<quint32 *>(mac.data()),
-            reinterpret_cast<quint32 *>(mac.data()) + 8);
+        QRandomGenerator::global()->generate(
+            reinterpret_cast<quint32 *>(mac.data()), reinterpret_cast<quint32 *>(mac.data()) + 8);
         forger.send(QCborMap { { QStringLiteral("type"), QStringLiteral("HELLO_ACK") },
             { QStringLiteral("mac"), mac } });
         const auto bye = forger.take(QStringLiteral("BYE"));

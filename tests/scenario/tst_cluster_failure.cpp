@@ -86,7 +86,8 @@ private Q_SLOTS:
         c.proxy->setMode(TcpChaosProxy::Mode::BlackHole);
         a.proxy->setModeFor(QStringLiteral("node-c"), TcpChaosProxy::Mode::BlackHole);
         b.proxy->setModeFor(QStringLiteral("node-c"), TcpChaosProxy::Mode::BlackHole);
-        QTRY_VERIFY_WITH_TIMEOUT(stateOn(*a.server, QStringLiteral("node-c")) == cluster::MemberState::Down
+        QTRY_VERIFY_WITH_TIMEOUT(
+            stateOn(*a.server, QStringLiteral("node-c")) == cluster::MemberState::Down
                 && stateOn(*b.server, QStringLiteral("node-c")) == cluster::MemberState::Down,
             3500);
         QVERIFY2(cut.elapsed() < 3500, qPrintable(QString::number(cut.elapsed())));

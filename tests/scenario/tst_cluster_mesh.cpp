@@ -148,7 +148,8 @@ private Q_SLOTS:
                  "wingman_cluster_partitions_owned "
                      + QByteArray::number(table.ownedBy(QStringLiteral("node-a"))) + '\n',
                  QByteArray("wingman_cluster_link_up{peer=\"node-b\"} 1\n"),
-                 QByteArray("wingman_cluster_handshake_failures_total{reason=\"authentication\"} 0\n") })
+                 QByteArray(
+                     "wingman_cluster_handshake_failures_total{reason=\"authentication\"} 0\n") })
             QVERIFY2(metrics->body.contains(line), line.constData());
         QVERIFY(metrics->body.contains("wingman_cluster_link_rtt_seconds{peer=\"node-b\"} "));
 
@@ -165,10 +166,10 @@ private Q_SLOTS:
         QStringList endpoints;
         for (const QCborValue &node : payload.value(QStringLiteral("nodes")).toArray()) {
             endpoints.append(node.toMap()
-                    .value(QStringLiteral("endpoints"))
-                    .toMap()
-                    .value(QStringLiteral("websocket"))
-                    .toString());
+                                 .value(QStringLiteral("endpoints"))
+                                 .toMap()
+                                 .value(QStringLiteral("websocket"))
+                                 .toString());
         }
         endpoints.sort();
         QStringList expected;

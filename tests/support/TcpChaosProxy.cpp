@@ -84,10 +84,10 @@ void TcpChaosProxy::acceptPending()
         link->upstream = new QTcpSocket(this);
         m_links.append(link);
         connect(socket, &QTcpSocket::readyRead, this, [this, link] { onData(link, true); });
-        connect(link->upstream, &QTcpSocket::readyRead, this, [this, link] { onData(link, false); });
-        connect(link->upstream, &QTcpSocket::connected, this, [link] {
-            link->upstream->write(std::exchange(link->pendingUpstream, {}));
-        });
+        connect(
+            link->upstream, &QTcpSocket::readyRead, this, [this, link] { onData(link, false); });
+        connect(link->upstream, &QTcpSocket::connected, this,
+            [link] { link->upstream->write(std::exchange(link->pendingUpstream, {})); });
         connect(socket, &QTcpSocket::disconnected, this, [this, link] { closeLink(link); });
         connect(link->upstream, &QTcpSocket::disconnected, this, [this, link] { closeLink(link); });
         connect(link->upstream, &QTcpSocket::errorOccurred, this, [this, link] {
@@ -114,8 +114,7 @@ void TcpChaosProxy::onData(Link *link, bool fromDialler)
             if (link->helloBuffer.size() >= qsizetype(4 + length)) {
                 const auto decoded
                     = protocol::MsgPackCodec::decode(link->helloBuffer.mid(4, length));
-                link->diallerId
-                    = decoded.value.toMap().value(QStringLiteral("nodeId")).toString();
+                link->diallerId = decoded.value.toMap().value(QStringLiteral("nodeId")).toString();
                 if (link->diallerId.isEmpty())
                     link->diallerId = QStringLiteral("?");
             }

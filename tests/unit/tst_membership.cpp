@@ -29,7 +29,8 @@ private Q_SLOTS:
         QTest::addColumn<qint64>("gossipIncarnation");
         QTest::addColumn<MemberState>("result");
         using S = MemberState;
-        QTest::newRow("higher incarnation up beats down") << S::Down << 5LL << S::Up << 6LL << S::Up;
+        QTest::newRow("higher incarnation up beats down")
+            << S::Down << 5LL << S::Up << 6LL << S::Up;
         QTest::newRow("lower incarnation down loses") << S::Up << 5LL << S::Down << 4LL << S::Up;
         QTest::newRow("equal: suspect beats up") << S::Up << 5LL << S::Suspect << 5LL << S::Suspect;
         QTest::newRow("equal: down beats suspect")
@@ -127,8 +128,10 @@ private Q_SLOTS:
     {
         const MemberInfo info = member(QStringLiteral("b"), MemberState::Suspect, 1700000000000);
         QCOMPARE(MemberInfo::fromCbor(info.toCbor()), std::optional(info));
-        QCOMPARE(info.toCbor().value(QStringLiteral("state")).toString(), QStringLiteral("suspect"));
-        QVERIFY(!MemberInfo::fromCbor(QCborMap { { QStringLiteral("nodeId"), QStringLiteral("x") } }));
+        QCOMPARE(
+            info.toCbor().value(QStringLiteral("state")).toString(), QStringLiteral("suspect"));
+        QVERIFY(
+            !MemberInfo::fromCbor(QCborMap { { QStringLiteral("nodeId"), QStringLiteral("x") } }));
     }
 };
 

@@ -428,8 +428,7 @@ void TestMessages::roundTrip()
         verifyRoundTrip(GcPruneMessage { ts(1690000000000, 0, u""_s), kEnvelope });
         break;
     case MessageType::PartitionMapRequest:
-        verifyRoundTrip(
-            PartitionMapRequestMessage { QCborMap { { "currentVersion"_L1, 3 } } });
+        verifyRoundTrip(PartitionMapRequestMessage { QCborMap { { "currentVersion"_L1, 3 } } });
         verifyRoundTrip(PartitionMapRequestMessage {});
         break;
     case MessageType::PartitionMap:

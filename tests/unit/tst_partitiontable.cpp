@@ -11,7 +11,8 @@ class tst_PartitionTable : public QObject
 private Q_SLOTS:
     void twoNodesEvenToFirst()
     {
-        const PartitionTable table(1, QStringLiteral("a"), { QStringLiteral("b"), QStringLiteral("a") }, 1, 0);
+        const PartitionTable table(
+            1, QStringLiteral("a"), { QStringLiteral("b"), QStringLiteral("a") }, 1, 0);
         QCOMPARE(table.members(), (QStringList { "a", "b" }));
         for (int p = 0; p < PartitionTable::kPartitionCount; ++p) {
             QCOMPARE(table.owner(p), p % 2 == 0 ? QStringLiteral("a") : QStringLiteral("b"));
@@ -23,8 +24,8 @@ private Q_SLOTS:
 
     void threeNodes()
     {
-        const PartitionTable table(
-            4, QStringLiteral("n1"), { QStringLiteral("n3"), QStringLiteral("n1"), QStringLiteral("n2") }, 1, 0);
+        const PartitionTable table(4, QStringLiteral("n1"),
+            { QStringLiteral("n3"), QStringLiteral("n1"), QStringLiteral("n2") }, 1, 0);
         QCOMPARE(table.ownedBy(QStringLiteral("n1")), 91);
         QCOMPARE(table.ownedBy(QStringLiteral("n2")), 90);
         QCOMPARE(table.ownedBy(QStringLiteral("n3")), 90);
@@ -72,10 +73,14 @@ private Q_SLOTS:
     void supersededByHigherVersionThenLowerCoordinator()
     {
         const PartitionTable current(3, QStringLiteral("b"), { QStringLiteral("b") }, 1, 0);
-        QVERIFY(current.isSupersededBy(PartitionTable(4, QStringLiteral("z"), { QStringLiteral("z") }, 1, 0)));
-        QVERIFY(!current.isSupersededBy(PartitionTable(2, QStringLiteral("a"), { QStringLiteral("a") }, 1, 0)));
-        QVERIFY(current.isSupersededBy(PartitionTable(3, QStringLiteral("a"), { QStringLiteral("a") }, 1, 0)));
-        QVERIFY(!current.isSupersededBy(PartitionTable(3, QStringLiteral("c"), { QStringLiteral("c") }, 1, 0)));
+        QVERIFY(current.isSupersededBy(
+            PartitionTable(4, QStringLiteral("z"), { QStringLiteral("z") }, 1, 0)));
+        QVERIFY(!current.isSupersededBy(
+            PartitionTable(2, QStringLiteral("a"), { QStringLiteral("a") }, 1, 0)));
+        QVERIFY(current.isSupersededBy(
+            PartitionTable(3, QStringLiteral("a"), { QStringLiteral("a") }, 1, 0)));
+        QVERIFY(!current.isSupersededBy(
+            PartitionTable(3, QStringLiteral("c"), { QStringLiteral("c") }, 1, 0)));
         QVERIFY(!current.isSupersededBy(current));
     }
 

@@ -51,7 +51,8 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("sender");
         QTest::addColumn<QString>("receiver");
-        QTest::newRow("ascii") << "node-a" << "node-b";
+        QTest::newRow("ascii") << "node-a"
+                               << "node-b";
         QTest::newRow("utf-8 ids") << QString::fromUtf8("nœud-é") << "B";
         QTest::newRow("empty ids") << QString() << QString();
     }
@@ -111,8 +112,8 @@ private Q_SLOTS:
             reinterpret_cast<const unsigned char *>(message.constData()), size_t(message.size()),
             out, &length);
         const QByteArray versionOneMac(reinterpret_cast<const char *>(out), int(length));
-        QVERIFY(!PeerHandshake::verify(kSecret, QStringLiteral("a"), QStringLiteral("b"), kNonceB,
-            kNonceA, versionOneMac));
+        QVERIFY(!PeerHandshake::verify(
+            kSecret, QStringLiteral("a"), QStringLiteral("b"), kNonceB, kNonceA, versionOneMac));
     }
 };
 

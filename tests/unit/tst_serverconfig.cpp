@@ -1,7 +1,7 @@
 #include "ServerConfig.h"
 
-#include <QTemporaryDir>
 #include <QHostInfo>
+#include <QTemporaryDir>
 #include <QTest>
 
 using wingman::ServerConfig;
