@@ -50,6 +50,10 @@ ServerCoordinator::ServerCoordinator(
         onListening();
     });
     connect(m_cluster, &cluster::ClusterModule::failed, this, &ServerCoordinator::onModuleFailed);
+    connect(m_cluster, &cluster::ClusterModule::drained, this, [this] {
+        m_drain = Drain::Done;
+        finishShutdown();
+    });
     connect(m_storage, &storage::Storage::opened, this, &ServerCoordinator::onStorageOpened);
     // The version never goes back, not even across restarts (docs/cluster.md §3).
     connect(m_cluster, &cluster::ClusterModule::tableChanged, this,
@@ -337,6 +341,13 @@ void ServerCoordinator::onConnectionClosed()
 void ServerCoordinator::finishShutdown()
 {
     if (m_state != State::Stopping)
+        return;
+    // Peers get what is still queued for them before the links close (docs/cluster.md §8).
+    if (m_drain == Drain::NotStarted) {
+        m_drain = Drain::Waiting;
+        m_cluster->drain(config().leaveTimeoutMs);
+    }
+    if (m_drain != Drain::Done)
         return;
     m_cluster->stop();
     if (m_metrics)

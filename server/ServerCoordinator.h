@@ -123,6 +123,7 @@ private:
     quint16 m_listeningMetricsPort = 0;
     bool m_storageOpen = false;
     bool m_clusterStarted = false;
+    enum class Drain { NotStarted, Waiting, Done } m_drain = Drain::NotStarted;
     quint16 m_port = 0;
     quint16 m_clusterPort = 0;
     quint16 m_metricsPort = 0;

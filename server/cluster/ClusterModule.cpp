@@ -25,6 +25,7 @@ constexpr int kMinBackoffMs = 100;
 constexpr int kMaxBackoffMs = 2000;
 constexpr int kDownBackoffMs = 5000;
 constexpr int kSilentProbeIntervals = 3;
+constexpr int kDrainPollMs = 20;
 
 QString failureReason(PeerLink::Failure failure)
 {
@@ -73,6 +74,20 @@ ClusterModule::ClusterModule(QHostAddress host, quint16 port, QObject *parent)
         }
     });
     m_clock.start();
+    connect(&m_drainTimer, &QTimer::timeout, this, [this] {
+        const bool pending = m_started && m_pendingForPeers && m_pendingForPeers();
+        if (pending && m_drainClock.elapsed() < m_drainTimeoutMs) {
+            m_drainTimer.start(kDrainPollMs);
+            return;
+        }
+        if (pending)
+            qCWarning(lcCluster).noquote()
+                << logPrefix()
+                << QStringLiteral("leaving with changes still queued for peers after %1 ms")
+                       .arg(m_drainTimeoutMs);
+        Q_EMIT drained();
+    });
+    m_drainTimer.setSingleShot(true);
 }
 
 ClusterModule::~ClusterModule() = default;
@@ -142,6 +157,13 @@ void ClusterModule::stop()
         dial.pending = nullptr;
     m_membership->setSelfState(MemberState::Left);
     Q_EMIT viewChanged();
+}
+
+void ClusterModule::drain(int timeoutMs)
+{
+    m_drainTimeoutMs = timeoutMs;
+    m_drainClock.start();
+    m_drainTimer.start(0);
 }
 
 void ClusterModule::leave()

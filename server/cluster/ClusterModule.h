@@ -13,6 +13,7 @@
 #include <QStringList>
 #include <QTimer>
 
+#include <functional>
 #include <optional>
 
 class QTcpServer;
@@ -59,6 +60,14 @@ public:
     void start();
     // Announces that this node is leaving (its partitions move at once); links stay up.
     void leave();
+    // The data path's answer to "is anything still queued for a peer?"; drain() waits for no.
+    void setPendingForPeers(std::function<bool()> pending)
+    {
+        m_pendingForPeers = std::move(pending);
+    }
+    // Emits drained() once nothing is pending for peers or after timeoutMs, always from a later
+    // event-loop turn.
+    void drain(int timeoutMs);
     // Leaves gracefully when started: announces leaving, says BYE {reason:"leaving"} on every
     // link, stops accepting and closes the links.
     void stop();
@@ -97,6 +106,7 @@ Q_SIGNALS:
     // Anything members() shows changed: a link or a member's state.
     void viewChanged();
     void joinEnded();
+    void drained();
 
 private:
     Hello localHello() const;
@@ -160,6 +170,10 @@ private:
     qint64 m_highestVersion = 0;
     QDateTime m_startedAt;
 
+    std::function<bool()> m_pendingForPeers;
+    QTimer m_drainTimer;
+    QElapsedTimer m_drainClock;
+    int m_drainTimeoutMs = 0;
     QMap<QString, quint64> m_handshakeFailures; // by reason
     quint64 m_suspicions = 0;
 };

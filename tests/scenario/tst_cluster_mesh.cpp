@@ -6,6 +6,7 @@
 
 #include <QCborArray>
 #include <QElapsedTimer>
+#include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -225,6 +226,36 @@ private Q_SLOTS:
 
         for (auto *node : { c.get(), b.get(), a.get() })
             QVERIFY(stopServer(*node));
+    }
+
+    // Shutdown waits, at most leaveTimeoutMs, until the data path has nothing left for peers.
+    void leaveWaitsForTheDrain()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        ServerConfig config = nodeConfig(dir, QStringLiteral("d"), QStringLiteral("node-d"));
+        config.leaveTimeoutMs = 300;
+        auto stuck = startServer(config);
+        QVERIFY(stuck);
+        stuck->cluster()->setPendingForPeers([] { return true; });
+        QSignalSpy stuckStopped(stuck.get(), &ServerCoordinator::stopped);
+        QElapsedTimer elapsed;
+        elapsed.start();
+        stuck->shutdown();
+        QTRY_VERIFY_WITH_TIMEOUT(!stuckStopped.isEmpty(), 3000);
+        QVERIFY(elapsed.elapsed() >= 300);
+
+        config = nodeConfig(dir, QStringLiteral("e"), QStringLiteral("node-e"));
+        config.leaveTimeoutMs = 10000;
+        auto draining = startServer(config);
+        QVERIFY(draining);
+        bool pending = true;
+        draining->cluster()->setPendingForPeers([&pending] { return pending; });
+        QSignalSpy stopped(draining.get(), &ServerCoordinator::stopped);
+        draining->shutdown();
+        QVERIFY(!QTest::qWaitFor([&] { return !stopped.isEmpty(); }, 200));
+        pending = false;
+        QTRY_VERIFY_WITH_TIMEOUT(!stopped.isEmpty(), 1000);
     }
 
     // The table version is kept in storage and never goes back across restarts.
