@@ -351,6 +351,8 @@ void ClusterModule::onAuthenticated(PeerLink *link)
 
 void ClusterModule::onLinkClosed(PeerLink *link, const QString &reason)
 {
+    qCDebug(lcCluster).noquote()
+        << logPrefix() << QStringLiteral("link %1 closed: %2").arg(link->address(), reason);
     m_links.removeOne(link);
     link->deleteLater();
     const QString dialAddress = link->property("dialAddress").toString();

@@ -1,5 +1,6 @@
 #include "HttpProbe.h"
 #include "RawClient.h"
+#include "TcpChaosProxy.h"
 #include "TestServer.h"
 #include "TestTokens.h"
 #include "cluster/ClusterModule.h"
@@ -226,6 +227,31 @@ private Q_SLOTS:
 
         for (auto *node : { c.get(), b.get(), a.get() })
             QVERIFY(stopServer(*node));
+    }
+
+    // A shared peer list names the node itself: it hears its own id once and never dials that
+    // address again.
+    void ownAddressIsDialledOnce()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        TcpChaosProxy mirror;
+        QVERIFY(mirror.listen());
+        ServerConfig config = nodeConfig(dir, QStringLiteral("s"), QStringLiteral("node-s"));
+        config.peers = { QStringLiteral("127.0.0.1:%1").arg(mirror.port()) };
+        auto node = startServer(config);
+        QVERIFY(node);
+        mirror.setUpstreamPort(node->clusterPort());
+        // The unanswered peer entry goes once the node knows the address is its own.
+        QVERIFY(!node->members().isEmpty());
+        QTRY_VERIFY_WITH_TIMEOUT(node->members().isEmpty(), 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(mirror.links(), 0, 3000);
+        const quint64 accepted = mirror.acceptedLinks();
+        // Backoff alone would have redialled within 2 s.
+        QVERIFY(!QTest::qWaitFor([&] { return mirror.acceptedLinks() > accepted; }, 2500));
+        QCOMPARE(node->cluster()->handshakeFailures().size(), 0);
+        QVERIFY(node->cluster()->memberInfos().size() == 1);
+        QVERIFY(stopServer(*node));
     }
 
     // Shutdown waits, at most leaveTimeoutMs, until the data path has nothing left for peers.

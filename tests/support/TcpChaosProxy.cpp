@@ -73,6 +73,7 @@ void TcpChaosProxy::applyCuts()
 void TcpChaosProxy::acceptPending()
 {
     while (QTcpSocket *socket = m_server->nextPendingConnection()) {
+        ++m_accepted;
         if (m_default.mode == Mode::Cut) {
             socket->abort();
             socket->deleteLater();
@@ -88,8 +89,15 @@ void TcpChaosProxy::acceptPending()
             link->upstream, &QTcpSocket::readyRead, this, [this, link] { onData(link, false); });
         connect(link->upstream, &QTcpSocket::connected, this,
             [link] { link->upstream->write(std::exchange(link->pendingUpstream, {})); });
-        connect(socket, &QTcpSocket::disconnected, this, [this, link] { closeLink(link); });
-        connect(link->upstream, &QTcpSocket::disconnected, this, [this, link] { closeLink(link); });
+        // What one side said before it closed still reaches the other.
+        connect(socket, &QTcpSocket::disconnected, this, [this, link] {
+            onData(link, true);
+            closeLink(link, true);
+        });
+        connect(link->upstream, &QTcpSocket::disconnected, this, [this, link] {
+            onData(link, false);
+            closeLink(link, true);
+        });
         connect(link->upstream, &QTcpSocket::errorOccurred, this, [this, link] {
             if (link->upstream->state() != QAbstractSocket::ConnectedState)
                 closeLink(link);
@@ -148,16 +156,21 @@ void TcpChaosProxy::onData(Link *link, bool fromDialler)
         deliver();
 }
 
-void TcpChaosProxy::closeLink(Link *link)
+void TcpChaosProxy::closeLink(Link *link, bool graceful)
 {
     if (!m_links.removeOne(link))
         return;
-    link->dialler->disconnect(this);
-    link->upstream->disconnect(this);
-    link->dialler->abort();
-    link->upstream->abort();
-    link->dialler->deleteLater();
-    link->upstream->deleteLater();
+    for (QTcpSocket *socket : { link->dialler, link->upstream }) {
+        socket->disconnect(this);
+        if (graceful && socket->state() == QAbstractSocket::ConnectedState) {
+            socket->flush();
+            socket->disconnectFromHost();
+            QTimer::singleShot(1000, socket, &QObject::deleteLater);
+        } else {
+            socket->abort();
+            socket->deleteLater();
+        }
+    }
     delete link;
 }
 

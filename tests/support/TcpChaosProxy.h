@@ -33,6 +33,7 @@ public:
     void setModeFor(const QString &dialler, Mode mode, int delayMs = 0);
 
     int links() const { return int(m_links.size()); }
+    quint64 acceptedLinks() const { return m_accepted; }
     quint64 forwardedBytes() const { return m_forwarded; }
     quint64 swallowedBytes() const { return m_swallowed; }
 
@@ -45,7 +46,8 @@ private:
     void acceptPending();
     void onData(Link *link, bool fromDialler);
     Setting settingFor(const Link *link) const;
-    void closeLink(Link *link);
+    // graceful: what is queued still goes out (a peer closed); else both sockets are cut.
+    void closeLink(Link *link, bool graceful = false);
     void applyCuts();
 
     QTcpServer *m_server;
@@ -53,6 +55,7 @@ private:
     Setting m_default;
     QHash<QString, Setting> m_byDialler;
     QList<Link *> m_links;
+    quint64 m_accepted = 0;
     quint64 m_forwarded = 0;
     quint64 m_swallowed = 0;
 };
