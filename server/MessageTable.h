@@ -17,4 +17,5 @@
     X(MerkleReqBucket, protocol::MerkleReqBucketMessage, Authenticated, Read, sync)                \
     X(OrMapSyncInit, protocol::OrMapSyncInitMessage, Authenticated, Read, sync)                    \
     X(OrMapMerkleReqBucket, protocol::OrMapMerkleReqBucketMessage, Authenticated, Read, sync)      \
-    X(OrMapDiffRequest, protocol::OrMapDiffRequestMessage, Authenticated, Read, sync)
+    X(OrMapDiffRequest, protocol::OrMapDiffRequestMessage, Authenticated, Read, sync)              \
+    X(PartitionMapRequest, protocol::PartitionMapRequestMessage, Authenticated, None, partitionMaps)

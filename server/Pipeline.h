@@ -3,6 +3,7 @@
 #include "ServerConfig.h"
 #include "auth/JwtVerifier.h"
 #include "cluster/WriteReplication.h"
+#include "cluster/PartitionMapService.h"
 #include "live/QueryHandler.h"
 #include "live/QueryRegistry.h"
 #include "maps/MapRegistry.h"
@@ -59,6 +60,7 @@ struct Pipeline {
     live::QueryHandler liveQueries;
     sync::GcService gc;
     network::ClientRegistry clients;
+    std::unique_ptr<cluster::PartitionMapService> partitionMaps; // null without a cluster module
     // With a cluster bus: replication, peers' changes and the ack sets (docs/cluster.md §4).
     // Declared last so it is gone before the parts it hooks.
     std::unique_ptr<cluster::WriteReplication> replication;

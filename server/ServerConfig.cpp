@@ -6,6 +6,7 @@
 #include <QCoreApplication>
 #include <QFile>
 #include <QHostAddress>
+#include <QHostInfo>
 #include <QSettings>
 
 #include <algorithm>
@@ -176,6 +177,29 @@ QString parseSecret(const Option &option, const QString &value, QByteArray &out)
     return {};
 }
 
+QString parseClusterSecret(const Option &option, const QString &value, QByteArray &out)
+{
+    const QByteArray secret = value.toUtf8();
+    if (secret.size() < 16)
+        return bad(option, QStringLiteral("(%1 bytes)").arg(secret.size()),
+            QStringLiteral("must be at least 16 bytes"));
+    out = secret;
+    return {};
+}
+
+// A host name or address that others can dial: no spaces, no port.
+QString parseAdvertiseHost(const Option &option, const QString &value, QString &out)
+{
+    const QString host = value.trimmed();
+    const bool ok = !host.isEmpty() && host.size() <= 253
+        && std::none_of(host.begin(), host.end(), [](QChar c) { return c.isSpace() || c == u'/'; })
+        && (QHostAddress(host).protocol() == QAbstractSocket::IPv6Protocol || !host.contains(u':'));
+    if (!ok)
+        return bad(option, value, QStringLiteral("expected a host name or IP address"));
+    out = host;
+    return {};
+}
+
 QString readKeyFile(const Option &option, const QString &path, QByteArray &out)
 {
     QFile file(path);
@@ -257,6 +281,33 @@ constexpr Option kOptions[] = {
         "Peer TCP port (0 = OS-assigned)." },
     { "peers", "peers", "PEERS", "host:port,...", bind<&C::peers, parsePeers>(),
         "Other nodes' cluster ports.", "none" },
+    { "clusterSecret", "cluster-secret", "CLUSTER_SECRET", "secret",
+        bind<&C::clusterSecret, parseClusterSecret>(),
+        "Shared secret (>= 16 bytes) that authenticates cluster peers; required with --peers.",
+        "none" },
+    { "advertiseHost", "advertise-host", "ADVERTISE_HOST", "host",
+        bind<&C::advertiseHost, parseAdvertiseHost>(),
+        "Host that peers and clients are told to reach this node at.",
+        "host, or the host name when host is 0.0.0.0" },
+    { "clusterAdvertisePort", "cluster-advertise-port", "CLUSTER_ADVERTISE_PORT", "port",
+        bind<&C::clusterAdvertisePort, parsePort>(),
+        "Cluster port that peers are told to dial (0 = the bound cluster port)." },
+    { "backupCount", "backup-count", "BACKUP_COUNT", "n", integer<&C::backupCount>(0, 6),
+        "Backups per partition." },
+    { "probeIntervalMs", "probe-interval-ms", "PROBE_INTERVAL_MS", "ms",
+        integer<&C::probeIntervalMs>(10, 60000), "How often every member is probed." },
+    { "suspicionTimeoutMs", "suspicion-timeout-ms", "SUSPICION_TIMEOUT_MS", "ms",
+        integer<&C::suspicionTimeoutMs>(10, 600000),
+        "How long a suspect member may refute before it is down." },
+    { "antiEntropyIntervalMs", "anti-entropy-interval-ms", "ANTI_ENTROPY_INTERVAL_MS", "ms",
+        integer<&C::antiEntropyIntervalMs>(100, 86400000), "Periodic anti-entropy per pair." },
+    { "joinTimeoutMs", "join-timeout-ms", "JOIN_TIMEOUT_MS", "ms",
+        integer<&C::joinTimeoutMs>(0, 600000),
+        "How long a starting node waits for a catch-up before it comes up alone." },
+    { "leaveTimeoutMs", "leave-timeout-ms", "LEAVE_TIMEOUT_MS", "ms",
+        integer<&C::leaveTimeoutMs>(0, 600000), "Drain time when leaving the cluster." },
+    { "memberForgetAfterMs", "member-forget-after-ms", "MEMBER_FORGET_AFTER_MS", "ms",
+        integer<&C::memberForgetAfterMs>(1000), "When a down member is forgotten." },
     { "nodeId", "node-id", "NODE_ID", "id", bind<&C::nodeId, parseNodeId>(),
         "This node's id (no ':').", "the one kept with the storage, else generated" },
     { "jwtSecret", "jwt-secret", "JWT_SECRET", "secret", bind<&C::jwtSecret, parseSecret>(),
@@ -346,6 +397,25 @@ QString ServerConfig::productionProblem() const
         return QStringLiteral("production: refusing memory: storage, which loses every write on "
                               "restart; set --storage or pass --allow-memory-storage");
     return {};
+}
+
+QString ServerConfig::clusterProblem() const
+{
+    if (!peers.isEmpty() && clusterSecret.isEmpty())
+        return QStringLiteral("cluster: --peers needs --cluster-secret (WINGMAN_CLUSTER_SECRET), "
+                              "at least 16 bytes shared by every node");
+    return {};
+}
+
+QString ServerConfig::effectiveAdvertiseHost() const
+{
+    if (!advertiseHost.isEmpty())
+        return advertiseHost;
+    const QHostAddress address(host);
+    if (address == QHostAddress::AnyIPv4 || address == QHostAddress::AnyIPv6
+        || address == QHostAddress::Any)
+        return QHostInfo::localHostName();
+    return host;
 }
 
 QString ServerConfig::loadFile(const QString &path)
@@ -454,6 +524,8 @@ ServerConfig::ParseResult ServerConfig::fromCommandLine(
     }
 
     if (const QString problem = config.productionProblem(); !problem.isEmpty())
+        return fail(problem);
+    if (const QString problem = config.clusterProblem(); !problem.isEmpty())
         return fail(problem);
     result.config = config;
     return result;

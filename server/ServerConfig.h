@@ -33,6 +33,17 @@ struct ServerConfig {
     QString nodeId; // empty: the one stored in SQLite storage, else generated at startup
     QByteArray jwtSecret = kDevSecret; // HS256 secret or PEM public key (RS256)
     std::optional<quint16> metricsPort; // unset: no metrics listener
+    // Cluster (docs/cluster.md §9).
+    QByteArray clusterSecret; // shared HMAC secret, >= 16 bytes; required with peers
+    QString advertiseHost; // empty: host, or the host name when host is 0.0.0.0
+    quint16 clusterAdvertisePort = 0; // 0: the cluster port actually bound
+    int backupCount = 1;
+    int probeIntervalMs = 500;
+    int suspicionTimeoutMs = 1500;
+    int antiEntropyIntervalMs = 5000;
+    int joinTimeoutMs = 3000;
+    int leaveTimeoutMs = 5000;
+    qint64 memberForgetAfterMs = 24LL * 60 * 60 * 1000;
     QString storage = QStringLiteral("sqlite:./wingman-data/wingman.db"); // see StorageUrl
     qint64 gcIntervalMs = 60LL * 60 * 1000;
     qint64 gcAgeMs = 30LL * 24 * 60 * 60 * 1000;
@@ -59,9 +70,6 @@ struct ServerConfig {
     // Run on every connection and op in this order, after the rate limiter and before the
     // timestamp stamper when those are on. Library use only.
     QList<std::shared_ptr<ops::Interceptor>> interceptors;
-    // How often peer links send a heartbeat; a peer silent for three intervals is down. Library
-    // use only: tests shorten it.
-    int clusterHeartbeatMs = 1000;
     // How often the monitor feed sends a stats delta. Library use only.
     int monitorFeedIntervalMs = 1000;
 
@@ -69,6 +77,11 @@ struct ServerConfig {
     // Under production, why this config must not run (one line naming the option to set);
     // empty when it may.
     QString productionProblem() const;
+    // Why the cluster options cannot run together (peers without a clusterSecret); empty when
+    // they can.
+    QString clusterProblem() const;
+    // The host other nodes and clients are told to reach this node at.
+    QString effectiveAdvertiseHost() const;
 
     struct ParseResult;
     static ParseResult fromCommandLine(

@@ -20,6 +20,7 @@ namespace {
 constexpr int kCloseHandshakeTimeoutMs = 3000;
 constexpr int kShutdownRetryAfterMs = 5000;
 const QString kNodeIdMeta = QStringLiteral("nodeId");
+const QString kTableVersionMeta = QStringLiteral("partitionTableVersion");
 } // namespace
 
 ServerCoordinator::ServerCoordinator(
@@ -38,6 +39,7 @@ ServerCoordinator::ServerCoordinator(
     m_storage->setParent(this);
     connect(m_network, &network::NetworkModule::listening, this, [this](quint16 port) {
         m_listeningPort = port;
+        startCluster();
         onListening();
     });
     connect(m_network, &network::NetworkModule::failed, this, &ServerCoordinator::onModuleFailed);
@@ -48,7 +50,18 @@ ServerCoordinator::ServerCoordinator(
         onListening();
     });
     connect(m_cluster, &cluster::ClusterModule::failed, this, &ServerCoordinator::onModuleFailed);
+    connect(m_cluster, &cluster::ClusterModule::drained, this, [this] {
+        m_drain = Drain::Done;
+        finishShutdown();
+    });
     connect(m_storage, &storage::Storage::opened, this, &ServerCoordinator::onStorageOpened);
+    // The version never goes back, not even across restarts (docs/cluster.md §3).
+    connect(m_cluster, &cluster::ClusterModule::tableChanged, this,
+        [this](const cluster::PartitionTable &table) {
+            if (m_storage->isOpen()
+                && table.version() > m_storage->loadMeta(kTableVersionMeta).toLongLong())
+                m_storage->storeMeta(kTableVersionMeta, QString::number(table.version()));
+        });
     connect(m_storage, &storage::Storage::failed, this, &ServerCoordinator::onModuleFailed);
     connect(&m_pipeline->clients, &network::ClientRegistry::connectionClosed, this,
         &ServerCoordinator::onConnectionClosed);
@@ -144,6 +157,10 @@ QString ServerCoordinator::resolveNodeId()
     } else {
         config.nodeId
             = QStringLiteral("node-") + QUuid::createUuid().toString(QUuid::WithoutBraces).left(8);
+        if (!config.peers.isEmpty())
+            qCInfo(lcServer).noquote() << QStringLiteral(
+                "no node id configured or stored: joining the cluster as the new member %1")
+                                              .arg(config.nodeId);
     }
     if (stored != config.nodeId)
         m_storage->storeMeta(kNodeIdMeta, config.nodeId);
@@ -169,7 +186,30 @@ void ServerCoordinator::onStorageOpened()
     // peer) moves the clock beyond the drift bound: maps refuse such a record instead.
     maps.hlc().setStrict(true);
     m_storageOpen = true;
-    m_cluster->setMembership(config().nodeId, config().peers, config().clusterHeartbeatMs);
+    startCluster();
+}
+
+void ServerCoordinator::startCluster()
+{
+    if (m_state != State::Starting || !m_storageOpen || m_listeningPort == 0 || m_clusterStarted)
+        return;
+    m_clusterStarted = true;
+    const ServerConfig &c = config();
+    cluster::ClusterOptions options;
+    options.nodeId = c.nodeId;
+    options.peers = c.peers;
+    options.secret = c.clusterSecret;
+    options.advertiseHost = c.effectiveAdvertiseHost();
+    options.advertisePort = c.clusterAdvertisePort;
+    options.clientEndpoint
+        = QStringLiteral("ws://%1:%2").arg(options.advertiseHost).arg(m_listeningPort);
+    options.backupCount = c.backupCount;
+    options.probeIntervalMs = c.probeIntervalMs;
+    options.suspicionTimeoutMs = c.suspicionTimeoutMs;
+    options.joinTimeoutMs = c.joinTimeoutMs;
+    options.memberForgetAfterMs = c.memberForgetAfterMs;
+    options.tableVersion = m_storage->loadMeta(kTableVersionMeta).toLongLong();
+    m_cluster->configure(options);
     m_cluster->start();
 }
 
@@ -237,6 +277,18 @@ QList<cluster::Member> ServerCoordinator::members() const
     return m_cluster->members();
 }
 
+status::ClusterStatus ServerCoordinator::clusterStatus() const
+{
+    const cluster::PartitionTable &table = m_cluster->table();
+    status::ClusterStatus status;
+    status.tableVersion = table.version();
+    status.partitionsOwned = table.ownedBy(nodeId());
+    status.partitionsBackup = table.backedUpBy(nodeId());
+    status.suspicions = m_cluster->suspicions();
+    status.handshakeFailures = m_cluster->handshakeFailures();
+    return status;
+}
+
 status::NodeCounters ServerCoordinator::counters() const
 {
     return m_pipeline->counters(false);
@@ -261,6 +313,7 @@ void ServerCoordinator::shutdown()
     Q_EMIT stopping();
     m_pipeline->gc.stop();
     m_network->stopListening();
+    m_cluster->leave();
     network::ClientRegistry &clients = m_pipeline->clients;
     if (!wasServing || clients.isEmpty()) {
         QMetaObject::invokeMethod(this, &ServerCoordinator::finishShutdown, Qt::QueuedConnection);
@@ -288,6 +341,13 @@ void ServerCoordinator::onConnectionClosed()
 void ServerCoordinator::finishShutdown()
 {
     if (m_state != State::Stopping)
+        return;
+    // Peers get what is still queued for them before the links close (docs/cluster.md §8).
+    if (m_drain == Drain::NotStarted) {
+        m_drain = Drain::Waiting;
+        m_cluster->drain(config().leaveTimeoutMs);
+    }
+    if (m_drain != Drain::Done)
         return;
     m_cluster->stop();
     if (m_metrics)

@@ -72,8 +72,11 @@ public:
     QList<cluster::Member> members() const override;
     status::NodeCounters counterTotals() const override;
     QMap<QString, quint64> messagesByType() const override;
+    status::ClusterStatus clusterStatus() const override;
 
     const ServerConfig &config() const;
+    // The node's cluster module: links, membership, partition table (docs/cluster.md).
+    cluster::ClusterModule *cluster() const { return m_cluster; }
     // The counters without the traffic of connections still open.
     status::NodeCounters counters() const;
     // The verifier of client tokens; null when the configured key is unusable.
@@ -97,6 +100,9 @@ public:
 private:
     void onListening();
     void onStorageOpened();
+    // The cluster starts once storage said who this node is and the client port is known (it is
+    // part of what the node advertises).
+    void startCluster();
     // The configured id, else the one stored, else a new one (stored); an error line when the
     // configured id is not the storage's.
     QString resolveNodeId();
@@ -119,6 +125,8 @@ private:
     quint16 m_listeningClusterPort = 0;
     quint16 m_listeningMetricsPort = 0;
     bool m_storageOpen = false;
+    bool m_clusterStarted = false;
+    enum class Drain { NotStarted, Waiting, Done } m_drain = Drain::NotStarted;
     quint16 m_port = 0;
     quint16 m_clusterPort = 0;
     quint16 m_metricsPort = 0;

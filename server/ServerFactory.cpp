@@ -96,6 +96,8 @@ void wireSessions(Pipeline &p)
 {
     p.clients.setDeparture([&p](network::Session &session) {
         p.queries.removeConnection(&session);
+        if (p.partitionMaps)
+            p.partitionMaps->forget(&session);
         if (!p.interceptors->isEmpty())
             p.interceptors->connectionClosed(ops::ConnectionContext::of(session));
     });
@@ -146,14 +148,14 @@ void wireStatus(Pipeline &p, ServerCoordinator *node, cluster::ClusterModule *cl
         Q_EMIT node->notableEvent(
             notableEventName(NotableEvent::Gc), QStringLiteral("GC run failed: %1").arg(reason));
     });
+    QObject::connect(
+        cluster, &cluster::ClusterModule::viewChanged, node, &ServerCoordinator::membershipChanged);
     QObject::connect(cluster, &cluster::ClusterModule::memberUp, node, [node](const QString &id) {
-        Q_EMIT node->membershipChanged();
         Q_EMIT node->notableEvent(
             notableEventName(NotableEvent::PeerUp), QStringLiteral("peer %1 up").arg(id));
     });
     QObject::connect(cluster, &cluster::ClusterModule::memberDown, node,
         [node](const QString &id, const QString &reason) {
-            Q_EMIT node->membershipChanged();
             Q_EMIT node->notableEvent(notableEventName(NotableEvent::PeerDown),
                 QStringLiteral("peer %1 down: %2").arg(id, reason));
         });
@@ -188,6 +190,7 @@ ServerCoordinator *ServerFactory::assemble(
     Pipeline &p = *pipeline;
     p.interceptors = makeInterceptorChain(p.config, p.maps.hlc());
     p.operations.setInterceptors(p.interceptors);
+    p.partitionMaps = std::make_unique<cluster::PartitionMapService>(*modules.cluster);
     routeMessages(p);
     wireSessions(p);
     wireReplication(p, modules.bus);
@@ -215,6 +218,8 @@ ServerCoordinator *ServerFactory::create(ServerConfig config, QObject *parent)
         modules.configError = QStringLiteral("invalid value for jwtSecret: %1").arg(keyError);
     if (modules.configError.isEmpty())
         modules.configError = config.productionProblem();
+    if (modules.configError.isEmpty())
+        modules.configError = config.clusterProblem();
 
     auto *coordinator = assemble(std::move(config), std::move(modules), parent);
     QMetaObject::invokeMethod(coordinator, &ServerCoordinator::start, Qt::QueuedConnection);

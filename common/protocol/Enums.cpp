@@ -46,6 +46,8 @@ constexpr NameTable<MessageType> kMessageTypes[] = {
     { MessageType::ShutdownPending, "SHUTDOWN_PENDING"_L1 },
     { MessageType::Error, "ERROR"_L1 },
     { MessageType::GcPrune, "GC_PRUNE"_L1 },
+    { MessageType::PartitionMapRequest, "PARTITION_MAP_REQUEST"_L1 },
+    { MessageType::PartitionMap, "PARTITION_MAP"_L1 },
 };
 
 constexpr NameTable<WriteConcern> kWriteConcerns[] = {

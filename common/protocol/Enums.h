@@ -43,6 +43,8 @@ enum class MessageType {
     ShutdownPending,
     Error,
     GcPrune,
+    PartitionMapRequest,
+    PartitionMap,
 };
 
 // The wire name ("OP_BATCH"); messageTypeFromName is its inverse, nullopt for unknown names.

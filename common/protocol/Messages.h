@@ -5,6 +5,7 @@
 // Frame::encode() produce outgoing frames. BATCH frames are BatchContainer's.
 #include "protocol/AuthMessages.h"
 #include "protocol/BatchContainer.h"
+#include "protocol/ClusterMessages.h"
 #include "protocol/LifecycleMessages.h"
 #include "protocol/MessageTypes.h"
 #include "protocol/OrMapSyncMessages.h"

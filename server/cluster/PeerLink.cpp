@@ -1,44 +1,76 @@
 #include "cluster/PeerLink.h"
 
 #include "cluster/ClusterModule.h"
+#include "cluster/PeerHandshake.h"
+#include "protocol/MsgPackCodec.h"
 
-#include <QJsonDocument>
+#include <QCborValue>
 #include <QTcpSocket>
 #include <QtEndian>
 
-#include <algorithm>
 #include <utility>
 
 namespace wingman::cluster {
 
 namespace {
-constexpr qint64 kMaxFrameBytes = 1 << 20;
-constexpr int kMissedHeartbeats = 3;
-constexpr int kMaxBackoffMs = 5000;
+
+const QString kType = QStringLiteral("type");
 const QString kHello = QStringLiteral("HELLO");
-const QString kHeartbeat = QStringLiteral("HEARTBEAT");
+const QString kHelloAck = QStringLiteral("HELLO_ACK");
+const QString kBye = QStringLiteral("BYE");
+
+qint64 integerOf(const QCborValue &value)
+{
+    return value.isDouble() ? qint64(value.toDouble()) : value.toInteger();
+}
+
 } // namespace
 
-PeerLink::PeerLink(Identity local, QString host, quint16 port, int heartbeatMs, QObject *parent)
+QCborMap Hello::toCbor() const
+{
+    return QCborMap { { kType, kHello }, { QStringLiteral("nodeId"), nodeId },
+        { QStringLiteral("protocolVersion"), protocolVersion }, { QStringLiteral("runId"), runId },
+        { QStringLiteral("incarnation"), incarnation }, { QStringLiteral("nonce"), nonce },
+        { QStringLiteral("clusterAddress"), clusterAddress },
+        { QStringLiteral("clientEndpoint"), clientEndpoint },
+        { QStringLiteral("tableVersion"), tableVersion },
+        { QStringLiteral("gcHorizon"), gcHorizon } };
+}
+
+Hello Hello::fromCbor(const QCborMap &map)
+{
+    Hello hello;
+    hello.nodeId = map.value(QStringLiteral("nodeId")).toString();
+    hello.protocolVersion = int(integerOf(map.value(QStringLiteral("protocolVersion"))));
+    hello.runId = map.value(QStringLiteral("runId")).toString();
+    hello.incarnation = integerOf(map.value(QStringLiteral("incarnation")));
+    hello.nonce = map.value(QStringLiteral("nonce")).toByteArray();
+    hello.clusterAddress = map.value(QStringLiteral("clusterAddress")).toString();
+    hello.clientEndpoint = map.value(QStringLiteral("clientEndpoint")).toString();
+    hello.tableVersion = integerOf(map.value(QStringLiteral("tableVersion")));
+    hello.gcHorizon = integerOf(map.value(QStringLiteral("gcHorizon")));
+    return hello;
+}
+
+PeerLink::PeerLink(Hello local, QByteArray secret, QString host, quint16 port, QObject *parent)
     : QObject(parent)
     , m_local(std::move(local))
+    , m_secret(std::move(secret))
     , m_outbound(true)
     , m_host(std::move(host))
     , m_port(port)
-    , m_heartbeatMs(heartbeatMs)
     , m_socket(new QTcpSocket(this))
 {
-    m_reconnect.setSingleShot(true);
-    connect(&m_reconnect, &QTimer::timeout, this, &PeerLink::connectToPeer);
     wire();
 }
 
-PeerLink::PeerLink(Identity local, QTcpSocket *socket, int heartbeatMs, QObject *parent)
+PeerLink::PeerLink(Hello local, QByteArray secret, QTcpSocket *socket, QObject *parent)
     : QObject(parent)
     , m_local(std::move(local))
+    , m_secret(std::move(secret))
     , m_outbound(false)
     , m_host(socket->peerAddress().toString())
-    , m_heartbeatMs(heartbeatMs)
+    , m_port(socket->peerPort())
     , m_socket(socket)
 {
     socket->setParent(this);
@@ -49,36 +81,30 @@ PeerLink::~PeerLink() = default;
 
 void PeerLink::wire()
 {
-    m_heartbeat.setInterval(m_heartbeatMs);
-    connect(&m_heartbeat, &QTimer::timeout, this, &PeerLink::onHeartbeatTick);
+    m_local.protocolVersion = PeerHandshake::kProtocolVersion;
+    m_local.nonce = PeerHandshake::newNonce();
+    m_handshakeTimer.setSingleShot(true);
+    connect(&m_handshakeTimer, &QTimer::timeout, this,
+        [this] { fail(Failure::Protocol, QStringLiteral("handshake timed out")); });
     connect(m_socket, &QTcpSocket::connected, this, &PeerLink::onConnected);
     connect(m_socket, &QTcpSocket::readyRead, this, &PeerLink::onReadyRead);
     connect(m_socket, &QTcpSocket::disconnected, this,
-        [this] { onSocketGone(QStringLiteral("connection closed")); });
+        [this] { fail(Failure::Connection, QStringLiteral("connection closed")); });
     connect(m_socket, &QTcpSocket::errorOccurred, this, [this](QAbstractSocket::SocketError) {
         if (m_socket->state() != QAbstractSocket::ConnectedState)
-            onSocketGone(m_socket->errorString());
+            fail(Failure::Connection, m_socket->errorString());
     });
 }
 
 void PeerLink::start()
 {
+    m_handshakeTimer.start(kHandshakeTimeoutMs);
     if (m_outbound) {
-        connectToPeer();
+        m_socket->connectToHost(m_host, m_port);
         return;
     }
     onConnected();
     onReadyRead();
-}
-
-void PeerLink::stop()
-{
-    m_stopped = true;
-    m_heartbeat.stop();
-    m_reconnect.stop();
-    m_socket->disconnect(this);
-    m_socket->abort();
-    m_up = false;
 }
 
 QString PeerLink::address() const
@@ -86,127 +112,215 @@ QString PeerLink::address() const
     return QStringLiteral("%1:%2").arg(m_host).arg(m_port);
 }
 
-void PeerLink::connectToPeer()
-{
-    if (m_stopped)
-        return;
-    m_buffer.clear();
-    m_socket->abort();
-    m_socket->connectToHost(m_host, m_port);
-}
-
 void PeerLink::onConnected()
 {
-    m_attempts = 0;
     m_lastHeard.start();
-    m_heartbeat.start();
-    sendFrame({ { QStringLiteral("type"), kHello }, { QStringLiteral("nodeId"), m_local.nodeId },
-        { QStringLiteral("protocolVersion"), kProtocolVersion },
-        { QStringLiteral("clusterPort"), int(m_local.clusterPort) } });
+    writeFrame(protocol::MsgPackCodec::encode(m_local.toCbor()));
+}
+
+QString PeerLink::peekType(QByteArrayView body)
+{
+    const auto *p = reinterpret_cast<const uchar *>(body.data());
+    const qsizetype n = body.size();
+    qsizetype at = 0;
+    if (n < 1)
+        return {};
+    if ((p[0] & 0xf0) == 0x80)
+        at = 1;
+    else if (p[0] == 0xde)
+        at = 3;
+    else if (p[0] == 0xdf)
+        at = 5;
+    else
+        return {};
+    if (n < at + 6 || QByteArrayView(body.data() + at, 5) != QByteArrayView("\xa4type", 5))
+        return {};
+    at += 5;
+    qsizetype length = 0;
+    const uchar tag = p[at++];
+    if ((tag & 0xe0) == 0xa0) {
+        length = tag & 0x1f;
+    } else if (tag == 0xd9 && at < n) {
+        length = p[at++];
+    } else if (tag == 0xda && at + 2 <= n) {
+        length = qFromBigEndian<quint16>(p + at);
+        at += 2;
+    } else {
+        return {};
+    }
+    if (at + length > n)
+        return {};
+    return QString::fromUtf8(body.data() + at, length);
 }
 
 void PeerLink::onReadyRead()
 {
+    if (m_closed)
+        return;
     m_buffer.append(m_socket->readAll());
-    while (m_buffer.size() >= 4) {
+    while (!m_closed && m_buffer.size() >= 4) {
         const quint32 length = qFromBigEndian<quint32>(m_buffer.constData());
         if (length > kMaxFrameBytes) {
-            qCWarning(lcCluster).noquote()
-                << QStringLiteral("peer %1 sent a %2-byte frame; closing")
-                       .arg(address())
-                       .arg(length);
-            m_socket->abort();
+            fail(Failure::Protocol, QStringLiteral("a %1-byte frame").arg(length));
             return;
         }
         if (m_buffer.size() < qsizetype(4 + length))
             return;
-        const QByteArray payload = m_buffer.mid(4, length);
+        const QByteArray body = m_buffer.mid(4, length);
         m_buffer.remove(0, 4 + length);
         m_lastHeard.start();
-        const QJsonDocument document = QJsonDocument::fromJson(payload);
-        if (!document.isObject()) {
-            qCWarning(lcCluster).noquote()
-                << QStringLiteral("peer %1 sent a frame that is not a JSON object").arg(address());
-            continue;
-        }
-        handleFrame(document.object());
-        if (m_stopped || m_socket->state() != QAbstractSocket::ConnectedState)
+        const QString type = peekType(body);
+        if (type.isEmpty()) {
+            fail(Failure::Protocol, QStringLiteral("a frame without a type"));
             return;
+        }
+        handleFrame(type, body);
     }
 }
 
-void PeerLink::handleFrame(const QJsonObject &frame)
+void PeerLink::handleFrame(const QString &type, const QByteArray &body)
 {
-    const QString type = frame.value(QStringLiteral("type")).toString();
-    if (type == kHeartbeat || m_up)
-        return;
-    if (type != kHello)
-        return;
-    const int version = frame.value(QStringLiteral("protocolVersion")).toInt();
-    const QString nodeId = frame.value(QStringLiteral("nodeId")).toString();
-    if (version != kProtocolVersion || nodeId.isEmpty() || nodeId == m_local.nodeId) {
-        qCWarning(lcCluster).noquote()
-            << QStringLiteral("peer %1 refused: node id '%2', protocol version %3")
-                   .arg(address(), nodeId)
-                   .arg(version);
-        m_socket->abort();
+    if (m_up && type != kBye && type != kHello && type != kHelloAck) {
+        Q_EMIT frameReceived(type, body);
         return;
     }
-    if (!m_outbound)
-        m_port = quint16(frame.value(QStringLiteral("clusterPort")).toInt());
-    m_remoteNodeId = nodeId;
+    const protocol::DecodeResult decoded = protocol::MsgPackCodec::decode(body);
+    if (!decoded.ok || !decoded.value.isMap()) {
+        fail(Failure::Protocol, QStringLiteral("an undecodable %1 frame").arg(type));
+        return;
+    }
+    const QCborMap frame = decoded.value.toMap();
+    if (type == kBye) {
+        const QString reason = frame.value(QStringLiteral("reason")).toString();
+        m_byeReason = reason;
+        fail(m_up ? Failure::None : Failure::Refused, QStringLiteral("BYE: %1").arg(reason));
+        return;
+    }
+    if (m_up)
+        return; // a repeated handshake frame changes nothing
+    if (type == kHello)
+        handleHello(frame);
+    else if (type == kHelloAck)
+        handleHelloAck(frame);
+    else
+        fail(Failure::Protocol, QStringLiteral("%1 before authentication").arg(type));
+}
+
+void PeerLink::handleHello(const QCborMap &frame)
+{
+    if (m_helloReceived) {
+        fail(Failure::Protocol, QStringLiteral("a second HELLO"));
+        return;
+    }
+    m_remote = Hello::fromCbor(frame);
+    m_helloReceived = true;
+    if (m_remote.protocolVersion != PeerHandshake::kProtocolVersion) {
+        fail(Failure::Version,
+            QStringLiteral("protocol version %1, expected %2")
+                .arg(m_remote.protocolVersion)
+                .arg(PeerHandshake::kProtocolVersion),
+            QStringLiteral("protocol version %1 required").arg(PeerHandshake::kProtocolVersion));
+        return;
+    }
+    if (m_remote.nodeId == m_local.nodeId) {
+        fail(Failure::Self, QStringLiteral("this node itself"));
+        return;
+    }
+    if (m_remote.nodeId.isEmpty() || m_remote.nonce.size() != PeerHandshake::kNonceBytes) {
+        fail(Failure::Protocol, QStringLiteral("a HELLO without node id or nonce"));
+        return;
+    }
+    if (m_secret.isEmpty()) {
+        fail(Failure::Authentication, QStringLiteral("no cluster secret configured"),
+            QStringLiteral("authentication failed"));
+        return;
+    }
+    const QByteArray mac = PeerHandshake::mac(
+        m_secret, m_local.nodeId, m_remote.nodeId, m_remote.nonce, m_local.nonce);
+    writeFrame(protocol::MsgPackCodec::encode(
+        QCborMap { { kType, kHelloAck }, { QStringLiteral("mac"), mac } }));
+}
+
+void PeerLink::handleHelloAck(const QCborMap &frame)
+{
+    if (!m_helloReceived) {
+        fail(Failure::Protocol, QStringLiteral("HELLO_ACK before HELLO"));
+        return;
+    }
+    const QByteArray mac = frame.value(QStringLiteral("mac")).toByteArray();
+    if (!PeerHandshake::verify(
+            m_secret, m_remote.nodeId, m_local.nodeId, m_local.nonce, m_remote.nonce, mac)) {
+        fail(Failure::Authentication, QStringLiteral("authentication failed"),
+            QStringLiteral("authentication failed"));
+        return;
+    }
+    m_handshakeTimer.stop();
     m_up = true;
-    qCInfo(lcCluster).noquote() << QStringLiteral("peer %1 up at %2").arg(nodeId, address());
-    Q_EMIT up(nodeId);
+    Q_EMIT authenticated();
 }
 
-void PeerLink::onHeartbeatTick()
+void PeerLink::fail(Failure failure, const QString &reason, const QString &byeReason)
 {
-    if (m_lastHeard.elapsed() > qint64(m_heartbeatMs) * kMissedHeartbeats) {
-        m_socket->abort();
-        onSocketGone(QStringLiteral("no heartbeat for %1 ms").arg(m_lastHeard.elapsed()));
+    if (m_closed)
         return;
+    if (!m_up && m_failure == Failure::None)
+        m_failure = failure;
+    close(reason, byeReason);
+}
+
+void PeerLink::close(const QString &reason, const QString &byeReason)
+{
+    if (m_closed)
+        return;
+    m_closed = true;
+    m_handshakeTimer.stop();
+    const bool wasOpen = m_socket->state() == QAbstractSocket::ConnectedState;
+    if (wasOpen && !byeReason.isEmpty()) {
+        writeFrame(protocol::MsgPackCodec::encode(
+            QCborMap { { kType, kBye }, { QStringLiteral("reason"), byeReason } }));
     }
-    sendFrame({ { QStringLiteral("type"), kHeartbeat } });
-}
-
-void PeerLink::onSocketGone(const QString &reason)
-{
-    if (m_stopped)
-        return;
-    m_heartbeat.stop();
-    const bool wasUp = std::exchange(m_up, false);
-    if (wasUp) {
-        qCInfo(lcCluster).noquote()
-            << QStringLiteral("peer %1 down at %2: %3").arg(m_remoteNodeId, address(), reason);
-        Q_EMIT down(m_remoteNodeId, reason);
+    m_up = false;
+    // The socket outlives the link until its last bytes (a BYE) are out.
+    QTcpSocket *socket = m_socket;
+    socket->disconnect(this);
+    socket->setParent(nullptr);
+    if (wasOpen) {
+        socket->flush();
+        connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+        QTimer::singleShot(1000, socket, [socket] {
+            socket->abort();
+            socket->deleteLater();
+        });
+        socket->disconnectFromHost();
+    } else {
+        socket->abort();
+        socket->deleteLater();
     }
-    if (m_outbound) {
-        scheduleReconnect();
-        return;
-    }
-    m_stopped = true;
-    m_socket->disconnect(this);
-    Q_EMIT finished();
+    m_socket = nullptr;
+    Q_EMIT closed(reason);
 }
 
-void PeerLink::scheduleReconnect()
+bool PeerLink::send(const QByteArray &body)
 {
-    if (m_reconnect.isActive())
-        return;
-    const int delay = std::min(kMaxBackoffMs, (m_heartbeatMs / 4 + 50) << std::min(m_attempts, 6));
-    ++m_attempts;
-    m_reconnect.start(delay);
+    if (!m_up)
+        return false;
+    writeFrame(body);
+    return true;
 }
 
-void PeerLink::sendFrame(const QJsonObject &frame)
+bool PeerLink::sendMap(const QCborMap &frame)
 {
-    if (m_socket->state() != QAbstractSocket::ConnectedState)
+    return send(protocol::MsgPackCodec::encode(frame));
+}
+
+void PeerLink::writeFrame(const QByteArray &body)
+{
+    if (!m_socket || m_socket->state() != QAbstractSocket::ConnectedState)
         return;
-    const QByteArray payload = QJsonDocument(frame).toJson(QJsonDocument::Compact);
     QByteArray header(4, Qt::Uninitialized);
-    qToBigEndian<quint32>(quint32(payload.size()), header.data());
-    m_socket->write(header + payload);
+    qToBigEndian<quint32>(quint32(body.size()), header.data());
+    m_socket->write(header);
+    m_socket->write(body);
 }
 
 } // namespace wingman::cluster

@@ -1,7 +1,8 @@
 #pragma once
 
+#include <QByteArray>
+#include <QCborMap>
 #include <QElapsedTimer>
-#include <QJsonObject>
 #include <QObject>
 #include <QTimer>
 
@@ -9,72 +10,105 @@ class QTcpSocket;
 
 namespace wingman::cluster {
 
-// One TCP link to another node's cluster port. Frames are a 4-byte big-endian length followed by
-// a compact JSON object. Both ends send HELLO (node id, protocol version, cluster port) and then a
-// HEARTBEAT every interval; a link that hears nothing for three intervals is cut. An outbound link
-// reconnects with a growing backoff until stop(); an inbound link ends when its socket does.
+// What a node says about itself in HELLO (docs/cluster.md §1).
+struct Hello {
+    QString nodeId;
+    int protocolVersion = 0;
+    QString runId;
+    qint64 incarnation = 0;
+    QByteArray nonce;
+    QString clusterAddress;
+    QString clientEndpoint;
+    qint64 tableVersion = 0;
+    qint64 gcHorizon = 0;
+
+    QCborMap toCbor() const;
+    static Hello fromCbor(const QCborMap &map);
+};
+
+// One TCP connection to another node's cluster port: u32 big-endian length + one MessagePack map
+// body, the HMAC handshake, then frames both ways. Used once: a closed link is not reopened (the
+// cluster dials a new one). Outbound links connect on start(); inbound ones wrap an accepted
+// socket.
 class PeerLink : public QObject
 {
     Q_OBJECT
 public:
-    static constexpr int kProtocolVersion = 1;
+    static constexpr qint64 kMaxFrameBytes = 16LL * 1024 * 1024;
+    static constexpr int kHandshakeTimeoutMs = 5000;
 
-    struct Identity {
-        QString nodeId;
-        quint16 clusterPort = 0;
+    enum class Failure {
+        None,
+        Authentication, // a bad MAC, either way
+        Version, // protocol version mismatch
+        Self, // the peer is this node
+        Refused, // the peer said BYE during the handshake
+        Protocol, // a malformed or unexpected frame, or the handshake took too long
+        Connection, // the socket failed or closed
     };
 
-    // Outbound: connects to host:port on start().
-    PeerLink(
-        Identity local, QString host, quint16 port, int heartbeatMs, QObject *parent = nullptr);
-    // Inbound: wraps a socket the cluster listener accepted; takes ownership.
-    PeerLink(Identity local, QTcpSocket *socket, int heartbeatMs, QObject *parent = nullptr);
+    // Outbound: dials host:port on start().
+    PeerLink(Hello local, QByteArray secret, QString host, quint16 port, QObject *parent = nullptr);
+    // Inbound: takes ownership of an accepted socket.
+    PeerLink(Hello local, QByteArray secret, QTcpSocket *socket, QObject *parent = nullptr);
     ~PeerLink() override;
 
     void start();
-    // Closes the socket and stops reconnecting; no further signals.
-    void stop();
+    // Sends BYE {reason} when non-empty and the socket is open, then closes; emits closed().
+    void close(const QString &reason, const QString &byeReason = {});
+    // Queues one frame body; false when the link is not up.
+    bool send(const QByteArray &body);
+    bool sendMap(const QCborMap &frame);
 
     bool isOutbound() const { return m_outbound; }
     bool isUp() const { return m_up; }
-    // Empty until the remote's HELLO arrived.
-    QString remoteNodeId() const { return m_remoteNodeId; }
-    // host:port of the remote's cluster listener (from HELLO for inbound links).
+    bool isClosed() const { return m_closed; }
+    // The peer's HELLO; empty until it arrived.
+    const Hello &remote() const { return m_remote; }
+    // host:port dialled, or the peer's socket address for an inbound link.
     QString address() const;
+    qint64 silentMs() const { return m_lastHeard.isValid() ? m_lastHeard.elapsed() : 0; }
+    Failure failure() const { return m_failure; }
+    // The reason of the peer's BYE, if it sent one.
+    const QString &byeReason() const { return m_byeReason; }
+
+    // The type of a frame body ("" when the body does not start with a string `type`), read
+    // without decoding the rest.
+    static QString peekType(QByteArrayView body);
 
 Q_SIGNALS:
-    // The remote's HELLO arrived.
-    void up(const QString &nodeId);
-    // A link that was up is gone; an outbound link tries again.
-    void down(const QString &nodeId, const QString &reason);
-    // An inbound link's socket is gone for good.
-    void finished();
+    // The peer proved it holds the secret; remote() is its HELLO.
+    void authenticated();
+    // A frame after authentication, other than HELLO, HELLO_ACK and BYE.
+    void frameReceived(const QString &type, const QByteArray &body);
+    // Once, however the link ends; failure() says why a handshake failed.
+    void closed(const QString &reason);
 
 private:
     void wire();
-    void connectToPeer();
     void onConnected();
     void onReadyRead();
-    void onSocketGone(const QString &reason);
-    void onHeartbeatTick();
-    void handleFrame(const QJsonObject &frame);
-    void sendFrame(const QJsonObject &frame);
-    void scheduleReconnect();
+    void handleFrame(const QString &type, const QByteArray &body);
+    void handleHello(const QCborMap &frame);
+    void handleHelloAck(const QCborMap &frame);
+    void fail(Failure failure, const QString &reason, const QString &byeReason = {});
+    void writeFrame(const QByteArray &body);
 
-    Identity m_local;
+    Hello m_local;
+    QByteArray m_secret;
     bool m_outbound;
     QString m_host;
     quint16 m_port = 0;
-    int m_heartbeatMs;
-    QTcpSocket *m_socket = nullptr;
+    QTcpSocket *m_socket;
     QByteArray m_buffer;
-    QTimer m_heartbeat;
-    QTimer m_reconnect;
+    QTimer m_handshakeTimer;
     QElapsedTimer m_lastHeard;
-    int m_attempts = 0;
+    Hello m_remote;
+    bool m_helloReceived = false;
     bool m_up = false;
-    bool m_stopped = false;
-    QString m_remoteNodeId;
+    bool m_closed = false;
+    Failure m_failure = Failure::None;
+    QString m_byeReason;
 };
 
 } // namespace wingman::cluster

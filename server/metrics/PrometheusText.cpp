@@ -97,6 +97,60 @@ void writeReplication(PrometheusText &out, const status::NodeCounters &c)
     out.sample("wingman_cluster_ack_wait_seconds_count", double(c.ackWaitHistogram.last().second));
 }
 
+// docs/cluster.md §10: membership, table, links and probes.
+void writeCluster(PrometheusText &out, const status::NodeStatus &node)
+{
+    using cluster::MemberState;
+    const QList<cluster::Member> members = node.members();
+    QMap<MemberState, int> byState;
+    for (const cluster::Member &member : members)
+        byState[member.nodeId.isEmpty() ? MemberState::Down : member.memberState] += 1;
+    out.family("wingman_cluster_members", "gauge", "Other cluster members by membership state.");
+    for (MemberState state : { MemberState::Joining, MemberState::Up, MemberState::Suspect,
+             MemberState::Down, MemberState::Leaving, MemberState::Left })
+        out.sample("wingman_cluster_members", "state", cluster::memberStateName(state),
+            byState.value(state));
+
+    const status::ClusterStatus cluster = node.clusterStatus();
+    out.family("wingman_cluster_partition_table_version", "gauge",
+        "Version of the partition table this node has adopted.");
+    out.sample("wingman_cluster_partition_table_version", double(cluster.tableVersion));
+    out.family("wingman_cluster_partitions_owned", "gauge", "Partitions this node owns.");
+    out.sample("wingman_cluster_partitions_owned", cluster.partitionsOwned);
+    out.family("wingman_cluster_partitions_backup", "gauge", "Partitions this node backs up.");
+    out.sample("wingman_cluster_partitions_backup", cluster.partitionsBackup);
+    out.family("wingman_cluster_suspicions_total", "counter",
+        "Members this node began to suspect after missed probes.");
+    out.sample("wingman_cluster_suspicions_total", double(cluster.suspicions));
+    out.family("wingman_cluster_handshake_failures_total", "counter",
+        "Refused peer handshakes by reason.");
+    for (const QString &reason :
+        { QStringLiteral("authentication"), QStringLiteral("version"), QStringLiteral("protocol") })
+        out.sample("wingman_cluster_handshake_failures_total", "reason", reason,
+            double(cluster.handshakeFailures.value(reason)));
+
+    out.family(
+        "wingman_cluster_link_up", "gauge", "1 while an authenticated link to the peer is up.");
+    for (const cluster::Member &member : members) {
+        if (!member.nodeId.isEmpty())
+            out.sample("wingman_cluster_link_up", "peer", member.nodeId,
+                member.state == cluster::LinkState::Up ? 1 : 0);
+    }
+    out.family("wingman_cluster_link_rtt_seconds", "gauge", "Last PING/ACK round trip per peer.");
+    for (const cluster::Member &member : members) {
+        if (!member.nodeId.isEmpty() && member.rttMs >= 0)
+            out.sample(
+                "wingman_cluster_link_rtt_seconds", "peer", member.nodeId, member.rttMs / 1000.0);
+    }
+    out.family("wingman_cluster_probe_failures_total", "counter",
+        "Probes of the peer answered neither directly nor indirectly.");
+    for (const cluster::Member &member : members) {
+        if (!member.nodeId.isEmpty())
+            out.sample("wingman_cluster_probe_failures_total", "peer", member.nodeId,
+                double(member.probeFailures));
+    }
+}
+
 } // namespace
 
 QByteArray PrometheusText::render(const status::NodeStatus &node)
@@ -160,12 +214,7 @@ QByteArray PrometheusText::render(const status::NodeStatus &node)
         "Connections closed for not reading what they were sent.");
     out.sample("wingman_slow_consumer_drops_total", double(c.slowConsumerDrops));
 
-    int up = 0, down = 0;
-    for (const cluster::Member &member : node.members())
-        (member.state == cluster::LinkState::Up ? up : down) += 1;
-    out.family("wingman_cluster_members", "gauge", "Known cluster members by link state.");
-    out.sample("wingman_cluster_members", "state", QStringLiteral("up"), up);
-    out.sample("wingman_cluster_members", "state", QStringLiteral("down"), down);
+    writeCluster(out, node);
 
     out.family("wingman_gc_runs_total", "counter", "Garbage collection runs.");
     out.sample("wingman_gc_runs_total", double(c.gcRuns));

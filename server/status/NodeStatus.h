@@ -16,6 +16,15 @@ using status::ConnectionInfo;
 
 namespace status {
 
+// What the metrics show of this node's part in the cluster (docs/cluster.md §10).
+struct ClusterStatus {
+    qint64 tableVersion = 0;
+    int partitionsOwned = 0;
+    int partitionsBackup = 0;
+    quint64 suspicions = 0;
+    QMap<QString, quint64> handshakeFailures; // by reason
+};
+
 // What a node shows to those who watch it (the metrics endpoint, the monitor feed): its state,
 // ports, connections, members and counters, and the signals that say when they change. The
 // coordinator is the one implementation; readers depend on this and nothing else of it.
@@ -45,6 +54,8 @@ public:
     virtual NodeCounters counterTotals() const = 0;
     // Messages routed to a handler so far, by message type.
     virtual QMap<QString, quint64> messagesByType() const = 0;
+    // The partition table and failure-detection totals; empty for a node without a cluster.
+    virtual ClusterStatus clusterStatus() const { return {}; }
 
 Q_SIGNALS:
     void ready();

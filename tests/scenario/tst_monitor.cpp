@@ -38,7 +38,8 @@ ServerConfig monitoredConfig(const QString &nodeId = {})
     ServerConfig config = testConfig();
     config.metricsPort = 0;
     config.monitorFeedIntervalMs = 200;
-    config.clusterHeartbeatMs = kHeartbeatMs;
+    config.probeIntervalMs = kHeartbeatMs;
+    config.clusterSecret = "monitor-test-cluster-secret";
     config.nodeId = nodeId;
     return config;
 }

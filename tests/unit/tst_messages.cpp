@@ -155,6 +155,10 @@ std::optional<DecodeError> decodeAs(MessageType type, const QCborMap &message)
         return decodeError<ErrorMessage>(message);
     case MessageType::GcPrune:
         return decodeError<GcPruneMessage>(message);
+    case MessageType::PartitionMapRequest:
+        return decodeError<PartitionMapRequestMessage>(message);
+    case MessageType::PartitionMap:
+        return decodeError<PartitionMapMessage>(message);
     }
     return DecodeError {};
 }
@@ -162,7 +166,7 @@ std::optional<DecodeError> decodeAs(MessageType type, const QCborMap &message)
 QList<MessageType> allMessageTypes()
 {
     QList<MessageType> types;
-    for (int i = 0; i <= int(MessageType::GcPrune); ++i)
+    for (int i = 0; i <= int(MessageType::PartitionMap); ++i)
         types.append(MessageType(i));
     return types;
 }
@@ -422,6 +426,16 @@ void TestMessages::roundTrip()
         break;
     case MessageType::GcPrune:
         verifyRoundTrip(GcPruneMessage { ts(1690000000000, 0, u""_s), kEnvelope });
+        break;
+    case MessageType::PartitionMapRequest:
+        verifyRoundTrip(PartitionMapRequestMessage { QCborMap { { "currentVersion"_L1, 3 } } });
+        verifyRoundTrip(PartitionMapRequestMessage {});
+        break;
+    case MessageType::PartitionMap:
+        verifyRoundTrip(PartitionMapMessage { 2, 271,
+            QCborArray { QCborMap { { "nodeId"_L1, "a"_L1 }, { "status"_L1, "ACTIVE"_L1 } } },
+            QCborArray { QCborMap { { "partitionId"_L1, 0 }, { "ownerNodeId"_L1, "a"_L1 } } },
+            1700000000000 });
         break;
     case MessageType::Batch:
         QFAIL("not a typed message");

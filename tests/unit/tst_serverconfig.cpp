@@ -1,5 +1,6 @@
 #include "ServerConfig.h"
 
+#include <QHostInfo>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -108,7 +109,11 @@ private Q_SLOTS:
     {
         const auto result = parse({ "--port", "0", "--cluster-port", "0", "--host", "127.0.0.1",
             "--peers", "10.0.0.1:9080, node-b:9081", "--node-id", "n-1", "--jwt-secret", "s3cret",
-            "--metrics-port", "0" });
+            "--metrics-port", "0", "--cluster-secret", "sixteen-bytes-ok", "--advertise-host",
+            "node-a.local", "--cluster-advertise-port", "9999", "--backup-count", "2",
+            "--probe-interval-ms", "200", "--suspicion-timeout-ms", "900", "--join-timeout-ms",
+            "100", "--leave-timeout-ms", "50", "--anti-entropy-interval-ms", "1000",
+            "--member-forget-after-ms", "60000" });
         QVERIFY2(result.config, qPrintable(result.message));
         const ServerConfig &c = *result.config;
         QCOMPARE(c.port, quint16(0));
@@ -119,6 +124,45 @@ private Q_SLOTS:
         QCOMPARE(c.jwtSecret, QByteArray("s3cret"));
         QVERIFY(!c.usesDevSecret());
         QCOMPARE(c.metricsPort, std::optional<quint16>(0));
+        QCOMPARE(c.clusterSecret, QByteArray("sixteen-bytes-ok"));
+        QCOMPARE(c.advertiseHost, QStringLiteral("node-a.local"));
+        QCOMPARE(c.effectiveAdvertiseHost(), QStringLiteral("node-a.local"));
+        QCOMPARE(c.clusterAdvertisePort, quint16(9999));
+        QCOMPARE(c.backupCount, 2);
+        QCOMPARE(c.probeIntervalMs, 200);
+        QCOMPARE(c.suspicionTimeoutMs, 900);
+        QCOMPARE(c.joinTimeoutMs, 100);
+        QCOMPARE(c.leaveTimeoutMs, 50);
+        QCOMPARE(c.antiEntropyIntervalMs, 1000);
+        QCOMPARE(c.memberForgetAfterMs, 60000);
+    }
+
+    void clusterDefaults()
+    {
+        const ServerConfig c;
+        QVERIFY(c.clusterSecret.isEmpty());
+        QCOMPARE(c.backupCount, 1);
+        QCOMPARE(c.probeIntervalMs, 500);
+        QCOMPARE(c.suspicionTimeoutMs, 1500);
+        QCOMPARE(c.antiEntropyIntervalMs, 5000);
+        QCOMPARE(c.joinTimeoutMs, 3000);
+        QCOMPARE(c.leaveTimeoutMs, 5000);
+        QCOMPARE(c.memberForgetAfterMs, 24LL * 60 * 60 * 1000);
+        QCOMPARE(c.effectiveAdvertiseHost(), QHostInfo::localHostName());
+    }
+
+    // Peers are only ever reached through an authenticated handshake.
+    void peersNeedClusterSecret()
+    {
+        expectRefusal(parse({ "--peers", "10.0.0.1:9080" }), "--cluster-secret");
+        QProcessEnvironment env;
+        env.insert(QStringLiteral("WINGMAN_PEERS"), QStringLiteral("10.0.0.1:9080"));
+        env.insert(QStringLiteral("WINGMAN_CLUSTER_SECRET"), QStringLiteral("0123456789abcdef"));
+        const auto result = parse({}, env);
+        QVERIFY2(result.config, qPrintable(result.message));
+        ServerConfig library;
+        library.peers = { QStringLiteral("127.0.0.1:1") };
+        QVERIFY(library.clusterProblem().contains(u"--cluster-secret"));
     }
 
     void precedence()
@@ -195,6 +239,18 @@ private Q_SLOTS:
         QTest::newRow("empty node id") << QStringList { "--node-id", "" } << "--node-id";
         QTest::newRow("peer without port") << QStringList { "--peers", "host" } << "--peers";
         QTest::newRow("peer port 0") << QStringList { "--peers", "a:1,b:0" } << "--peers";
+        QTest::newRow("short cluster secret")
+            << QStringList { "--cluster-secret", "too-short" } << "--cluster-secret";
+        QTest::newRow("advertise host with port")
+            << QStringList { "--advertise-host", "a.b:80" } << "--advertise-host";
+        QTest::newRow("probe interval zero")
+            << QStringList { "--probe-interval-ms", "0" } << "--probe-interval-ms";
+        QTest::newRow("suspicion text")
+            << QStringList { "--suspicion-timeout-ms", "soon" } << "--suspicion-timeout-ms";
+        QTest::newRow("backup count negative")
+            << QStringList { "--backup-count", "-1" } << "--backup-count";
+        QTest::newRow("join timeout negative")
+            << QStringList { "--join-timeout-ms", "-5" } << "--join-timeout-ms";
         QTest::newRow("key file missing")
             << QStringList { "--jwt-key-file", "/nonexistent/key.pem" } << "--jwt-key-file";
         QTest::newRow("storage scheme")

@@ -1,0 +1,162 @@
+#include "cluster/FailureDetector.h"
+
+#include <QSignalSpy>
+#include <QTest>
+
+using namespace wingman::cluster;
+
+namespace {
+
+struct Sent {
+    QString to;
+    QCborMap frame;
+};
+
+// Hooks over a fake cluster: who is probed, who has a link, and what was sent.
+struct FakeCluster {
+    QStringList targets;
+    QStringList linked;
+    QList<Sent> sent;
+
+    FailureDetector::Hooks hooks()
+    {
+        FailureDetector::Hooks hooks;
+        hooks.targets = [this] { return targets; };
+        hooks.relays = [this](const QString &target) {
+            QStringList relays = linked;
+            relays.removeAll(target);
+            return relays;
+        };
+        hooks.send = [this](const QString &to, const QCborMap &frame) {
+            if (!linked.contains(to))
+                return false;
+            sent.append({ to, frame });
+            return true;
+        };
+        return hooks;
+    }
+    // The last frame of this type sent to `to`.
+    std::optional<QCborMap> last(const QString &to, const QString &type) const
+    {
+        for (auto it = sent.crbegin(); it != sent.crend(); ++it) {
+            if (it->to == to && it->frame.value(QStringLiteral("type")).toString() == type)
+                return it->frame;
+        }
+        return std::nullopt;
+    }
+};
+
+qint64 seqOf(const QCborMap &frame)
+{
+    return frame.value(QStringLiteral("seq")).toInteger();
+}
+
+} // namespace
+
+class tst_FailureDetector : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void directAckKeepsMemberAndMeasuresRtt()
+    {
+        FakeCluster cluster { { QStringLiteral("b") }, { QStringLiteral("b") }, {} };
+        FailureDetector detector(cluster.hooks());
+        QSignalSpy failed(&detector, &FailureDetector::probeFailed);
+        detector.start(100);
+        for (int round = 0; round < 3; ++round) {
+            const auto ping = cluster.last(QStringLiteral("b"), QStringLiteral("PING"));
+            QVERIFY(ping);
+            detector.handleAck(QStringLiteral("b"),
+                QCborMap { { QStringLiteral("type"), QStringLiteral("ACK") },
+                    { QStringLiteral("seq"), seqOf(*ping) } });
+            const qsizetype before = cluster.sent.size();
+            QTRY_VERIFY_WITH_TIMEOUT(cluster.sent.size() > before, 1000);
+        }
+        QVERIFY(failed.isEmpty());
+        QVERIFY(detector.rttMs(QStringLiteral("b")) >= 0);
+        QCOMPARE(detector.probeFailures(QStringLiteral("b")), 0u);
+    }
+
+    void silenceFailsTheProbe()
+    {
+        FakeCluster cluster { { QStringLiteral("b") }, { QStringLiteral("b") }, {} };
+        FailureDetector detector(cluster.hooks());
+        QSignalSpy failed(&detector, &FailureDetector::probeFailed);
+        detector.start(100);
+        QTRY_VERIFY_WITH_TIMEOUT(!failed.isEmpty(), 1000);
+        QCOMPARE(failed.first().first().toString(), QStringLiteral("b"));
+        QVERIFY(detector.probeFailures(QStringLiteral("b")) >= 1);
+    }
+
+    // No link to c: a PING_REQ goes to b at once, and b's relayed ACK counts.
+    void indirectProbeThroughARelay()
+    {
+        FakeCluster cluster { { QStringLiteral("b"), QStringLiteral("c") }, { QStringLiteral("b") },
+            {} };
+        FailureDetector detector(cluster.hooks());
+        QSignalSpy failed(&detector, &FailureDetector::probeFailed);
+        detector.start(200);
+        const auto request = cluster.last(QStringLiteral("b"), QStringLiteral("PING_REQ"));
+        QVERIFY(request);
+        QCOMPARE(request->value(QStringLiteral("target")).toString(), QStringLiteral("c"));
+        const auto ping = cluster.last(QStringLiteral("b"), QStringLiteral("PING"));
+        QVERIFY(ping);
+        detector.handleAck(QStringLiteral("b"),
+            QCborMap { { QStringLiteral("type"), QStringLiteral("ACK") },
+                { QStringLiteral("seq"), seqOf(*ping) } });
+        detector.handleAck(QStringLiteral("b"),
+            QCborMap { { QStringLiteral("type"), QStringLiteral("ACK") },
+                { QStringLiteral("seq"), seqOf(*request) },
+                { QStringLiteral("target"), QStringLiteral("c") } });
+        // The next round starts with no failure reported for this one.
+        const qsizetype before = cluster.sent.size();
+        QTRY_VERIFY_WITH_TIMEOUT(cluster.sent.size() > before, 1000);
+        QVERIFY(failed.isEmpty());
+        QVERIFY(detector.rttMs(QStringLiteral("c")) < 0);
+    }
+
+    // As the relay: probe the target for the requester and hand its ACK back.
+    void relaysAPingRequest()
+    {
+        FakeCluster cluster { {}, { QStringLiteral("a"), QStringLiteral("c") }, {} };
+        FailureDetector detector(cluster.hooks());
+        detector.handlePingReq(QStringLiteral("a"),
+            QCborMap { { QStringLiteral("type"), QStringLiteral("PING_REQ") },
+                { QStringLiteral("seq"), 7 }, { QStringLiteral("target"), QStringLiteral("c") } });
+        const auto ping = cluster.last(QStringLiteral("c"), QStringLiteral("PING"));
+        QVERIFY(ping);
+        // An ACK of that seq from anyone but the target is not relayed.
+        detector.handleAck(QStringLiteral("a"),
+            QCborMap { { QStringLiteral("type"), QStringLiteral("ACK") },
+                { QStringLiteral("seq"), seqOf(*ping) } });
+        QVERIFY(!cluster.last(QStringLiteral("a"), QStringLiteral("ACK")));
+        detector.handlePingReq(QStringLiteral("a"),
+            QCborMap { { QStringLiteral("type"), QStringLiteral("PING_REQ") },
+                { QStringLiteral("seq"), 8 }, { QStringLiteral("target"), QStringLiteral("c") } });
+        const auto second = cluster.last(QStringLiteral("c"), QStringLiteral("PING"));
+        QVERIFY(second);
+        detector.handleAck(QStringLiteral("c"),
+            QCborMap { { QStringLiteral("type"), QStringLiteral("ACK") },
+                { QStringLiteral("seq"), seqOf(*second) } });
+        const auto relayed = cluster.last(QStringLiteral("a"), QStringLiteral("ACK"));
+        QVERIFY(relayed);
+        QCOMPARE(seqOf(*relayed), 8);
+        QCOMPARE(relayed->value(QStringLiteral("target")).toString(), QStringLiteral("c"));
+    }
+
+    void answersPings()
+    {
+        FakeCluster cluster { {}, { QStringLiteral("a") }, {} };
+        FailureDetector detector(cluster.hooks());
+        detector.handlePing(QStringLiteral("a"),
+            QCborMap { { QStringLiteral("type"), QStringLiteral("PING") },
+                { QStringLiteral("seq"), 42 } });
+        const auto ack = cluster.last(QStringLiteral("a"), QStringLiteral("ACK"));
+        QVERIFY(ack);
+        QCOMPARE(seqOf(*ack), 42);
+    }
+};
+
+QTEST_GUILESS_MAIN(tst_FailureDetector)
+#include "tst_failuredetector.moc"
