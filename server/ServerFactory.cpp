@@ -161,14 +161,6 @@ void wireStatus(Pipeline &p, ServerCoordinator *node, cluster::ClusterModule *cl
         });
 }
 
-// INTEGRATION: the one place the ClusterModule is handed to the data path as its PeerBus. Once
-// ClusterModule derives from cluster::PeerBus this returns `cluster`.
-cluster::PeerBus *peerBusOf(cluster::ClusterModule *cluster)
-{
-    Q_UNUSED(cluster);
-    return nullptr;
-}
-
 void wireReplication(Pipeline &p, cluster::PeerBus *bus)
 {
     if (!bus)
@@ -194,6 +186,10 @@ ServerCoordinator *ServerFactory::assemble(
     routeMessages(p);
     wireSessions(p);
     wireReplication(p, modules.bus);
+    if (modules.cluster && p.replication) {
+        modules.cluster->setPendingForPeers(
+            [replication = p.replication.get()] { return replication->hasPendingForPeers(); });
+    }
 
     cluster::ClusterModule *cluster = modules.cluster;
     auto *coordinator = new ServerCoordinator(std::move(modules), std::move(pipeline), parent);
@@ -209,7 +205,7 @@ ServerCoordinator *ServerFactory::create(ServerConfig config, QObject *parent)
     const QHostAddress host(config.host);
     modules.network = new network::NetworkModule(host, config.port, config.maxFrameBytes);
     modules.cluster = new cluster::ClusterModule(host, config.clusterPort);
-    modules.bus = peerBusOf(modules.cluster);
+    modules.bus = modules.cluster;
     if (config.metricsPort)
         modules.metrics = new metrics::MetricsModule(host, *config.metricsPort);
     QString keyError;

@@ -43,6 +43,10 @@ QStringList AckTracker::ackSet(const PartitionTable &table, int partition, const
         else
             ++missing;
     }
+    // REPLICATED includes the default set: at least one copy beyond the entry, even where the
+    // table's owner and backups are the entry alone.
+    if (chosen.isEmpty() && missing == 0)
+        missing = 1;
     for (qsizetype i = slots; i < order.size() && missing > 0; ++i) {
         if (usable(order.at(i), chosen)) {
             chosen.append(order.at(i));

@@ -3,7 +3,7 @@
 #include "cluster/FailureDetector.h"
 #include "cluster/PeerHandshake.h"
 #include "cluster/PeerLink.h"
-#include "protocol/MsgPackCodec.h"
+#include "wire/MsgPackCodec.h"
 
 #include <QCborArray>
 #include <QRandomGenerator>
@@ -237,10 +237,20 @@ QStringList ClusterModule::replicaPeers() const
     for (const MemberInfo &info : memberInfos()) {
         if (info.nodeId != m_options.nodeId
             && (info.state == MemberState::Joining || info.state == MemberState::Up
-                || info.state == MemberState::Suspect || info.state == MemberState::Leaving))
+                || info.state == MemberState::Suspect || info.state == MemberState::Leaving
+                || info.state == MemberState::Down))
             peers.append(info.nodeId);
     }
     return peers;
+}
+
+bool ClusterModule::isClustered() const
+{
+    if (!m_options.peers.isEmpty())
+        return true;
+    const QList<MemberInfo> infos = memberInfos();
+    return std::any_of(infos.cbegin(), infos.cend(),
+        [this](const MemberInfo &info) { return info.nodeId != m_options.nodeId; });
 }
 
 bool ClusterModule::isReachable(const QString &nodeId) const
@@ -398,7 +408,7 @@ void ClusterModule::onFrame(PeerLink *link, const QString &type, const QByteArra
         Q_EMIT frameReceived(from, type, body);
         return;
     }
-    const protocol::DecodeResult decoded = protocol::MsgPackCodec::decode(body);
+    const wire::DecodeResult decoded = wire::MsgPackCodec::decode(body);
     if (!decoded.ok || !decoded.value.isMap()) {
         link->close(QStringLiteral("an undecodable %1 frame").arg(type));
         return;

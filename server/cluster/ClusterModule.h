@@ -93,6 +93,7 @@ public:
     // PeerBus
     QString localNodeId() const override { return m_options.nodeId; }
     QStringList replicaPeers() const override;
+    bool isClustered() const override;
     bool isReachable(const QString &nodeId) const override;
     bool send(const QString &nodeId, const QByteArray &body) override;
     const PartitionTable &table() const override { return m_table; }

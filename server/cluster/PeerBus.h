@@ -24,9 +24,14 @@ public:
     using QObject::QObject;
 
     virtual QString localNodeId() const = 0;
-    // Every member other than this node that should be sent changes: joining, up, suspect and
-    // leaving members (down and left ones are not), whether or not a link to it is up now.
+    // Every member other than this node that should be sent changes: joining, up, suspect,
+    // leaving and down members (a down member's changes wait as hints until it returns or is
+    // forgotten; docs/cluster.md §2), whether or not a link to it is up now. Left and forgotten
+    // members are not listed.
     virtual QStringList replicaPeers() const = 0;
+    // This node is meant to be part of a cluster: peers are configured or another member has been
+    // seen. A node that is not acknowledges as a single node does.
+    virtual bool isClustered() const = 0;
     // An authenticated link to nodeId is up, and the member is not down.
     virtual bool isReachable(const QString &nodeId) const = 0;
     // Queues one frame body on the link to nodeId; false (and nothing sent) when no link is up.

@@ -2,7 +2,7 @@
 
 #include "cluster/ClusterModule.h"
 #include "cluster/PeerHandshake.h"
-#include "protocol/MsgPackCodec.h"
+#include "wire/MsgPackCodec.h"
 
 #include <QCborValue>
 #include <QTcpSocket>
@@ -115,7 +115,7 @@ QString PeerLink::address() const
 void PeerLink::onConnected()
 {
     m_lastHeard.start();
-    writeFrame(protocol::MsgPackCodec::encode(m_local.toCbor()));
+    writeFrame(wire::MsgPackCodec::encode(m_local.toCbor()));
 }
 
 QString PeerLink::peekType(QByteArrayView body)
@@ -184,7 +184,7 @@ void PeerLink::handleFrame(const QString &type, const QByteArray &body)
         Q_EMIT frameReceived(type, body);
         return;
     }
-    const protocol::DecodeResult decoded = protocol::MsgPackCodec::decode(body);
+    const wire::DecodeResult decoded = wire::MsgPackCodec::decode(body);
     if (!decoded.ok || !decoded.value.isMap()) {
         fail(Failure::Protocol, QStringLiteral("an undecodable %1 frame").arg(type));
         return;
@@ -237,7 +237,7 @@ void PeerLink::handleHello(const QCborMap &frame)
     }
     const QByteArray mac = PeerHandshake::mac(
         m_secret, m_local.nodeId, m_remote.nodeId, m_remote.nonce, m_local.nonce);
-    writeFrame(protocol::MsgPackCodec::encode(
+    writeFrame(wire::MsgPackCodec::encode(
         QCborMap { { kType, kHelloAck }, { QStringLiteral("mac"), mac } }));
 }
 
@@ -276,7 +276,7 @@ void PeerLink::close(const QString &reason, const QString &byeReason)
     m_handshakeTimer.stop();
     const bool wasOpen = m_socket->state() == QAbstractSocket::ConnectedState;
     if (wasOpen && !byeReason.isEmpty()) {
-        writeFrame(protocol::MsgPackCodec::encode(
+        writeFrame(wire::MsgPackCodec::encode(
             QCborMap { { kType, kBye }, { QStringLiteral("reason"), byeReason } }));
     }
     m_up = false;
@@ -310,7 +310,7 @@ bool PeerLink::send(const QByteArray &body)
 
 bool PeerLink::sendMap(const QCborMap &frame)
 {
-    return send(protocol::MsgPackCodec::encode(frame));
+    return send(wire::MsgPackCodec::encode(frame));
 }
 
 void PeerLink::writeFrame(const QByteArray &body)

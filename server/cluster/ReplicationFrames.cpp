@@ -1,10 +1,10 @@
 #include "cluster/ReplicationFrames.h"
 
 #include "live/QueryRegistry.h"
-#include "wire/MsgPackCodec.h"
-#include "wire/MsgPackWriter.h"
 #include "protocol/OpBatchDecoder.h"
 #include "protocol/Records.h"
+#include "wire/MsgPackCodec.h"
+#include "wire/MsgPackWriter.h"
 
 #include <QCborArray>
 #include <QCborMap>

@@ -26,6 +26,17 @@ Replicator::Replicator(PeerBus &bus, ops::ChangeApplier &applier, Options option
         if (auto it = m_peers.find(peer); it != m_peers.end() && !it->queue.empty())
             it->needsReplay = true;
     });
+    // A member that left or was forgotten gets nothing more: its hints are freed.
+    connect(&bus, &PeerBus::membersChanged, this, [this] {
+        const QStringList peers = m_bus.replicaPeers();
+        for (auto it = m_peers.begin(); it != m_peers.end(); ++it) {
+            if (!it->queue.empty() && !peers.contains(it.key())) {
+                it->queue.clear();
+                it->counters.queueBytes = 0;
+                it->needsReplay = false;
+            }
+        }
+    });
 }
 
 Replicator::Ticket Replicator::replicate(const ops::ChangeSet &changes)

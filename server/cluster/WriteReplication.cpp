@@ -3,6 +3,7 @@
 #include "cluster/PeerBus.h"
 #include "ops/OpRouter.h"
 
+#include <algorithm>
 #include <bitset>
 #include <chrono>
 #include <memory>
@@ -62,6 +63,9 @@ void WriteReplication::onCommit(const ops::ChangeSet &changes, ops::Committer::S
     if (!steps.ackWait || !steps.acknowledge)
         return;
     const ops::AckWait &wait = *steps.ackWait;
+    // A single node: the plain acknowledge after the local commit stays, and nothing is degraded.
+    if (!m_bus.isClustered())
+        return;
 
     const PartitionTable &partitions = table();
     const QString local = m_bus.localNodeId();
@@ -105,6 +109,16 @@ void WriteReplication::onCommit(const ops::ChangeSet &changes, ops::Committer::S
             failed(error);
     };
     armTimer();
+}
+
+bool WriteReplication::hasPendingForPeers() const
+{
+    if (m_tracker.pending() > 0)
+        return true;
+    const QStringList peers = m_bus.replicaPeers();
+    return std::any_of(peers.cbegin(), peers.cend(), [this](const QString &peer) {
+        return m_bus.isReachable(peer) && m_replicator.queueBytes(peer) > 0;
+    });
 }
 
 void WriteReplication::armTimer()

@@ -39,6 +39,9 @@ public:
 
     Replicator &replicator() { return m_replicator; }
     const Replicator &replicator() const { return m_replicator; }
+    // Something waits on a reachable peer: an unacked REPLICATE batch or an open ack set. A
+    // leaving node drains this before it says BYE.
+    bool hasPendingForPeers() const;
     const AckTracker &tracker() const { return m_tracker; }
     const ops::ChangeApplier &applier() const { return m_applier; }
 

@@ -2,7 +2,7 @@
 #include "TestServer.h"
 #include "cluster/ClusterModule.h"
 #include "cluster/PeerHandshake.h"
-#include "protocol/MsgPackCodec.h"
+#include "wire/MsgPackCodec.h"
 
 #include <QCborArray>
 #include <QRandomGenerator>
@@ -74,7 +74,7 @@ public:
     }
     void send(const QCborMap &frame)
     {
-        const QByteArray body = protocol::MsgPackCodec::encode(frame);
+        const QByteArray body = wire::MsgPackCodec::encode(frame);
         QByteArray header(4, Qt::Uninitialized);
         qToBigEndian<quint32>(quint32(body.size()), header.data());
         m_socket.write(header + body);
@@ -91,7 +91,7 @@ public:
                     const quint32 length = qFromBigEndian<quint32>(m_buffer.constData());
                     if (m_buffer.size() < qsizetype(4 + length))
                         break;
-                    const auto decoded = protocol::MsgPackCodec::decode(m_buffer.mid(4, length));
+                    const auto decoded = wire::MsgPackCodec::decode(m_buffer.mid(4, length));
                     m_buffer.remove(0, 4 + length);
                     const QCborMap frame = decoded.value.toMap();
                     if (frame.value(QStringLiteral("type")).toString() == type) {

@@ -66,7 +66,15 @@ Exposition parsePrometheus(const QByteArray &text)
                 = QStringLiteral("line %1 is not a comment or a sample: '%2'").arg(i + 1).arg(line);
             break;
         }
-        if (!result.types.contains(sample.captured(1))) {
+        // A histogram's samples are its family name with _bucket, _sum or _count.
+        static const QRegularExpression histogramPart(QStringLiteral("_(bucket|sum|count)$"));
+        QString family = sample.captured(1);
+        if (!result.types.contains(family)) {
+            const QString base = QString(family).remove(histogramPart);
+            if (result.types.value(base) == u"histogram")
+                family = base;
+        }
+        if (!result.types.contains(family)) {
             result.error = QStringLiteral("line %1: %2 has no # TYPE before it")
                                .arg(i + 1)
                                .arg(sample.captured(1));

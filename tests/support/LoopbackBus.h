@@ -25,6 +25,7 @@ public:
 
     QString localNodeId() const override { return m_nodeId; }
     QStringList replicaPeers() const override;
+    bool isClustered() const override { return true; }
     bool isReachable(const QString &nodeId) const override;
     bool send(const QString &nodeId, const QByteArray &body) override;
     const cluster::PartitionTable &table() const override { return m_table; }

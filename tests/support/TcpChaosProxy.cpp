@@ -1,6 +1,6 @@
 #include "TcpChaosProxy.h"
 
-#include "protocol/MsgPackCodec.h"
+#include "wire/MsgPackCodec.h"
 
 #include <QCborMap>
 #include <QTcpServer>
@@ -121,7 +121,7 @@ void TcpChaosProxy::onData(Link *link, bool fromDialler)
             const quint32 length = qFromBigEndian<quint32>(link->helloBuffer.constData());
             if (link->helloBuffer.size() >= qsizetype(4 + length)) {
                 const auto decoded
-                    = protocol::MsgPackCodec::decode(link->helloBuffer.mid(4, length));
+                    = wire::MsgPackCodec::decode(link->helloBuffer.mid(4, length));
                 link->diallerId = decoded.value.toMap().value(QStringLiteral("nodeId")).toString();
                 if (link->diallerId.isEmpty())
                     link->diallerId = QStringLiteral("?");

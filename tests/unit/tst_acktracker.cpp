@@ -83,6 +83,12 @@ void TestAckTracker::ackSet_data()
     QTest::newRow("replicated, no replacement left")
         << u"c"_s << u"a"_s << std::optional(WriteConcern::Replicated) << QStringList { u"b"_s }
         << 1 << QStringList { u"a"_s } << true;
+    QTest::newRow("replicated, entry owns it with no backups: still a second copy")
+        << u"a"_s << u"a"_s << std::optional(WriteConcern::Replicated) << QStringList {} << 0
+        << QStringList { u"b"_s } << false;
+    QTest::newRow("replicated, alone")
+        << u"a"_s << u"a"_s << std::optional(WriteConcern::Replicated)
+        << QStringList { u"b"_s, u"c"_s } << 1 << QStringList {} << true;
 }
 
 void TestAckTracker::ackSet()
