@@ -375,6 +375,8 @@ void ClusterModule::onLinkClosed(PeerLink *link, const QString &reason)
     m_linkSince.insert(id, QDateTime::currentDateTimeUtc());
     // Redial after the backoff, not at once: a peer that just dropped a link may drop the next.
     const qint64 now = m_clock.elapsed();
+    if (!link->remote().clusterAddress.isEmpty())
+        m_dials[link->remote().clusterAddress].nodeId = id;
     for (auto it = m_dials.begin(); it != m_dials.end(); ++it) {
         if (it->nodeId == id || it.key() == link->remote().clusterAddress) {
             it->nextAt = std::max(it->nextAt, now + it->backoffMs);
