@@ -200,6 +200,16 @@ QString parseAdvertiseHost(const Option &option, const QString &value, QString &
     return {};
 }
 
+QString parseReadableFile(const Option &option, const QString &value, QString &out)
+{
+    QFile file(value.trimmed());
+    if (value.trimmed().isEmpty() || !file.open(QIODevice::ReadOnly))
+        return bad(option, value,
+            value.trimmed().isEmpty() ? QStringLiteral("must not be empty") : file.errorString());
+    out = value.trimmed();
+    return {};
+}
+
 QString readKeyFile(const Option &option, const QString &path, QByteArray &out)
 {
     QFile file(path);
@@ -308,6 +318,15 @@ constexpr Option kOptions[] = {
         integer<&C::leaveTimeoutMs>(0, 600000), "Drain time when leaving the cluster." },
     { "memberForgetAfterMs", "member-forget-after-ms", "MEMBER_FORGET_AFTER_MS", "ms",
         integer<&C::memberForgetAfterMs>(1000), "When a down member is forgotten." },
+    { "clusterTlsCert", "cluster-tls-cert", "CLUSTER_TLS_CERT", "file",
+        bind<&C::clusterTlsCert, parseReadableFile>(),
+        "PEM certificate of this node for TLS on peer links (with key and CA).", "off" },
+    { "clusterTlsKey", "cluster-tls-key", "CLUSTER_TLS_KEY", "file",
+        bind<&C::clusterTlsKey, parseReadableFile>(), "PEM private key for --cluster-tls-cert.",
+        "off" },
+    { "clusterTlsCa", "cluster-tls-ca", "CLUSTER_TLS_CA", "file",
+        bind<&C::clusterTlsCa, parseReadableFile>(),
+        "PEM CA certificates that every peer's certificate must chain to.", "off" },
     { "nodeId", "node-id", "NODE_ID", "id", bind<&C::nodeId, parseNodeId>(),
         "This node's id (no ':').", "the one kept with the storage, else generated" },
     { "jwtSecret", "jwt-secret", "JWT_SECRET", "secret", bind<&C::jwtSecret, parseSecret>(),
@@ -401,6 +420,11 @@ QString ServerConfig::productionProblem() const
 
 QString ServerConfig::clusterProblem() const
 {
+    const int tlsFiles = int(!clusterTlsCert.isEmpty()) + int(!clusterTlsKey.isEmpty())
+        + int(!clusterTlsCa.isEmpty());
+    if (tlsFiles != 0 && tlsFiles != 3)
+        return QStringLiteral("cluster: TLS needs all of --cluster-tls-cert, --cluster-tls-key "
+                              "and --cluster-tls-ca");
     if (!peers.isEmpty() && clusterSecret.isEmpty())
         return QStringLiteral("cluster: --peers needs --cluster-secret (WINGMAN_CLUSTER_SECRET), "
                               "at least 16 bytes shared by every node");

@@ -44,6 +44,10 @@ struct ServerConfig {
     int joinTimeoutMs = 3000;
     int leaveTimeoutMs = 5000;
     qint64 memberForgetAfterMs = 24LL * 60 * 60 * 1000;
+    // PEM files; all three or none: TLS on peer links with mutual verification against the CA.
+    QString clusterTlsCert;
+    QString clusterTlsKey;
+    QString clusterTlsCa;
     QString storage = QStringLiteral("sqlite:./wingman-data/wingman.db"); // see StorageUrl
     qint64 gcIntervalMs = 60LL * 60 * 1000;
     qint64 gcAgeMs = 30LL * 24 * 60 * 60 * 1000;

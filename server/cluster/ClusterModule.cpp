@@ -7,6 +7,7 @@
 
 #include <QCborArray>
 #include <QRandomGenerator>
+#include <QSslSocket>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QUuid>
@@ -27,9 +28,36 @@ constexpr int kDownBackoffMs = 5000;
 constexpr int kSilentProbeIntervals = 3;
 constexpr int kDrainPollMs = 20;
 
+// Under TLS an accepted socket is a QSslSocket that starts its server-side handshake at once.
+class ClusterServer : public QTcpServer
+{
+public:
+    using QTcpServer::QTcpServer;
+    std::optional<QSslConfiguration> tls;
+
+protected:
+    void incomingConnection(qintptr descriptor) override
+    {
+        if (!tls) {
+            QTcpServer::incomingConnection(descriptor);
+            return;
+        }
+        auto *socket = new QSslSocket(this);
+        if (!socket->setSocketDescriptor(descriptor)) {
+            delete socket;
+            return;
+        }
+        socket->setSslConfiguration(*tls);
+        addPendingConnection(socket);
+        socket->startServerEncryption();
+    }
+};
+
 QString failureReason(PeerLink::Failure failure)
 {
     switch (failure) {
+    case PeerLink::Failure::Tls:
+        return QStringLiteral("tls");
     case PeerLink::Failure::Authentication:
         return QStringLiteral("authentication");
     case PeerLink::Failure::Version:
@@ -52,7 +80,7 @@ ClusterModule::ClusterModule(QHostAddress host, quint16 port, QObject *parent)
     : PeerBus(parent)
     , m_host(std::move(host))
     , m_requestedPort(port)
-    , m_server(new QTcpServer(this))
+    , m_server(new ClusterServer(this))
 {
     FailureDetector::Hooks hooks;
     hooks.targets = [this] { return probeTargets(); };
@@ -96,6 +124,7 @@ void ClusterModule::configure(const ClusterOptions &options)
 {
     m_options = options;
     m_highestVersion = options.tableVersion;
+    static_cast<ClusterServer *>(m_server)->tls = options.tls;
 }
 
 void ClusterModule::start()
@@ -306,7 +335,7 @@ void ClusterModule::dial(const QString &address)
 {
     const qsizetype colon = address.lastIndexOf(u':');
     auto *link = new PeerLink(localHello(), m_options.secret, address.left(colon),
-        address.mid(colon + 1).toUShort(), this);
+        address.mid(colon + 1).toUShort(), m_options.tls, this);
     link->setProperty("dialAddress", address);
     m_dials[address].pending = link;
     newLink(link)->start();
@@ -385,6 +414,8 @@ void ClusterModule::onLinkClosed(PeerLink *link, const QString &reason)
     m_linkSince.insert(id, QDateTime::currentDateTimeUtc());
     // Redial after the backoff, not at once: a peer that just dropped a link may drop the next.
     const qint64 now = m_clock.elapsed();
+    if (!link->remote().clusterAddress.isEmpty())
+        m_dials[link->remote().clusterAddress].nodeId = id;
     for (auto it = m_dials.begin(); it != m_dials.end(); ++it) {
         if (it->nodeId == id || it.key() == link->remote().clusterAddress) {
             it->nextAt = std::max(it->nextAt, now + it->backoffMs);

@@ -10,6 +10,7 @@
 #include <QList>
 #include <QLoggingCategory>
 #include <QMap>
+#include <QSslConfiguration>
 #include <QStringList>
 #include <QTimer>
 
@@ -41,6 +42,8 @@ struct ClusterOptions {
     qint64 memberForgetAfterMs = 24LL * 60 * 60 * 1000;
     qint64 tableVersion = 0; // the highest version this node has seen, from storage meta
     qint64 gcHorizon = 0;
+    // Set: every link is TLS 1.2+ with both certificates verified against its CA certificates.
+    std::optional<QSslConfiguration> tls;
 };
 
 // The cluster listener, the authenticated links to the other members (one per pair), the

@@ -5,6 +5,7 @@
 #include "wire/MsgPackCodec.h"
 
 #include <QCborValue>
+#include <QSslSocket>
 #include <QTcpSocket>
 #include <QtEndian>
 
@@ -52,14 +53,16 @@ Hello Hello::fromCbor(const QCborMap &map)
     return hello;
 }
 
-PeerLink::PeerLink(Hello local, QByteArray secret, QString host, quint16 port, QObject *parent)
+PeerLink::PeerLink(Hello local, QByteArray secret, QString host, quint16 port,
+    std::optional<QSslConfiguration> tls, QObject *parent)
     : QObject(parent)
     , m_local(std::move(local))
     , m_secret(std::move(secret))
     , m_outbound(true)
     , m_host(std::move(host))
     , m_port(port)
-    , m_socket(new QTcpSocket(this))
+    , m_socket(tls ? new QSslSocket(this) : new QTcpSocket(this))
+    , m_tls(std::move(tls))
 {
     wire();
 }
@@ -86,23 +89,43 @@ void PeerLink::wire()
     m_handshakeTimer.setSingleShot(true);
     connect(&m_handshakeTimer, &QTimer::timeout, this,
         [this] { fail(Failure::Protocol, QStringLiteral("handshake timed out")); });
-    connect(m_socket, &QTcpSocket::connected, this, &PeerLink::onConnected);
+    if (auto *ssl = qobject_cast<QSslSocket *>(m_socket)) {
+        connect(ssl, &QSslSocket::encrypted, this, &PeerLink::onConnected);
+        connect(ssl, &QSslSocket::sslErrors, this, [this](const QList<QSslError> &errors) {
+            if (!m_up && m_failure == Failure::None && !errors.isEmpty()) {
+                m_failure = Failure::Tls;
+                m_tlsError = QStringLiteral("TLS: %1").arg(errors.first().errorString());
+            }
+        });
+    } else {
+        connect(m_socket, &QTcpSocket::connected, this, &PeerLink::onConnected);
+    }
     connect(m_socket, &QTcpSocket::readyRead, this, &PeerLink::onReadyRead);
-    connect(m_socket, &QTcpSocket::disconnected, this,
-        [this] { fail(Failure::Connection, QStringLiteral("connection closed")); });
+    connect(m_socket, &QTcpSocket::disconnected, this, [this] {
+        fail(Failure::Connection,
+            m_tlsError.isEmpty() ? QStringLiteral("connection closed") : m_tlsError);
+    });
     connect(m_socket, &QTcpSocket::errorOccurred, this, [this](QAbstractSocket::SocketError) {
         if (m_socket->state() != QAbstractSocket::ConnectedState)
-            fail(Failure::Connection, m_socket->errorString());
+            fail(Failure::Connection, m_tlsError.isEmpty() ? m_socket->errorString() : m_tlsError);
     });
 }
 
 void PeerLink::start()
 {
     m_handshakeTimer.start(kHandshakeTimeoutMs);
+    auto *ssl = qobject_cast<QSslSocket *>(m_socket);
     if (m_outbound) {
-        m_socket->connectToHost(m_host, m_port);
+        if (ssl) {
+            ssl->setSslConfiguration(*m_tls);
+            ssl->connectToHostEncrypted(m_host, m_port);
+        } else {
+            m_socket->connectToHost(m_host, m_port);
+        }
         return;
     }
+    if (ssl && !ssl->isEncrypted())
+        return; // onConnected() once the server-side handshake is done
     onConnected();
     onReadyRead();
 }

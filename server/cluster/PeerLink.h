@@ -4,7 +4,10 @@
 #include <QCborMap>
 #include <QElapsedTimer>
 #include <QObject>
+#include <QSslConfiguration>
 #include <QTimer>
+
+#include <optional>
 
 class QTcpSocket;
 
@@ -45,11 +48,14 @@ public:
         Refused, // the peer said BYE during the handshake
         Protocol, // a malformed or unexpected frame, or the handshake took too long
         Connection, // the socket failed or closed
+        Tls, // the TLS handshake failed (certificate not from the CA, ...)
     };
 
-    // Outbound: dials host:port on start().
-    PeerLink(Hello local, QByteArray secret, QString host, quint16 port, QObject *parent = nullptr);
-    // Inbound: takes ownership of an accepted socket.
+    // Outbound: dials host:port on start(); over TLS when `tls` is set.
+    PeerLink(Hello local, QByteArray secret, QString host, quint16 port,
+        std::optional<QSslConfiguration> tls = std::nullopt, QObject *parent = nullptr);
+    // Inbound: takes ownership of an accepted socket (a QSslSocket in server mode under TLS: the
+    // HELLO waits for its handshake).
     PeerLink(Hello local, QByteArray secret, QTcpSocket *socket, QObject *parent = nullptr);
     ~PeerLink() override;
 
@@ -100,6 +106,7 @@ private:
     QString m_host;
     quint16 m_port = 0;
     QTcpSocket *m_socket;
+    std::optional<QSslConfiguration> m_tls;
     QByteArray m_buffer;
     QTimer m_handshakeTimer;
     QElapsedTimer m_lastHeard;
@@ -109,6 +116,7 @@ private:
     bool m_closed = false;
     Failure m_failure = Failure::None;
     QString m_byeReason;
+    QString m_tlsError;
 };
 
 } // namespace wingman::cluster

@@ -124,8 +124,8 @@ void writeCluster(PrometheusText &out, const status::NodeStatus &node)
     out.sample("wingman_cluster_suspicions_total", double(cluster.suspicions));
     out.family("wingman_cluster_handshake_failures_total", "counter",
         "Refused peer handshakes by reason.");
-    for (const QString &reason :
-        { QStringLiteral("authentication"), QStringLiteral("version"), QStringLiteral("protocol") })
+    for (const QString &reason : { QStringLiteral("authentication"), QStringLiteral("version"),
+             QStringLiteral("protocol"), QStringLiteral("tls") })
         out.sample("wingman_cluster_handshake_failures_total", "reason", reason,
             double(cluster.handshakeFailures.value(reason)));
 
