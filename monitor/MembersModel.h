@@ -12,14 +12,30 @@ class MembersModel : public QAbstractTableModel
 {
     Q_OBJECT
 public:
-    enum Column { NodeColumn, AddressColumn, LinkColumn, SinceColumn, ColumnCount };
+    enum Column {
+        NodeColumn,
+        AddressColumn,
+        LinkColumn,
+        MembershipColumn,
+        RttColumn,
+        HintQueueColumn,
+        ReplicatedColumn,
+        SinceColumn,
+        ColumnCount
+    };
     enum Role { LinkStateRole = Qt::UserRole };
 
     struct Row {
         QString nodeId;
         QString address;
-        QString state; // "up" or "down"
+        QString state; // the link: "up" or "down"
         QDateTime since;
+        QString membership; // joining, up, suspect, down, leaving, left; empty if never answered
+        double rttMs = -1; // -1: not measured
+        qint64 hintQueueBytes = 0; // changes waiting for the member's ack
+        quint64 changesSent = 0;
+        quint64 changesReceived = 0;
+        friend bool operator==(const Row &, const Row &) = default;
     };
 
     explicit MembersModel(QObject *parent = nullptr);
@@ -30,6 +46,8 @@ public:
     QVariant headerData(
         int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
 
+    // Replaces the rows; when the same members come in the same order, the rows are updated in
+    // place (dataChanged) so that views keep their selection.
     void reset(const QJsonArray &members);
     // -1 when absent.
     int rowOf(const QString &nodeId) const;

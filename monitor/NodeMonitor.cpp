@@ -88,6 +88,9 @@ void NodeMonitor::onFrame(const QJsonObject &frame)
         m_status.uptimeMs = qint64(frame.value(QStringLiteral("uptimeMs")).toDouble());
         applyCounters(frame.value(QStringLiteral("counters")).toObject());
         m_connections->updateTraffic(frame.value(QStringLiteral("traffic")).toArray());
+        applyCluster(frame.value(QStringLiteral("cluster")).toObject());
+        if (frame.contains(QStringLiteral("members")))
+            m_members->reset(frame.value(QStringLiteral("members")).toArray());
         addSample();
     } else {
         return;
@@ -103,6 +106,18 @@ void NodeMonitor::applyNode(const QJsonObject &node)
     m_status.metricsPort = quint16(node.value(QStringLiteral("metricsPort")).toInt());
     m_status.state = node.value(QStringLiteral("state")).toString();
     m_status.uptimeMs = qint64(node.value(QStringLiteral("uptimeMs")).toDouble());
+    applyCluster(node.value(QStringLiteral("cluster")).toObject());
+}
+
+void NodeMonitor::applyCluster(const QJsonObject &cluster)
+{
+    if (cluster.isEmpty())
+        return;
+    m_status.clusterState = cluster.value(QStringLiteral("state")).toString();
+    m_status.coordinator = cluster.value(QStringLiteral("coordinator")).toString();
+    m_status.tableVersion = qint64(cluster.value(QStringLiteral("tableVersion")).toDouble());
+    m_status.partitionsOwned = cluster.value(QStringLiteral("partitionsOwned")).toInt();
+    m_status.partitionsBackup = cluster.value(QStringLiteral("partitionsBackup")).toInt();
 }
 
 void NodeMonitor::applyCounters(const QJsonObject &counters)
@@ -114,6 +129,9 @@ void NodeMonitor::applyCounters(const QJsonObject &counters)
     m_status.opsRejected = count("opsRejected");
     m_status.authFailures = count("authFailures");
     m_status.slowConsumerDrops = count("slowConsumerDrops");
+    m_status.replicateChangesSent = count("replicateChangesSent");
+    m_status.replicateChangesReceived = count("replicateChangesReceived");
+    m_status.acksDegraded = count("acksDegraded");
 }
 
 void NodeMonitor::addSample()

@@ -32,6 +32,15 @@ public:
         quint64 opsRejected = 0;
         quint64 authFailures = 0;
         quint64 slowConsumerDrops = 0;
+        // The cluster as this node sees it.
+        QString clusterState; // its own membership state
+        QString coordinator;
+        qint64 tableVersion = 0;
+        int partitionsOwned = 0;
+        int partitionsBackup = 0;
+        quint64 replicateChangesSent = 0;
+        quint64 replicateChangesReceived = 0;
+        quint64 acksDegraded = 0;
     };
     struct Sample {
         qint64 atMs = 0; // epoch ms
@@ -68,6 +77,7 @@ private:
     void onFeedState(FeedClient::State state);
     void applyNode(const QJsonObject &node);
     void applyCounters(const QJsonObject &counters);
+    void applyCluster(const QJsonObject &cluster);
     void addSample();
 
     QString m_host;

@@ -6,6 +6,8 @@
 
 #include <QColor>
 
+#include <algorithm>
+
 namespace wingman::monitor {
 
 QString formatUptime(qint64 ms)
@@ -44,9 +46,17 @@ QVariant NodesModel::data(const QModelIndex &index, int role) const
     const bool connected = node->feedState() == FeedClient::State::Connected;
     if (role == Qt::ForegroundRole && index.column() == FeedColumn)
         return connected ? QColor(0x1b, 0x7f, 0x3b) : QColor(0xc0, 0x1c, 0x28);
+    const NodeMonitor::Status &status = node->status();
+    if (index.column() == TableColumn && disagreesOnTable(index.row())) {
+        if (role == Qt::BackgroundRole)
+            return QColor(0xfb, 0xe3, 0xe4);
+        if (role == Qt::ToolTipRole)
+            return tr("This node's partition table differs from another node's");
+    }
+    if (role == Qt::ForegroundRole && index.column() == DegradedColumn && status.acksDegraded > 0)
+        return QColor(0xc0, 0x1c, 0x28);
     if (role != Qt::DisplayRole)
         return {};
-    const NodeMonitor::Status &status = node->status();
     switch (index.column()) {
     case NodeColumn:
         return node->title();
@@ -66,6 +76,16 @@ QVariant NodesModel::data(const QModelIndex &index, int role) const
         return QStringLiteral("%1 / %2")
             .arg(node->members()->countIn(QStringLiteral("up")))
             .arg(node->members()->rowCount());
+    case ClusterStateColumn:
+        return status.clusterState;
+    case TableColumn:
+        return status.tableVersion > 0
+            ? tr("v%1 by %2").arg(status.tableVersion).arg(status.coordinator)
+            : QString();
+    case PartitionsColumn:
+        return QStringLiteral("%1 / %2").arg(status.partitionsOwned).arg(status.partitionsBackup);
+    case DegradedColumn:
+        return QString::number(status.acksDegraded);
     default:
         return {};
     }
@@ -75,8 +95,9 @@ QVariant NodesModel::headerData(int section, Qt::Orientation orientation, int ro
 {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
-    static const char *const names[ColumnCount] = { "Node", "Metrics address", "Feed", "State",
-        "Uptime", "Connections", "Ops/s", "Members up" };
+    static const char *const names[ColumnCount]
+        = { "Node", "Metrics address", "Feed", "State", "Uptime", "Connections", "Ops/s",
+              "Members up", "Cluster", "Partition table", "Owned / backup", "Degraded acks" };
     return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
 }
 
@@ -87,8 +108,12 @@ void NodesModel::addNode(NodeMonitor *node)
     endInsertRows();
     connect(node, &NodeMonitor::statusChanged, this, [this, node] {
         const int row = int(m_nodes.indexOf(node));
-        if (row >= 0)
-            Q_EMIT dataChanged(index(row, 0), index(row, ColumnCount - 1));
+        if (row < 0)
+            return;
+        Q_EMIT dataChanged(index(row, 0), index(row, ColumnCount - 1));
+        // One node's table can make every other row agree or disagree.
+        if (m_nodes.size() > 1)
+            Q_EMIT dataChanged(index(0, TableColumn), index(int(m_nodes.size()) - 1, TableColumn));
     });
     connect(node, &QObject::destroyed, this, [this, node] { removeNode(node); });
 }
@@ -102,6 +127,18 @@ void NodesModel::removeNode(NodeMonitor *node)
     beginRemoveRows({}, row, row);
     m_nodes.removeAt(row);
     endRemoveRows();
+}
+
+bool NodesModel::disagreesOnTable(int row) const
+{
+    const NodeMonitor::Status &mine = m_nodes.at(row)->status();
+    if (m_nodes.at(row)->feedState() != FeedClient::State::Connected || mine.tableVersion == 0)
+        return false;
+    return std::any_of(m_nodes.cbegin(), m_nodes.cend(), [&mine](const NodeMonitor *other) {
+        const NodeMonitor::Status &theirs = other->status();
+        return other->feedState() == FeedClient::State::Connected && theirs.tableVersion > 0
+            && (theirs.tableVersion != mine.tableVersion || theirs.coordinator != mine.coordinator);
+    });
 }
 
 } // namespace wingman::monitor

@@ -21,6 +21,10 @@ public:
         ConnectionsColumn,
         OpsColumn,
         MembersColumn,
+        ClusterStateColumn,
+        TableColumn,
+        PartitionsColumn,
+        DegradedColumn,
         ColumnCount
     };
 
@@ -35,6 +39,10 @@ public:
     void addNode(NodeMonitor *node);
     void removeNode(NodeMonitor *node);
     NodeMonitor *nodeAt(int row) const { return m_nodes.at(row); }
+    // The node's partition table (version, coordinator) differs from another watched node's:
+    // a cluster whose nodes disagree is flagged, since clients may then be told different
+    // owners.
+    bool disagreesOnTable(int row) const;
 
 private:
     QList<NodeMonitor *> m_nodes;

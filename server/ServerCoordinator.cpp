@@ -333,6 +333,8 @@ status::ClusterStatus ServerCoordinator::clusterStatus() const
 {
     const cluster::PartitionTable &table = m_cluster->table();
     status::ClusterStatus status;
+    status.state = cluster::memberStateName(m_cluster->localState());
+    status.coordinator = table.coordinator();
     status.tableVersion = table.version();
     status.partitionsOwned = table.ownedBy(nodeId());
     status.partitionsBackup = table.backedUpBy(nodeId());

@@ -195,7 +195,9 @@ void MonitorFeed::sendStats()
     broadcast({ { QStringLiteral("type"), QStringLiteral("stats") },
         { QStringLiteral("state"), stateName(m_node->state()) },
         { QStringLiteral("uptimeMs"), double(m_node->uptimeMs()) },
-        { QStringLiteral("counters"), countersObject() }, { QStringLiteral("traffic"), traffic } });
+        { QStringLiteral("counters"), countersObject() }, { QStringLiteral("traffic"), traffic },
+        { QStringLiteral("cluster"), clusterObject() },
+        { QStringLiteral("members"), membersArray() } });
 }
 
 void MonitorFeed::onConnectionOpened(quint64 id)
@@ -246,7 +248,18 @@ QJsonObject MonitorFeed::nodeObject() const
         { QStringLiteral("clusterPort"), int(m_node->clusterPort()) },
         { QStringLiteral("metricsPort"), int(m_node->metricsPort()) },
         { QStringLiteral("state"), stateName(m_node->state()) },
-        { QStringLiteral("uptimeMs"), double(m_node->uptimeMs()) } };
+        { QStringLiteral("uptimeMs"), double(m_node->uptimeMs()) },
+        { QStringLiteral("cluster"), clusterObject() } };
+}
+
+QJsonObject MonitorFeed::clusterObject() const
+{
+    const status::ClusterStatus cluster = m_node->clusterStatus();
+    return { { QStringLiteral("state"), cluster.state },
+        { QStringLiteral("coordinator"), cluster.coordinator },
+        { QStringLiteral("tableVersion"), double(cluster.tableVersion) },
+        { QStringLiteral("partitionsOwned"), cluster.partitionsOwned },
+        { QStringLiteral("partitionsBackup"), cluster.partitionsBackup } };
 }
 
 QJsonObject MonitorFeed::countersObject() const
@@ -263,17 +276,31 @@ QJsonObject MonitorFeed::countersObject() const
         { QStringLiteral("messagesIn"), double(c.messagesIn) },
         { QStringLiteral("messagesOut"), double(c.messagesOut) },
         { QStringLiteral("slowConsumerDrops"), double(c.slowConsumerDrops) },
-        { QStringLiteral("gcRuns"), double(c.gcRuns) } };
+        { QStringLiteral("gcRuns"), double(c.gcRuns) },
+        { QStringLiteral("replicateChangesSent"), double(c.replicateChangesSent) },
+        { QStringLiteral("replicateChangesReceived"), double(c.replicateChangesReceived) },
+        { QStringLiteral("replicationQueueBytes"), double(c.replicationQueueBytes) },
+        { QStringLiteral("acksDegraded"), double(c.acksDegraded) } };
 }
 
 QJsonArray MonitorFeed::membersArray() const
 {
+    const status::NodeCounters counters = m_node->counterTotals();
     QJsonArray members;
     for (const cluster::Member &member : m_node->members()) {
+        const auto replication = counters.replicationByPeer.value(member.nodeId);
         members.append(QJsonObject { { QStringLiteral("nodeId"), member.nodeId },
             { QStringLiteral("address"), member.address },
             { QStringLiteral("state"), cluster::linkStateName(member.state) },
-            { QStringLiteral("since"), isoTime(member.since) } });
+            { QStringLiteral("since"), isoTime(member.since) },
+            { QStringLiteral("membership"),
+                member.nodeId.isEmpty() ? QString()
+                                        : cluster::memberStateName(member.memberState) },
+            { QStringLiteral("incarnation"), double(member.incarnation) },
+            { QStringLiteral("rttMs"), member.rttMs },
+            { QStringLiteral("hintQueueBytes"), double(replication.queueBytes) },
+            { QStringLiteral("changesSent"), double(replication.changesSent) },
+            { QStringLiteral("changesReceived"), double(replication.changesReceived) } });
     }
     return members;
 }

@@ -57,6 +57,7 @@ private:
     QJsonObject nodeObject() const;
     QJsonObject countersObject() const;
     QJsonArray membersArray() const;
+    QJsonObject clusterObject() const;
 
     status::NodeStatus *m_node = nullptr;
     const auth::JwtVerifier *m_verifier = nullptr;

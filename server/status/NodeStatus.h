@@ -18,6 +18,8 @@ namespace status {
 
 // What the metrics show of this node's part in the cluster (docs/cluster.md §10).
 struct ClusterStatus {
+    QString state; // this node's membership state ("joining", "up", "leaving", ...)
+    QString coordinator; // who published the adopted table
     qint64 tableVersion = 0;
     int partitionsOwned = 0;
     int partitionsBackup = 0;

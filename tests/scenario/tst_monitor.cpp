@@ -8,6 +8,7 @@
 #include "RawClient.h"
 #include "TestServer.h"
 #include "TestTokens.h"
+#include "cluster/ClusterModule.h"
 #include "crdt/LwwRecord.h"
 #include "protocol/MessageTypes.h"
 
@@ -23,6 +24,7 @@
 #include <QTabWidget>
 #include <QTcpServer>
 #include <QTcpSocket>
+#include <QTemporaryDir>
 #include <QTest>
 
 using namespace wingman;
@@ -296,6 +298,77 @@ private Q_SLOTS:
         QVERIFY(stopServer(*server));
     }
 
+    void clusterPartShowsTableMembersAndReplication()
+    {
+        auto east = startServer(monitoredConfig(QStringLiteral("node-east")));
+        QVERIFY(east);
+        ServerConfig westConfig = monitoredConfig(QStringLiteral("node-west"));
+        westConfig.peers = { QStringLiteral("127.0.0.1:%1").arg(east->clusterPort()) };
+        auto west = startServer(westConfig);
+        QVERIFY(west);
+        auto eastMonitor = watch(*east);
+        auto westMonitor = watch(*west);
+        NodesModel nodes;
+        nodes.addNode(eastMonitor.get());
+        nodes.addNode(westMonitor.get());
+
+        const auto shows = [](const NodeMonitor &monitor, const ServerCoordinator &node) {
+            const cluster::PartitionTable &table = node.cluster()->table();
+            const NodeMonitor::Status &status = monitor.status();
+            return table.members().size() == 2 && status.tableVersion == table.version()
+                && status.coordinator == table.coordinator()
+                && status.partitionsOwned == table.ownedBy(node.nodeId())
+                && status.clusterState == u"up";
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(shows(*eastMonitor, *east) && shows(*westMonitor, *west), 5000);
+        QVERIFY(!nodes.disagreesOnTable(0) && !nodes.disagreesOnTable(1));
+        QCOMPARE(nodes.index(0, NodesModel::TableColumn).data().toString(),
+            QStringLiteral("v%1 by %2")
+                .arg(east->cluster()->table().version())
+                .arg(east->cluster()->table().coordinator()));
+        QCOMPARE(nodes.index(0, NodesModel::PartitionsColumn).data().toString(),
+            QStringLiteral("%1 / %2")
+                .arg(eastMonitor->status().partitionsOwned)
+                .arg(eastMonitor->status().partitionsBackup));
+
+        // The member row of the other node: membership up, a measured round trip.
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                const int row = eastMonitor->members()->rowOf(QStringLiteral("node-west"));
+                return row >= 0 && eastMonitor->members()->rowAt(row).membership == u"up"
+                    && eastMonitor->members()->rowAt(row).rttMs >= 0;
+            }(),
+            5000);
+
+        // A write on east is replicated to west, and both monitors count it.
+        RawClient writer;
+        QVERIFY(writer.connectAndAuthenticate(east->port(), token(QStringLiteral("erin"))));
+        writer.send(clientOp(QStringLiteral("1"), QStringLiteral("tile")));
+        QVERIFY(writer.take(QStringLiteral("OP_ACK")));
+        QTRY_VERIFY_WITH_TIMEOUT(eastMonitor->status().replicateChangesSent >= 1
+                && westMonitor->status().replicateChangesReceived >= 1,
+            5000);
+        QCOMPARE(eastMonitor->status().acksDegraded, quint64(0));
+        const int westRow = eastMonitor->members()->rowOf(QStringLiteral("node-west"));
+        QVERIFY(eastMonitor->members()
+                    ->index(westRow, MembersModel::ReplicatedColumn)
+                    .data()
+                    .toString()
+                    .startsWith(u'1'));
+
+        // A node that is in no cluster with them has a table of its own: flagged.
+        auto lone = startServer(monitoredConfig(QStringLiteral("node-lone")));
+        QVERIFY(lone);
+        auto loneMonitor = watch(*lone);
+        nodes.addNode(loneMonitor.get());
+        QTRY_VERIFY_WITH_TIMEOUT(nodes.disagreesOnTable(2) && nodes.disagreesOnTable(0), 5000);
+        QVERIFY(nodes.index(2, NodesModel::TableColumn).data(Qt::BackgroundRole).isValid());
+
+        QVERIFY(stopServer(*lone));
+        QVERIFY(stopServer(*west));
+        QVERIFY(stopServer(*east));
+    }
+
     void lostNodeReconnectsByItself()
     {
         auto server = startServer(monitoredConfig(QStringLiteral("node-first")));
@@ -403,7 +476,10 @@ private Q_SLOTS:
 
         const QPixmap shot = window.grab();
         QCOMPARE(shot.size(), window.size() * shot.devicePixelRatio());
-        const QString path = QStringLiteral(WINGMAN_SOURCE_DIR "/docs/monitor.png");
+        // WINGMAN_MONITOR_SCREENSHOT=docs/monitor.png refreshes the README's picture.
+        QTemporaryDir shots;
+        const QString path = qEnvironmentVariable(
+            "WINGMAN_MONITOR_SCREENSHOT", shots.filePath(QStringLiteral("monitor.png")));
         QVERIFY(QDir().mkpath(QFileInfo(path).absolutePath()));
         QVERIFY(shot.save(path, "PNG"));
         const QImage saved(path);
