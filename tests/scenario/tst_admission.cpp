@@ -1,5 +1,5 @@
-// Who gets in and how connections end: the auth timeout, the connection caps and the per-address
-// rate, over real sockets.
+// Who gets in and how connections end: the auth timeout, the connection caps, the per-address
+// rate, and frames over the size limit, over real sockets.
 #include "RawClient.h"
 #include "TestServer.h"
 #include "TestTokens.h"
@@ -8,6 +8,13 @@
 #include <QElapsedTimer>
 #include <QTcpSocket>
 #include <QTest>
+#include <QThread>
+#include <QtEndian>
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace wingman;
 using namespace wingman::test;
@@ -15,6 +22,7 @@ using namespace wingman::test;
 namespace {
 
 const QString kType = QStringLiteral("type");
+constexpr qint64 kMiB = 1024 * 1024;
 
 // The code of the first close frame among the server's frames in data (AUTH_REQUIRED comes
 // first), or -1.
@@ -83,6 +91,71 @@ private:
     QString m_closeReason;
     bool m_disconnected = false;
 };
+
+// What a client that writes a whole frame before it reads saw. Many clients work this way; one
+// whose write is reset typically reports 1006 without reading the close frame.
+struct BlockingSend {
+    qint64 written = 0;
+    int writeError = 0; // errno of the failed write, 0 when every byte went out
+    int closeCode = -1; // of the close frame read afterwards, -1 without one
+};
+
+// Connects to port with a plain blocking socket, upgrades, writes one binary frame of
+// payloadBytes (mask 0) and then reads to the end. Runs on its own thread.
+BlockingSend sendBlocking(quint16 port, qint64 payloadBytes)
+{
+    BlockingSend result;
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address {};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) != 0)
+        return result;
+    const QByteArray upgrade
+        = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+          "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+          "Sec-WebSocket-Version: 13\r\n\r\n";
+    QByteArray in;
+    char buffer[64 * 1024];
+    if (::send(fd, upgrade.constData(), size_t(upgrade.size()), MSG_NOSIGNAL) != upgrade.size())
+        return result;
+    while (!in.contains("\r\n\r\n")) {
+        const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+        if (n <= 0) {
+            ::close(fd);
+            return result;
+        }
+        in.append(buffer, n);
+    }
+    in.remove(0, in.indexOf("\r\n\r\n") + 4);
+
+    QByteArray frame;
+    frame.append(char(0x82));
+    frame.append(char(0x80 | 127));
+    const quint64 length = qToBigEndian<quint64>(quint64(payloadBytes));
+    frame.append(reinterpret_cast<const char *>(&length), 8);
+    frame.append(QByteArray(4, '\0'));
+    frame.append(QByteArray(payloadBytes, 'x'));
+    while (result.written < frame.size()) {
+        const ssize_t n = ::send(fd, frame.constData() + result.written,
+            size_t(frame.size() - result.written), MSG_NOSIGNAL);
+        if (n <= 0) {
+            result.writeError = errno;
+            break;
+        }
+        result.written += n;
+    }
+    for (;;) {
+        const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+        if (n <= 0)
+            break;
+        in.append(buffer, n);
+    }
+    ::close(fd);
+    result.closeCode = closeCodeIn(in);
+    return result;
+}
 
 bool pingPong(RawClient &client)
 {
@@ -215,6 +288,55 @@ private Q_SLOTS:
         // The window slides: a second after the first, the address may connect again.
         QTRY_VERIFY_WITH_TIMEOUT(sinceFirst.elapsed() > 1100, 5000);
         QVERIFY(authenticated(QStringLiteral("later")));
+    }
+
+    void oversizeFramesGetACloseFrame_data()
+    {
+        QTest::addColumn<qint64>("maxFrameBytes");
+        QTest::addColumn<qint64>("frameBytes");
+        QTest::newRow("10 MiB to a 1 MiB node") << kMiB << 10 * kMiB;
+        QTest::newRow("48 MiB to a 1 MiB node") << kMiB << 48 * kMiB;
+        QTest::newRow("just over 1 MiB") << kMiB << kMiB + 1;
+        QTest::newRow("16 MiB + 1 to the default") << ServerConfig().maxFrameBytes << 16 * kMiB + 1;
+    }
+
+    void oversizeFramesGetACloseFrame()
+    {
+        QFETCH(qint64, maxFrameBytes);
+        QFETCH(qint64, frameBytes);
+        ServerConfig config = testConfig();
+        config.maxFrameBytes = maxFrameBytes;
+        QVERIFY(start(config));
+        auto bystander = authenticated();
+        QVERIFY(bystander);
+
+        BlockingSend sent;
+        std::unique_ptr<QThread> sender(
+            QThread::create([&sent, port = m_server->port(), frameBytes] {
+                sent = sendBlocking(port, frameBytes);
+            }));
+        sender->start();
+        QTRY_VERIFY_WITH_TIMEOUT(sender->isFinished(), 20000);
+        // The server reads the rest and discards it instead of resetting the connection.
+        QCOMPARE(sent.writeError, 0);
+        QCOMPARE(sent.closeCode, 1009);
+        QVERIFY(pingPong(*bystander));
+    }
+
+    // The same through a WebSocket client, which sends a large message in several frames.
+    void oversizeMessageFromAWebSocketClientGets1009()
+    {
+        ServerConfig config = testConfig();
+        config.maxFrameBytes = kMiB;
+        QVERIFY(start(config));
+        auto bystander = authenticated();
+        QVERIFY(bystander);
+        RawClient client;
+        QVERIFY(client.connectTo(m_server->port()));
+        client.sendBinary(QByteArray(10 * kMiB, 'x'));
+        QVERIFY(client.waitForDisconnected(10000));
+        QCOMPARE(client.closeCode(), 1009);
+        QVERIFY(pingPong(*bystander));
     }
 };
 
