@@ -3,7 +3,6 @@
 #include "events/NotableEvent.h"
 #include "network/NetworkModule.h"
 
-#include <QDateTime>
 #include <QTimer>
 #include <QWebSocket>
 
