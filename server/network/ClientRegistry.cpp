@@ -134,10 +134,23 @@ qsizetype ClientRegistry::pendingAuthCount() const
 
 void ClientRegistry::refuse(QWebSocket *socket, const QString &why)
 {
-    qCWarning(lcNetwork).noquote() << QStringLiteral("connection from %1:%2 refused: %3")
-                                          .arg(socket->peerAddress().toString())
-                                          .arg(socket->peerPort())
-                                          .arg(why);
+    // At most one line a second: a flood must not turn into a flood of log lines.
+    const qint64 now = m_clock.elapsed();
+    if (now - m_lastRefusalLogMs >= 1000) {
+        qCWarning(lcNetwork).noquote()
+            << QStringLiteral("connection from %1:%2 refused: %3%4")
+                   .arg(socket->peerAddress().toString())
+                   .arg(socket->peerPort())
+                   .arg(why,
+                       m_refusalsUnlogged > 0
+                           ? QStringLiteral(" (and %1 more refused since the last report)")
+                                 .arg(m_refusalsUnlogged)
+                           : QString());
+        m_lastRefusalLogMs = now;
+        m_refusalsUnlogged = 0;
+    } else {
+        ++m_refusalsUnlogged;
+    }
     socket->setParent(this);
     connect(socket, &QWebSocket::disconnected, socket, &QObject::deleteLater);
     socket->close(protocol::toWebSocket(protocol::CloseCode::TryAgainLater),

@@ -88,6 +88,8 @@ private:
     QHash<QHostAddress, QList<qint64>> m_recentAccepts;
     QElapsedTimer m_clock;
     qint64 m_lastPruneMs = 0;
+    qint64 m_lastRefusalLogMs = -1000; // so the first refusal is logged at once
+    qint64 m_refusalsUnlogged = 0;
     status::NodeCounters m_counts;
     Admission m_admission;
     Departure m_departure;
