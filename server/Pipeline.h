@@ -38,7 +38,9 @@ struct Pipeline {
         , sync(maps, queries, config.gcAgeMs)
         , liveQueries(maps, queries)
         , gc(maps, committer, config.gcIntervalMs, config.gcAgeMs)
-        , clients(router, { config.outboundBudgetBytes, config.slowConsumerGraceMs })
+        , clients(router, { config.outboundBudgetBytes, config.slowConsumerGraceMs },
+              { config.authTimeoutMs, config.maxConnections, config.maxPendingAuth,
+                  config.maxConnectionsPerIpPerSecond })
     {
         if (verifier)
             sessions = std::make_unique<network::SessionHandler>(*verifier);

@@ -23,8 +23,10 @@ enum class CloseCode : quint16 {
     Normal = 1000,
     GoingAway = 1001,
     ProtocolError = 1002,
+    MessageTooBig = 1009,
+    TryAgainLater = 1013, // over a connection limit: the node is busy, not the client wrong
     ConnectionRejected = 4000,
-    Unauthorized = 4001,
+    Unauthorized = 4001, // also "Auth timeout": no AUTH within authTimeoutMs
     SlowConsumer = 4002,
     Forbidden = 4003,
     NotFound = 4004,

@@ -160,8 +160,7 @@ bool evaluateLeaf(const Predicate &p, const QCborValue &record)
         return compareForOperator(actual, expected) <= 0;
     case Predicate::Op::Like:
     case Predicate::Op::Regex:
-        return actual.isString() && p.pattern().isValid()
-            && p.pattern().match(actual.toString()).hasMatch();
+        return actual.isString() && p.patternMatches(actual.toString());
     case Predicate::Op::Contains:
         return actual.isString() && containsText(actual, expected);
     case Predicate::Op::ContainsAll: {

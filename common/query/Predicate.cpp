@@ -2,6 +2,8 @@
 
 #include <QCborArray>
 
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <array>
 #include <utility>
@@ -40,25 +42,43 @@ bool isStringArray(const QCborValue &value)
         array.cbegin(), array.cend(), [](const QCborValue &item) { return item.isString(); });
 }
 
-// SQL LIKE as TopGun has it: '%' is any run, '_' any one character, no escape character.
-QString likeToRegex(const QString &like)
+// SQL LIKE as TopGun has it: '%' is any run, '_' any one character, no escape character. The
+// result is matched against the whole string; it has no nested repetition, and RE2 is linear
+// anyway.
+std::string likeToRegex(const QString &like)
 {
-    QString regex;
+    std::string regex;
     QString literal;
     const auto flush = [&] {
-        regex += QRegularExpression::escape(literal);
+        regex += RE2::QuoteMeta(literal.toStdString());
         literal.clear();
     };
     for (const QChar c : like) {
         if (c == u'%' || c == u'_') {
             flush();
-            regex += c == u'%' ? QStringLiteral(".*") : QStringLiteral(".");
+            regex += c == u'%' ? ".*" : ".";
         } else {
             literal += c;
         }
     }
     flush();
-    return QRegularExpression::anchoredPattern(regex);
+    return regex;
+}
+
+std::shared_ptr<const RE2> compile(Predicate::Op op, const QString &source)
+{
+    RE2::Options options;
+    options.set_encoding(RE2::Options::EncodingUTF8);
+    options.set_log_errors(false);
+    if (op == Predicate::Op::Like) {
+        // TopGun's LIKE: case-insensitive, '%' spans lines.
+        options.set_case_sensitive(false);
+        options.set_dot_nl(true);
+        return std::make_shared<const RE2>(likeToRegex(source), options);
+    }
+    // JavaScript RegExp without flags: case-sensitive, '.' stops at a newline, '^'/'$' at the
+    // ends of the text; Matcher runs it as an unanchored search.
+    return std::make_shared<const RE2>(source.toStdString(), options);
 }
 
 std::optional<Predicate> parse(
@@ -115,10 +135,10 @@ std::optional<Predicate> parseLeaf(
         break;
     }
     Predicate leaf = Predicate::leaf(op, attribute.toString(), value);
-    if ((op == Predicate::Op::Like || op == Predicate::Op::Regex) && !leaf.pattern().isValid()) {
+    if ((op == Predicate::Op::Like || op == Predicate::Op::Regex) && !leaf.hasValidPattern()) {
         return fail(error, path,
             QStringLiteral("bad %1 pattern '%2': %3")
-                .arg(name, value.toString(), leaf.pattern().errorString()));
+                .arg(name, value.toString(), leaf.patternError()));
     }
     return leaf;
 }
@@ -164,18 +184,30 @@ Predicate Predicate::group(Op op, QList<Predicate> children)
 
 void Predicate::compilePattern()
 {
-    if (m_op == Op::Regex) {
-        // JavaScript RegExp without flags: case-sensitive, unanchored search.
-        m_pattern = QRegularExpression(m_value.toString());
-    } else if (m_op == Op::Like) {
-        m_pattern = QRegularExpression(likeToRegex(m_value.toString()),
-            QRegularExpression::CaseInsensitiveOption
-                | QRegularExpression::DotMatchesEverythingOption);
-    } else {
-        return;
-    }
-    if (m_pattern.isValid())
-        m_pattern.optimize();
+    if (m_op == Op::Regex || m_op == Op::Like)
+        m_pattern = compile(m_op, m_value.toString());
+}
+
+bool Predicate::hasValidPattern() const
+{
+    return m_pattern && m_pattern->ok();
+}
+
+QString Predicate::patternError() const
+{
+    if (!m_pattern || m_pattern->ok())
+        return {};
+    return QString::fromStdString(m_pattern->error());
+}
+
+bool Predicate::patternMatches(const QString &text) const
+{
+    if (!hasValidPattern())
+        return false;
+    const std::string utf8 = text.toStdString();
+    if (m_op == Op::Like)
+        return RE2::FullMatch(utf8, *m_pattern);
+    return RE2::PartialMatch(utf8, *m_pattern);
 }
 
 std::optional<Predicate> Predicate::fromCbor(

@@ -3,9 +3,14 @@
 #include <QCborMap>
 #include <QCborValue>
 #include <QList>
-#include <QRegularExpression>
 #include <QString>
+
+#include <memory>
 #include <optional>
+
+namespace re2 {
+class RE2;
+}
 
 namespace wingman::query {
 
@@ -13,7 +18,9 @@ namespace wingman::query {
 // `{op, attribute?, value?, children?: [Predicate]}`. Leaves (eq neq gt gte lt lte like regex
 // contains containsAll containsAny) test one attribute of a record value; and/or/not combine
 // children. like and regex patterns are compiled once, when the node is built, and shared by
-// copies. Evaluation is in Matcher.
+// copies. They run on RE2, whose matching time is linear in the input, so no pattern can stall
+// the event loop by backtracking; patterns RE2 does not support (backreferences, lookaround) are
+// refused. Evaluation is in Matcher.
 class Predicate
 {
 public:
@@ -54,8 +61,13 @@ public:
     const QString &attribute() const { return m_attribute; }
     const QCborValue &value() const { return m_value; }
     const QList<Predicate> &children() const { return m_children; }
-    // The compiled pattern of a like or regex leaf.
-    const QRegularExpression &pattern() const { return m_pattern; }
+    // True when this like/regex leaf's pattern compiled.
+    bool hasValidPattern() const;
+    // Why the pattern did not compile (empty when it did or the leaf has none).
+    QString patternError() const;
+    // Whether the like/regex pattern matches the text: a search for regex, the whole string for
+    // like. False when the pattern is invalid or the leaf has none.
+    bool patternMatches(const QString &text) const;
 
     static QString opName(Op op);
     static std::optional<Op> opFromName(QStringView name);
@@ -69,7 +81,7 @@ private:
     QString m_attribute;
     QCborValue m_value;
     QList<Predicate> m_children;
-    QRegularExpression m_pattern;
+    std::shared_ptr<const re2::RE2> m_pattern;
 };
 
 } // namespace wingman::query

@@ -182,6 +182,17 @@ QByteArray PrometheusText::render(const status::NodeStatus &node)
     out.family(
         "wingman_auth_failures_total", "counter", "Connections that failed to authenticate.");
     out.sample("wingman_auth_failures_total", double(c.authFailures));
+    out.family("wingman_auth_timeouts_total", "counter",
+        "Connections closed for not authenticating in time.");
+    out.sample("wingman_auth_timeouts_total", double(c.authTimeouts));
+    out.family("wingman_connections_refused_total", "counter",
+        "Connections refused with 1013 by the limit they hit.");
+    out.sample("wingman_connections_refused_total", "reason", QStringLiteral("max_connections"),
+        double(c.refusedMaxConnections));
+    out.sample("wingman_connections_refused_total", "reason", QStringLiteral("max_pending_auth"),
+        double(c.refusedMaxPendingAuth));
+    out.sample("wingman_connections_refused_total", "reason", QStringLiteral("ip_rate"),
+        double(c.refusedIpRate));
 
     out.family("wingman_messages_received_total", "counter",
         "Messages of authenticated clients by message type.");

@@ -7,6 +7,7 @@
 #include <QWebSocket>
 
 #include <algorithm>
+#include <climits>
 
 namespace wingman::network {
 
@@ -23,14 +24,22 @@ ConnectionInfo infoOf(const ClientConnection &c)
 
 } // namespace
 
-ClientRegistry::ClientRegistry(MessageRouter &router, OutboundLimits limits, QObject *parent)
+ClientRegistry::ClientRegistry(
+    MessageRouter &router, OutboundLimits limits, AdmissionLimits admissionLimits, QObject *parent)
     : QObject(parent)
     , m_router(router)
     , m_limits(limits)
-{ }
+    , m_admissionLimits(admissionLimits)
+{
+    m_clock.start();
+}
 
 void ClientRegistry::accept(QWebSocket *socket)
 {
+    if (const QString why = refusalOf(*socket); !why.isEmpty()) {
+        refuse(socket, why);
+        return;
+    }
     const quint64 id = m_nextId++;
     auto *connection = new ClientConnection(socket, id, m_router, m_limits, this);
     m_connections.insert(id, connection);
@@ -70,7 +79,102 @@ void ClientRegistry::accept(QWebSocket *socket)
             return;
         }
     }
+    watchAuthTimeout(connection);
     connection->start();
+}
+
+QString ClientRegistry::refusalOf(const QWebSocket &socket)
+{
+    if (overIpRate(socket.peerAddress())) {
+        ++m_counts.refusedIpRate;
+        return QStringLiteral("over %1 connections per second from one address")
+            .arg(m_admissionLimits.maxConnectionsPerIpPerSecond);
+    }
+    if (m_connections.size() >= m_admissionLimits.maxConnections) {
+        ++m_counts.refusedMaxConnections;
+        return QStringLiteral("at the limit of %1 connections")
+            .arg(m_admissionLimits.maxConnections);
+    }
+    if (pendingAuthCount() >= m_admissionLimits.maxPendingAuth) {
+        ++m_counts.refusedMaxPendingAuth;
+        return QStringLiteral("at the limit of %1 unauthenticated connections")
+            .arg(m_admissionLimits.maxPendingAuth);
+    }
+    return {};
+}
+
+bool ClientRegistry::overIpRate(const QHostAddress &address)
+{
+    const qint64 limit = m_admissionLimits.maxConnectionsPerIpPerSecond;
+    if (limit <= 0)
+        return false;
+    const qint64 now = m_clock.elapsed();
+    const auto expired = [now](const QList<qint64> &times) {
+        return times.isEmpty() || now - times.constLast() >= 1000;
+    };
+    // Addresses that went quiet are forgotten, so the table stays as small as the last second.
+    if (now - m_lastPruneMs >= 1000) {
+        m_lastPruneMs = now;
+        m_recentAccepts.removeIf([&](const auto &entry) { return expired(entry.value()); });
+    }
+    QList<qint64> &times = m_recentAccepts[address];
+    while (!times.isEmpty() && now - times.constFirst() >= 1000)
+        times.removeFirst();
+    if (times.size() >= limit)
+        return true;
+    times.append(now);
+    return false;
+}
+
+qsizetype ClientRegistry::pendingAuthCount() const
+{
+    return std::count_if(m_connections.cbegin(), m_connections.cend(),
+        [](const ClientConnection *c) { return c->authState() == AuthState::Pending; });
+}
+
+void ClientRegistry::refuse(QWebSocket *socket, const QString &why)
+{
+    // At most one line a second: a flood must not turn into a flood of log lines.
+    const qint64 now = m_clock.elapsed();
+    if (now - m_lastRefusalLogMs >= 1000) {
+        qCWarning(lcNetwork).noquote()
+            << QStringLiteral("connection from %1:%2 refused: %3%4")
+                   .arg(socket->peerAddress().toString())
+                   .arg(socket->peerPort())
+                   .arg(why,
+                       m_refusalsUnlogged > 0
+                           ? QStringLiteral(" (and %1 more refused since the last report)")
+                                 .arg(m_refusalsUnlogged)
+                           : QString());
+        m_lastRefusalLogMs = now;
+        m_refusalsUnlogged = 0;
+    } else {
+        ++m_refusalsUnlogged;
+    }
+    socket->setParent(this);
+    connect(socket, &QWebSocket::disconnected, socket, &QObject::deleteLater);
+    socket->close(protocol::toWebSocket(protocol::CloseCode::TryAgainLater),
+        QStringLiteral("Try Again Later"));
+    QTimer::singleShot(kCloseHandshakeTimeoutMs, socket, [socket] { socket->abort(); });
+}
+
+void ClientRegistry::watchAuthTimeout(ClientConnection *connection)
+{
+    const auto timeout = int(std::clamp<qint64>(m_admissionLimits.authTimeoutMs, 1, INT_MAX));
+    // The connection is the timer's context: a session that closes first takes the timer along.
+    QTimer::singleShot(timeout, connection, [this, connection] {
+        if (connection->authState() == AuthState::Authenticated || !connection->isOpen())
+            return;
+        ++m_counts.authTimeouts;
+        qCInfo(lcNetwork).noquote()
+            << QStringLiteral("client %1 (%2) did not authenticate within %3 ms; closing")
+                   .arg(connection->id())
+                   .arg(connection->remoteAddress())
+                   .arg(m_admissionLimits.authTimeoutMs);
+        connection->close(protocol::CloseCode::Unauthorized, QStringLiteral("Auth timeout"));
+        QTimer::singleShot(
+            kCloseHandshakeTimeoutMs, connection, [connection] { connection->abort(); });
+    });
 }
 
 void ClientRegistry::onClosed(ClientConnection *connection)

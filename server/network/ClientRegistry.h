@@ -4,7 +4,9 @@
 #include "status/ConnectionInfo.h"
 #include "status/NodeCounters.h"
 
+#include <QElapsedTimer>
 #include <QHash>
+#include <QHostAddress>
 #include <QList>
 #include <QObject>
 
@@ -16,6 +18,16 @@ namespace wingman::network {
 class MessageRouter;
 
 using status::ConnectionInfo;
+
+// What one node lets in. A socket over a limit is closed with 1013 "Try Again Later" before its
+// session starts; a session that has not authenticated within authTimeoutMs is closed with 4001
+// "Auth timeout", so idle sockets cannot pile up.
+struct AdmissionLimits {
+    qint64 authTimeoutMs = 10000;
+    qint64 maxConnections = 10000;
+    qint64 maxPendingAuth = 1000;
+    qint64 maxConnectionsPerIpPerSecond = 50; // 0: no limit
+};
 
 // The node's open client connections: accepts sockets (giving each an id), runs the
 // connection-level hooks, counts their traffic, and reaches all of them at once (broadcast,
@@ -30,7 +42,8 @@ public:
     // After a session closed, before it is deleted: drop whatever refers to it.
     using Departure = std::function<void(Session &)>;
 
-    ClientRegistry(MessageRouter &router, OutboundLimits limits, QObject *parent = nullptr);
+    ClientRegistry(MessageRouter &router, OutboundLimits limits,
+        AdmissionLimits admissionLimits = {}, QObject *parent = nullptr);
 
     void setAdmission(Admission admission) { m_admission = std::move(admission); }
     void setDeparture(Departure departure) { m_departure = std::move(departure); }
@@ -60,9 +73,23 @@ Q_SIGNALS:
 
 private:
     void onClosed(ClientConnection *connection);
+    // Why socket must be refused under the admission limits, or empty; counts the refusal.
+    QString refusalOf(const QWebSocket &socket);
+    bool overIpRate(const QHostAddress &address);
+    qsizetype pendingAuthCount() const;
+    void refuse(QWebSocket *socket, const QString &why);
+    void watchAuthTimeout(ClientConnection *connection);
 
     MessageRouter &m_router;
     OutboundLimits m_limits;
+    AdmissionLimits m_admissionLimits;
+    // Per address, when its connections of the last second arrived (a sliding window, so a
+    // burst cannot straddle two windows); at most maxConnectionsPerIpPerSecond entries each.
+    QHash<QHostAddress, QList<qint64>> m_recentAccepts;
+    QElapsedTimer m_clock;
+    qint64 m_lastPruneMs = 0;
+    qint64 m_lastRefusalLogMs = -1000; // so the first refusal is logged at once
+    qint64 m_refusalsUnlogged = 0;
     status::NodeCounters m_counts;
     Admission m_admission;
     Departure m_departure;

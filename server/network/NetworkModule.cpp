@@ -1,23 +1,42 @@
 #include "network/NetworkModule.h"
 
+#include "network/SocketDrain.h"
+
+#include <QTcpServer>
+#include <QTcpSocket>
 #include <QWebSocket>
 #include <QWebSocketServer>
+
+#include <algorithm>
 
 namespace wingman::network {
 
 Q_LOGGING_CATEGORY(lcNetwork, "wingman.network")
+
+namespace {
+
+// How long, and how much, a closed connection is drained before it is let go for good. Enough
+// for the rest of a frame over the limit at loopback or LAN speed; discarding costs no memory.
+// A larger maxFrameBytes raises the byte bound with it.
+constexpr int kDrainLingerMs = 2000;
+constexpr qint64 kMinDrainBytes = 64LL * 1024 * 1024;
+
+} // namespace
 
 NetworkModule::NetworkModule(QHostAddress host, quint16 port, qint64 maxFrameBytes, QObject *parent)
     : QObject(parent)
     , m_host(std::move(host))
     , m_requestedPort(port)
     , m_maxFrameBytes(maxFrameBytes)
+    , m_tcpServer(new QTcpServer(this))
     , m_server(
           new QWebSocketServer(QStringLiteral("wingman"), QWebSocketServer::NonSecureMode, this))
 {
+    m_tcpServer->setMaxPendingConnections(1024);
     m_server->setMaxPendingConnections(1024);
+    connect(m_tcpServer, &QTcpServer::newConnection, this, &NetworkModule::acceptTcp);
     connect(m_server, &QWebSocketServer::newConnection, this, &NetworkModule::acceptPending);
-    connect(m_server, &QWebSocketServer::acceptError, this, [](QAbstractSocket::SocketError error) {
+    connect(m_tcpServer, &QTcpServer::acceptError, this, [](QAbstractSocket::SocketError error) {
         qCWarning(lcNetwork) << "accept error" << error;
     });
 }
@@ -26,24 +45,35 @@ NetworkModule::~NetworkModule() = default;
 
 void NetworkModule::start()
 {
-    if (!m_server->listen(m_host, m_requestedPort)) {
+    if (!m_tcpServer->listen(m_host, m_requestedPort)) {
         Q_EMIT failed(QStringLiteral("cannot listen for clients on %1:%2: %3")
                           .arg(m_host.toString())
                           .arg(m_requestedPort)
-                          .arg(m_server->errorString()));
+                          .arg(m_tcpServer->errorString()));
         return;
     }
-    Q_EMIT listening(m_server->serverPort());
+    Q_EMIT listening(m_tcpServer->serverPort());
 }
 
 void NetworkModule::stopListening()
 {
-    m_server->close();
+    m_tcpServer->close();
 }
 
 bool NetworkModule::isListening() const
 {
-    return m_server->isListening();
+    return m_tcpServer->isListening();
+}
+
+void NetworkModule::acceptTcp()
+{
+    const qint64 drainBytes = std::max(kMinDrainBytes, m_maxFrameBytes);
+    while (QTcpSocket *socket = m_tcpServer->nextPendingConnection()) {
+        connect(socket, &QIODevice::aboutToClose, this, [this, socket, drainBytes] {
+            SocketDrain::attach(socket, drainBytes, kDrainLingerMs, this);
+        });
+        m_server->handleConnection(socket);
+    }
 }
 
 void NetworkModule::acceptPending()

@@ -4,6 +4,8 @@
 #include <QLoggingCategory>
 #include <QObject>
 
+class QTcpServer;
+class QTcpSocket;
 class QWebSocket;
 class QWebSocketServer;
 
@@ -13,6 +15,9 @@ Q_DECLARE_LOGGING_CATEGORY(lcNetwork)
 
 // The client-facing WebSocket listener. start() reports listening(port) with the port the OS
 // actually bound, or failed(reason); accepted sockets are handed out through socketAccepted().
+// TCP connections are accepted here and handed to the WebSocket server, so that each one's close
+// can be drained (SocketDrain): a peer still sending when it is closed, e.g. past maxFrameBytes,
+// gets its close frame instead of a reset.
 class NetworkModule : public QObject
 {
     Q_OBJECT
@@ -32,11 +37,13 @@ Q_SIGNALS:
     void socketAccepted(QWebSocket *socket);
 
 private:
+    void acceptTcp();
     void acceptPending();
 
     QHostAddress m_host;
     quint16 m_requestedPort;
     qint64 m_maxFrameBytes;
+    QTcpServer *m_tcpServer;
     QWebSocketServer *m_server;
 };
 

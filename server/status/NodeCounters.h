@@ -15,6 +15,11 @@ namespace wingman::status {
 struct NodeCounters {
     quint64 connectionsAccepted = 0;
     quint64 authFailures = 0;
+    quint64 authTimeouts = 0; // closed with 4001 "Auth timeout"
+    // Connections refused with 1013 before their session started, by the limit they hit.
+    quint64 refusedMaxConnections = 0;
+    quint64 refusedMaxPendingAuth = 0;
+    quint64 refusedIpRate = 0;
     quint64 opsApplied = 0;
     quint64 opsRejected = 0;
     quint64 opsDropped = 0; // dropped by an interceptor

@@ -7,6 +7,7 @@
 #include "protocol/Messages.h"
 
 #include <QCborArray>
+#include <QElapsedTimer>
 #include <QTest>
 
 using namespace wingman;
@@ -48,6 +49,19 @@ QByteArray withInvalidUtf8(const QCborMap &message)
     return protocol::Frame::encode(message)
         .replace("\xef\xbf\xbd", "\xff\xff\xff")
         .replace("\xef\xbf\xbe", "\xfe\xfe\xfe");
+}
+
+QCborMap querySub(const char *queryId, const char *map, const char *op, const QString &pattern)
+{
+    const QCborMap predicate { { QStringLiteral("op"), QString::fromLatin1(op) },
+        { QStringLiteral("attribute"), QStringLiteral("s") },
+        { QStringLiteral("value"), pattern } };
+    return QCborMap { { kType, QStringLiteral("QUERY_SUB") },
+        { kPayload,
+            QCborMap { { QStringLiteral("queryId"), QString::fromLatin1(queryId) },
+                { QStringLiteral("mapName"), QString::fromLatin1(map) },
+                { QStringLiteral("query"),
+                    QCborMap { { QStringLiteral("predicate"), predicate } } } } } };
 }
 
 QCborMap person(const QString &name, int age)
@@ -498,6 +512,66 @@ private Q_SLOTS:
                      .value(QStringLiteral("code"))
                      .toInteger(),
             400);
+    }
+
+    // A pattern that makes a backtracking engine take exponential time answers at once and does
+    // not hold up anyone else.
+    void catastrophicRegexDoesNotStallTheNode()
+    {
+        auto writer = client();
+        auto watcher = client();
+        auto bystander = client();
+        QVERIFY(writer && watcher && bystander);
+        QCborArray ops;
+        const QString text = QString(28, u'a') + u'b';
+        for (int i = 0; i < 100; ++i) {
+            ops.append(lwwPut(QString::number(i + 1), "public.regex", QStringLiteral("k%1").arg(i),
+                QCborMap { { QStringLiteral("s"), text } }, m_now));
+        }
+        writer->send(opBatch(ops));
+        QVERIFY(writer->take(QStringLiteral("OP_ACK")));
+
+        QElapsedTimer timer;
+        timer.start();
+        watcher->send(querySub("q", "public.regex", "regex", "^(a+)+$"));
+        bystander->send(QCborMap { { kType, QStringLiteral("PING") } });
+        QVERIFY(bystander->take(QStringLiteral("PONG"), 2000));
+        const qint64 pongMs = timer.elapsed();
+        const QCborMap resp = payloadOf(watcher->take(QStringLiteral("QUERY_RESP"), 2000));
+        qInfo("^(a+)+$ over 100 records: PONG after %lld ms, QUERY_RESP after %lld ms", pongMs,
+            qint64(timer.elapsed()));
+        QCOMPARE(resp.value(QStringLiteral("queryId")).toString(), QStringLiteral("q"));
+        QCOMPARE(resp.value(QStringLiteral("results")).toArray().size(), 0);
+        QVERIFY(timer.elapsed() < 2000);
+
+        // Unanchored search: "ab$" finds the end of every record.
+        watcher->send(querySub("q2", "public.regex", "regex", "ab$"));
+        const QCborMap all = payloadOf(watcher->take(QStringLiteral("QUERY_RESP")));
+        QCOMPARE(all.value(QStringLiteral("results")).toArray().size(), 100);
+    }
+
+    void unsupportedRegexIsRefusedAndNotSubscribed()
+    {
+        auto writer = client();
+        auto watcher = client();
+        QVERIFY(writer && watcher);
+        watcher->send(querySub("q", "public.regex", "regex", "(a)\\1"));
+        const QCborMap error = payloadOf(watcher->take(QStringLiteral("ERROR")));
+        QCOMPARE(error.value(QStringLiteral("code")).toInteger(), 400);
+        const QString message = error.value(QStringLiteral("message")).toString();
+        QVERIFY2(
+            message.contains(QStringLiteral("bad regex pattern '(a)\\1'")), qPrintable(message));
+        QVERIFY2(message.contains(QStringLiteral("invalid escape sequence")), qPrintable(message));
+        QVERIFY(!watcher->has(QStringLiteral("QUERY_RESP")));
+
+        writer->send(
+            opBatch({ lwwPut("1", "public.regex", "aa", QCborMap { { "s", "aa" } }, m_now) }));
+        QVERIFY(writer->take(QStringLiteral("OP_ACK")));
+        // PONG comes after anything queued for the watcher: no update can follow it.
+        watcher->send(QCborMap { { kType, QStringLiteral("PING") } });
+        QVERIFY(watcher->take(QStringLiteral("PONG")));
+        QVERIFY(!watcher->has(QStringLiteral("QUERY_UPDATE")));
+        QVERIFY(!watcher->has(QStringLiteral("QUERY_RESP")));
     }
 
     void orMapAddRemoveAndSync()

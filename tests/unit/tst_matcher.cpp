@@ -3,6 +3,7 @@
 
 #include <QCborArray>
 #include <QCborMap>
+#include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -205,6 +206,29 @@ private Q_SLOTS:
         QTest::newRow("regex classes")
             << person << predicate("regex", "address.zip", "^W\\d$") << true;
         QTest::newRow("regex needs a string") << person << predicate("regex", "age", "3") << false;
+        QTest::newRow("regex search finds a middle")
+            << record("s", "xxabcxx") << predicate("regex", "s", "abc") << true;
+        QTest::newRow("regex search is not a full match")
+            << record("s", "xxabcxx") << predicate("regex", "s", "^abc$") << false;
+        QTest::newRow("regex dollar is the end of the text")
+            << record("s", "abc\n") << predicate("regex", "s", "abc$") << false;
+        QTest::newRow("regex dot stops at a newline")
+            << record("s", "a\nb") << predicate("regex", "s", "a.b") << false;
+        QTest::newRow("regex alternation and groups")
+            << record("s", "grey") << predicate("regex", "s", "gr(a|e)y") << true;
+        QTest::newRow("regex dot is one non-ASCII character")
+            << record("s", QStringLiteral("naïve")) << predicate("regex", "s", "^na.ve$") << true;
+        QTest::newRow("regex non-ASCII literal")
+            << record("s", QStringLiteral("Grüße aus Köln"))
+            << predicate("regex", "s", QStringLiteral("ö")) << true;
+        QTest::newRow("regex beyond the BMP") << record("s", QStringLiteral("a\U0001F600b"))
+                                              << predicate("regex", "s", "^a.b$") << true;
+        QTest::newRow("regex nested repetition, no match")
+            << record("s", QString(40, u'a') + u'b') << predicate("regex", "s", "^(a+)+$") << false;
+        QTest::newRow("regex nested repetition, match")
+            << record("s", QString(40, u'a')) << predicate("regex", "s", "^(a+)+$") << true;
+        QTest::newRow("like over non-BMP text")
+            << record("s", QStringLiteral("x\U0001F600y")) << predicate("like", "s", "x_y") << true;
 
         // contains.
         QTest::newRow("contains") << person << predicate("contains", "name", "LOVE") << true;
@@ -361,6 +385,44 @@ private Q_SLOTS:
         QCOMPARE(result.at(1).value.toMap().value(QStringLiteral("tag")).toString(),
             QStringLiteral("second"));
         QCOMPARE(result.at(2).key, QStringLiteral("a"));
+    }
+
+    // ^(a+)+$ over "aaaa…b" takes exponential time in a backtracking engine; RE2 is linear. The
+    // bound is far above RE2's time and far below a backtracking engine's.
+    void nestedRepetitionIsLinear()
+    {
+        const Query query = parse(predicate("regex", "s", "^(a+)+$"));
+        const QCborValue value = record("s", QString(30, u'a') + u'b');
+        QElapsedTimer timer;
+        timer.start();
+        int matched = 0;
+        for (int i = 0; i < 100; ++i)
+            matched += Matcher::matches(query, value) ? 1 : 0;
+        qInfo("100 records against ^(a+)+$: %lld ms", qint64(timer.elapsed()));
+        QCOMPARE(matched, 0);
+        QVERIFY(timer.elapsed() < 2000);
+    }
+
+    void refusedPatterns_data()
+    {
+        QTest::addColumn<QString>("pattern");
+        QTest::addColumn<QString>("problem");
+        QTest::newRow("backreference") << QStringLiteral("(a)\\1") << QStringLiteral("\\1");
+        QTest::newRow("lookahead") << QStringLiteral("a(?=b)") << QStringLiteral("(?=");
+        QTest::newRow("lookbehind") << QStringLiteral("(?<=a)b") << QStringLiteral("(?<");
+        QTest::newRow("unbalanced") << QStringLiteral("(abc") << QStringLiteral("missing )");
+    }
+
+    void refusedPatterns()
+    {
+        QFETCH(QString, pattern);
+        QFETCH(QString, problem);
+        QString error;
+        QVERIFY(!Query::fromCbor(predicate("regex", "s", pattern), &error));
+        QVERIFY2(
+            error.startsWith(QStringLiteral("predicate: bad regex pattern '%1': ").arg(pattern)),
+            qPrintable(error));
+        QVERIFY2(error.contains(problem), qPrintable(error));
     }
 };
 

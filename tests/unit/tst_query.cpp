@@ -227,8 +227,11 @@ private Q_SLOTS:
         QTest::newRow("bad regex")
             // Not a raw string: moc 6.4 gives up on a raw string holding "(abc".
             << cbor("{\"predicate\":{\"op\":\"regex\",\"attribute\":\"a\",\"value\":\"(abc\"}}")
-            << QStringLiteral("predicate: bad regex pattern '(abc': %1")
-                   .arg(QRegularExpression(QStringLiteral("(abc")).errorString());
+            << QStringLiteral("predicate: bad regex pattern '(abc': missing ): (abc");
+        QTest::newRow("regex backreference")
+            << cbor("{\"predicate\":{\"op\":\"regex\",\"attribute\":\"a\",\"value\":\"(a)\\\\1\"}}")
+            << QStringLiteral(
+                   "predicate: bad regex pattern '(a)\\1': invalid escape sequence: \\1");
         QTest::newRow("regex not a string")
             << cbor(R"({"predicate":{"op":"regex","attribute":"a","value":1}})")
             << "predicate: 'regex' needs a string value";
@@ -290,11 +293,34 @@ private Q_SLOTS:
         const auto query = Query::fromCbor(
             cbor(R"({"predicate":{"op":"like","attribute":"a","value":"a.b%"}})"), &error);
         QVERIFY2(query, qPrintable(error));
-        const QRegularExpression &pattern = query->condition().pattern();
-        QVERIFY(pattern.isValid());
-        QVERIFY(pattern.patternOptions().testFlag(QRegularExpression::CaseInsensitiveOption));
-        QVERIFY(pattern.match(QStringLiteral("A.Bcd")).hasMatch());
-        QVERIFY(!pattern.match(QStringLiteral("axbcd")).hasMatch());
+        const Predicate &like = query->condition();
+        QVERIFY(like.hasValidPattern());
+        QVERIFY(like.patternError().isEmpty());
+        QVERIFY(like.patternMatches(QStringLiteral("A.Bcd")));
+        QVERIFY(like.patternMatches(QStringLiteral("a.b\nmore")));
+        QVERIFY(!like.patternMatches(QStringLiteral("axbcd")));
+        QVERIFY(!like.patternMatches(QStringLiteral("xa.b")));
+    }
+
+    void aRegexIsASearch()
+    {
+        const Predicate regex
+            = Predicate::leaf(Predicate::Op::Regex, QStringLiteral("a"), QStringLiteral("b+c"));
+        QVERIFY(regex.hasValidPattern());
+        QVERIFY(regex.patternMatches(QStringLiteral("abbbcd")));
+        QVERIFY(!regex.patternMatches(QStringLiteral("ac")));
+    }
+
+    void aLeafWithABadPatternNeverMatches()
+    {
+        const Predicate regex
+            = Predicate::leaf(Predicate::Op::Regex, QStringLiteral("a"), QStringLiteral("(a)\\1"));
+        QVERIFY(!regex.hasValidPattern());
+        QVERIFY(!regex.patternError().isEmpty());
+        QVERIFY(!regex.patternMatches(QStringLiteral("aa")));
+        const Predicate eq = Predicate::leaf(Predicate::Op::Eq, QStringLiteral("a"), 1);
+        QVERIFY(!eq.hasValidPattern());
+        QVERIFY(eq.patternError().isEmpty());
     }
 };
 

@@ -58,6 +58,21 @@ private Q_SLOTS:
         QVERIFY(!c.stampServerTimestamps);
         QVERIFY(c.interceptors.isEmpty());
         QCOMPARE(c.maxClockDriftMs, 60000);
+        QCOMPARE(c.authTimeoutMs, 10000);
+        QCOMPARE(c.maxConnections, 10000);
+        QCOMPARE(c.maxPendingAuth, 1000);
+        QCOMPARE(c.maxConnectionsPerIpPerSecond, 50);
+    }
+
+    void admissionLimits()
+    {
+        const auto result = parse({ "--auth-timeout-ms", "2500", "--max-connections", "20",
+            "--max-pending-auth", "5", "--max-connections-per-ip-per-second", "0" });
+        QVERIFY2(result.config, qPrintable(result.message));
+        QCOMPARE(result.config->authTimeoutMs, 2500);
+        QCOMPARE(result.config->maxConnections, 20);
+        QCOMPARE(result.config->maxPendingAuth, 5);
+        QCOMPARE(result.config->maxConnectionsPerIpPerSecond, 0);
     }
 
     void maxClockDrift()
@@ -274,6 +289,17 @@ private Q_SLOTS:
             << QStringList { "--rate-limit-burst", "-3" } << "--rate-limit-burst";
         QTest::newRow("stamp not a bool")
             << QStringList { "--stamp-server-timestamps", "maybe" } << "stampServerTimestamps";
+        QTest::newRow("auth timeout zero")
+            << QStringList { "--auth-timeout-ms", "0" } << "--auth-timeout-ms";
+        QTest::newRow("auth timeout text")
+            << QStringList { "--auth-timeout-ms", "soon" } << "--auth-timeout-ms";
+        QTest::newRow("max connections zero")
+            << QStringList { "--max-connections", "0" } << "--max-connections";
+        QTest::newRow("max pending auth negative")
+            << QStringList { "--max-pending-auth", "-1" } << "--max-pending-auth";
+        QTest::newRow("connections per second negative")
+            << QStringList { "--max-connections-per-ip-per-second", "-1" }
+            << "--max-connections-per-ip-per-second";
         QTest::newRow("unknown flag") << QStringList { "--bogus", "1" } << "bogus";
         QTest::newRow("config missing")
             << QStringList { "--config", "/nonexistent.ini" } << "config";
