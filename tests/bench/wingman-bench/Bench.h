@@ -27,6 +27,14 @@ inline qint64 nowNs()
         .count();
 }
 
+// Wall-clock microseconds since the epoch, to compare with the millis writers stamp records with.
+inline qint64 wallUs()
+{
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 inline int msUntil(qint64 deadlineNs)
 {
     return int(std::max<qint64>(0, (deadlineNs - nowNs()) / kNsPerMs));

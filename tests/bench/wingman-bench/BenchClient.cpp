@@ -8,6 +8,9 @@
 #include <QTimer>
 #include <QWebSocket>
 
+#include <algorithm>
+#include <limits>
+
 namespace wingman::bench {
 
 using wingman::wire::MsgPackCodec;
@@ -96,6 +99,7 @@ void BenchClient::onFrame(const QByteArray &frame)
 {
     if (m_state == State::Closed)
         return; // the controller may be reading the stats already
+    m_frameWallUs = wallUs();
     handleMessage(std::string_view(frame.constData(), size_t(frame.size())), nowNs(), 0);
 }
 
@@ -109,13 +113,25 @@ void BenchClient::handleMessage(std::string_view message, qint64 now, int depth)
     const std::string_view type = envelope->type;
     if (type == "OP_ACK") {
         handleAck(envelope->payload, now);
-    } else if (type == "SERVER_EVENT" || type == "QUERY_UPDATE") {
+    } else if (type == "QUERY_UPDATE") {
         if (m_clock.inWindow(now))
-            ++(type == "SERVER_EVENT" ? m_stats->serverEvents : m_stats->queryUpdates);
+            ++m_stats->queryUpdates; // carries no timestamp: counted, no lag
+    } else if (type == "SERVER_EVENT") {
+        if (m_clock.inWindow(now)) {
+            ++m_stats->serverEvents;
+            recordLag(envelope->payload);
+        }
     } else if (type == "SERVER_BATCH_EVENT") {
         if (m_clock.inWindow(now)) {
             const auto events = findField(envelope->payload, "events");
-            m_stats->batchEventRecords += events ? MsgReader(*events).arrayHeader().value_or(0) : 0;
+            MsgReader reader(events.value_or(std::string_view()));
+            const quint32 count = events ? reader.arrayHeader().value_or(0) : 0;
+            m_stats->batchEventRecords += count;
+            for (quint32 i = 0; i < count; ++i) {
+                recordLag(reader.rest());
+                if (!reader.skip())
+                    break;
+            }
         }
     } else if (type == "BATCH") {
         const bool ok = depth < 2 && forEachBatched(envelope->data, [&](std::string_view inner) {
@@ -126,6 +142,21 @@ void BenchClient::handleMessage(std::string_view message, qint64 now, int depth)
     } else {
         handleControl(type, message);
     }
+}
+
+void BenchClient::recordLag(std::string_view event)
+{
+    const auto stamp = eventStamp(event);
+    if (!stamp) {
+        ++m_stats->unstampedRecords;
+        return;
+    }
+    const qint64 lagUs = std::clamp<qint64>(
+        m_frameWallUs - qint64(stamp->millis) * 1000, 0, std::numeric_limits<quint32>::max());
+    m_stats->lagUs.push_back(quint32(lagUs));
+    if (m_config.nodeCount > 1
+        && stamp->connection % quint64(m_config.nodeCount) != quint64(m_config.node))
+        m_stats->crossNodeLagUs.push_back(quint32(lagUs));
 }
 
 void BenchClient::handleControl(std::string_view type, std::string_view message)

@@ -38,6 +38,12 @@ struct ClientStats {
     quint64 batchEventRecords = 0;
     quint64 queryUpdates = 0;
     std::vector<quint32> latenciesUs;
+    // Event lag of every SERVER_EVENT / SERVER_BATCH_EVENT record: receipt (wall clock) minus
+    // the record's timestamp millis, which the writer stamped with its wall clock when it sent
+    // the batch. crossNodeLagUs: the records written through another node than this one's.
+    std::vector<quint32> lagUs;
+    std::vector<quint32> crossNodeLagUs;
+    quint64 unstampedRecords = 0; // no key "c<conn>-…" or no timestamp millis
     QString firstError;
 };
 
@@ -49,6 +55,8 @@ struct ClientConfig {
     QString mapName;
     int batch = 1;
     int window = 1;
+    int node = 0; // index of the URL this connection goes to
+    int nodeCount = 1; // URLs driven
     bool fifoAcks = false; // the baseline echo answers in order with a fixed lastId
 };
 
@@ -87,6 +95,8 @@ private:
     void onFrame(const QByteArray &frame);
     void handleMessage(std::string_view message, qint64 now, int depth);
     // Messages off the hot path, decoded in full.
+    // One SERVER_EVENT payload (an event map): its lag, when it is a bench record.
+    void recordLag(std::string_view event);
     void handleControl(std::string_view type, std::string_view message);
     void recordFirstError(const QString &prefix, std::string_view message);
     void onAuthenticated();
@@ -106,6 +116,7 @@ private:
     RunClock m_clock;
     State m_state = State::Connecting;
     bool m_connected = false; // the WebSocket handshake completed
+    qint64 m_frameWallUs = 0; // wall clock when the frame being handled arrived
     std::deque<InFlight> m_inFlight;
     quint64 m_nextId = 1;
 };

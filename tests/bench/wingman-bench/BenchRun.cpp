@@ -42,7 +42,7 @@ void BenchRun::start()
     else if (!m_options.spawnPath.isEmpty())
         startSpawned();
     else
-        connectClients(m_options.url);
+        connectClients(m_options.urls);
 }
 
 void BenchRun::startEcho()
@@ -61,7 +61,7 @@ void BenchRun::startEcho()
     }
     m_echoThreadId = echo->threadId();
     m_serverPid = getpid();
-    connectClients(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port)));
+    connectClients({ QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port)) });
 }
 
 void BenchRun::startSpawned()
@@ -73,7 +73,7 @@ void BenchRun::startSpawned()
     });
     connect(m_spawned, &SpawnedServer::ready, this, [this](quint16 port) {
         m_serverPid = m_spawned->pid();
-        connectClients(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port)));
+        connectClients({ QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port)) });
     });
     armSetupTimer(QStringLiteral("the spawned server did not log its ready line within %1 s"));
     m_spawned->start(
@@ -90,9 +90,9 @@ void BenchRun::armSetupTimer(const QString &message)
     m_setupTimer->start(kSetupTimeoutMs);
 }
 
-void BenchRun::connectClients(const QUrl &url)
+void BenchRun::connectClients(const QList<QUrl> &urls)
 {
-    m_url = url;
+    m_urls = urls;
     if (m_serverPid == 0)
         m_serverPid = m_options.serverPid;
     m_rssStartKib = m_serverPid ? rssKib(m_serverPid) : -1;
@@ -114,6 +114,8 @@ void BenchRun::connectClients(const QUrl &url)
         config.mapName = m_options.mapName;
         config.batch = m_options.batch;
         config.window = m_options.window;
+        config.nodeCount = int(urls.size());
+        config.node = config.index % config.nodeCount;
         config.fifoAcks = m_options.baseline;
         auto *client = new BenchClient(config, &m_stats[size_t(i)], &m_acks);
         QThread *thread = m_threads[size_t(i % m_options.threads)].get();
@@ -133,6 +135,7 @@ void BenchRun::connectClients(const QUrl &url)
                 }
             });
         m_clients.push_back(client);
+        const QUrl url = urls[config.node];
         QMetaObject::invokeMethod(client, [client, url] { client->open(url); });
     }
 }

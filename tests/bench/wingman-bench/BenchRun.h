@@ -46,7 +46,7 @@ private:
     void startEcho();
     void startSpawned();
     void armSetupTimer(const QString &message);
-    void connectClients(const QUrl &url);
+    void connectClients(const QList<QUrl> &urls);
     void onAuthenticated();
     void checkAcksArrive();
     void onClientFinished();
@@ -59,7 +59,7 @@ private:
 
     Options m_options;
     Phase m_phase = Phase::Setup;
-    QUrl m_url;
+    QList<QUrl> m_urls;
     qint64 m_serverPid = 0;
     pid_t m_echoThreadId = 0;
     std::unique_ptr<QThread> m_echoThread;

@@ -21,7 +21,7 @@ std::optional<Envelope> scanEnvelope(std::string_view message)
             return false;
         if (type == "BATCH")
             return !envelope.data.empty();
-        if (type == "OP_ACK" || type == "SERVER_BATCH_EVENT")
+        if (type == "OP_ACK" || type == "SERVER_EVENT" || type == "SERVER_BATCH_EVENT")
             return !envelope.payload.empty();
         return true;
     };
@@ -62,6 +62,44 @@ std::optional<std::string_view> findField(std::string_view map, std::string_view
             return std::nullopt;
     }
     return std::nullopt;
+}
+
+std::optional<EventStamp> eventStamp(std::string_view event)
+{
+    MsgReader reader(event);
+    const auto entries = reader.mapHeader();
+    if (!entries)
+        return std::nullopt;
+    std::optional<quint64> connection;
+    std::optional<quint64> millis;
+    for (quint32 i = 0; i < *entries && !(connection && millis); ++i) {
+        const auto key = reader.string();
+        if (key == "key") {
+            const auto text = reader.string();
+            if (!text || text->size() < 3 || text->front() != 'c')
+                return std::nullopt;
+            quint64 value = 0;
+            const char *end = text->data() + text->size();
+            const auto [digitsEnd, error] = std::from_chars(text->data() + 1, end, value);
+            if (error != std::errc() || digitsEnd == end || *digitsEnd != '-')
+                return std::nullopt;
+            connection = value;
+            continue;
+        }
+        if (key == "record") {
+            const auto timestamp = findField(reader.rest(), "timestamp");
+            const auto field = timestamp ? findField(*timestamp, "millis") : std::nullopt;
+            if (field)
+                millis = MsgReader(*field).unsignedInteger();
+            if (!millis)
+                return std::nullopt;
+        }
+        if ((!key && !reader.skip()) || !reader.skip())
+            return std::nullopt;
+    }
+    if (!connection || !millis)
+        return std::nullopt;
+    return EventStamp { *connection, *millis };
 }
 
 std::optional<quint64> opId(std::string_view encoded)

@@ -222,12 +222,19 @@ struct Envelope {
     std::string_view data; // bin contents (BATCH)
 };
 
-// Reads the top-level map only as far as the message's type needs: a SERVER_EVENT or
-// QUERY_UPDATE stops at `type`, a SERVER_BATCH_EVENT or OP_ACK at the start of `payload`.
+// Reads the top-level map only as far as the message's type needs: a QUERY_UPDATE stops at
+// `type`; a SERVER_EVENT, SERVER_BATCH_EVENT or OP_ACK at the start of `payload`.
 std::optional<Envelope> scanEnvelope(std::string_view message);
 // From the value of `field` in the encoded map at the start of `map` to the end of the input;
 // nullopt when absent or malformed.
 std::optional<std::string_view> findField(std::string_view map, std::string_view field);
+// What the lag of a bench record needs from a SERVER_EVENT payload (one event map): the writer
+// connection of its key "c<conn>-<id>" and its record's timestamp millis.
+struct EventStamp {
+    quint64 connection = 0;
+    quint64 millis = 0;
+};
+std::optional<EventStamp> eventStamp(std::string_view event);
 // An op id: a decimal string, or a number.
 std::optional<quint64> opId(std::string_view encoded);
 // Results of an OP_ACK that say success: false.

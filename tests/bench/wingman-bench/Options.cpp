@@ -41,7 +41,9 @@ std::optional<Options> parseOptions(const QCoreApplication &app)
     parser.setApplicationDescription(
         QStringLiteral("Load generator for servers speaking the TopGun wire protocol."));
     parser.addHelpOption();
-    const QCommandLineOption url(QStringLiteral("url"), QStringLiteral("Server to drive."),
+    const QCommandLineOption url(QStringLiteral("url"),
+        QStringLiteral("Server to drive; repeat it (or list several, comma-separated) to drive "
+                       "a cluster: writer i and subscriber i connect to url[i % n]."),
         QStringLiteral("ws://host:port"), QStringLiteral("ws://127.0.0.1:8080"));
     const QCommandLineOption token(QStringLiteral("token"),
         QStringLiteral("JWT to authenticate with (default: mint an "
@@ -133,12 +135,19 @@ std::optional<Options> parseOptions(const QCoreApplication &app)
     if ((options.baseline || !options.spawnPath.isEmpty()) && parser.isSet(url))
         return fail(QStringLiteral("--url drives an external server; drop it with --spawn or "
                                    "--baseline"));
-    options.url = QUrl(parser.value(url));
-    if (!options.url.isValid()
-        || (options.url.scheme() != QLatin1String("ws")
-            && options.url.scheme() != QLatin1String("wss")))
-        return fail(
-            QStringLiteral("--url must be ws://host:port, not '%1'").arg(parser.value(url)));
+    QStringList urlTexts;
+    for (const QString &value : parser.values(url))
+        urlTexts += value.split(u',', Qt::SkipEmptyParts);
+    if (urlTexts.isEmpty())
+        return fail(QStringLiteral("--url must name a server"));
+    for (const QString &text : std::as_const(urlTexts)) {
+        const QUrl parsed(text.trimmed());
+        if (!parsed.isValid()
+            || (parsed.scheme() != QLatin1String("ws") && parsed.scheme() != QLatin1String("wss")))
+            return fail(QStringLiteral("--url must be ws://host:port, not '%1'").arg(text));
+        options.urls.append(parsed);
+    }
+    options.url = options.urls.first();
     if (parser.isSet(serverPid)) {
         bool ok = false;
         options.serverPid = parser.value(serverPid).toLongLong(&ok);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QByteArray>
+#include <QList>
 #include <QString>
 #include <QStringList>
 #include <QUrl>
@@ -12,6 +13,9 @@ class QCoreApplication;
 namespace wingman::bench {
 
 struct Options {
+    // The servers to drive: writer i and subscriber i connect to urls[i % urls.size()]. `url` is
+    // urls.first() (or the spawned or baseline server's, set when it is up).
+    QList<QUrl> urls;
     QUrl url;
     QByteArray token;
     QByteArray secret;

@@ -3,9 +3,11 @@
 #include "Bench.h"
 #include "SpawnedServer.h"
 
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QJsonValue>
+#include <QStringList>
 
 #include <algorithm>
 #include <cmath>
@@ -48,6 +50,10 @@ void BenchRun::report(const QString &warning)
         total.queryUpdates += s.queryUpdates;
         total.latenciesUs.insert(
             total.latenciesUs.end(), s.latenciesUs.begin(), s.latenciesUs.end());
+        total.lagUs.insert(total.lagUs.end(), s.lagUs.begin(), s.lagUs.end());
+        total.crossNodeLagUs.insert(
+            total.crossNodeLagUs.end(), s.crossNodeLagUs.begin(), s.crossNodeLagUs.end());
+        total.unstampedRecords += s.unstampedRecords;
         if (total.firstError.isEmpty() && !s.firstError.isEmpty())
             total.firstError = (i < size_t(m_options.connections) ? QStringLiteral("writer: ")
                                                                   : QStringLiteral("subscriber: "))
@@ -60,6 +66,19 @@ void BenchRun::report(const QString &warning)
     const double eventsPerSec = double(events) / seconds;
     const double p50 = percentileMs(total.latenciesUs, 0.50);
     const double p99 = percentileMs(total.latenciesUs, 0.99);
+    const bool cluster = m_urls.size() > 1;
+    const qint64 lagRecords = qint64(total.lagUs.size());
+    const qint64 crossNodeRecords = qint64(total.crossNodeLagUs.size());
+    const double lagP50 = percentileMs(total.lagUs, 0.50);
+    const double lagP99 = percentileMs(total.lagUs, 0.99);
+    const double crossNodeP50 = percentileMs(total.crossNodeLagUs, 0.50);
+    const double crossNodeP99 = percentileMs(total.crossNodeLagUs, 0.99);
+    QStringList urlTexts;
+    QJsonArray urlArray;
+    for (const QUrl &url : std::as_const(m_urls)) {
+        urlTexts.append(url.toString());
+        urlArray.append(url.toString());
+    }
     const long ticksPerSec = sysconf(_SC_CLK_TCK);
     const bool haveServerCpu
         = m_first.serverTicks >= 0 && m_last.serverTicks >= 0 && windowSeconds > 0;
@@ -82,7 +101,7 @@ void BenchRun::report(const QString &warning)
                        : QString::number(double(kib) / 1024.0, 'f', 1) + " MiB";
     };
     std::printf("wingman-bench: %s target %s%s, map '%s'\n", qPrintable(mode),
-        qPrintable(m_url.toString()),
+        qPrintable(urlTexts.join(QStringLiteral(", "))),
         m_serverPid ? qPrintable(QStringLiteral(" (pid %1)").arg(m_serverPid)) : "",
         qPrintable(m_options.mapName));
     std::printf("load: %d writers x window %d x batch %d, %d subscribers, %d client thread(s), "
@@ -98,6 +117,14 @@ void BenchRun::report(const QString &warning)
         eventsPerSec, m_options.subscribers ? eventsPerSec / m_options.subscribers : 0.0,
         qulonglong(total.serverEvents), qulonglong(total.batchEventRecords),
         qulonglong(total.queryUpdates));
+    // The writers stamp millis (whole ms) when they send a batch, so lag reads up to 1 ms high.
+    std::printf("  event lag p50/p99   %8.2f / %.2f ms   (%lld records, %llu unstamped; send to "
+                "receipt, wall clock)\n",
+        lagP50, lagP99, lagRecords, qulonglong(total.unstampedRecords));
+    if (cluster)
+        std::printf("  cross-node lag      %8.2f / %.2f ms   (%lld records written through "
+                    "another of the %lld nodes)\n",
+            crossNodeP50, crossNodeP99, crossNodeRecords, qlonglong(m_urls.size()));
     if (haveServerCpu)
         std::printf("  server CPU          %12.1f %% of one core%s\n", serverCpu,
             m_echoThreadId ? " (echo thread)" : "");
@@ -129,7 +156,8 @@ void BenchRun::report(const QString &warning)
         { "ok", !noAcks },
         { "exitCode", exitCode },
         { "mode", mode },
-        { "url", m_url.toString() },
+        { "url", m_urls.isEmpty() ? QString() : m_urls.first().toString() },
+        { "urls", urlArray },
         { "connections", m_options.connections },
         { "subscribers", m_options.subscribers },
         { "batch", m_options.batch },
@@ -147,6 +175,13 @@ void BenchRun::report(const QString &warning)
         { "serverEvents", qint64(total.serverEvents) },
         { "batchEventRecords", qint64(total.batchEventRecords) },
         { "queryUpdates", qint64(total.queryUpdates) },
+        { "lagRecords", lagRecords },
+        { "lagP50Ms", orNull(lagP50, lagRecords > 0) },
+        { "lagP99Ms", orNull(lagP99, lagRecords > 0) },
+        { "unstampedRecords", qint64(total.unstampedRecords) },
+        { "crossNodeLagRecords", cluster ? QJsonValue(crossNodeRecords) : QJsonValue() },
+        { "crossNodeLagP50Ms", orNull(crossNodeP50, cluster && crossNodeRecords > 0) },
+        { "crossNodeLagP99Ms", orNull(crossNodeP99, cluster && crossNodeRecords > 0) },
         { "serverCpuPct", orNull(std::round(serverCpu * 10) / 10, haveServerCpu) },
         { "serverRssStartKib", orNull(double(m_rssStartKib), m_rssStartKib >= 0) },
         { "serverRssEndKib", orNull(double(m_last.rssKib), m_last.rssKib >= 0) },

@@ -53,6 +53,22 @@ QString selfCheck(const Options &options)
     const auto lastId = findField(envelope->payload, "lastId");
     if (!lastId || opId(*lastId) != 4294967298ULL)
         return QStringLiteral("an encoded OP_ACK's lastId does not scan as written");
+
+    // A SERVER_BATCH_EVENT's event as the server writes it: the lag reads key and millis.
+    const QCborMap event { { QStringLiteral("mapName"), options.mapName },
+        { QStringLiteral("eventType"), QStringLiteral("PUT") },
+        { QStringLiteral("key"), QStringLiteral("c12-345") },
+        { QStringLiteral("record"),
+            QCborMap { { QStringLiteral("value"), QCborMap { { QStringLiteral("n"), 345 } } },
+                { QStringLiteral("timestamp"),
+                    QCborMap { { QStringLiteral("millis"), 1765000000123.0 },
+                        { QStringLiteral("counter"), 7 },
+                        { QStringLiteral("nodeId"), QStringLiteral("bench-12") } } } } } };
+    const QByteArray eventBytes = wire::MsgPackCodec::encode(event);
+    const auto stamp
+        = eventStamp(std::string_view(eventBytes.constData(), size_t(eventBytes.size())));
+    if (!stamp || stamp->connection != 12 || stamp->millis != 1765000000123ULL)
+        return QStringLiteral("an encoded SERVER_EVENT's key and millis do not scan as written");
     return {};
 }
 
