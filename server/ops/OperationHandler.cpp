@@ -103,25 +103,45 @@ void OperationHandler::handle(network::Session &session, const protocol::Decoded
         if (m_committer.hasReplication()) {
             // With peers the ack may wait for their durable commits too, and may then report
             // REPLICATED; the plain acknowledge stays for when there is nobody to wait for.
+            const quint64 sessionId = session.id();
+            const quint64 slot = reserveAck(sessionId);
+            const auto sendLater = [this, origin](protocol::OpAckMessage ack) {
+                return [this, origin, ack = std::move(ack)] {
+                    if (!origin)
+                        return;
+                    origin->send(ack);
+                    ++m_acksSent;
+                };
+            };
             AckWait wait;
             wait.requested = decoded.writeConcern.value_or(protocol::WriteConcern::Persisted);
             wait.timeoutMs = decoded.timeout;
-            wait.acknowledge
-                = [this, origin, ack](const crdt::Timestamp &now, bool replicated) mutable {
-                      if (!origin)
-                          return;
-                      if (replicated) {
-                          ack.achievedLevel = protocol::WriteConcern::Replicated;
-                          for (protocol::OpResult &result : *ack.results) {
-                              if (result.success)
-                                  result.achievedLevel = protocol::WriteConcern::Replicated;
-                          }
-                      }
-                      ack.envelopeTimestamp = now;
-                      origin->send(ack);
-                      ++m_acksSent;
-                  };
+            wait.acknowledge = [this, ack, sessionId, slot, sendLater](
+                                   const crdt::Timestamp &now, bool replicated) mutable {
+                if (replicated) {
+                    ack.achievedLevel = protocol::WriteConcern::Replicated;
+                    for (protocol::OpResult &result : *ack.results) {
+                        if (result.success)
+                            result.achievedLevel = protocol::WriteConcern::Replicated;
+                    }
+                }
+                ack.envelopeTimestamp = now;
+                releaseAck(sessionId, slot, sendLater(std::move(ack)));
+            };
             steps.ackWait = std::move(wait);
+            steps.acknowledge = [this, ack = std::move(ack), sessionId, slot, sendLater](
+                                    const crdt::Timestamp &now) mutable {
+                ack.envelopeTimestamp = now;
+                releaseAck(sessionId, slot, sendLater(std::move(ack)));
+            };
+            steps.failed = [this, origin, sessionId, slot](const QString &) {
+                if (origin)
+                    origin->sendError(ErrorCode::Internal,
+                        QStringLiteral("Storage failure; ops not acknowledged"));
+                releaseAck(sessionId, slot, {});
+            };
+            m_committer.commit(std::move(batch.changes), std::move(steps));
+            return;
         }
         steps.acknowledge
             = [this, origin, ack = std::move(ack)](const crdt::Timestamp &now) mutable {
@@ -173,6 +193,42 @@ void OperationHandler::handle(network::Session &session, const protocol::OrMapPu
     steps.origin = &session;
     steps.afterCommit = afterCommit(batch);
     m_committer.commit(std::move(batch.changes), std::move(steps));
+}
+
+quint64 OperationHandler::reserveAck(quint64 session)
+{
+    const quint64 slot = m_nextAckSlot++;
+    m_pendingAcks[session].push_back(PendingAck { slot, {}, false });
+    return slot;
+}
+
+void OperationHandler::releaseAck(quint64 session, quint64 slot, std::function<void()> send)
+{
+    if (const auto it = m_pendingAcks.find(session); it != m_pendingAcks.end()) {
+        for (PendingAck &pending : *it) {
+            if (pending.slot == slot) {
+                pending.send = std::move(send);
+                pending.ready = true;
+                break;
+            }
+        }
+    }
+    // Looked up afresh each time: a send may reach back into this handler.
+    for (;;) {
+        const auto it = m_pendingAcks.find(session);
+        if (it == m_pendingAcks.end())
+            return;
+        if (it->empty()) {
+            m_pendingAcks.erase(it);
+            return;
+        }
+        if (!it->front().ready)
+            return;
+        const std::function<void()> next = std::move(it->front().send);
+        it->pop_front();
+        if (next)
+            next();
+    }
 }
 
 std::function<void()> OperationHandler::afterCommit(Batch &batch) const

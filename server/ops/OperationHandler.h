@@ -5,8 +5,11 @@
 #include "protocol/MessageTypes.h"
 #include "protocol/OpBatchDecoder.h"
 
+#include <QHash>
 #include <QLoggingCategory>
 #include <QObject>
+
+#include <deque>
 
 namespace wingman::auth {
 class SecurityPolicy;
@@ -82,6 +85,12 @@ private:
     Outcome mergeOr(const protocol::ClientOp &op, Merge mode, ChangeSet &changes);
     // The after-op hooks of batch, to run once it is committed.
     std::function<void()> afterCommit(Batch &batch) const;
+    // In a cluster an ack waits for peers, so a later batch's ack set can be met first; the
+    // TopGun client takes an OP_ACK's lastId as covering every earlier op, so one session's acks
+    // leave in the order its batches came. A slot is taken when a batch is handed to the
+    // Committer and released with what to send (nothing, when the batch failed).
+    quint64 reserveAck(quint64 session);
+    void releaseAck(quint64 session, quint64 slot, std::function<void()> send);
 
     maps::MapRegistry &m_maps;
     const auth::SecurityPolicy &m_policy;
@@ -92,6 +101,13 @@ private:
     quint64 m_droppedOps = 0;
     quint64 m_acksSent = 0;
     std::shared_ptr<InterceptorChain> m_interceptors;
+    struct PendingAck {
+        quint64 slot = 0;
+        std::function<void()> send;
+        bool ready = false;
+    };
+    QHash<quint64, std::deque<PendingAck>> m_pendingAcks; // by session id
+    quint64 m_nextAckSlot = 1;
 };
 
 } // namespace wingman::ops

@@ -138,6 +138,7 @@ private Q_SLOTS:
     void writeReachesPeerMapAndSubscriber();
     void orWriteReachesPeer();
     void ackWaitsForOwnersAck();
+    void acksLeaveInBatchOrder();
     void replicatedWaitsForEveryBackup();
     void silentPeerDegradesAfterTimeout();
     void alonePeerDegradesAtOnce();
@@ -227,6 +228,29 @@ void TestReplicator::ackWaitsForOwnersAck()
     QTRY_COMPARE(a.acks().size(), 1);
     QCOMPARE(a.acks().first()->achievedLevel, WriteConcern::Persisted);
     QCOMPARE(a.replication->tracker().acksDegraded(), quint64(0));
+}
+
+void TestReplicator::acksLeaveInBatchOrder()
+{
+    makeCluster({ u"a"_s, u"b"_s, u"c"_s });
+    Node &a = node(u"a"_s);
+    const QString first = keyOwnedBy(table(), u"b"_s);
+    const QString second = keyOwnedBy(table(), u"c"_s);
+    m_cluster->hold(u"b"_s, u"a"_s, kAck);
+    a.handler.handle(a.client, batch({ put(u"1"_s, u"todos"_s, first, 1) }));
+    QCoreApplication::processEvents();
+    a.handler.handle(a.client, batch({ put(u"2"_s, u"todos"_s, second, 2) }));
+
+    // The second batch's owner (C) has acked it, but the client would read that ack's lastId as
+    // covering the first batch, whose owner has not: nothing goes out yet.
+    QTRY_COMPARE(m_cluster->deliveredCount(u"c"_s, u"a"_s, kAck), 2);
+    QCoreApplication::processEvents();
+    QVERIFY(a.acks().isEmpty());
+
+    m_cluster->release(u"b"_s, u"a"_s);
+    QTRY_COMPARE(a.acks().size(), 2);
+    QCOMPARE(a.acks().at(0)->lastId, u"1"_s);
+    QCOMPARE(a.acks().at(1)->lastId, u"2"_s);
 }
 
 void TestReplicator::replicatedWaitsForEveryBackup()
