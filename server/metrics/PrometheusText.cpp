@@ -3,6 +3,7 @@
 #include "status/NodeStatus.h"
 
 #include <cmath>
+#include <utility>
 
 namespace wingman::metrics {
 
@@ -33,18 +34,26 @@ QByteArray escapeLabel(const QString &value)
 
 void PrometheusText::family(const char *name, const char *type, const char *help)
 {
-    m_text += QByteArray("# HELP ") + name + ' ' + help + '\n';
-    m_text += QByteArray("# TYPE ") + name + ' ' + type + '\n';
+    m_header
+        = QByteArray("# HELP ") + name + ' ' + help + '\n' + "# TYPE " + name + ' ' + type + '\n';
+}
+
+void PrometheusText::flushHeader()
+{
+    if (!m_header.isEmpty())
+        m_text += std::exchange(m_header, QByteArray());
 }
 
 void PrometheusText::sample(const char *name, double value)
 {
+    flushHeader();
     m_text += QByteArray(name) + ' ' + number(value) + '\n';
 }
 
 void PrometheusText::sample(
     const char *name, const char *label, const QString &labelValue, double value)
 {
+    flushHeader();
     m_text += QByteArray(name) + '{' + label + "=\"" + escapeLabel(labelValue) + "\"} "
         + number(value) + '\n';
 }

@@ -12,7 +12,8 @@ class NodeStatus;
 namespace wingman::metrics {
 
 // Builds the Prometheus text exposition (format 0.0.4) of one node: every family with its
-// # HELP and # TYPE lines, then its samples.
+// # HELP and # TYPE lines, then its samples. A family that gets no sample (a per-peer family on
+// a node without peers) is left out, header and all.
 class PrometheusText
 {
 public:
@@ -24,7 +25,10 @@ public:
     QByteArray text() const { return m_text; }
 
 private:
+    void flushHeader();
+
     QByteArray m_text;
+    QByteArray m_header; // the current family's, written with its first sample
 };
 
 } // namespace wingman::metrics

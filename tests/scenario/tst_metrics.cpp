@@ -325,7 +325,8 @@ private Q_SLOTS:
             const QString &family = type.key();
             QVERIFY2(std::any_of(metrics.samples.keyBegin(), metrics.samples.keyEnd(),
                          [&family](const QString &key) {
-                             return key == family || key.startsWith(family + u'{');
+                             return key == family || key.startsWith(family + u'{')
+                                 || key.startsWith(family + QStringLiteral("_bucket{"));
                          }),
                 qPrintable(family));
         }
