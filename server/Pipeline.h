@@ -2,8 +2,8 @@
 
 #include "ServerConfig.h"
 #include "auth/JwtVerifier.h"
-#include "cluster/WriteReplication.h"
 #include "cluster/PartitionMapService.h"
+#include "cluster/WriteReplication.h"
 #include "live/QueryHandler.h"
 #include "live/QueryRegistry.h"
 #include "maps/MapRegistry.h"

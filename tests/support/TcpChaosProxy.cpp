@@ -120,8 +120,7 @@ void TcpChaosProxy::onData(Link *link, bool fromDialler)
         if (link->helloBuffer.size() >= 4) {
             const quint32 length = qFromBigEndian<quint32>(link->helloBuffer.constData());
             if (link->helloBuffer.size() >= qsizetype(4 + length)) {
-                const auto decoded
-                    = wire::MsgPackCodec::decode(link->helloBuffer.mid(4, length));
+                const auto decoded = wire::MsgPackCodec::decode(link->helloBuffer.mid(4, length));
                 link->diallerId = decoded.value.toMap().value(QStringLiteral("nodeId")).toString();
                 if (link->diallerId.isEmpty())
                     link->diallerId = QStringLiteral("?");
