@@ -2,16 +2,12 @@
 
 #include "Pipeline.h"
 #include "cluster/ClusterModule.h"
+#include "cluster/ClusterTls.h"
 #include "metrics/MetricsModule.h"
 #include "network/NetworkModule.h"
 #include "protocol/LifecycleMessages.h"
 #include "storage/Storage.h"
 
-#include <QFile>
-#include <QSslCertificate>
-#include <QSslConfiguration>
-#include <QSslKey>
-#include <QSslSocket>
 #include <QTimer>
 #include <QUuid>
 #include <QWebSocket>
@@ -26,44 +22,6 @@ constexpr int kCloseHandshakeTimeoutMs = 3000;
 constexpr int kShutdownRetryAfterMs = 5000;
 const QString kNodeIdMeta = QStringLiteral("nodeId");
 const QString kTableVersionMeta = QStringLiteral("partitionTableVersion");
-// TLS 1.2+ for peer links, each side presenting its certificate and verifying the other's
-// against the CA (docs/cluster.md §1).
-std::optional<QSslConfiguration> clusterTls(const ServerConfig &config, QString *error)
-{
-    const QList<QSslCertificate> certificates = QSslCertificate::fromPath(config.clusterTlsCert);
-    const QList<QSslCertificate> authorities = QSslCertificate::fromPath(config.clusterTlsCa);
-    QFile keyFile(config.clusterTlsKey);
-    QSslKey key;
-    if (keyFile.open(QIODevice::ReadOnly)) {
-        const QByteArray pem = keyFile.readAll();
-        for (QSsl::KeyAlgorithm algorithm : { QSsl::Rsa, QSsl::Ec, QSsl::Dsa }) {
-            key = QSslKey(pem, algorithm);
-            if (!key.isNull())
-                break;
-        }
-    }
-    if (certificates.isEmpty()) {
-        *error = QStringLiteral("invalid value for clusterTlsCert: '%1' (no PEM certificate)")
-                     .arg(config.clusterTlsCert);
-    } else if (key.isNull()) {
-        *error = QStringLiteral("invalid value for clusterTlsKey: '%1' (no PEM private key)")
-                     .arg(config.clusterTlsKey);
-    } else if (authorities.isEmpty()) {
-        *error = QStringLiteral("invalid value for clusterTlsCa: '%1' (no PEM certificate)")
-                     .arg(config.clusterTlsCa);
-    } else if (!QSslSocket::supportsSsl()) {
-        *error = QStringLiteral("cluster TLS: this build has no TLS backend");
-    }
-    if (!error->isEmpty())
-        return std::nullopt;
-    QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
-    tls.setLocalCertificate(certificates.first());
-    tls.setPrivateKey(key);
-    tls.setCaCertificates(authorities);
-    tls.setPeerVerifyMode(QSslSocket::VerifyPeer);
-    tls.setProtocol(QSsl::TlsV1_2OrLater);
-    return tls;
-}
 
 } // namespace
 
@@ -255,7 +213,8 @@ void ServerCoordinator::startCluster()
     options.tableVersion = m_storage->loadMeta(kTableVersionMeta).toLongLong();
     if (!c.clusterTlsCert.isEmpty()) {
         QString error;
-        options.tls = clusterTls(c, &error);
+        options.tls
+            = cluster::clusterTls(c.clusterTlsCert, c.clusterTlsKey, c.clusterTlsCa, &error);
         if (!options.tls) {
             onModuleFailed(error);
             return;

@@ -1,0 +1,16 @@
+#pragma once
+
+#include <QSslConfiguration>
+#include <QString>
+
+#include <optional>
+
+namespace wingman::cluster {
+
+// TLS 1.2+ for peer links from PEM files: each side presents its certificate and verifies the
+// other's against the CA (docs/cluster.md §1). nullopt, with the option to fix in `error`, when a
+// file does not hold what it should.
+std::optional<QSslConfiguration> clusterTls(
+    const QString &certPath, const QString &keyPath, const QString &caPath, QString *error);
+
+} // namespace wingman::cluster
