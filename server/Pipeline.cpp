@@ -45,7 +45,7 @@ status::NodeCounters Pipeline::counters(bool withOpenConnections) const
         for (auto it = peers.cbegin(); it != peers.cend(); ++it) {
             c.antiEntropyByPeer.insert(it.key(),
                 { it.value().rounds, it.value().keysRepaired,
-                    double(qMax<qint64>(0, it.value().lastDurationMs)) / 1000.0 });
+                    qMax(0.0, it.value().lastDurationMs) / 1000.0 });
         }
     }
     return c;

@@ -114,7 +114,7 @@ void AntiEntropy::finish(const QString &peer, const QString &result)
     const Round round = m_rounds.take(peer);
     PeerCounters &counters = m_counters[peer];
     ++counters.rounds[result];
-    counters.lastDurationMs = round.clock.elapsed();
+    counters.lastDurationMs = double(round.clock.nsecsElapsed()) / 1e6;
     const bool ok = result != QLatin1StringView("failed");
     if (round.coversDrop) {
         if (ok && m_replicator)
@@ -124,11 +124,11 @@ void AntiEntropy::finish(const QString &peer, const QString &result)
     }
     if (result != QLatin1StringView("equal")) {
         qCInfo(lcCluster).noquote() << "anti-entropy round" << round.id << "with" << peer << result
-                                    << "in" << counters.lastDurationMs << "ms";
+                                    << "in" << qint64(counters.lastDurationMs) << "ms";
     }
     if (ok && m_options.isJoining && m_options.isJoining() && m_options.endJoining)
         m_options.endJoining();
-    Q_EMIT roundFinished(peer, result, counters.lastDurationMs);
+    Q_EMIT roundFinished(peer, result, qint64(counters.lastDurationMs));
     if (round.again)
         startRound(peer);
 }

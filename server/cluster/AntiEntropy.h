@@ -49,7 +49,7 @@ public:
     struct PeerCounters {
         QMap<QString, quint64> rounds; // by result: equal, repaired, failed
         quint64 keysRepaired = 0; // changes applied here from this peer's rounds
-        qint64 lastDurationMs = -1;
+        double lastDurationMs = -1;
     };
 
     AntiEntropy(PeerBus &bus, maps::MapRegistry &maps, ops::ChangeApplier &applier,

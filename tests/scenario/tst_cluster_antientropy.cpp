@@ -5,6 +5,7 @@
 #include "TestTokens.h"
 #include "cluster/ClusterModule.h"
 #include "crdt/LwwMap.h"
+#include "crdt/OrMap.h"
 #include "protocol/Messages.h"
 
 #include <QCborArray>
@@ -58,6 +59,52 @@ bool write(ServerCoordinator &node, int first, int count, qint64 millis, const Q
     return QTest::qWaitFor([&] { return acked >= count; }, 30000);
 }
 
+const QString kOrMap = QStringLiteral("entropy-or");
+
+QCborMap orOp(const QString &key, const QString &tag, bool add)
+{
+    protocol::ClientOp op;
+    op.mapName = kOrMap;
+    op.key = key;
+    if (add) {
+        op.opType = protocol::OpType::OrAdd;
+        const crdt::Timestamp stamp = *crdt::Timestamp::fromString(tag);
+        op.orRecord = crdt::OrRecord { QCborValue(tag), stamp, tag, std::nullopt };
+    } else {
+        op.opType = protocol::OpType::OrRemove;
+        op.orTag = tag;
+    }
+    return op.toCbor();
+}
+
+// Sends one OP_BATCH of OR ops to node and waits for its ack.
+bool writeOr(ServerCoordinator &node, const QCborArray &ops)
+{
+    RawClient client;
+    if (!client.connectAndAuthenticate(
+            node.port(), TestTokens::userToken(kTestSecret, QStringLiteral("or-writer"))))
+        return false;
+    client.send(QCborMap { { QStringLiteral("type"), QStringLiteral("OP_BATCH") },
+        { QStringLiteral("payload"), QCborMap { { QStringLiteral("ops"), ops } } } });
+    return client.take(QStringLiteral("OP_ACK"), 10000).has_value();
+}
+
+QStringList tagsOf(const ServerCoordinator &node, const QString &key)
+{
+    QStringList tags;
+    if (const crdt::OrMap *map = node.getOrMap(kOrMap)) {
+        for (const crdt::OrRecord &record : map->records(key))
+            tags.append(record.tag);
+    }
+    return tags;
+}
+
+quint32 orRootOf(const ServerCoordinator &node)
+{
+    const crdt::OrMap *map = node.getOrMap(kOrMap);
+    return map ? map->merkleTree().rootHash() : 0;
+}
+
 quint32 rootOf(const ServerCoordinator &node)
 {
     const crdt::LwwMap *map = node.getMap(kMap);
@@ -103,6 +150,7 @@ class tst_ClusterAntiEntropy : public QObject
         config.clusterAdvertisePort = node.proxy->port();
         // Far too small for what is written while cut: the queue is dropped, anti-entropy repairs.
         config.hintQueueBytes = 64 * 1024;
+        config.antiEntropyIntervalMs = 1000;
         if (peer)
             config.peers = { QStringLiteral("127.0.0.1:%1").arg(peer->proxy->port()) };
         node.server = startServer(config);
@@ -168,6 +216,25 @@ private Q_SLOTS:
         QCOMPARE(sizeOf(*b.server), 10000);
         QCOMPARE(b.server->getMap(kMap)->get(QStringLiteral("key-9999")),
             std::optional<QCborValue>(QCborValue(QStringLiteral("writer-a9999"))));
+        // B repaired itself from A's pushes (a replayed hint batch may have carried some first).
+        const quint64 repaired
+            = b.server->counters().antiEntropyByPeer.value(QStringLiteral("node-a")).keysRepaired;
+        qInfo() << "keys repaired on B by anti-entropy:" << repaired;
+        QVERIFY(repaired > 0 && repaired <= 10000);
+
+        // Once equal, a periodic round is one MERKLE_ROOTS exchange.
+        const auto equalRounds = [&] {
+            return a.server->counters()
+                .antiEntropyByPeer.value(QStringLiteral("node-b"))
+                .rounds.value(QStringLiteral("equal"));
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(equalRounds() >= 1, 5000);
+        qInfo() << "a round on equal 10,000-key maps took"
+                << a.server->counters()
+                       .antiEntropyByPeer.value(QStringLiteral("node-b"))
+                       .lastDurationSeconds
+                * 1000
+                << "ms";
         QVERIFY(stopServer(*b.server));
         QVERIFY(stopServer(*a.server));
     }
@@ -199,6 +266,49 @@ private Q_SLOTS:
                 std::optional<QCborValue>(QCborValue(QStringLiteral("writer-b4500"))));
             QCOMPARE(map->get(QStringLiteral("key-8999")),
                 std::optional<QCborValue>(QCborValue(QStringLiteral("writer-b8999"))));
+        }
+        QVERIFY(stopServer(*b.server));
+        QVERIFY(stopServer(*a.server));
+    }
+
+    // OR map: a tag removed on one side while cut is removed on the other too; adds made
+    // on either side survive.
+    void orMapConvergesWithTombstones()
+    {
+        Node a, b;
+        QVERIFY(startNode(a, QStringLiteral("node-a"), nullptr));
+        QVERIFY(startNode(b, QStringLiteral("node-b"), &a));
+        QTRY_VERIFY_WITH_TIMEOUT(a.server->cluster()->isReachable(QStringLiteral("node-b"))
+                && b.server->cluster()->isReachable(QStringLiteral("node-a")),
+            8000);
+        const qint64 millis = QDateTime::currentMSecsSinceEpoch();
+        const auto tag = [millis](int n, const char *node) {
+            return QStringLiteral("%1:%2:%3").arg(millis).arg(n).arg(QLatin1StringView(node));
+        };
+        const QString shared = QStringLiteral("shared");
+        QVERIFY(writeOr(*a.server, { orOp(shared, tag(1, "client-a"), true) }));
+        QTRY_COMPARE_WITH_TIMEOUT(
+            tagsOf(*b.server, shared), QStringList { tag(1, "client-a") }, 5000);
+        QVERIFY(split(a, b));
+
+        QVERIFY(writeOr(*a.server,
+            { orOp(shared, tag(1, "client-a"), false),
+                orOp(QStringLiteral("a-only"), tag(2, "client-a"), true) }));
+        QVERIFY(writeOr(*b.server,
+            { orOp(shared, tag(3, "client-b"), true),
+                orOp(QStringLiteral("b-only"), tag(4, "client-b"), true) }));
+
+        cut(a, b, TcpChaosProxy::Mode::Pass);
+        QTRY_VERIFY_WITH_TIMEOUT(orRootOf(*a.server) == orRootOf(*b.server)
+                && tagsOf(*b.server, shared) == QStringList { tag(3, "client-b") },
+            30000);
+        for (Node *node : { &a, &b }) {
+            QCOMPARE(tagsOf(*node->server, shared), QStringList { tag(3, "client-b") });
+            QCOMPARE(tagsOf(*node->server, QStringLiteral("a-only")),
+                QStringList { tag(2, "client-a") });
+            QCOMPARE(tagsOf(*node->server, QStringLiteral("b-only")),
+                QStringList { tag(4, "client-b") });
+            QVERIFY(node->server->getOrMap(kOrMap)->isTombstoned(tag(1, "client-a")));
         }
         QVERIFY(stopServer(*b.server));
         QVERIFY(stopServer(*a.server));
