@@ -83,7 +83,10 @@ void AntiEntropy::tick()
     const QString self = m_bus.localNodeId();
     for (const QString &peer : m_bus.replicaPeers()) {
         const auto round = m_rounds.constFind(peer);
-        if (round != m_rounds.cend() && round->clock.elapsed() > m_options.roundTimeoutMs) {
+        if (round != m_rounds.cend()) {
+            // A round still running covers this period; only one that hangs is given up.
+            if (round->clock.elapsed() <= m_options.roundTimeoutMs)
+                continue;
             qCWarning(lcCluster).noquote() << "anti-entropy round with" << peer << "timed out";
             finish(peer, QStringLiteral("failed"));
         }
