@@ -61,27 +61,36 @@ namespace {
 // docs/cluster.md §10, anti-entropy part; only on a node that ran a round.
 void writeAntiEntropy(PrometheusText &out, const status::NodeCounters &c)
 {
-    if (c.antiEntropyByPeer.isEmpty())
-        return;
-    out.family("wingman_cluster_antientropy_rounds_total", "counter",
-        "Anti-entropy rounds this node started, by peer and result (equal, repaired, failed).");
-    for (auto it = c.antiEntropyByPeer.cbegin(); it != c.antiEntropyByPeer.cend(); ++it) {
-        for (auto round = it->rounds.cbegin(); round != it->rounds.cend(); ++round) {
-            out.sample("wingman_cluster_antientropy_rounds_total", "peer", it.key(), "result",
-                round.key(), double(round.value()));
+    // Families only with samples (promtool skips empty ones): a peer that only answered rounds
+    // has repairs but no rounds or duration of its own.
+    bool started = false;
+    for (const auto &peer : c.antiEntropyByPeer)
+        started = started || !peer.rounds.isEmpty();
+    if (started) {
+        out.family("wingman_cluster_antientropy_rounds_total", "counter",
+            "Anti-entropy rounds this node started, by peer and result (equal, repaired, failed).");
+        for (auto it = c.antiEntropyByPeer.cbegin(); it != c.antiEntropyByPeer.cend(); ++it) {
+            for (auto round = it->rounds.cbegin(); round != it->rounds.cend(); ++round) {
+                out.sample("wingman_cluster_antientropy_rounds_total", "peer", it.key(), "result",
+                    round.key(), double(round.value()));
+            }
+        }
+        out.family("wingman_cluster_antientropy_last_duration_seconds", "gauge",
+            "Duration of the last anti-entropy round this node started with the peer.");
+        for (auto it = c.antiEntropyByPeer.cbegin(); it != c.antiEntropyByPeer.cend(); ++it) {
+            if (!it->rounds.isEmpty()) {
+                out.sample("wingman_cluster_antientropy_last_duration_seconds", "peer", it.key(),
+                    it->lastDurationSeconds);
+            }
         }
     }
+    if (c.antiEntropyByPeer.isEmpty())
+        return;
     out.family("wingman_cluster_antientropy_keys_repaired_total", "counter",
         "Changes applied here from anti-entropy rounds with the peer.");
     for (auto it = c.antiEntropyByPeer.cbegin(); it != c.antiEntropyByPeer.cend(); ++it) {
         out.sample("wingman_cluster_antientropy_keys_repaired_total", "peer", it.key(),
             double(it->keysRepaired));
-    }
-    out.family("wingman_cluster_antientropy_last_duration_seconds", "gauge",
-        "Duration of the last anti-entropy round this node started with the peer.");
-    for (auto it = c.antiEntropyByPeer.cbegin(); it != c.antiEntropyByPeer.cend(); ++it) {
-        out.sample("wingman_cluster_antientropy_last_duration_seconds", "peer", it.key(),
-            it->lastDurationSeconds);
     }
 }
 

@@ -1,4 +1,5 @@
 #include "ClusterNodes.h"
+#include "HttpProbe.h"
 #include "RawClient.h"
 #include "TcpChaosProxy.h"
 #include "TestServer.h"
@@ -151,6 +152,7 @@ class tst_ClusterAntiEntropy : public QObject
         // Far too small for what is written while cut: the queue is dropped, anti-entropy repairs.
         config.hintQueueBytes = 64 * 1024;
         config.antiEntropyIntervalMs = 1000;
+        config.metricsPort = 0;
         if (peer)
             config.peers = { QStringLiteral("127.0.0.1:%1").arg(peer->proxy->port()) };
         node.server = startServer(config);
@@ -200,8 +202,10 @@ private Q_SLOTS:
         Node a, b;
         QVERIFY(startNode(a, QStringLiteral("node-a"), nullptr));
         QVERIFY(startNode(b, QStringLiteral("node-b"), &a));
+        // Meshed, and B's catch-up round has ended its joining.
         QTRY_VERIFY_WITH_TIMEOUT(a.server->cluster()->isReachable(QStringLiteral("node-b"))
-                && b.server->cluster()->isReachable(QStringLiteral("node-a")),
+                && b.server->cluster()->isReachable(QStringLiteral("node-a"))
+                && !b.server->cluster()->isJoining(),
             8000);
         QVERIFY(split(a, b));
 
@@ -229,6 +233,12 @@ private Q_SLOTS:
                 .rounds.value(QStringLiteral("equal"));
         };
         QTRY_VERIFY_WITH_TIMEOUT(equalRounds() >= 1, 5000);
+        const auto metrics = httpGet(a.server->metricsPort(), QStringLiteral("/metrics"));
+        QVERIFY(metrics);
+        QVERIFY(metrics->body.contains(
+            "wingman_cluster_antientropy_rounds_total{peer=\"node-b\",result=\"repaired\"}"));
+        QVERIFY(metrics->body.contains(
+            "wingman_cluster_antientropy_last_duration_seconds{peer=\"node-b\"}"));
         qInfo() << "a round on equal 10,000-key maps took"
                 << a.server->counters()
                        .antiEntropyByPeer.value(QStringLiteral("node-b"))
@@ -244,8 +254,10 @@ private Q_SLOTS:
         Node a, b;
         QVERIFY(startNode(a, QStringLiteral("node-a"), nullptr));
         QVERIFY(startNode(b, QStringLiteral("node-b"), &a));
+        // Meshed, and B's catch-up round has ended its joining.
         QTRY_VERIFY_WITH_TIMEOUT(a.server->cluster()->isReachable(QStringLiteral("node-b"))
-                && b.server->cluster()->isReachable(QStringLiteral("node-a")),
+                && b.server->cluster()->isReachable(QStringLiteral("node-a"))
+                && !b.server->cluster()->isJoining(),
             8000);
         QVERIFY(split(a, b));
 
@@ -278,8 +290,10 @@ private Q_SLOTS:
         Node a, b;
         QVERIFY(startNode(a, QStringLiteral("node-a"), nullptr));
         QVERIFY(startNode(b, QStringLiteral("node-b"), &a));
+        // Meshed, and B's catch-up round has ended its joining.
         QTRY_VERIFY_WITH_TIMEOUT(a.server->cluster()->isReachable(QStringLiteral("node-b"))
-                && b.server->cluster()->isReachable(QStringLiteral("node-a")),
+                && b.server->cluster()->isReachable(QStringLiteral("node-a"))
+                && !b.server->cluster()->isJoining(),
             8000);
         const qint64 millis = QDateTime::currentMSecsSinceEpoch();
         const auto tag = [millis](int n, const char *node) {
