@@ -126,6 +126,27 @@ private Q_SLOTS:
         QCOMPARE(frames(u"node-a"_s, u"MERKLE_BUCKETS"_s), buckets);
     }
 
+    // The higher id of a pair starts no periodic round, but does after dropping the peer's hint
+    // queue; a second start while one runs is queued behind it, not run alongside.
+    void droppedHintQueueStartsARound()
+    {
+        LoopbackCluster cluster;
+        Node a(cluster, u"node-a"_s);
+        Node b(cluster, u"node-b"_s);
+        b.lww().merge(u"k"_s, record(1, 1000, u"b"_s));
+        QSignalSpy finished(b.antiEntropy.get(), &cluster::AntiEntropy::roundFinished);
+        Q_EMIT b.replication->replicator().hintQueueDropped(u"node-a"_s);
+        QVERIFY(b.antiEntropy->isRunning(u"node-a"_s));
+        b.antiEntropy->startRound(u"node-a"_s);
+        QVERIFY(finished.wait(5000));
+        QCOMPARE(finished.first().at(1).toString(), u"repaired"_s);
+        QCOMPARE(a.lww().get(u"k"_s), std::optional<QCborValue>(QCborValue(1)));
+        // The queued round follows and finds the pair equal.
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 2, 5000);
+        QCOMPARE(finished.last().at(1).toString(), u"equal"_s);
+        QVERIFY(!b.replication->replicator().isOverflowed(u"node-a"_s));
+    }
+
     void lostLinkFailsTheRound()
     {
         LoopbackCluster cluster;
