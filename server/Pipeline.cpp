@@ -40,6 +40,14 @@ status::NodeCounters Pipeline::counters(bool withOpenConnections) const
         }
         c.kindConflicts = replication->applier().kindConflicts();
     }
+    if (antiEntropy) {
+        const auto peers = antiEntropy->counters();
+        for (auto it = peers.cbegin(); it != peers.cend(); ++it) {
+            c.antiEntropyByPeer.insert(it.key(),
+                { it.value().rounds, it.value().keysRepaired,
+                    qMax(0.0, it.value().lastDurationMs) / 1000.0 });
+        }
+    }
     return c;
 }
 

@@ -161,7 +161,7 @@ void wireStatus(Pipeline &p, ServerCoordinator *node, cluster::ClusterModule *cl
         });
 }
 
-void wireReplication(Pipeline &p, cluster::PeerBus *bus)
+void wireReplication(Pipeline &p, cluster::PeerBus *bus, cluster::ClusterModule *cluster)
 {
     if (!bus)
         return;
@@ -170,6 +170,17 @@ void wireReplication(Pipeline &p, cluster::PeerBus *bus)
     options.replicator.hintQueueBytes = p.config.hintQueueBytes;
     p.replication = std::make_unique<cluster::WriteReplication>(
         *bus, p.maps, p.committer, p.opRouter, std::move(options));
+
+    cluster::AntiEntropy::Options antiEntropy;
+    antiEntropy.intervalMs = p.config.antiEntropyIntervalMs;
+    if (cluster && static_cast<cluster::PeerBus *>(cluster) == bus) {
+        // Joining ends with the catch-up round (docs/cluster.md §3), not the first table.
+        cluster->setEndJoiningOnFirstTable(false);
+        antiEntropy.isJoining = [cluster] { return cluster->isJoining(); };
+        antiEntropy.endJoining = [cluster] { cluster->endJoining(); };
+    }
+    p.antiEntropy = std::make_unique<cluster::AntiEntropy>(*bus, p.maps, p.replication->applier(),
+        &p.replication->replicator(), std::move(antiEntropy));
 }
 
 } // namespace
@@ -185,7 +196,7 @@ ServerCoordinator *ServerFactory::assemble(
     p.partitionMaps = std::make_unique<cluster::PartitionMapService>(*modules.cluster);
     routeMessages(p);
     wireSessions(p);
-    wireReplication(p, modules.bus);
+    wireReplication(p, modules.bus, modules.cluster);
     if (modules.cluster && p.replication) {
         modules.cluster->setPendingForPeers(
             [replication = p.replication.get()] { return replication->hasPendingForPeers(); });

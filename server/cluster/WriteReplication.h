@@ -44,6 +44,7 @@ public:
     bool hasPendingForPeers() const;
     const AckTracker &tracker() const { return m_tracker; }
     const ops::ChangeApplier &applier() const { return m_applier; }
+    ops::ChangeApplier &applier() { return m_applier; }
 
 private:
     void onCommit(const ops::ChangeSet &changes, ops::Committer::Steps &steps);

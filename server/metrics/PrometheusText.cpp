@@ -58,7 +58,50 @@ void PrometheusText::sample(
         + number(value) + '\n';
 }
 
+void PrometheusText::sample(const char *name, const char *label, const QString &labelValue,
+    const char *label2, const QString &labelValue2, double value)
+{
+    m_text += QByteArray(name) + '{' + label + "=\"" + escapeLabel(labelValue) + "\"," + label2
+        + "=\"" + escapeLabel(labelValue2) + "\"} " + number(value) + '\n';
+}
+
 namespace {
+
+// docs/cluster.md §10, anti-entropy part; only on a node that ran a round.
+void writeAntiEntropy(PrometheusText &out, const status::NodeCounters &c)
+{
+    // Families only with samples (promtool skips empty ones): a peer that only answered rounds
+    // has repairs but no rounds or duration of its own.
+    bool started = false;
+    for (const auto &peer : c.antiEntropyByPeer)
+        started = started || !peer.rounds.isEmpty();
+    if (started) {
+        out.family("wingman_cluster_antientropy_rounds_total", "counter",
+            "Anti-entropy rounds this node started, by peer and result (equal, repaired, failed).");
+        for (auto it = c.antiEntropyByPeer.cbegin(); it != c.antiEntropyByPeer.cend(); ++it) {
+            for (auto round = it->rounds.cbegin(); round != it->rounds.cend(); ++round) {
+                out.sample("wingman_cluster_antientropy_rounds_total", "peer", it.key(), "result",
+                    round.key(), double(round.value()));
+            }
+        }
+        out.family("wingman_cluster_antientropy_last_duration_seconds", "gauge",
+            "Duration of the last anti-entropy round this node started with the peer.");
+        for (auto it = c.antiEntropyByPeer.cbegin(); it != c.antiEntropyByPeer.cend(); ++it) {
+            if (!it->rounds.isEmpty()) {
+                out.sample("wingman_cluster_antientropy_last_duration_seconds", "peer", it.key(),
+                    it->lastDurationSeconds);
+            }
+        }
+    }
+    if (c.antiEntropyByPeer.isEmpty())
+        return;
+    out.family("wingman_cluster_antientropy_keys_repaired_total", "counter",
+        "Changes applied here from anti-entropy rounds with the peer.");
+    for (auto it = c.antiEntropyByPeer.cbegin(); it != c.antiEntropyByPeer.cend(); ++it) {
+        out.sample("wingman_cluster_antientropy_keys_repaired_total", "peer", it.key(),
+            double(it->keysRepaired));
+    }
+}
 
 // docs/cluster.md §10, replication part; only on a node that replicates.
 void writeReplication(PrometheusText &out, const status::NodeCounters &c)
@@ -220,6 +263,7 @@ QByteArray PrometheusText::render(const status::NodeStatus &node)
     out.sample("wingman_rejections_total", double(c.opsRejected));
 
     writeReplication(out, c);
+    writeAntiEntropy(out, c);
 
     out.family("wingman_bytes_received_total", "counter", "Bytes received from clients.");
     out.sample("wingman_bytes_received_total", double(c.bytesIn));

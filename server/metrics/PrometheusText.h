@@ -22,6 +22,8 @@ public:
     void family(const char *name, const char *type, const char *help);
     void sample(const char *name, double value);
     void sample(const char *name, const char *label, const QString &labelValue, double value);
+    void sample(const char *name, const char *label, const QString &labelValue, const char *label2,
+        const QString &labelValue2, double value);
     QByteArray text() const { return m_text; }
 
 private:

@@ -50,6 +50,13 @@ struct NodeCounters {
         quint64 queuesDropped = 0;
     };
     QMap<QString, PeerReplication> replicationByPeer;
+    // Anti-entropy rounds this node started, and what it repaired, per peer.
+    struct PeerAntiEntropy {
+        QMap<QString, quint64> rounds; // by result: equal, repaired, failed
+        quint64 keysRepaired = 0;
+        double lastDurationSeconds = 0;
+    };
+    QMap<QString, PeerAntiEntropy> antiEntropyByPeer;
     // (upper bound in seconds, acks that waited at most that long), cumulative; +Inf last.
     QList<QPair<double, quint64>> ackWaitHistogram;
 };
