@@ -37,6 +37,7 @@ void ServerProcess::start(const QStringList &extraArguments, const QString &work
         m_process.setWorkingDirectory(workingDirectory);
     m_output.clear();
     m_port = 0;
+    m_clusterPort = 0;
     m_nodeId.clear();
     m_process.start(QStringLiteral(WINGMAN_SERVER_BINARY),
         QStringList { "--port", "0", "--cluster-port", "0", "--host", "127.0.0.1", "--jwt-secret",
@@ -70,6 +71,7 @@ bool ServerProcess::waitForReady(int timeoutMs)
         return false;
     m_nodeId = match.captured(1);
     m_port = match.captured(2).toUShort();
+    m_clusterPort = match.captured(3).toUShort();
     return true;
 }
 

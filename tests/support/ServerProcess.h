@@ -32,6 +32,8 @@ public:
     bool terminate(int timeoutMs = 20000);
 
     quint16 port() const { return m_port; }
+    // The cluster port from the ready line (0 before it).
+    quint16 clusterPort() const { return m_clusterPort; }
     QString nodeId() const { return m_nodeId; }
     // Everything it printed so far (stdout and stderr).
     QString output();
@@ -42,6 +44,7 @@ private:
     QProcessEnvironment m_extraEnvironment;
     QString m_output;
     quint16 m_port = 0;
+    quint16 m_clusterPort = 0;
     QString m_nodeId;
 };
 
