@@ -25,23 +25,6 @@ namespace {
 const QString kMap = QStringLiteral("entropy");
 const QByteArray kClusterSecret("antientropy-test-cluster-secret");
 
-QCborMap opBatch(int first, int count, qint64 millis, const QString &writer)
-{
-    QCborArray ops;
-    for (int i = first; i < first + count; ++i) {
-        protocol::ClientOp op;
-        op.id = QString::number(i);
-        op.mapName = kMap;
-        op.key = QStringLiteral("key-%1").arg(i);
-        op.opType = protocol::OpType::Put;
-        op.record = crdt::LwwRecord { QCborValue(writer + QString::number(i)),
-            { millis, 0, writer }, std::nullopt };
-        ops.append(op.toCbor());
-    }
-    return QCborMap { { QStringLiteral("type"), QStringLiteral("OP_BATCH") },
-        { QStringLiteral("payload"), QCborMap { { QStringLiteral("ops"), ops } } } };
-}
-
 // Writes keys [first, first + count) on node in batches of 1,000 and waits for every ack.
 bool write(ServerCoordinator &node, int first, int count, qint64 millis, const QString &writer)
 {
@@ -58,7 +41,7 @@ bool write(ServerCoordinator &node, int first, int count, qint64 millis, const Q
                              .size());
     });
     for (int at = first; at < first + count; at += 1000)
-        client.send(opBatch(at, qMin(1000, first + count - at), millis, writer));
+        client.send(lwwPutBatch(kMap, at, qMin(1000, first + count - at), millis, writer));
     return QTest::qWaitFor([&] { return acked >= count; }, 30000);
 }
 
@@ -108,18 +91,6 @@ quint32 orRootOf(const ServerCoordinator &node)
     return map ? map->merkleTree().rootHash() : 0;
 }
 
-quint32 rootOf(const ServerCoordinator &node)
-{
-    const crdt::LwwMap *map = node.getMap(kMap);
-    return map ? map->merkleTree().rootHash() : 0;
-}
-
-qsizetype sizeOf(const ServerCoordinator &node)
-{
-    const crdt::LwwMap *map = node.getMap(kMap);
-    return map ? map->size() : 0;
-}
-
 cluster::MemberState stateOn(const ServerCoordinator &node, const QString &nodeId)
 {
     for (const cluster::MemberInfo &info : node.cluster()->memberInfos()) {
@@ -137,31 +108,17 @@ class tst_ClusterAntiEntropy : public QObject
 {
     Q_OBJECT
 
-    struct Node {
-        std::unique_ptr<TcpChaosProxy> proxy;
-        std::unique_ptr<ServerCoordinator> server;
-    };
+    using Node = ProxiedNode;
 
     static bool startNode(Node &node, const QString &nodeId, const Node *peer)
     {
-        node.proxy = std::make_unique<TcpChaosProxy>();
-        if (!node.proxy->listen())
-            return false;
-        ServerConfig config = testConfig();
-        config.nodeId = nodeId;
-        config.clusterSecret = kClusterSecret;
-        config.clusterAdvertisePort = node.proxy->port();
-        // Far too small for what is written while cut: the queue is dropped, anti-entropy repairs.
-        config.hintQueueBytes = 64 * 1024;
-        config.antiEntropyIntervalMs = 1000;
-        config.metricsPort = 0;
-        if (peer)
-            config.peers = { QStringLiteral("127.0.0.1:%1").arg(peer->proxy->port()) };
-        node.server = startServer(config);
-        if (!node.server)
-            return false;
-        node.proxy->setUpstreamPort(node.server->clusterPort());
-        return true;
+        return startProxied(node, nodeId, peer, kClusterSecret, [](ServerConfig &config) {
+            // Far too small for what is written while cut: the queue is dropped, anti-entropy
+            // repairs.
+            config.hintQueueBytes = 64 * 1024;
+            config.antiEntropyIntervalMs = 1000;
+            config.metricsPort = 0;
+        });
     }
 
     static void cut(Node &a, Node &b, TcpChaosProxy::Mode mode)
@@ -195,8 +152,9 @@ class tst_ClusterAntiEntropy : public QObject
         QTimer check;
         bool converged = false;
         QObject::connect(&check, &QTimer::timeout, &loop, [&] {
-            converged = sinceLinkUp.isValid() && rootOf(*a.server) == rootOf(*b.server)
-                && sizeOf(*a.server) == sizeOf(*b.server);
+            converged = sinceLinkUp.isValid()
+                && lwwRootOf(*a.server, kMap) == lwwRootOf(*b.server, kMap)
+                && lwwSizeOf(*a.server, kMap) == lwwSizeOf(*b.server, kMap);
             if (converged)
                 loop.quit();
         });
@@ -221,13 +179,13 @@ private Q_SLOTS:
 
         QVERIFY(write(
             *a.server, 0, 10000, QDateTime::currentMSecsSinceEpoch(), QStringLiteral("writer-a")));
-        QCOMPARE(sizeOf(*a.server), 10000);
-        QVERIFY(sizeOf(*b.server) < 10000);
+        QCOMPARE(lwwSizeOf(*a.server, kMap), 10000);
+        QVERIFY(lwwSizeOf(*b.server, kMap) < 10000);
 
         const qint64 ms = healAndConverge(a, b);
         QVERIFY2(ms >= 0, "roots did not converge within 30 s of healing");
         qInfo() << "10,000 keys: link-up to equal roots in" << ms << "ms";
-        QCOMPARE(sizeOf(*b.server), 10000);
+        QCOMPARE(lwwSizeOf(*b.server, kMap), 10000);
         QCOMPARE(b.server->getMap(kMap)->get(QStringLiteral("key-9999")),
             std::optional<QCborValue>(QCborValue(QStringLiteral("writer-a9999"))));
         // B repaired itself from A's pushes (a replayed hint batch may have carried some first).
@@ -345,7 +303,7 @@ private Q_SLOTS:
         QVERIFY(cluster.startMeshed(3));
         ServerCoordinator *a = cluster.node(0);
         QVERIFY(write(*a, 0, 500, QDateTime::currentMSecsSinceEpoch(), QStringLiteral("writer-a")));
-        QTRY_COMPARE_WITH_TIMEOUT(sizeOf(*cluster.node(2)), 500, 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(lwwSizeOf(*cluster.node(2), kMap), 500, 5000);
         QVERIFY(cluster.stop(cluster.node(2)));
 
         QVERIFY(
@@ -357,11 +315,11 @@ private Q_SLOTS:
         QElapsedTimer sinceReady;
         sinceReady.start();
         QTRY_VERIFY_WITH_TIMEOUT(!c->cluster()->isJoining(), 10000);
-        QTRY_COMPARE_WITH_TIMEOUT(rootOf(*c), rootOf(*a), 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(lwwRootOf(*c, kMap), lwwRootOf(*a, kMap), 10000);
         qInfo()
             << "restart catch-up of 10,000 keys (links without a proxy): ready to equal roots in"
             << sinceReady.elapsed() << "ms";
-        QCOMPARE(sizeOf(*c), 10500);
+        QCOMPARE(lwwSizeOf(*c, kMap), 10500);
     }
 };
 

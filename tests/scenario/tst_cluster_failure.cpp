@@ -1,3 +1,4 @@
+#include "ClusterNodes.h"
 #include "TcpChaosProxy.h"
 #include "TestServer.h"
 #include "cluster/ClusterModule.h"
@@ -48,29 +49,11 @@ class tst_ClusterFailure : public QObject
 {
     Q_OBJECT
 
-    struct Node {
-        std::unique_ptr<TcpChaosProxy> proxy;
-        std::unique_ptr<ServerCoordinator> server;
-    };
+    using Node = ProxiedNode;
 
     static bool startNode(Node &node, const QString &nodeId, const Node *peer)
     {
-        node.proxy = std::make_unique<TcpChaosProxy>();
-        if (!node.proxy->listen())
-            return false;
-        ServerConfig config = testConfig();
-        config.nodeId = nodeId;
-        config.clusterSecret = kClusterSecret;
-        config.clusterAdvertisePort = node.proxy->port();
-        if (peer)
-            config.peers = { QStringLiteral("127.0.0.1:%1").arg(peer->proxy->port()) };
-        // The cluster port is known only once the node listens: dials before that are refused
-        // by the proxy's upstream and retried.
-        node.server = startServer(config);
-        if (!node.server)
-            return false;
-        node.proxy->setUpstreamPort(node.server->clusterPort());
-        return true;
+        return startProxied(node, nodeId, peer, kClusterSecret);
     }
 
 private Q_SLOTS:

@@ -1,3 +1,4 @@
+#include "ClusterNodes.h"
 #include "HttpProbe.h"
 #include "RawClient.h"
 #include "TcpChaosProxy.h"
@@ -28,37 +29,6 @@ ServerConfig nodeConfig(const QTemporaryDir &dir, const QString &name, const QSt
     for (const ServerCoordinator *peer : peers)
         config.peers.append(QStringLiteral("127.0.0.1:%1").arg(peer->clusterPort()));
     return config;
-}
-
-int upLinks(const ServerCoordinator &node)
-{
-    int links = 0;
-    for (const cluster::Member &member : node.members())
-        links += member.state == cluster::LinkState::Up;
-    return links;
-}
-
-int upMembers(const ServerCoordinator &node)
-{
-    int up = 0;
-    for (const cluster::MemberInfo &info : node.cluster()->memberInfos())
-        up += info.state == cluster::MemberState::Up;
-    return up;
-}
-
-// Every node: all members up, a link to each other node, one table (version and owners).
-bool meshed(const QList<ServerCoordinator *> &nodes)
-{
-    const cluster::PartitionTable &first = nodes.first()->cluster()->table();
-    for (const ServerCoordinator *node : nodes) {
-        const cluster::PartitionTable &table = node->cluster()->table();
-        if (upMembers(*node) != nodes.size() || upLinks(*node) != nodes.size() - 1
-            || node->cluster()->peerSocketCount() != nodes.size() - 1
-            || table.members().size() != nodes.size() || table.version() != first.version()
-            || table.members() != first.members() || table.coordinator() != first.coordinator())
-            return false;
-    }
-    return true;
 }
 
 cluster::MemberState stateOn(const ServerCoordinator &node, const QString &nodeId)
@@ -134,7 +104,7 @@ private Q_SLOTS:
         const QString cId = c->nodeId();
         QVERIFY(!cId.isEmpty());
 
-        QTRY_VERIFY_WITH_TIMEOUT(meshed({ a.get(), b.get(), c.get() }), 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(ClusterNodes::meshed({ a.get(), b.get(), c.get() }), 5000);
         const cluster::PartitionTable table = a->cluster()->table();
         for (const QString &id : { QStringLiteral("node-a"), QStringLiteral("node-b"), cId })
             QVERIFY(table.ownedBy(id) >= 90);
@@ -221,7 +191,7 @@ private Q_SLOTS:
         c = startServer(cConfig);
         QVERIFY(c);
         QCOMPARE(c->nodeId(), cId);
-        QTRY_VERIFY_WITH_TIMEOUT(meshed({ a.get(), b.get(), c.get() }), 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(ClusterNodes::meshed({ a.get(), b.get(), c.get() }), 5000);
         QVERIFY(a->cluster()->table().version() >= version + 2);
         QVERIFY(a->cluster()->table().members().contains(cId));
 

@@ -1,3 +1,4 @@
+#include "ClusterNodes.h"
 #include "RawClient.h"
 #include "TcpChaosProxy.h"
 #include "TestServer.h"
@@ -19,30 +20,13 @@ namespace {
 const QString kMap = QStringLiteral("partial");
 const QByteArray kClusterSecret("partial-partition-cluster-secret");
 
-QCborMap opBatch(int first, int count, qint64 millis, const QString &writer)
-{
-    QCborArray ops;
-    for (int i = first; i < first + count; ++i) {
-        protocol::ClientOp op;
-        op.id = QString::number(i);
-        op.mapName = kMap;
-        op.key = QStringLiteral("key-%1").arg(i);
-        op.opType = protocol::OpType::Put;
-        op.record = crdt::LwwRecord { QCborValue(writer + QString::number(i)),
-            { millis, 0, writer }, std::nullopt };
-        ops.append(op.toCbor());
-    }
-    return QCborMap { { QStringLiteral("type"), QStringLiteral("OP_BATCH") },
-        { QStringLiteral("payload"), QCborMap { { QStringLiteral("ops"), ops } } } };
-}
-
 // Writes keys [first, first + count) on node in one batch; the number of ops acked successfully.
 int write(ServerCoordinator &node, int first, int count, qint64 millis, const QString &writer)
 {
     RawClient client;
     if (!client.connectAndAuthenticate(node.port(), TestTokens::userToken(kTestSecret, writer)))
         return -1;
-    client.send(opBatch(first, count, millis, writer));
+    client.send(lwwPutBatch(kMap, first, count, millis, writer));
     const auto ack = client.take(QStringLiteral("OP_ACK"), 15000);
     if (!ack)
         return -1;
@@ -53,18 +37,6 @@ int write(ServerCoordinator &node, int first, int count, qint64 millis, const QS
     return succeeded;
 }
 
-quint32 rootOf(const ServerCoordinator &node)
-{
-    const crdt::LwwMap *map = node.getMap(kMap);
-    return map ? map->merkleTree().rootHash() : 0;
-}
-
-qsizetype sizeOf(const ServerCoordinator &node)
-{
-    const crdt::LwwMap *map = node.getMap(kMap);
-    return map ? map->size() : 0;
-}
-
 } // namespace
 
 // A↔B cut while C reaches both (docs/cluster.md §2, §11 tst_cluster_partial_partition): C gets
@@ -73,34 +45,19 @@ class tst_ClusterPartialPartition : public QObject
 {
     Q_OBJECT
 
-    struct Node {
-        std::unique_ptr<TcpChaosProxy> proxy;
-        std::unique_ptr<ServerCoordinator> server;
-    };
+    using Node = ProxiedNode;
 
     static bool startNode(Node &node, const QString &nodeId, const Node *peer)
     {
-        node.proxy = std::make_unique<TcpChaosProxy>();
-        if (!node.proxy->listen())
-            return false;
-        ServerConfig config = testConfig();
-        config.nodeId = nodeId;
-        config.clusterSecret = kClusterSecret;
-        config.clusterAdvertisePort = node.proxy->port();
-        config.antiEntropyIntervalMs = 1000;
-        if (peer)
-            config.peers = { QStringLiteral("127.0.0.1:%1").arg(peer->proxy->port()) };
-        node.server = startServer(config);
-        if (!node.server)
-            return false;
-        node.proxy->setUpstreamPort(node.server->clusterPort());
-        return true;
+        return startProxied(node, nodeId, peer, kClusterSecret,
+            [](ServerConfig &config) { config.antiEntropyIntervalMs = 1000; });
     }
 
     static bool converged(const QList<ServerCoordinator *> &nodes, qsizetype size)
     {
         for (const ServerCoordinator *node : nodes) {
-            if (sizeOf(*node) != size || rootOf(*node) != rootOf(*nodes.first()))
+            if (lwwSizeOf(*node, kMap) != size
+                || lwwRootOf(*node, kMap) != lwwRootOf(*nodes.first(), kMap))
                 return false;
         }
         return true;

@@ -16,38 +16,9 @@ namespace {
 
 const QString kMap = QStringLiteral("routing");
 
-QCborMap opBatch(int first, int count, qint64 millis)
-{
-    QCborArray ops;
-    for (int i = first; i < first + count; ++i) {
-        protocol::ClientOp op;
-        op.id = QString::number(i);
-        op.mapName = kMap;
-        op.key = QStringLiteral("key-%1").arg(i);
-        op.opType = protocol::OpType::Put;
-        op.record = crdt::LwwRecord { QCborValue(i), { millis, i, QStringLiteral("client-a") },
-            std::nullopt };
-        ops.append(op.toCbor());
-    }
-    return QCborMap { { QStringLiteral("type"), QStringLiteral("OP_BATCH") },
-        { QStringLiteral("payload"), QCborMap { { QStringLiteral("ops"), ops } } } };
-}
-
 QCborMap payloadOf(const QCborMap &message)
 {
     return message.value(QStringLiteral("payload")).toMap();
-}
-
-quint32 rootOf(const ServerCoordinator &node)
-{
-    const crdt::LwwMap *map = node.getMap(kMap);
-    return map ? map->merkleTree().rootHash() : 0;
-}
-
-qsizetype sizeOf(const ServerCoordinator &node)
-{
-    const crdt::LwwMap *map = node.getMap(kMap);
-    return map ? map->size() : 0;
 }
 
 } // namespace
@@ -92,16 +63,17 @@ private Q_SLOTS:
 
         const qint64 millis = QDateTime::currentMSecsSinceEpoch();
         for (int batch = 0; batch < 10; ++batch)
-            client.send(opBatch(batch * 100 + 1, 100, millis));
+            client.send(
+                lwwPutBatch(kMap, batch * 100 + 1, 100, millis, QStringLiteral("client-a")));
         QTRY_COMPARE_WITH_TIMEOUT(acked, 1000, 10000);
         QVERIFY2(missingAtAck.isEmpty(), qPrintable(missingAtAck.mid(0, 5).join(u',')));
-        QCOMPARE(sizeOf(*a), 1000);
+        QCOMPARE(lwwSizeOf(*a, kMap), 1000);
 
         // Every node is a full replica: all hold every key and agree on the Merkle root.
         for (ServerCoordinator *node : cluster.all())
-            QTRY_COMPARE_WITH_TIMEOUT(sizeOf(*node), 1000, 5000);
+            QTRY_COMPARE_WITH_TIMEOUT(lwwSizeOf(*node, kMap), 1000, 5000);
         for (ServerCoordinator *node : cluster.all())
-            QCOMPARE(rootOf(*node), rootOf(*a));
+            QCOMPARE(lwwRootOf(*node, kMap), lwwRootOf(*a, kMap));
 
         // A client of C syncs A's root from C's own replica.
         RawClient reader;
@@ -111,8 +83,8 @@ private Q_SLOTS:
             { QStringLiteral("mapName"), kMap } });
         const auto root = reader.take(QStringLiteral("SYNC_RESP_ROOT"));
         QVERIFY(root);
-        QCOMPARE(
-            quint32(payloadOf(*root).value(QStringLiteral("rootHash")).toInteger()), rootOf(*a));
+        QCOMPARE(quint32(payloadOf(*root).value(QStringLiteral("rootHash")).toInteger()),
+            lwwRootOf(*a, kMap));
     }
 
     void everyNodeServesOnePartitionMap()

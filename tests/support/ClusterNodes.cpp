@@ -2,6 +2,10 @@
 
 #include "TestServer.h"
 #include "cluster/ClusterModule.h"
+#include "crdt/LwwMap.h"
+#include "protocol/Messages.h"
+
+#include <QCborArray>
 
 #include <QTest>
 
@@ -91,11 +95,67 @@ bool ClusterNodes::meshed(const QList<ServerCoordinator *> &nodes)
         int up = 0;
         for (const cluster::MemberInfo &info : node->cluster()->memberInfos())
             up += info.state == cluster::MemberState::Up;
-        if (up != nodes.size() || node->cluster()->peerSocketCount() != nodes.size() - 1
+        int linksUp = 0;
+        for (const cluster::Member &member : node->members())
+            linksUp += member.state == cluster::LinkState::Up;
+        if (up != nodes.size() || linksUp != nodes.size() - 1
+            || node->cluster()->peerSocketCount() != nodes.size() - 1
             || table.members().size() != nodes.size() || table.version() != first.version()
             || table.members() != first.members() || table.coordinator() != first.coordinator())
             return false;
     }
+    return true;
+}
+
+QCborMap lwwPutBatch(const QString &map, int first, int count, qint64 millis, const QString &writer)
+{
+    QCborArray ops;
+    for (int i = first; i < first + count; ++i) {
+        protocol::ClientOp op;
+        op.id = QString::number(i);
+        op.mapName = map;
+        op.key = QStringLiteral("key-%1").arg(i);
+        op.opType = protocol::OpType::Put;
+        op.record = crdt::LwwRecord { QCborValue(writer + QString::number(i)),
+            { millis, 0, writer }, std::nullopt };
+        ops.append(op.toCbor());
+    }
+    return QCborMap { { QStringLiteral("type"), QStringLiteral("OP_BATCH") },
+        { QStringLiteral("payload"), QCborMap { { QStringLiteral("ops"), ops } } } };
+}
+
+quint32 lwwRootOf(const ServerCoordinator &node, const QString &map)
+{
+    const crdt::LwwMap *lww = node.getMap(map);
+    return lww ? lww->merkleTree().rootHash() : 0;
+}
+
+qsizetype lwwSizeOf(const ServerCoordinator &node, const QString &map)
+{
+    const crdt::LwwMap *lww = node.getMap(map);
+    return lww ? lww->size() : 0;
+}
+
+bool startProxied(ProxiedNode &node, const QString &nodeId, const ProxiedNode *peer,
+    const QByteArray &secret, const std::function<void(ServerConfig &)> &tweak)
+{
+    node.proxy = std::make_unique<TcpChaosProxy>();
+    if (!node.proxy->listen())
+        return false;
+    ServerConfig config = testConfig();
+    config.nodeId = nodeId;
+    config.clusterSecret = secret;
+    config.clusterAdvertisePort = node.proxy->port();
+    if (peer)
+        config.peers = { QStringLiteral("127.0.0.1:%1").arg(peer->proxy->port()) };
+    if (tweak)
+        tweak(config);
+    // The cluster port is known only once the node listens: dials before that are refused by
+    // the proxy's upstream and retried.
+    node.server = startServer(config);
+    if (!node.server)
+        return false;
+    node.proxy->setUpstreamPort(node.server->clusterPort());
     return true;
 }
 

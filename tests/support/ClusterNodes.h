@@ -2,10 +2,14 @@
 
 #include "ServerConfig.h"
 #include "ServerCoordinator.h"
+#include "TcpChaosProxy.h"
+
+#include <QCborMap>
 
 #include <QList>
 #include <QTemporaryDir>
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -45,5 +49,24 @@ private:
     QTemporaryDir m_dir;
     std::vector<std::unique_ptr<ServerCoordinator>> m_nodes;
 };
+
+// An OP_BATCH of LWW PUTs to `map`: keys key-<first> up to key-<first + count - 1>, ids equal to
+// the numbers, each valued writer + number and stamped (millis, 0, writer).
+QCborMap lwwPutBatch(
+    const QString &map, int first, int count, qint64 millis, const QString &writer);
+// The LWW map's Merkle root and size on a node; 0 when the node has no such map.
+quint32 lwwRootOf(const ServerCoordinator &node, const QString &map);
+qsizetype lwwSizeOf(const ServerCoordinator &node, const QString &map);
+
+// An in-process node behind a TcpChaosProxy that it advertises as its cluster address, so that
+// every link to it passes the proxy.
+struct ProxiedNode {
+    std::unique_ptr<TcpChaosProxy> proxy;
+    std::unique_ptr<ServerCoordinator> server;
+};
+// Starts node as nodeId with the cluster secret, dialling peer's proxy when given; `tweak` changes
+// the config before the start. False on failure.
+bool startProxied(ProxiedNode &node, const QString &nodeId, const ProxiedNode *peer,
+    const QByteArray &secret, const std::function<void(ServerConfig &)> &tweak = {});
 
 } // namespace wingman::test
