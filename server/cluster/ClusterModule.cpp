@@ -275,11 +275,8 @@ QStringList ClusterModule::replicaPeers() const
 
 bool ClusterModule::isClustered() const
 {
-    if (!m_options.peers.isEmpty())
-        return true;
-    const QList<MemberInfo> infos = memberInfos();
-    return std::any_of(infos.cbegin(), infos.cend(),
-        [this](const MemberInfo &info) { return info.nodeId != m_options.nodeId; });
+    // Asked on every commit: counts members rather than copying them.
+    return !m_options.peers.isEmpty() || (m_membership && m_membership->size() > 1);
 }
 
 bool ClusterModule::isReachable(const QString &nodeId) const

@@ -43,6 +43,8 @@ public:
     const MemberInfo *find(const QString &nodeId) const;
     // Every member, this node included, sorted by id.
     QList<MemberInfo> all() const { return m_members.values(); }
+    // Members known, this node included.
+    qsizetype size() const { return m_members.size(); }
 
     // Whether `incoming` replaces `held` (same member): the higher incarnation wins; at equal
     // incarnations the graver state does (left > down = leaving > suspect > up > joining).
