@@ -201,8 +201,8 @@ ServerCoordinator *ServerFactory::assemble(
     wireSessions(p);
     wireReplication(p, modules.bus, modules.cluster);
     if (modules.bus) {
-        p.primitiveRelay
-            = std::make_unique<primitives::PrimitiveRelay>(*modules.bus, p.topics, p.pnCounters);
+        p.primitiveRelay = std::make_unique<primitives::PrimitiveRelay>(
+            *modules.bus, p.topics, p.pnCounters, p.locks);
     }
     if (modules.cluster && p.replication) {
         modules.cluster->setPendingForPeers(

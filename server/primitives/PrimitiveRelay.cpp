@@ -2,6 +2,7 @@
 
 #include "cluster/PeerBus.h"
 #include "primitives/CounterService.h"
+#include "primitives/LockService.h"
 #include "primitives/PrimitivesLogging.h"
 #include "primitives/TopicService.h"
 #include "wire/MsgPackCodec.h"
@@ -22,12 +23,13 @@ QByteArray counterBody(const QString &name, const CounterState &state)
 
 } // namespace
 
-PrimitiveRelay::PrimitiveRelay(
-    cluster::PeerBus &bus, TopicService &topics, CounterService &counters, QObject *parent)
+PrimitiveRelay::PrimitiveRelay(cluster::PeerBus &bus, TopicService &topics,
+    CounterService &counters, LockService &locks, QObject *parent)
     : QObject(parent)
     , m_bus(bus)
     , m_topics(topics)
     , m_counters(counters)
+    , m_locks(locks)
 {
     connect(&bus, &cluster::PeerBus::frameReceived, this, &PrimitiveRelay::onFrame);
     connect(&bus, &cluster::PeerBus::linkUp, this, &PrimitiveRelay::sendCounters);
@@ -42,6 +44,20 @@ PrimitiveRelay::PrimitiveRelay(
     m_counters.setRelay([this](const QString &name, const CounterState &state) {
         broadcast(counterBody(name, state));
     });
+    LockService::Cluster lockCluster;
+    lockCluster.ownerOf = [this](const QString &name) {
+        const cluster::PartitionTable &table = m_bus.table();
+        if (!m_bus.isClustered() || table.isEmpty())
+            return QString();
+        const QString owner = table.owner(cluster::PartitionTable::partitionOf(name));
+        return owner == m_bus.localNodeId() ? QString() : owner;
+    };
+    lockCluster.send = [this](const QString &nodeId, const QCborMap &frame) {
+        return m_bus.isReachable(nodeId) && m_bus.send(nodeId, wire::MsgPackCodec::encode(frame));
+    };
+    lockCluster.broadcast
+        = [this](const QCborMap &frame) { broadcast(wire::MsgPackCodec::encode(frame)); };
+    m_locks.setCluster(std::move(lockCluster));
 }
 
 void PrimitiveRelay::broadcast(const QByteArray &body)
@@ -64,9 +80,20 @@ void PrimitiveRelay::sendCounters(const QString &nodeId)
 
 void PrimitiveRelay::onFrame(const QString &nodeId, const QString &type, const QByteArray &body)
 {
-    if (type != kTopic && type != kCounter)
+    const bool lockFrame = type == LockService::kRequestFrame || type == LockService::kGrantFrame
+        || type == LockService::kReleaseFrame || type == LockService::kReleasedFrame
+        || type == LockService::kTokenFrame || type == LockService::kClientGoneFrame;
+    if (type != kTopic && type != kCounter && !lockFrame)
         return;
     const wire::DecodeResult decoded = wire::MsgPackCodec::decode(body);
+    if (lockFrame) {
+        if (!decoded.ok || !decoded.value.isMap()) {
+            qCWarning(lcPrimitives) << "unreadable" << type << "frame from" << nodeId;
+            return;
+        }
+        m_locks.handleFrame(nodeId, type, decoded.value.toMap());
+        return;
+    }
     const QCborMap frame = decoded.value.toMap();
     const QCborValue name
         = frame.value(type == kTopic ? QStringLiteral("topic") : QStringLiteral("name"));

@@ -10,13 +10,15 @@ class PeerBus;
 namespace wingman::primitives {
 
 class CounterService;
+class LockService;
 class TopicService;
 
 // Topics and PN counters across the cluster (docs/cluster.md §7) over the PeerBus: a publication
 // goes as TOPIC {topic, data, publisherId} to every reachable member, which delivers it to its
 // own subscribers (no hints: a member unreachable at publish time misses it); a counter changed
 // here goes as COUNTER {name, state} to every reachable member, which merges it. On link-up the
-// counters this node has touched are sent to the new peer; the merge is idempotent.
+// counters this node has touched are sent to the new peer; the merge is idempotent. Locks live on
+// the owner of their name's partition; the relay carries LockService's frames.
 class PrimitiveRelay : public QObject
 {
     Q_OBJECT
@@ -25,7 +27,7 @@ public:
     static constexpr QLatin1StringView kCounter { "COUNTER" };
 
     PrimitiveRelay(cluster::PeerBus &bus, TopicService &topics, CounterService &counters,
-        QObject *parent = nullptr);
+        LockService &locks, QObject *parent = nullptr);
 
 private:
     void onFrame(const QString &nodeId, const QString &type, const QByteArray &body);
@@ -36,6 +38,7 @@ private:
     cluster::PeerBus &m_bus;
     TopicService &m_topics;
     CounterService &m_counters;
+    LockService &m_locks;
 };
 
 } // namespace wingman::primitives

@@ -1,3 +1,4 @@
+#include "ClusterNodes.h"
 #include "RawClient.h"
 #include "TestServer.h"
 #include "TestTokens.h"
@@ -391,6 +392,44 @@ private Q_SLOTS:
         QVERIFY(!mine->isLocked());
         QTRY_COMPARE_WITH_TIMEOUT(theirsAcquired.size(), 1, 10000);
         QVERIFY(theirs->fencingToken() > mine->fencingToken());
+    }
+
+    void clusterLocksLiveOnTheOwnerOfTheirName()
+    {
+        ClusterNodes cluster;
+        QVERIFY(cluster.startMeshed(2));
+        QString name;
+        for (int i = 0; name.isEmpty() && i < 1000; ++i) {
+            const QString candidate = QStringLiteral("job-%1").arg(i);
+            if (cluster.ownerOf(candidate) == cluster.node(1))
+                name = candidate;
+        }
+        QVERIFY(!name.isEmpty());
+        auto onA = connectTo(cluster.node(0)->port(), QStringLiteral("a"));
+        auto onB = connectTo(cluster.node(1)->port(), QStringLiteral("b"));
+        auto alsoOnA = connectTo(cluster.node(0)->port(), QStringLiteral("c"));
+        QVERIFY(onA && onB && alsoOnA);
+
+        // Granted by node-b through node-a.
+        onA->send(request(QStringLiteral("a1"), name, 300000));
+        const qint64 first = granted(*onA, QStringLiteral("a1"), name);
+        QVERIFY(first > 0);
+        onB->send(request(QStringLiteral("b1"), name));
+        QVERIFY(roundTrip(*onB));
+        alsoOnA->send(request(QStringLiteral("c1"), name));
+        QVERIFY(roundTrip(*alsoOnA));
+        QVERIFY(!onB->has(QStringLiteral("LOCK_GRANTED")));
+        QVERIFY(!alsoOnA->has(QStringLiteral("LOCK_GRANTED")));
+
+        onA->send(release(QStringLiteral("a-rel"), name, double(first)));
+        QCOMPARE(released(*onA, QStringLiteral("a-rel")), std::optional<bool>(true));
+        const qint64 second = granted(*onB, QStringLiteral("b1"), name);
+        QVERIFY(second > first);
+
+        // The holder leaving passes it on to a client of the other node.
+        onB->close();
+        QVERIFY(onB->waitForDisconnected());
+        QVERIFY(granted(*alsoOnA, QStringLiteral("c1"), name) > second);
     }
 };
 
