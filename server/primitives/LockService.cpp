@@ -132,6 +132,7 @@ void LockService::handle(network::Session &session, const protocol::LockReleaseM
                     { kToken, message.fencingToken }, { kClientId, qint64(session.id()) } }))) {
         return;
     }
+    m_sessions.insert(session.id(), &session);
     release(Holder { {}, session.id() }, requestId, message.name, message.fencingToken);
 }
 

@@ -4,9 +4,13 @@
 #include "TestTokens.h"
 #include "auth/SecurityPolicy.h"
 #include "client/SyncEngine.h"
+#include "storage/StorageUrl.h"
 
 #include <QDateTime>
 #include <QSignalSpy>
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -75,6 +79,33 @@ void verifyError(RawClient &client, int code, const QString &text)
     QCOMPARE(error.value(QStringLiteral("code")).toInteger(), code);
     QVERIFY2(error.value(QStringLiteral("message")).toString().startsWith(text),
         qPrintable(error.value(QStringLiteral("message")).toString()));
+}
+
+// Runs statements on the test PostgreSQL server's database; false (with a warning) on failure.
+bool postgresAdmin(const storage::StorageUrl &url, const QStringList &statements)
+{
+    const QString name = QStringLiteral("tst_counters.admin");
+    bool ok = true;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), name);
+        db.setHostName(url.host);
+        db.setPort(url.port);
+        db.setUserName(url.user);
+        db.setPassword(url.password);
+        db.setDatabaseName(url.database);
+        ok = db.open();
+        if (!ok)
+            qWarning("%s", qPrintable(db.lastError().text()));
+        QSqlQuery query(db);
+        for (const QString &statement : statements) {
+            if (ok && !query.exec(statement)) {
+                qWarning("%s: %s", qPrintable(statement), qPrintable(query.lastError().text()));
+                ok = false;
+            }
+        }
+    }
+    QSqlDatabase::removeDatabase(name);
+    return ok;
 }
 
 client::SyncEngineConfig engineConfig(quint16 port, const QString &nodeId)
@@ -244,28 +275,42 @@ private Q_SLOTS:
 
     void countsOutlivePostgresRestarts()
     {
-        const QString url = qEnvironmentVariable("WINGMAN_TEST_POSTGRES_URL");
-        if (url.isEmpty())
+        const QString text = qEnvironmentVariable("WINGMAN_TEST_POSTGRES_URL");
+        if (text.isEmpty())
             QSKIP("WINGMAN_TEST_POSTGRES_URL is not set; run under scripts/with-postgres.sh");
+        QString why;
+        const std::optional<storage::StorageUrl> url = storage::StorageUrl::parse(text, &why);
+        QVERIFY2(url, qPrintable(why));
+        const QString database
+            = QStringLiteral("tst_counters_%1").arg(QDateTime::currentMSecsSinceEpoch());
+        QVERIFY(postgresAdmin(*url, { QStringLiteral("CREATE DATABASE %1").arg(database) }));
+        QUrl own(text);
+        own.setPath(QLatin1Char('/') + database);
         ServerConfig config = testConfig();
-        config.storage = url;
-        const QString name = QStringLiteral("visits-%1").arg(QDateTime::currentMSecsSinceEpoch());
+        config.storage = own.toString(QUrl::FullyEncoded);
         const QCborMap state = wingmanState(QCborMap { { QStringLiteral("a"), 4 } }, {});
         {
             auto server = startServer(config);
             QVERIFY(server);
             auto client = connectTo(server->port(), QStringLiteral("u"));
             QVERIFY(client);
-            client->send(counterSync(name, state));
-            QCOMPARE(stateOf(*client, QStringLiteral("COUNTER_UPDATE"), name), state);
+            client->send(counterSync(QStringLiteral("visits"), state));
+            QCOMPARE(stateOf(*client, QStringLiteral("COUNTER_UPDATE"), QStringLiteral("visits")),
+                state);
             QVERIFY(stopServer(*server));
         }
-        auto server = startServer(config);
-        QVERIFY(server);
-        auto client = connectTo(server->port(), QStringLiteral("u"));
-        QVERIFY(client);
-        client->send(counterRequest(name));
-        QCOMPARE(stateOf(*client, QStringLiteral("COUNTER_RESPONSE"), name), state);
+        {
+            auto server = startServer(config);
+            QVERIFY(server);
+            auto client = connectTo(server->port(), QStringLiteral("u"));
+            QVERIFY(client);
+            client->send(counterRequest(QStringLiteral("visits")));
+            QCOMPARE(stateOf(*client, QStringLiteral("COUNTER_RESPONSE"), QStringLiteral("visits")),
+                state);
+            QVERIFY(stopServer(*server));
+        }
+        QVERIFY(postgresAdmin(
+            *url, { QStringLiteral("DROP DATABASE IF EXISTS %1 WITH (FORCE)").arg(database) }));
     }
 
     void syncEngineCounterHandles()

@@ -1,5 +1,6 @@
 #include "ClusterNodes.h"
 #include "RawClient.h"
+#include "SlowWsClient.h"
 #include "TestServer.h"
 #include "TestTokens.h"
 #include "auth/SecurityPolicy.h"
@@ -232,6 +233,40 @@ private Q_SLOTS:
                      .value(QStringLiteral("data"))
                      .toInteger(),
             2);
+    }
+
+    void slowSubscriberIsCutOffByTheOutboundBudget()
+    {
+        ServerConfig config = testConfig();
+        config.outboundBudgetBytes = 256 * 1024;
+        config.slowConsumerGraceMs = 200;
+        auto server = startServer(config);
+        QVERIFY(server);
+        auto publisher = connectTo(server->port(), QStringLiteral("p"));
+        auto fast = connectTo(server->port(), QStringLiteral("f"));
+        QVERIFY(publisher && fast);
+        SlowWsClient slow;
+        QVERIFY(slow.connectAndAuthenticate(server->port(), TestTokens::userToken(kTestSecret)));
+        slow.send(sub(QStringLiteral("firehose")));
+        slow.send(
+            QCborMap { { kType, QStringLiteral("PING") }, { QStringLiteral("timestamp"), 1 } });
+        QVERIFY(slow.take(QStringLiteral("PONG"), 10000));
+        slow.stopReading();
+        fast->send(sub(QStringLiteral("firehose")));
+        QVERIFY(roundTrip(*fast));
+
+        const QByteArray chunk(4096, 'x');
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                for (int i = 0; i < 50; ++i)
+                    publisher->send(pub(QStringLiteral("firehose"), chunk));
+                return roundTrip(*publisher) && server->counters().slowConsumerDrops == 1;
+            },
+            30000));
+        QTRY_COMPARE_WITH_TIMEOUT(server->connections().size(), 2, 10000);
+        QVERIFY(publisher->isConnected() && fast->isConnected());
+        const QCborMap got = payloadOf(fast->take(QStringLiteral("TOPIC_MESSAGE"), 10000));
+        QCOMPARE(got.value(QStringLiteral("data")).toByteArray(), chunk);
     }
 
     void syncEngineTopicHandles()
