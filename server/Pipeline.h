@@ -3,6 +3,7 @@
 #include "ServerConfig.h"
 #include "auth/JwtVerifier.h"
 #include "cluster/AntiEntropy.h"
+#include "cluster/ClusterGc.h"
 #include "cluster/PartitionMapService.h"
 #include "cluster/WriteReplication.h"
 #include "live/QueryHandler.h"
@@ -81,6 +82,9 @@ struct Pipeline {
     // With a cluster bus: replication, peers' changes and the ack sets (docs/cluster.md §4).
     // Declared last so it is gone before the parts it hooks.
     std::unique_ptr<cluster::WriteReplication> replication;
+    // With a cluster bus: the agreed tombstone horizon (docs/cluster.md §6); it prunes through gc
+    // and sets replication's ChangeApplier's horizon, so it goes before replication.
+    std::unique_ptr<cluster::ClusterGc> clusterGc;
     // With a cluster bus: Merkle anti-entropy with each peer (docs/cluster.md §5); it merges
     // through replication's ChangeApplier, so it goes first.
     std::unique_ptr<cluster::AntiEntropy> antiEntropy;
