@@ -18,4 +18,10 @@
     X(OrMapSyncInit, protocol::OrMapSyncInitMessage, Authenticated, Read, sync)                    \
     X(OrMapMerkleReqBucket, protocol::OrMapMerkleReqBucketMessage, Authenticated, Read, sync)      \
     X(OrMapDiffRequest, protocol::OrMapDiffRequestMessage, Authenticated, Read, sync)              \
-    X(PartitionMapRequest, protocol::PartitionMapRequestMessage, Authenticated, None, partitionMaps)
+    X(PartitionMapRequest, protocol::PartitionMapRequestMessage, Authenticated, None,              \
+        partitionMaps)                                                                             \
+    X(EntryProcess, protocol::EntryProcessMessage, Authenticated, None, entryProcessors)           \
+    X(EntryProcessBatch, protocol::EntryProcessBatchMessage, Authenticated, None, entryProcessors) \
+    X(RegisterResolver, protocol::RegisterResolverMessage, Authenticated, None, resolvers)         \
+    X(UnregisterResolver, protocol::UnregisterResolverMessage, Authenticated, None, resolvers)     \
+    X(ListResolvers, protocol::ListResolversMessage, Authenticated, None, resolvers)

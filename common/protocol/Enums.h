@@ -45,6 +45,17 @@ enum class MessageType {
     GcPrune,
     PartitionMapRequest,
     PartitionMap,
+    EntryProcess,
+    EntryProcessResponse,
+    EntryProcessBatch,
+    EntryProcessBatchResponse,
+    RegisterResolver,
+    RegisterResolverResponse,
+    UnregisterResolver,
+    UnregisterResolverResponse,
+    ListResolvers,
+    ListResolversResponse,
+    MergeRejected,
 };
 
 // The wire name ("OP_BATCH"); messageTypeFromName is its inverse, nullopt for unknown names.
