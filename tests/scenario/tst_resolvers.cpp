@@ -4,9 +4,13 @@
 #include "client/SyncEngine.h"
 #include "crdt/LwwMap.h"
 #include "protocol/Messages.h"
+#include "storage/StorageUrl.h"
 
 #include <QCborArray>
+#include <QScopeGuard>
 #include <QSignalSpy>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -350,10 +354,62 @@ private Q_SLOTS:
         QCOMPARE(list(*stranger, u"public"_s), QStringList());
     }
 
+    // Runs statements on the test PostgreSQL server's own database.
+    static bool postgresAdmin(const storage::StorageUrl &url, const QStringList &statements)
+    {
+        const QString name = u"tst_resolvers.admin"_s;
+        bool ok = true;
+        {
+            QSqlDatabase db = QSqlDatabase::addDatabase(u"QPSQL"_s, name);
+            db.setHostName(url.host);
+            db.setPort(url.port);
+            db.setUserName(url.user);
+            db.setPassword(url.password);
+            db.setDatabaseName(url.database);
+            ok = db.open();
+            QSqlQuery query(db);
+            for (const QString &statement : statements)
+                ok = ok && query.exec(statement);
+        }
+        QSqlDatabase::removeDatabase(name);
+        return ok;
+    }
+
+    void resolversOutliveRestarts_data()
+    {
+        QTest::addColumn<QString>("kind");
+        QTest::newRow("sqlite") << u"sqlite"_s;
+        QTest::newRow("postgres") << u"postgres"_s;
+    }
+
     void resolversOutliveRestarts()
     {
+        QFETCH(QString, kind);
+        QString storage = u"sqlite:"_s + m_dir.filePath(u"resolvers.db"_s);
+        std::optional<storage::StorageUrl> admin;
+        const QString database = u"wingman_resolvers_%1"_s.arg(QCoreApplication::applicationPid());
+        if (kind == u"postgres"_s) {
+            const QString url = qEnvironmentVariable("WINGMAN_TEST_POSTGRES_URL");
+            if (url.isEmpty())
+                QSKIP("WINGMAN_TEST_POSTGRES_URL is not set; run through scripts/with-postgres.sh");
+            admin = storage::StorageUrl::parse(url);
+            QVERIFY(admin);
+            QVERIFY(postgresAdmin(*admin,
+                { u"DROP DATABASE IF EXISTS %1"_s.arg(database),
+                    u"CREATE DATABASE %1"_s.arg(database) }));
+            storage = u"postgres://%1:%2@%3:%4/%5"_s.arg(admin->user, admin->password, admin->host)
+                          .arg(admin->port)
+                          .arg(database);
+        }
+        const auto dropDatabase = qScopeGuard([&] {
+            if (admin) {
+                if (m_server)
+                    stopServer(*m_server);
+                m_server.reset();
+                postgresAdmin(*admin, { u"DROP DATABASE IF EXISTS %1"_s.arg(database) });
+            }
+        });
         QVERIFY(stopServer(*m_server));
-        const QString storage = u"sqlite:"_s + m_dir.filePath(u"resolvers.db"_s);
         m_server = startServer(config(storage));
         QVERIFY(m_server);
         {
