@@ -20,6 +20,9 @@ namespace {
 // A script that keeps losing its key to client writes gives up rather than run for ever.
 constexpr int kMaxAttempts = 8;
 constexpr qsizetype kMaxNameChars = 100;
+// Requests waiting in all key queues: beyond, a client flooding the node is refused.
+constexpr qsizetype kMaxWaiting = 10000;
+const QString kQueueFull = QStringLiteral("Entry processor queue is full; try again later");
 
 protocol::EntryProcessResult failure(const QString &error)
 {
@@ -99,6 +102,10 @@ void EntryProcessorHandler::handle(
         reply(failure(QStringLiteral("Invalid key: must not be empty")));
         return;
     }
+    if (m_waiting >= kMaxWaiting) {
+        reply(failure(kQueueFull));
+        return;
+    }
     job.mapName = message.mapName;
     job.key = message.key;
     job.done = reply;
@@ -130,35 +137,42 @@ void EntryProcessorHandler::handle(
         session.send(batch->response);
         return;
     }
-    // The keys run one after another; the last one's result sends the reply.
+    // The keys run one after another; the last one's result sends the reply. Each next key
+    // starts from the event loop, so a long batch of keys answered at once never recurses.
     std::weak_ptr<Batch> weak = batch;
     batch->runNext = [this, weak] {
         const std::shared_ptr<Batch> state = weak.lock();
         if (!state)
             return;
-        if (state->next == state->keys.size()) {
-            if (state->origin)
-                state->origin->send(state->response);
-            state->runNext = nullptr;
+        while (state->next < state->keys.size()) {
+            const QString key = state->keys.at(state->next++);
+            if (key.isEmpty() || m_waiting >= kMaxWaiting) {
+                state->response.results.insert(key,
+                    failure(key.isEmpty() ? QStringLiteral("Invalid key: must not be empty")
+                                          : kQueueFull)
+                        .toCbor());
+                continue;
+            }
+            Job job;
+            job.mapName = state->mapName;
+            job.key = key;
+            job.processor = state->processor;
+            job.done = [this, state, key](const protocol::EntryProcessResult &result) {
+                state->response.results.insert(key, result.toCbor());
+                QMetaObject::invokeMethod(
+                    this,
+                    [state] {
+                        if (state->runNext)
+                            state->runNext();
+                    },
+                    Qt::QueuedConnection);
+            };
+            enqueue(std::move(job));
             return;
         }
-        const QString key = state->keys.at(state->next++);
-        if (key.isEmpty()) {
-            state->response.results.insert(
-                key, failure(QStringLiteral("Invalid key: must not be empty")).toCbor());
-            state->runNext();
-            return;
-        }
-        Job job;
-        job.mapName = state->mapName;
-        job.key = key;
-        job.processor = state->processor;
-        job.done = [state, key](const protocol::EntryProcessResult &result) {
-            state->response.results.insert(key, result.toCbor());
-            if (state->runNext)
-                state->runNext();
-        };
-        enqueue(std::move(job));
+        if (state->origin)
+            state->origin->send(state->response);
+        state->runNext = nullptr;
     };
     batch->runNext();
 }
@@ -167,6 +181,7 @@ void EntryProcessorHandler::enqueue(Job job)
 {
     const QString slot = slotOf(job.mapName, job.key);
     m_queues[slot].jobs.push_back(std::move(job));
+    ++m_waiting;
     start(slot);
 }
 
@@ -232,6 +247,7 @@ void EntryProcessorHandler::finish(
     Job finished = std::move(job);
     it->jobs.pop_front();
     it->running = false;
+    --m_waiting;
     ++m_processed;
     if (!run.error.isEmpty() || !map) {
         finished.done(failure(run.error));

@@ -91,6 +91,7 @@ private:
         bool running = false; // the front job is running
     };
     QHash<QString, KeyQueue> m_queues; // by map and key
+    qsizetype m_waiting = 0; // jobs in every queue
     quint64 m_processed = 0;
     quint64 m_reruns = 0;
 };

@@ -239,6 +239,21 @@ private Q_SLOTS:
         QCOMPARE(results.value(u"z"_s).toMap().value(u"error"_s).toString(), u"no z"_s);
         QCOMPARE(stored(u"y"_s), std::optional<QCborValue>(u"y!"_s));
         QCOMPARE(stored(u"z"_s), std::nullopt);
+
+        // A long batch of keys answered at once (a built-in) completes too.
+        QCborArray keys;
+        for (int i = 0; i < 20000; ++i)
+            keys.append(u"many-%1"_s.arg(i));
+        // Waits in a real event loop: RawClient::take() polls, which would pace the node too.
+        QSignalSpy received(c.get(), &RawClient::messageReceived);
+        c->send(QCborMap { { u"type"_s, u"ENTRY_PROCESS_BATCH"_s }, { u"requestId"_s, u"b2"_s },
+            { u"mapName"_s, u"public"_s }, { u"keys"_s, keys },
+            { u"processor"_s, processor(u"builtin:put_if_absent"_s, u"x"_s, 1) } });
+        while (!c->has(u"ENTRY_PROCESS_BATCH_RESPONSE"_s) && received.wait(30000)) { }
+        const auto many = c->take(u"ENTRY_PROCESS_BATCH_RESPONSE"_s, 0);
+        QVERIFY(many);
+        QCOMPARE(many->value(u"results"_s).toMap().size(), 20000);
+        QCOMPARE(stored(u"many-19999"_s), std::optional<QCborValue>(1));
     }
 
     void keyIsReadModifyWrittenAtomically()
