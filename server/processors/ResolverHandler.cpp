@@ -8,8 +8,10 @@
 #include "processors/EntryProcessorHandler.h"
 #include "processors/ScriptPool.h"
 #include "processors/ScriptValues.h"
+#include "storage/Storage.h"
 
 #include <QCborArray>
+#include <QPointer>
 
 namespace wingman::processors {
 
@@ -37,6 +39,7 @@ ResolverHandler::ResolverHandler(maps::MapRegistry &maps, const auth::SecurityPo
     , m_policy(policy)
     , m_committer(committer)
     , m_scripts(scripts)
+    , m_storage(storage)
     , m_options(options)
     , m_registry(storage)
 { }
@@ -100,8 +103,22 @@ void ResolverHandler::handle(
     qCInfo(lcProcessors).noquote() << "resolver" << resolver.name << "registered on map"
                                    << resolver.mapName << "by" << resolver.userId;
     m_registry.put(std::move(resolver));
-    response.success = true;
-    session.send(response);
+    replyWhenStored(session, std::move(response));
+}
+
+template <typename Response>
+void ResolverHandler::replyWhenStored(network::Session &session, Response response)
+{
+    // Metadata commits with the next group; an empty write is answered once that group is.
+    QPointer<network::Session> origin(&session);
+    m_storage.write({}, [origin, response = std::move(response)](const QString &error) mutable {
+        if (!origin)
+            return;
+        response.success = error.isEmpty();
+        if (!error.isEmpty())
+            response.error = QStringLiteral("Storage failure; the change may not be kept");
+        origin->send(response);
+    });
 }
 
 void ResolverHandler::handle(
@@ -123,8 +140,7 @@ void ResolverHandler::handle(
         return;
     }
     m_registry.remove(message.mapName, message.resolverName);
-    response.success = true;
-    session.send(response);
+    replyWhenStored(session, std::move(response));
 }
 
 void ResolverHandler::handle(

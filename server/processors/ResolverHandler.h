@@ -55,11 +55,14 @@ private:
     // Stores value (null: a tombstone) at key under a fresh server timestamp and publishes it to
     // every subscriber.
     void serverWrite(const QString &mapName, const QString &key, const QCborValue &value);
+    // Sends response once what the registry stored is durable.
+    template <typename Response> void replyWhenStored(network::Session &session, Response response);
 
     maps::MapRegistry &m_maps;
     const auth::SecurityPolicy &m_policy;
     ops::Committer &m_committer;
     ScriptPool &m_scripts;
+    storage::Storage &m_storage;
     Options m_options;
     ResolverRegistry m_registry;
     quint64 m_rejected = 0;
