@@ -1,6 +1,7 @@
 #include "processors/Sandbox.h"
 
 #include "processors/ScriptValues.h"
+#include "processors/SpreadRewriter.h"
 #include "processors/Watchdog.h"
 
 #include <QJSEngine>
@@ -77,6 +78,14 @@ Sandbox::Call Sandbox::call(const QString &source, const QJSValueList &args)
         function = *found;
     } else {
         function = m_engine->evaluate(source);
+        if (function.isError() && !m_engine->isInterrupted()) {
+            // The engine lacks object spread; a literal with one compiles once rewritten.
+            if (const std::optional<QString> rewritten = SpreadRewriter::rewrite(source)) {
+                const QJSValue retried = m_engine->evaluate(*rewritten);
+                if (retried.isCallable())
+                    function = retried;
+            }
+        }
         if (function.isError() || !function.isCallable()) {
             result.error = function.isError() ? function.toString()
                                               : QStringLiteral("SyntaxError: not a function body");

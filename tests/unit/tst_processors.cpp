@@ -3,6 +3,7 @@
 #include "processors/ResolverRegistry.h"
 #include "processors/Sandbox.h"
 #include "processors/ScriptValues.h"
+#include "processors/SpreadRewriter.h"
 #include "processors/Watchdog.h"
 
 #include <QCborArray>
@@ -163,6 +164,50 @@ private Q_SLOTS:
                          u"return { value: 'x'.repeat(11) };"_s, kUndefined, u"k"_s, kUndefined)
                      .error,
             u"Processor result too large"_s);
+    }
+
+    void objectSpreadIsRewritten_data()
+    {
+        QTest::addColumn<QString>("code");
+        QTest::addColumn<QString>("expected"); // JSON of the returned value
+        QTest::newRow("merge") << u"return { value: { ...value, ...args } };"_s
+                               << u"{\"a\":1,\"b\":3,\"c\":4}"_s;
+        QTest::newRow("mixed")
+            << u"return { value: { x: 0, ...args, y: '}', ...{ z: [1, 2] } } };"_s
+            << u"{\"x\":0,\"b\":3,\"c\":4,\"y\":\"}\",\"z\":[1,2]}"_s;
+        QTest::newRow("nested") << u"const o = { a: { ...args, n: { ...value } } }; "
+                                   "return { value: o };"_s
+                                << u"{\"a\":{\"b\":3,\"c\":4,\"n\":{\"a\":1,\"b\":2}}}"_s;
+        QTest::newRow("strings and comments")
+            << u"/* { ...x } */ const s = '...{'; // { ...y }\n"
+               "const r = /\\{.../; return { value: { ...value, s, t: `${s}{...}`, "
+               "r: r.test('{abc') } };"_s
+            << u"{\"a\":1,\"b\":2,\"s\":\"...{\",\"t\":\"...{{...}\",\"r\":true}"_s;
+        QTest::newRow("array spread untouched")
+            << u"return { value: [...[1], ...[2]] };"_s << u"[1,2]"_s;
+        QTest::newRow("conditional update")
+            << u"if (value?.version !== args.expectedVersion) return { value, result: false }; "
+               "return { value: { ...value, ...args.newData, version: value.version + 1 } };"_s
+            << u"{\"a\":1,\"b\":2,\"version\":2,\"d\":5}"_s;
+    }
+    void objectSpreadIsRewritten()
+    {
+        QFETCH(QString, code);
+        QFETCH(QString, expected);
+        Watchdog watchdog;
+        Sandbox sandbox(watchdog, {});
+        QCborMap value { { u"a"_s, 1 }, { u"b"_s, 2 } };
+        QCborMap args { { u"b"_s, 3 }, { u"c"_s, 4 } };
+        if (QTest::currentDataTag() == QByteArray("conditional update")) {
+            value.insert(u"version"_s, 1);
+            args = QCborMap { { u"expectedVersion"_s, 1 },
+                { u"newData"_s, QCborMap { { u"d"_s, 5 } } } };
+        }
+        const ProcessorRun run = sandbox.runProcessor(code, value, u"k"_s, args);
+        QVERIFY2(run.error.isEmpty(), qPrintable(run.error));
+        QVERIFY2(ScriptValues::deepEqual(run.value, ScriptValues::fromJson(expected)),
+            qPrintable(ScriptValues::toJson(run.value)));
+        QCOMPARE(SpreadRewriter::rewrite(u"return [1, 2];"_s), std::nullopt);
     }
 
     void resolverRunsGiveTheirAction()
