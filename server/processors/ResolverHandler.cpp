@@ -21,6 +21,8 @@ using Verdict = ops::OperationHandler::LwwVerdict;
 using Action = auth::SecurityPolicy::Action;
 
 constexpr qsizetype kMaxNameChars = 100;
+// How long a resolver the watchdog stopped is skipped.
+constexpr qint64 kBenchMs = 10000;
 
 QCborMap timestampObject(const crdt::Timestamp &timestamp)
 {
@@ -102,6 +104,7 @@ void ResolverHandler::handle(
     }
     qCInfo(lcProcessors).noquote() << "resolver" << resolver.name << "registered on map"
                                    << resolver.mapName << "by" << resolver.userId;
+    m_benched.remove(resolver.mapName + QChar(0) + resolver.name);
     m_registry.put(std::move(resolver));
     replyWhenStored(session, std::move(response));
 }
@@ -217,7 +220,20 @@ Verdict ResolverHandler::resolve(network::Session &session, const protocol::Clie
 
     Sandbox &sandbox = m_scripts.local();
     for (const Resolver &resolver : chain) {
+        const QString id = resolver.mapName + QChar(0) + resolver.name;
+        if (const auto benched = m_benched.constFind(id); benched != m_benched.cend()) {
+            if (!benched->hasExpired())
+                continue;
+            m_benched.erase(benched);
+        }
         const ResolverRun run = sandbox.runResolver(resolver.code, context);
+        if (run.interrupted) {
+            qCWarning(lcProcessors).noquote()
+                << "resolver" << resolver.name << "on" << op.mapName << "stopped (" << run.error
+                << "); skipped for" << kBenchMs << "ms";
+            m_benched.insert(id, QDeadlineTimer(kBenchMs));
+            continue;
+        }
         if (!run.error.isEmpty()) {
             qCDebug(lcProcessors).noquote()
                 << "resolver" << resolver.name << "on" << op.mapName << "failed:" << run.error;

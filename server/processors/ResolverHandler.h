@@ -4,6 +4,8 @@
 #include "processors/ResolverRegistry.h"
 #include "protocol/ProcessorMessages.h"
 
+#include <QDeadlineTimer>
+#include <QHash>
 #include <QObject>
 
 namespace wingman::auth {
@@ -65,6 +67,9 @@ private:
     storage::Storage &m_storage;
     Options m_options;
     ResolverRegistry m_registry;
+    // Resolvers the watchdog stopped, by map and name: skipped until the deadline, so that one
+    // that spins cannot hold every write to its map for the time limit.
+    QHash<QString, QDeadlineTimer> m_benched;
     quint64 m_rejected = 0;
 };
 

@@ -150,6 +150,7 @@ template <typename Run, typename Work> Run Sandbox::guarded(Work work)
     if (verdict == Watchdog::Verdict::None && !m_engine->isInterrupted())
         return run;
     Run stopped;
+    stopped.interrupted = true;
     stopped.error = verdict == Watchdog::Verdict::Memory ? kTooMuchMemory : kTimedOut;
     // Whatever the interrupted script built goes with its engine.
     createEngine();

@@ -23,6 +23,7 @@ struct ScriptLimits {
 // absent).
 struct ProcessorRun {
     QString error;
+    bool interrupted = false; // stopped by the watchdog (time or memory)
     QCborValue value = QCborValue(QCborValue::Undefined);
     QCborValue result = QCborValue(QCborValue::Undefined);
 };
@@ -31,6 +32,7 @@ struct ProcessorRun {
 // value or reason.
 struct ResolverRun {
     QString error;
+    bool interrupted = false; // stopped by the watchdog (time or memory)
     QString action;
     QCborValue value = QCborValue(QCborValue::Undefined);
     QString reason;
