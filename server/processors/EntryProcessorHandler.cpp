@@ -239,7 +239,6 @@ void EntryProcessorHandler::finish(
     if (run.error.isEmpty() && map && map->getRecord(job.key) != before) {
         // A client op changed the key while the script ran: its answer is stale.
         if (++job.attempt < kMaxAttempts) {
-            ++m_reruns;
             runFront(slot);
             return;
         }
@@ -248,7 +247,6 @@ void EntryProcessorHandler::finish(
     it->jobs.pop_front();
     it->running = false;
     --m_waiting;
-    ++m_processed;
     if (!run.error.isEmpty() || !map) {
         finished.done(failure(run.error));
         next(slot);

@@ -53,9 +53,6 @@ public:
     void handle(network::Session &session, const protocol::EntryProcessMessage &message);
     void handle(network::Session &session, const protocol::EntryProcessBatchMessage &message);
 
-    quint64 processed() const { return m_processed; }
-    quint64 reruns() const { return m_reruns; }
-
 private:
     struct Processor {
         QString name;
@@ -92,8 +89,6 @@ private:
     };
     QHash<QString, KeyQueue> m_queues; // by map and key
     qsizetype m_waiting = 0; // jobs in every queue
-    quint64 m_processed = 0;
-    quint64 m_reruns = 0;
 };
 
 } // namespace wingman::processors

@@ -260,7 +260,6 @@ Verdict ResolverHandler::resolve(network::Session &session, const protocol::Clie
             rejected.reason = reason;
             rejected.timestamp = remote.timestamp;
             session.send(rejected);
-            ++m_rejected;
             // The writer holds the refused value at a newer timestamp: only a newer record
             // brings it back to what is stored.
             serverWrite(op.mapName, op.key, liveLocal ? *liveLocal : QCborValue(QCborValue::Null));

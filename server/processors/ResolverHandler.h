@@ -48,9 +48,6 @@ public:
     ops::OperationHandler::LwwVerdict resolve(
         network::Session &session, const protocol::ClientOp &op);
 
-    ResolverRegistry &registry() { return m_registry; }
-    quint64 rejected() const { return m_rejected; }
-
 private:
     std::optional<QString> refusal(const network::Session &session, const QString &mapName,
         const QCborValue &definition, Resolver *parsed);
@@ -70,7 +67,6 @@ private:
     // Resolvers the watchdog stopped, by map and name: skipped until the deadline, so that one
     // that spins cannot hold every write to its map for the time limit.
     QHash<QString, QDeadlineTimer> m_benched;
-    quint64 m_rejected = 0;
 };
 
 } // namespace wingman::processors

@@ -35,7 +35,6 @@ public:
     void submit(QObject *context, Work work);
     // The sandbox of the thread that created the pool.
     Sandbox &local();
-    const ScriptLimits &limits() const { return m_limits; }
 
 private:
     struct Task {
