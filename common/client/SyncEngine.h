@@ -2,10 +2,13 @@
 
 #include "client/ClientMap.h"
 #include "client/ClientStorage.h"
+#include "client/CounterHandle.h"
+#include "client/LockHandle.h"
 #include "client/PendingOps.h"
 #include "client/QueryHandle.h"
 #include "client/ReconnectBackoff.h"
 #include "client/SyncEngineConfig.h"
+#include "client/TopicHandle.h"
 #include "crdt/Hlc.h"
 #include "protocol/ProcessorMessages.h"
 #include "query/Query.h"
@@ -108,6 +111,11 @@ public:
     QueryHandle *subscribeQuery(const QString &mapName, const query::Query &query = {});
     void unsubscribe(QueryHandle *handle);
 
+    // Pub/sub, locks and PN counters (docs/protocol.md): one handle per name, made on first use
+    // and owned by the engine.
+    TopicHandle *topic(const QString &name);
+    LockHandle *lock(const QString &name);
+    CounterHandle *counter(const QString &name);
     // Entry processors (docs/protocol.md "Entry processors"): processor is {name, code, args?}.
     // Returns the request id; entryProcessed / entriesProcessed answer it. Not authenticated:
     // answered at once with success false, "Not connected to server". A successful answer with a
@@ -143,6 +151,10 @@ Q_SIGNALS:
     void mergeRejected(const wingman::protocol::MergeRejectedMessage &rejection);
 
 private:
+    friend class TopicHandle;
+    friend class LockHandle;
+    friend class CounterHandle;
+
     ClientMap *findMap(const QString &name) const;
     ClientMap *findMap(const QString &name, MapType type) const;
     bool isAuthenticated() const
@@ -181,6 +193,13 @@ private:
     void handleProcessorMessage(protocol::MessageType type, const QCborMap &message);
     void afterSyncStep(ClientMap &map, bool wasSynced, const QList<QCborMap> &replies);
 
+    // SyncEnginePrimitives.cpp: topics, locks, counters.
+    void handlePrimitiveMessage(protocol::MessageType type, const QCborMap &message);
+    // After AUTH_ACK: topics subscribe again and flush what was published offline.
+    void resumePrimitives();
+    // The session ended: held locks are lost.
+    void primitivesDisconnected();
+
     SyncEngineConfig m_config;
     std::unique_ptr<ClientStorage> m_storage;
     crdt::Hlc m_hlc;
@@ -188,6 +207,9 @@ private:
     PendingOps m_pending;
     ReconnectBackoff m_backoff;
     QHash<QString, QPointer<QueryHandle>> m_queries;
+    QHash<QString, TopicHandle *> m_topics;
+    QHash<QString, LockHandle *> m_locks;
+    QHash<QString, CounterHandle *> m_counters;
     QHash<QString, std::pair<QString, QString>> m_processorRequests; // id -> map, key
 
     State m_state = State::Initial;
