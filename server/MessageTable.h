@@ -25,4 +25,10 @@
     X(LockRelease, protocol::LockReleaseMessage, Authenticated, None, locks)                       \
     X(CounterRequest, protocol::CounterRequestMessage, Authenticated, None, pnCounters)            \
     X(CounterSync, protocol::CounterSyncMessage, Authenticated, None, pnCounters)                  \
-    X(PartitionMapRequest, protocol::PartitionMapRequestMessage, Authenticated, None, partitionMaps)
+    X(PartitionMapRequest, protocol::PartitionMapRequestMessage, Authenticated, None,              \
+        partitionMaps)                                                                             \
+    X(EntryProcess, protocol::EntryProcessMessage, Authenticated, None, entryProcessors)           \
+    X(EntryProcessBatch, protocol::EntryProcessBatchMessage, Authenticated, None, entryProcessors) \
+    X(RegisterResolver, protocol::RegisterResolverMessage, Authenticated, None, resolvers)         \
+    X(UnregisterResolver, protocol::UnregisterResolverMessage, Authenticated, None, resolvers)     \
+    X(ListResolvers, protocol::ListResolversMessage, Authenticated, None, resolvers)

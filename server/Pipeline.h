@@ -20,6 +20,9 @@
 #include "primitives/LockService.h"
 #include "primitives/PrimitiveRelay.h"
 #include "primitives/TopicService.h"
+#include "processors/EntryProcessorHandler.h"
+#include "processors/ResolverHandler.h"
+#include "processors/ScriptPool.h"
 #include "status/NodeCounters.h"
 #include "sync/GcService.h"
 #include "sync/SyncHandler.h"
@@ -43,6 +46,12 @@ struct Pipeline {
         , operations(maps, config.policy, committer, opRouter)
         , sync(maps, queries, config.gcAgeMs)
         , liveQueries(maps, queries)
+        , entryProcessors(maps, config.policy, committer, scripts, { config.processorMaxCodeChars })
+        , resolvers(maps, config.policy, committer, storage, scripts,
+              { 5 * config.processorMaxCodeChars })
+        , scripts(int(config.processorThreads),
+              { int(config.processorTimeoutMs), config.processorMemoryBytes,
+                  config.processorMaxResultBytes })
         , gc(maps, committer, config.gcIntervalMs, config.gcAgeMs)
         , topics(config.policy)
         , locks(storage, maps.hlc(), config.policy, config.clock)
@@ -69,6 +78,13 @@ struct Pipeline {
     ops::OperationHandler operations;
     sync::SyncHandler sync;
     live::QueryHandler liveQueries;
+    // Entry processors and conflict resolvers: scripts run on the pool's workers (processors)
+    // or, bounded by the same time limit, on the event loop (resolvers).
+    processors::EntryProcessorHandler entryProcessors;
+    processors::ResolverHandler resolvers;
+    // After its users: it is gone (its workers joined) before anything a script's answer is
+    // posted to.
+    processors::ScriptPool scripts;
     sync::GcService gc;
     // Topics, locks and PN counters (docs/protocol.md); connections leaving the registry leave
     // them, so they are declared before it.

@@ -66,6 +66,12 @@ struct ServerConfig {
     qint64 rateLimitOpsPerSecond = 0; // per client; 0: no rate limit
     qint64 rateLimitBurst = 0; // 0: as many as rateLimitOpsPerSecond
     bool stampServerTimestamps = false;
+    // Entry processors and conflict resolvers (docs/protocol.md): the sandbox's limits per call.
+    qint64 processorTimeoutMs = 100;
+    qint64 processorThreads = 2; // worker threads running processor scripts
+    qint64 processorMemoryBytes = 64LL * 1024 * 1024; // process growth allowed during one call
+    qint64 processorMaxCodeChars = 10000; // a processor's code; a resolver's may be 5x as long
+    qint64 processorMaxResultBytes = 1024 * 1024; // JSON text of a returned value or result
     // Refuse what is only fit for development: the built-in JWT secret, and memory storage
     // unless allowMemoryStorage.
     bool production = false;

@@ -220,6 +220,9 @@ ServerCoordinator *ServerFactory::assemble(
     Pipeline &p = *pipeline;
     p.interceptors = makeInterceptorChain(p.config, p.maps.hlc());
     p.operations.setInterceptors(p.interceptors);
+    p.operations.setLwwGate([&p](network::Session &session, const protocol::ClientOp &op) {
+        return p.resolvers.resolve(session, op);
+    });
     p.partitionMaps = std::make_unique<cluster::PartitionMapService>(*modules.cluster);
     routeMessages(p);
     wireSessions(p);

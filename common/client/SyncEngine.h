@@ -10,6 +10,7 @@
 #include "client/SyncEngineConfig.h"
 #include "client/TopicHandle.h"
 #include "crdt/Hlc.h"
+#include "protocol/ProcessorMessages.h"
 #include "query/Query.h"
 
 #include <QByteArrayView>
@@ -115,6 +116,19 @@ public:
     TopicHandle *topic(const QString &name);
     LockHandle *lock(const QString &name);
     CounterHandle *counter(const QString &name);
+    // Entry processors (docs/protocol.md "Entry processors"): processor is {name, code, args?}.
+    // Returns the request id; entryProcessed / entriesProcessed answer it. Not authenticated:
+    // answered at once with success false, "Not connected to server". A successful answer with a
+    // new value also puts that value into the registered LWW map, as the TopGun client does.
+    QString executeOnKey(const QString &mapName, const QString &key, const QCborMap &processor);
+    QString executeOnKeys(
+        const QString &mapName, const QStringList &keys, const QCborMap &processor);
+    // Conflict resolvers (docs/protocol.md "Conflict resolvers"): resolver is {name, code,
+    // priority?, keyPattern?}. Answered by resolverReply / resolversListed; a write a resolver
+    // refused is reported by mergeRejected.
+    QString registerResolver(const QString &mapName, const QCborMap &resolver);
+    QString unregisterResolver(const QString &mapName, const QString &name);
+    QString listResolvers(const std::optional<QString> &mapName = std::nullopt);
 
 Q_SIGNALS:
     void stateChanged(wingman::client::SyncEngine::State state);
@@ -127,6 +141,14 @@ Q_SIGNALS:
     // The map's Merkle catch-up completed (once per connection).
     void synced(const QString &mapName);
     void error(const QString &reason);
+    void entryProcessed(
+        const QString &requestId, const wingman::protocol::EntryProcessResult &result);
+    // results: key -> {success, result?, newValue?, error?}
+    void entriesProcessed(const QString &requestId, const QCborMap &results);
+    void resolverReply(const QString &requestId, bool success, const QString &error);
+    void resolversListed(
+        const QString &requestId, const QList<wingman::protocol::ResolverInfo> &resolvers);
+    void mergeRejected(const wingman::protocol::MergeRejectedMessage &rejection);
 
 private:
     friend class TopicHandle;
@@ -168,6 +190,7 @@ private:
     void handleServerEvent(const protocol::ServerEventPayload &event);
     void handleSyncMessage(protocol::MessageType type, const QCborMap &message);
     void handleQueryMessage(protocol::MessageType type, const QCborMap &message);
+    void handleProcessorMessage(protocol::MessageType type, const QCborMap &message);
     void afterSyncStep(ClientMap &map, bool wasSynced, const QList<QCborMap> &replies);
 
     // SyncEnginePrimitives.cpp: topics, locks, counters.
@@ -187,6 +210,7 @@ private:
     QHash<QString, TopicHandle *> m_topics;
     QHash<QString, LockHandle *> m_locks;
     QHash<QString, CounterHandle *> m_counters;
+    QHash<QString, std::pair<QString, QString>> m_processorRequests; // id -> map, key
 
     State m_state = State::Initial;
     QString m_token;

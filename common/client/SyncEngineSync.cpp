@@ -171,6 +171,14 @@ void SyncEngine::handleMessage(const QCborMap &message)
     case MessageType::CounterUpdate:
         handlePrimitiveMessage(*type, message);
         break;
+    case MessageType::EntryProcessResponse:
+    case MessageType::EntryProcessBatchResponse:
+    case MessageType::RegisterResolverResponse:
+    case MessageType::UnregisterResolverResponse:
+    case MessageType::ListResolversResponse:
+    case MessageType::MergeRejected:
+        handleProcessorMessage(*type, message);
+        break;
     case MessageType::GcPrune:
         if (const auto prune = decodeAs<protocol::GcPruneMessage>(message)) {
             for (auto &[name, map] : m_maps)

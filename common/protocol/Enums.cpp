@@ -60,6 +60,17 @@ constexpr NameTable<MessageType> kMessageTypes[] = {
     { MessageType::CounterUpdate, "COUNTER_UPDATE"_L1 },
     { MessageType::PartitionMapRequest, "PARTITION_MAP_REQUEST"_L1 },
     { MessageType::PartitionMap, "PARTITION_MAP"_L1 },
+    { MessageType::EntryProcess, "ENTRY_PROCESS"_L1 },
+    { MessageType::EntryProcessResponse, "ENTRY_PROCESS_RESPONSE"_L1 },
+    { MessageType::EntryProcessBatch, "ENTRY_PROCESS_BATCH"_L1 },
+    { MessageType::EntryProcessBatchResponse, "ENTRY_PROCESS_BATCH_RESPONSE"_L1 },
+    { MessageType::RegisterResolver, "REGISTER_RESOLVER"_L1 },
+    { MessageType::RegisterResolverResponse, "REGISTER_RESOLVER_RESPONSE"_L1 },
+    { MessageType::UnregisterResolver, "UNREGISTER_RESOLVER"_L1 },
+    { MessageType::UnregisterResolverResponse, "UNREGISTER_RESOLVER_RESPONSE"_L1 },
+    { MessageType::ListResolvers, "LIST_RESOLVERS"_L1 },
+    { MessageType::ListResolversResponse, "LIST_RESOLVERS_RESPONSE"_L1 },
+    { MessageType::MergeRejected, "MERGE_REJECTED"_L1 },
 };
 
 constexpr NameTable<WriteConcern> kWriteConcerns[] = {

@@ -57,6 +57,17 @@ enum class MessageType {
     CounterUpdate,
     PartitionMapRequest,
     PartitionMap,
+    EntryProcess,
+    EntryProcessResponse,
+    EntryProcessBatch,
+    EntryProcessBatchResponse,
+    RegisterResolver,
+    RegisterResolverResponse,
+    UnregisterResolver,
+    UnregisterResolverResponse,
+    ListResolvers,
+    ListResolversResponse,
+    MergeRejected,
 };
 
 // The wire name ("OP_BATCH"); messageTypeFromName is its inverse, nullopt for unknown names.

@@ -77,7 +77,7 @@ private:
         std::function<bool(Session &, const QCborMap &)> decodeAndCall; // null: not routed
         quint64 routed = 0;
     };
-    static constexpr size_t kTypes = size_t(protocol::MessageType::PartitionMap) + 1;
+    static constexpr size_t kTypes = size_t(protocol::MessageType::MergeRejected) + 1;
 
     const auth::SecurityPolicy &m_policy;
     std::array<Route, kTypes> m_routes;

@@ -243,7 +243,7 @@ std::function<void()> OperationHandler::afterCommit(Batch &batch) const
 }
 
 OperationHandler::Outcome OperationHandler::apply(
-    const protocol::ClientOp &op, const network::Session &session, Merge mode, Batch &batch)
+    const protocol::ClientOp &op, network::Session &session, Merge mode, Batch &batch)
 {
     if (op.mapName.isEmpty() || op.key.isEmpty())
         return { toInt(ErrorCode::BadRequest), kKeyRequired };
@@ -275,6 +275,17 @@ OperationHandler::Outcome OperationHandler::apply(
     const protocol::ClientOp &applied = intercepted ? *intercepted : op;
     // Every key is applied here whoever owns it; the route only matters to the cluster's acks.
     (void)m_router.route(applied);
+    const protocol::OpType type = applied.effectiveType();
+    if (m_lwwGate && mode == Merge::Write && applied.record
+        && (type == protocol::OpType::Put || type == protocol::OpType::Remove)) {
+        if (const Outcome drifted = checkDrift(applied, false); drifted.code != 0)
+            return drifted;
+        const LwwVerdict verdict = m_lwwGate(session, applied);
+        if (verdict.kind == LwwVerdict::Kind::Reject)
+            return { toInt(ErrorCode::Conflict), verdict.reason };
+        if (verdict.kind == LwwVerdict::Kind::Done)
+            return {};
+    }
     const Outcome outcome = merge(applied, mode, batch.changes);
     if (intercepted && outcome.code == 0)
         batch.applied.append(std::move(*intercepted));

@@ -10,6 +10,7 @@
 #include <QObject>
 
 #include <deque>
+#include <functional>
 
 namespace wingman::auth {
 class SecurityPolicy;
@@ -50,6 +51,17 @@ public:
     // Run on every permitted op before its merge, and on every applied op after its commit.
     void setInterceptors(std::shared_ptr<InterceptorChain> interceptors);
 
+    // What the conflict resolvers (docs/protocol.md "Conflict resolvers") made of a client's
+    // LWW write, asked just before it merges: merge it as usual, count it done (they wrote
+    // instead), or refuse it with a reason.
+    struct LwwVerdict {
+        enum class Kind { Merge, Done, Reject };
+        Kind kind = Kind::Merge;
+        QString reason;
+    };
+    using LwwGate = std::function<LwwVerdict(network::Session &, const protocol::ClientOp &)>;
+    void setLwwGate(LwwGate gate) { m_lwwGate = std::move(gate); }
+
     quint64 appliedOps() const { return m_appliedOps; }
     quint64 rejectedOps() const { return m_rejectedOps; }
     quint64 droppedOps() const { return m_droppedOps; }
@@ -75,7 +87,7 @@ private:
     };
 
     Outcome apply(
-        const protocol::ClientOp &op, const network::Session &session, Merge merge, Batch &batch);
+        const protocol::ClientOp &op, network::Session &session, Merge merge, Batch &batch);
     Outcome authorize(const protocol::ClientOp &op, const auth::Principal &principal) const;
     Outcome merge(const protocol::ClientOp &op, Merge mode, ChangeSet &changes);
     // An op stamped beyond the node's clock plus its max drift would drag every later timestamp
@@ -101,6 +113,7 @@ private:
     quint64 m_droppedOps = 0;
     quint64 m_acksSent = 0;
     std::shared_ptr<InterceptorChain> m_interceptors;
+    LwwGate m_lwwGate;
     struct PendingAck {
         quint64 slot = 0;
         std::function<void()> send;

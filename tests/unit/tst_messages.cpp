@@ -183,6 +183,28 @@ std::optional<DecodeError> decodeAs(MessageType type, const QCborMap &message)
         return decodeError<PartitionMapRequestMessage>(message);
     case MessageType::PartitionMap:
         return decodeError<PartitionMapMessage>(message);
+    case MessageType::EntryProcess:
+        return decodeError<EntryProcessMessage>(message);
+    case MessageType::EntryProcessResponse:
+        return decodeError<EntryProcessResponseMessage>(message);
+    case MessageType::EntryProcessBatch:
+        return decodeError<EntryProcessBatchMessage>(message);
+    case MessageType::EntryProcessBatchResponse:
+        return decodeError<EntryProcessBatchResponseMessage>(message);
+    case MessageType::RegisterResolver:
+        return decodeError<RegisterResolverMessage>(message);
+    case MessageType::RegisterResolverResponse:
+        return decodeError<RegisterResolverResponseMessage>(message);
+    case MessageType::UnregisterResolver:
+        return decodeError<UnregisterResolverMessage>(message);
+    case MessageType::UnregisterResolverResponse:
+        return decodeError<UnregisterResolverResponseMessage>(message);
+    case MessageType::ListResolvers:
+        return decodeError<ListResolversMessage>(message);
+    case MessageType::ListResolversResponse:
+        return decodeError<ListResolversResponseMessage>(message);
+    case MessageType::MergeRejected:
+        return decodeError<MergeRejectedMessage>(message);
     }
     return DecodeError {};
 }
@@ -190,7 +212,7 @@ std::optional<DecodeError> decodeAs(MessageType type, const QCborMap &message)
 QList<MessageType> allMessageTypes()
 {
     QList<MessageType> types;
-    for (int i = 0; i <= int(MessageType::PartitionMap); ++i)
+    for (int i = 0; i <= int(MessageType::MergeRejected); ++i)
         types.append(MessageType(i));
     return types;
 }
@@ -499,6 +521,48 @@ void TestMessages::roundTrip()
             QCborArray { QCborMap { { "nodeId"_L1, "a"_L1 }, { "status"_L1, "ACTIVE"_L1 } } },
             QCborArray { QCborMap { { "partitionId"_L1, 0 }, { "ownerNodeId"_L1, "a"_L1 } } },
             1700000000000 });
+        break;
+    case MessageType::EntryProcess:
+        verifyRoundTrip(EntryProcessMessage { u"r1"_s, u"m"_s, u"k"_s,
+            QCborMap { { "name"_L1, "inc"_L1 }, { "code"_L1, "return {value: 1}"_L1 } } });
+        break;
+    case MessageType::EntryProcessResponse:
+        verifyRoundTrip(EntryProcessResponseMessage { u"r1"_s, true, 1, 2, std::nullopt });
+        verifyRoundTrip(EntryProcessResponseMessage { u"r1"_s, false,
+            QCborValue(QCborValue::Undefined), QCborValue(QCborValue::Undefined), u"boom"_s });
+        break;
+    case MessageType::EntryProcessBatch:
+        verifyRoundTrip(EntryProcessBatchMessage { u"r1"_s, u"m"_s, { u"a"_s, u"b"_s },
+            QCborMap { { "name"_L1, "inc"_L1 }, { "code"_L1, "return {value: 1}"_L1 } } });
+        break;
+    case MessageType::EntryProcessBatchResponse:
+        verifyRoundTrip(EntryProcessBatchResponseMessage { u"r1"_s,
+            QCborMap { { "a"_L1, QCborMap { { "success"_L1, true }, { "result"_L1, 1 } } } } });
+        break;
+    case MessageType::RegisterResolver:
+        verifyRoundTrip(RegisterResolverMessage { u"r1"_s, u"m"_s,
+            QCborMap { { "name"_L1, "r"_L1 }, { "code"_L1, "return {action:'local'}"_L1 } } });
+        break;
+    case MessageType::RegisterResolverResponse:
+        verifyRoundTrip(RegisterResolverResponseMessage { u"r1"_s, false, u"no"_s });
+        break;
+    case MessageType::UnregisterResolver:
+        verifyRoundTrip(UnregisterResolverMessage { u"r1"_s, u"m"_s, u"r"_s });
+        break;
+    case MessageType::UnregisterResolverResponse:
+        verifyRoundTrip(UnregisterResolverResponseMessage { u"r1"_s, true, std::nullopt });
+        break;
+    case MessageType::ListResolvers:
+        verifyRoundTrip(ListResolversMessage { u"r1"_s, u"m"_s });
+        verifyRoundTrip(ListResolversMessage { u"r1"_s, std::nullopt });
+        break;
+    case MessageType::ListResolversResponse:
+        verifyRoundTrip(ListResolversResponseMessage {
+            u"r1"_s, { ResolverInfo { u"m"_s, u"r"_s, 50, u"user:*"_s } } });
+        break;
+    case MessageType::MergeRejected:
+        verifyRoundTrip(
+            MergeRejectedMessage { u"m"_s, u"k"_s, 5, u"no"_s, ts(1690000000000, 1, u"c"_s) });
         break;
     case MessageType::Batch:
         QFAIL("not a typed message");
