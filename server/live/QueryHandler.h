@@ -15,8 +15,9 @@ namespace wingman::live {
 
 class QueryRegistry;
 
-// QUERY_SUB: answers QUERY_RESP with the current matches (sorted, limited) and registers the live
-// query; QUERY_UNSUB ends it. The router has checked READ on the map.
+// QUERY_SUB: answers QUERY_RESP with the current matches and registers the live query; with
+// sort, limit or a cursor that is the query's window (hasMore, nextCursor, cursorStatus) and
+// the live query follows it. QUERY_UNSUB ends it. The router has checked READ on the map.
 class QueryHandler
 {
 public:

@@ -8,6 +8,7 @@
 #include <QHash>
 #include <QLoggingCategory>
 #include <QSet>
+#include <memory>
 #include <optional>
 
 namespace wingman::network {
@@ -15,6 +16,8 @@ class Session;
 }
 
 namespace wingman::live {
+
+class QueryWindow;
 
 Q_DECLARE_LOGGING_CATEGORY(lcLive)
 
@@ -31,7 +34,9 @@ struct Change {
 // Who hears about changes to which map. A connection listens to a map once it synced it
 // (SYNC_INIT, ORMAP_SYNC_INIT) or holds a live query on it; SERVER_EVENTs go to every listener
 // but the writer, and each live query gets QUERY_UPDATE ENTER/UPDATE/REMOVE as keys enter,
-// change in, or leave its result.
+// change in, or leave its result. A query with sort, limit or a cursor follows its window
+// instead: per change REMOVE for the keys that left it, ENTER for those that joined, then
+// UPDATE for a member that changed.
 class QueryRegistry
 {
 public:
@@ -44,13 +49,16 @@ public:
         // The query takes every live value of an LWW map: a key is in its result exactly while
         // it has a live value, which each Change tells (wasLive, value).
         bool followsLiveness = false;
+        // Set for a query with sort, limit or a cursor; matchingKeys is then not kept.
+        std::shared_ptr<QueryWindow> window;
     };
 
     void addMapListener(network::Session *connection, const QString &mapName);
-    // Registers a live query whose initial result set is matchingKeys. followsLiveness: see
-    // Subscription; matchingKeys is then not kept.
+    // Registers a live query whose initial result set is matchingKeys. followsLiveness, window:
+    // see Subscription; matchingKeys is then not kept.
     void subscribe(network::Session *connection, const QString &queryId, const QString &mapName,
-        query::Query query, QSet<QString> matchingKeys, bool followsLiveness = false);
+        query::Query query, QSet<QString> matchingKeys, bool followsLiveness = false,
+        std::shared_ptr<QueryWindow> window = {});
     bool unsubscribe(network::Session *connection, const QString &queryId);
     void removeConnection(network::Session *connection);
 

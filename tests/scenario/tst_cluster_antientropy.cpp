@@ -72,7 +72,7 @@ bool writeOr(ServerCoordinator &node, const QCborArray &ops)
         return false;
     client.send(QCborMap { { QStringLiteral("type"), QStringLiteral("OP_BATCH") },
         { QStringLiteral("payload"), QCborMap { { QStringLiteral("ops"), ops } } } });
-    return client.take(QStringLiteral("OP_ACK"), 10000).has_value();
+    return client.takeAck(10000).has_value();
 }
 
 QStringList tagsOf(const ServerCoordinator &node, const QString &key)

@@ -85,8 +85,12 @@ std::optional<Options> parseOptions(const QCoreApplication &app)
     const QCommandLineOption threads(QStringLiteral("threads"),
         QStringLiteral("Client threads the connections share."), QStringLiteral("N"),
         QStringLiteral("1"));
+    const QCommandLineOption query(QStringLiteral("query"),
+        QStringLiteral("The subscribers' live query as JSON, e.g. "
+                       "'{\"sort\":{\"n\":\"desc\"},\"limit\":10}' (default: every record)."),
+        QStringLiteral("json"), QStringLiteral("{}"));
     parser.addOptions({ url, token, secret, connections, duration, batch, subscribers, window, map,
-        serverPid, spawn, storage, serverArg, baseline, threads });
+        serverPid, spawn, storage, serverArg, baseline, threads, query });
     parser.process(app);
 
     const auto fail = [](const QString &message) -> std::optional<Options> {
@@ -126,6 +130,13 @@ std::optional<Options> parseOptions(const QCoreApplication &app)
                             .arg(parser.value(*o.option)));
     }
 
+    QJsonParseError queryError;
+    const QJsonDocument queryJson
+        = QJsonDocument::fromJson(parser.value(query).toUtf8(), &queryError);
+    if (queryError.error != QJsonParseError::NoError || !queryJson.isObject())
+        return fail(
+            QStringLiteral("--query must be a JSON object, not '%1'").arg(parser.value(query)));
+    options.query = QCborMap::fromJsonObject(queryJson.object());
     options.baseline = parser.isSet(baseline);
     options.spawnPath = parser.value(spawn);
     options.spawnStorage = parser.value(storage);
