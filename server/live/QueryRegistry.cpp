@@ -17,14 +17,66 @@ void QueryRegistry::addMapListener(network::Session *connection, const QString &
 }
 
 void QueryRegistry::subscribe(network::Session *connection, const QString &queryId,
-    const QString &mapName, query::Query query, QSet<QString> matchingKeys, bool followsLiveness,
-    std::shared_ptr<QueryWindow> window)
+    const QString &mapName, query::Query query, QSet<QString> matchingKeys, bool followsLiveness)
 {
     unsubscribe(connection, queryId);
-    if (followsLiveness || window)
+    if (followsLiveness)
         matchingKeys = {};
     m_queriesByMap[mapName].append({ connection, queryId, mapName, std::move(query),
-        std::move(matchingKeys), followsLiveness && !window, std::move(window) });
+        std::move(matchingKeys), followsLiveness, {} });
+}
+
+void QueryRegistry::subscribeLoading(network::Session *connection, const QString &queryId,
+    const QString &mapName, query::Query query, std::shared_ptr<QueryWindow> window)
+{
+    unsubscribe(connection, queryId);
+    Subscription subscription { connection, queryId, mapName, std::move(query), {}, false,
+        std::move(window) };
+    subscription.loading = true;
+    m_queriesByMap[mapName].append(std::move(subscription));
+}
+
+QueryRegistry::Subscription *QueryRegistry::find(
+    network::Session *connection, const QString &queryId, const QueryWindow *window)
+{
+    for (auto &subscriptions : m_queriesByMap) {
+        for (Subscription &s : subscriptions) {
+            if (s.connection == connection && s.queryId == queryId)
+                return s.window.get() == window ? &s : nullptr;
+        }
+    }
+    return nullptr;
+}
+
+bool QueryRegistry::isLoading(
+    network::Session *connection, const QString &queryId, const QueryWindow *window) const
+{
+    for (const auto &subscriptions : m_queriesByMap) {
+        for (const Subscription &s : subscriptions) {
+            if (s.connection == connection && s.queryId == queryId)
+                return s.loading && s.window.get() == window;
+        }
+    }
+    return false;
+}
+
+void QueryRegistry::finishLoading(network::Session *connection, const QString &queryId,
+    const QueryWindow *window, bool keepWindow, bool followsLiveness)
+{
+    Subscription *s = find(connection, queryId, window);
+    if (!s)
+        return;
+    s->loading = false;
+    if (keepWindow)
+        return;
+    s->followsLiveness = followsLiveness;
+    if (!followsLiveness) {
+        const QList<QueryWindow::Member> members = window->members();
+        s->matchingKeys.reserve(members.size());
+        for (const QueryWindow::Member &member : members)
+            s->matchingKeys.insert(member.key);
+    }
+    s->window.reset();
 }
 
 bool QueryRegistry::unsubscribe(network::Session *connection, const QString &queryId)
@@ -131,6 +183,11 @@ void QueryRegistry::publish(const QString &mapName, const QList<Change> &changes
             const bool matches = change.value && !change.value->isNullish()
                 && (query::Matcher::matchesEveryLiveValue(s.query)
                     || query::Matcher::matches(s.query, treeOf()));
+            if (s.loading) {
+                s.window->load(key, matches ? &*change.value : nullptr,
+                    matches && s.window->sorts() ? treeOf() : QCborValue());
+                continue;
+            }
             if (s.window) {
                 const QueryWindow::Delta delta
                     = s.window->apply(key, matches ? &*change.value : nullptr,

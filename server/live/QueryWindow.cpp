@@ -2,8 +2,6 @@
 
 #include <QVarLengthArray>
 
-#include <algorithm>
-
 namespace wingman::live {
 
 using query::Matcher;
@@ -16,25 +14,16 @@ QueryWindow::QueryWindow(query::Query query, std::optional<query::QueryCursor> s
     , m_last(m_items.end())
 { }
 
-void QueryWindow::fill(QList<Matcher::Entry> matches)
+void QueryWindow::load(const QString &key, const crdt::Value *matching, const QCborValue &tree)
 {
-    std::vector<Item> items;
-    items.reserve(size_t(matches.size()));
-    for (Matcher::Entry &entry : matches) {
-        Item item { Matcher::sortValues(m_query, entry.value), std::move(entry.key),
-            crdt::Value(std::move(entry.value)) };
-        if (afterStart(item))
-            items.push_back(std::move(item));
-    }
-    std::sort(items.begin(), items.end(), Less { &m_query });
-    for (Item &item : items) {
-        const QString key = item.key;
-        m_byKey.insert(key, m_items.insert(m_items.end(), std::move(item)));
-    }
-    if (m_limit > 0 && !m_items.empty()) {
-        m_last = m_items.begin();
-        std::advance(m_last, std::min<qint64>(m_limit, qint64(m_items.size())) - 1);
-    }
+    if (const auto old = m_byKey.constFind(key); old != m_byKey.cend())
+        erase(*old);
+    if (!matching)
+        return;
+    Item item { sorts() ? Matcher::sortValues(m_query, tree) : QList<QCborValue>(), key,
+        *matching };
+    if (afterStart(item))
+        insert(std::move(item));
 }
 
 QueryWindow::Delta QueryWindow::apply(
@@ -51,14 +40,7 @@ QueryWindow::Delta QueryWindow::apply(
     for (const QString &candidate : candidates)
         before.append(inWindow(candidate));
 
-    if (const auto old = m_byKey.constFind(key); old != m_byKey.cend())
-        erase(*old);
-    if (matching) {
-        Item item { sorts() ? Matcher::sortValues(m_query, tree) : QList<QCborValue>(), key,
-            *matching };
-        if (afterStart(item))
-            insert(std::move(item));
-    }
+    load(key, matching, tree);
 
     Delta delta;
     for (qsizetype i = 0; i < candidates.size(); ++i) {

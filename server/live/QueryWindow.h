@@ -38,10 +38,10 @@ public:
     QueryWindow(const QueryWindow &) = delete;
     QueryWindow &operator=(const QueryWindow &) = delete;
 
-    // Takes the initial matches, in any order.
-    void fill(QList<query::Matcher::Entry> matches);
-    // A change of key: matching is its value when it matches the query now, else null; tree is
+    // Sets key's state: matching is its value when it matches the query now, else null; tree is
     // that value as a tree, read only when the query sorts.
+    void load(const QString &key, const crdt::Value *matching, const QCborValue &tree);
+    // The same for a change, telling what it did to the window.
     Delta apply(const QString &key, const crdt::Value *matching, const QCborValue &tree);
 
     const query::Query &query() const { return m_query; }

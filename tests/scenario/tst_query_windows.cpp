@@ -1,6 +1,8 @@
 #include "RawClient.h"
 #include "TestServer.h"
 #include "TestTokens.h"
+#include "crdt/LwwMap.h"
+#include "live/QueryHandler.h"
 #include "protocol/Messages.h"
 #include "query/Query.h"
 #include "query/QueryCursor.h"
@@ -384,6 +386,55 @@ private Q_SLOTS:
         // Nothing was registered: a later write says nothing to it.
         QVERIFY(write({ { u"a"_s, 1 } }));
         QVERIFY(!subscriber->take(u"QUERY_UPDATE"_s, 300));
+    }
+
+    void firstEvaluationInTurnsStaysInStepWithWrites()
+    {
+        // Several turns' worth of keys, seeded straight into the map.
+        QVERIFY(write({ { u"seed"_s, -100 } }));
+        crdt::LwwMap *map = m_server->getMap(kMap);
+        QVERIFY(map);
+        const int count = int(3 * live::QueryHandler::kKeysPerTurn + 100);
+        for (int i = 0; i < count; ++i) {
+            map->merge(u"r%1"_s.arg(i, 5, 10, QLatin1Char('0')),
+                { QCborMap { { u"n"_s, i } }, { m_now, 0, u"seeder"_s }, std::nullopt });
+        }
+
+        auto subscriber = client();
+        QVERIFY(subscriber);
+        subscriber->send(querySub(u"top"_s, json(R"({"sort":{"n":"asc"},"limit":4})")));
+        subscriber->send(querySub(u"all"_s, QCborMap()));
+        // Writes that may land before, during or after the evaluation.
+        QVERIFY(write({ { u"seed"_s, QCborValue(QCborValue::Null) }, { u"r00000"_s, -1 },
+            { u"r00001"_s, QCborValue(QCborValue::Null) }, { u"new"_s, -2 },
+            { u"r%1"_s.arg(count - 1), QCborValue(QCborValue::Null) } }));
+
+        // The client's view: each QUERY_RESP replaces the set, REMOVE drops a key, ENTER and
+        // UPDATE add or replace one.
+        QHash<QString, QSet<QString>> view;
+        const auto fold = [&](const QCborMap &message) {
+            const QCborMap payload = message.value(kPayload).toMap();
+            const QString queryId = payload.value(u"queryId"_s).toString();
+            if (message.value(kType).toString() == u"QUERY_RESP") {
+                const QStringList keys = keysOf(payload);
+                view[queryId] = QSet<QString>(keys.cbegin(), keys.cend());
+            } else if (message.value(kType).toString() == u"QUERY_UPDATE") {
+                const QString key = payload.value(u"key"_s).toString();
+                if (payload.value(u"type"_s).toString() == u"REMOVE")
+                    view[queryId].remove(key);
+                else
+                    view[queryId].insert(key);
+            }
+        };
+        for (const QCborMap &message : subscriber->inbox())
+            fold(message);
+        connect(subscriber.get(), &RawClient::messageReceived, this, fold);
+        const QSet<QString> top { u"new"_s, u"r00000"_s, u"r00002"_s, u"r00003"_s };
+        QTRY_COMPARE_WITH_TIMEOUT(view.value(u"top"_s), top, 20000);
+        QTRY_COMPARE_WITH_TIMEOUT(view.value(u"all"_s).size(), count - 1, 20000);
+        QVERIFY(view.value(u"all"_s).contains(u"new"_s));
+        QVERIFY(!view.value(u"all"_s).contains(u"r00001"_s));
+        QVERIFY(!view.value(u"all"_s).contains(u"seed"_s));
     }
 
     void opAckPairShape()

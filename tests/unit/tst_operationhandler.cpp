@@ -171,27 +171,13 @@ struct Node {
     }
 };
 
-// The pair of OP_ACKs of docs/protocol.md "Wingman's ack rule" that one batch gets, checked for
-// its shape (one lastId A for both; the first lists every op but A, the second A alone) and
-// merged into one message with the results in the order sent.
+// The pair of OP_ACKs of the one batch acknowledged, as one message.
 std::optional<OpAckMessage> onlyAck(const TestSession &session)
 {
-    const auto acks = session.typed<OpAckMessage>();
-    if (acks.size() != 2 || !acks.at(0) || !acks.at(1))
+    const auto batches = session.ackedBatches();
+    if (batches.size() != 1 || session.typed<OpAckMessage>().size() != 2)
         return std::nullopt;
-    const OpAckMessage &first = *acks.at(0);
-    const OpAckMessage &second = *acks.at(1);
-    if (!first.results || !second.results || first.lastId != second.lastId
-        || first.achievedLevel != second.achievedLevel || second.results->size() != 1
-        || second.results->first().opId != first.lastId)
-        return std::nullopt;
-    for (const OpResult &result : *first.results) {
-        if (result.opId == first.lastId)
-            return std::nullopt;
-    }
-    OpAckMessage merged = first;
-    merged.results->append(second.results->first());
-    return merged;
+    return batches.first();
 }
 
 } // namespace

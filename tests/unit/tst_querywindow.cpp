@@ -99,12 +99,11 @@ struct Harness {
         , window(q, start)
         , records(std::move(initial))
     {
-        QList<Matcher::Entry> matches;
         for (auto it = records.cbegin(); it != records.cend(); ++it) {
-            if (Matcher::matches(query, it.value()))
-                matches.append({ it.key(), it.value() });
+            const crdt::Value value(it.value());
+            window.load(
+                it.key(), Matcher::matches(query, it.value()) ? &value : nullptr, it.value());
         }
-        window.fill(matches);
     }
 
     QStringList set(const QString &key, const std::optional<QCborValue> &value)
