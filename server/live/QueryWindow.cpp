@@ -1,7 +1,5 @@
 #include "live/QueryWindow.h"
 
-#include <QVarLengthArray>
-
 namespace wingman::live {
 
 using query::Matcher;
@@ -16,49 +14,66 @@ QueryWindow::QueryWindow(query::Query query, std::optional<query::QueryCursor> s
 
 void QueryWindow::load(const QString &key, const crdt::Value *matching, const QCborValue &tree)
 {
-    if (const auto old = m_byKey.constFind(key); old != m_byKey.cend())
-        erase(*old);
-    if (!matching)
-        return;
-    Item item { sorts() ? Matcher::sortValues(m_query, tree) : QList<QCborValue>(), key,
-        *matching };
-    if (afterStart(item))
-        insert(std::move(item));
+    place(m_byKey.find(key), key, matching, tree);
 }
 
 QueryWindow::Delta QueryWindow::apply(
     const QString &key, const crdt::Value *matching, const QCborValue &tree)
 {
-    // Only the key itself and the members around the window's end can change sides.
-    QVarLengthArray<QString, 3> candidates { key };
+    // Only the key itself, the window's last member (pushed out) and the first match after it
+    // (a refill) can change sides; the key's own slot is found once, the others are iterators.
+    const auto slot = m_byKey.find(key);
+    const bool wasIn = slot != m_byKey.end() && inWindow(*slot);
+    auto last = m_items.end();
+    auto next = m_items.end();
     if (m_limit > 0 && m_last != m_items.end()) {
-        candidates.append(m_last->key);
-        if (const auto next = std::next(m_last); next != m_items.end())
-            candidates.append(next->key);
+        last = m_last;
+        next = std::next(m_last);
     }
-    QVarLengthArray<bool, 3> before;
-    for (const QString &candidate : candidates)
-        before.append(inWindow(candidate));
+    if (slot != m_byKey.end()) {
+        if (last == *slot)
+            last = m_items.end();
+        if (next == *slot)
+            next = m_items.end();
+    }
 
-    load(key, matching, tree);
+    const auto placed = place(slot, key, matching, tree);
+    const bool isIn = placed != m_items.end() && inWindow(placed);
 
     Delta delta;
-    for (qsizetype i = 0; i < candidates.size(); ++i) {
-        const QString &candidate = candidates.at(i);
-        if (i > 0 && candidate == key)
-            continue;
-        const bool after = inWindow(candidate);
-        if (before.at(i) && !after) {
-            delta.left.append(candidate);
-        } else if (after) {
-            const Member member { candidate, m_byKey.value(candidate)->value };
-            if (!before.at(i))
-                delta.entered.append(member);
-            else if (i == 0)
-                delta.updated = member;
+    if (wasIn && !isIn)
+        delta.left.append(key);
+    if (last != m_items.end() && !inWindow(last))
+        delta.left.append(last->key);
+    if (!wasIn && isIn)
+        delta.entered.append({ key, placed->value });
+    if (next != m_items.end() && inWindow(next))
+        delta.entered.append({ next->key, next->value });
+    if (wasIn && isIn)
+        delta.updated = Member { key, placed->value };
+    return delta;
+}
+
+QueryWindow::Items::iterator QueryWindow::place(QHash<QString, Items::iterator>::iterator slot,
+    const QString &key, const crdt::Value *matching, const QCborValue &tree)
+{
+    if (slot != m_byKey.end())
+        erase(*slot);
+    if (matching) {
+        Item item { sorts() ? Matcher::sortValues(m_query, tree) : QList<QCborValue>(), key,
+            *matching };
+        if (afterStart(item)) {
+            const auto placed = insert(std::move(item));
+            if (slot != m_byKey.end())
+                *slot = placed;
+            else
+                m_byKey.insert(key, placed);
+            return placed;
         }
     }
-    return delta;
+    if (slot != m_byKey.end())
+        m_byKey.erase(slot);
+    return m_items.end();
 }
 
 QList<QueryWindow::Member> QueryWindow::members() const
@@ -103,23 +118,16 @@ bool QueryWindow::inWindow(Items::const_iterator it) const
     return m_last != m_items.end() && !Less { &m_query }(*m_last, *it);
 }
 
-bool QueryWindow::inWindow(const QString &key) const
+QueryWindow::Items::iterator QueryWindow::insert(Item item)
 {
-    const auto it = m_byKey.constFind(key);
-    return it != m_byKey.cend() && inWindow(Items::const_iterator(*it));
-}
-
-void QueryWindow::insert(Item item)
-{
-    const QString key = item.key;
     const auto it = m_items.insert(std::move(item)).first;
-    m_byKey.insert(key, it);
     if (m_limit == 0)
-        return;
+        return it;
     if (qint64(m_items.size()) <= m_limit)
         m_last = std::prev(m_items.end());
     else if (Less { &m_query }(*it, *m_last))
         m_last = std::prev(m_last); // the old last member is pushed out
+    return it;
 }
 
 void QueryWindow::erase(Items::iterator it)
@@ -130,7 +138,6 @@ void QueryWindow::erase(Items::iterator it)
         else if (it == m_last)
             m_last = it == m_items.begin() ? m_items.end() : std::prev(it);
     }
-    m_byKey.remove(it->key);
     m_items.erase(it);
 }
 

@@ -69,8 +69,12 @@ private:
 
     bool afterStart(const Item &item) const;
     bool inWindow(Items::const_iterator it) const;
-    bool inWindow(const QString &key) const;
-    void insert(Item item);
+    // Moves key, held at slot (or not held: end()), to where its new state puts it; returns its
+    // item, or end() when it no longer belongs to the window's matches.
+    Items::iterator place(QHash<QString, Items::iterator>::iterator slot, const QString &key,
+        const crdt::Value *matching, const QCborValue &tree);
+    // Both keep m_last on the window's last member; neither touches m_byKey.
+    Items::iterator insert(Item item);
     void erase(Items::iterator it);
 
     const query::Query m_query;
