@@ -102,7 +102,7 @@ void QueryHandler::respond(Evaluation &e)
     const QList<QueryWindow::Member> members = e.window->members();
     response.results.reserve(members.size());
     for (const QueryWindow::Member &member : members)
-        response.results.append({ member.key, member.value.toCbor() });
+        response.results.append({ member.key, member.value });
     response.hasMore = e.window->hasMore();
     if (*response.hasMore)
         response.nextCursor = e.window->nextCursor(m_maps.hlc().clockMillis()).encode();

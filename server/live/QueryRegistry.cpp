@@ -70,12 +70,8 @@ void QueryRegistry::finishLoading(network::Session *connection, const QString &q
     if (keepWindow)
         return;
     s->followsLiveness = followsLiveness;
-    if (!followsLiveness) {
-        const QList<QueryWindow::Member> members = window->members();
-        s->matchingKeys.reserve(members.size());
-        for (const QueryWindow::Member &member : members)
-            s->matchingKeys.insert(member.key);
-    }
+    if (!followsLiveness)
+        s->matchingKeys = window->keys();
     s->window.reset();
 }
 

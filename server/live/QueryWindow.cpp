@@ -1,5 +1,7 @@
 #include "live/QueryWindow.h"
 
+#include <algorithm>
+
 namespace wingman::live {
 
 using query::Matcher;
@@ -8,18 +10,45 @@ QueryWindow::QueryWindow(query::Query query, std::optional<query::QueryCursor> s
     : m_query(std::move(query))
     , m_start(std::move(start))
     , m_limit(m_query.limit())
+    , m_ordered(m_limit > 0 || m_start || !m_query.sort().isEmpty())
     , m_items(Less { &m_query })
     , m_last(m_items.end())
 { }
 
 void QueryWindow::load(const QString &key, const crdt::Value *matching, const QCborValue &tree)
 {
+    if (!m_ordered) {
+        if (matching)
+            m_unordered.insert(key, *matching);
+        else
+            m_unordered.remove(key);
+        return;
+    }
     place(m_byKey.find(key), key, matching, tree);
 }
 
 QueryWindow::Delta QueryWindow::apply(
     const QString &key, const crdt::Value *matching, const QCborValue &tree)
 {
+    Delta delta;
+    if (!m_ordered) {
+        const auto it = m_unordered.find(key);
+        const bool wasIn = it != m_unordered.end();
+        if (matching) {
+            if (wasIn)
+                *it = *matching;
+            else
+                m_unordered.insert(key, *matching);
+            if (wasIn)
+                delta.updated = Member { key, *matching };
+            else
+                delta.entered.append({ key, *matching });
+        } else if (wasIn) {
+            m_unordered.erase(it);
+            delta.left.append(key);
+        }
+        return delta;
+    }
     // Only the key itself, the window's last member (pushed out) and the first match after it
     // (a refill) can change sides; the key's own slot is found once, the others are iterators.
     const auto slot = m_byKey.find(key);
@@ -40,7 +69,6 @@ QueryWindow::Delta QueryWindow::apply(
     const auto placed = place(slot, key, matching, tree);
     const bool isIn = placed != m_items.end() && inWindow(placed);
 
-    Delta delta;
     if (wasIn && !isIn)
         delta.left.append(key);
     if (last != m_items.end() && !inWindow(last))
@@ -79,12 +107,35 @@ QueryWindow::Items::iterator QueryWindow::place(QHash<QString, Items::iterator>:
 QList<QueryWindow::Member> QueryWindow::members() const
 {
     QList<Member> members;
+    if (!m_ordered) {
+        members.reserve(m_unordered.size());
+        for (auto it = m_unordered.cbegin(); it != m_unordered.cend(); ++it)
+            members.append({ it.key(), it.value() });
+        std::sort(members.begin(), members.end(),
+            [](const Member &a, const Member &b) { return a.key < b.key; });
+        return members;
+    }
     if (m_limit > 0 && m_last == m_items.end())
         return members;
     const auto end = m_limit > 0 ? std::next(Items::const_iterator(m_last)) : m_items.cend();
     for (auto it = m_items.cbegin(); it != end; ++it)
         members.append({ it->key, it->value });
     return members;
+}
+
+QSet<QString> QueryWindow::keys() const
+{
+    if (!m_ordered) {
+        QSet<QString> keys;
+        keys.reserve(m_unordered.size());
+        for (auto it = m_unordered.cbegin(); it != m_unordered.cend(); ++it)
+            keys.insert(it.key());
+        return keys;
+    }
+    QSet<QString> keys;
+    for (const Member &member : members())
+        keys.insert(member.key);
+    return keys;
 }
 
 bool QueryWindow::hasMore() const

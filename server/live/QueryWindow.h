@@ -7,6 +7,7 @@
 
 #include <QHash>
 #include <QList>
+#include <QSet>
 #include <QString>
 #include <QStringList>
 
@@ -47,6 +48,8 @@ public:
     const query::Query &query() const { return m_query; }
     bool sorts() const { return !m_query.sort().isEmpty(); }
     QList<Member> members() const;
+    // The members' keys, in no order.
+    QSet<QString> keys() const;
     // More matches follow the window.
     bool hasMore() const;
     // The cursor of the next page, made at nowMs: the position of the window's last member.
@@ -80,6 +83,10 @@ private:
     const query::Query m_query;
     const std::optional<query::QueryCursor> m_start;
     const qint64 m_limit;
+    // Without sort, limit or start every match is a member: a key set does, ordered only when
+    // members() is asked (a plain query's first evaluation).
+    const bool m_ordered;
+    QHash<QString, crdt::Value> m_unordered;
     Items m_items;
     QHash<QString, Items::iterator> m_byKey;
     // The window's last member when it has a limit; end() while it is empty.

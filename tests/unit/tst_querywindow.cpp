@@ -262,6 +262,8 @@ void TestQueryWindow::randomChangesMatchTheModel_data()
     QTest::newRow("limit 1") << QByteArray(R"({"sort":{"n":"asc"},"limit":1})") << false;
     QTest::newRow("key order, limit 4") << QByteArray(R"({"limit":4})") << false;
     QTest::newRow("sort, no limit") << QByteArray(R"({"sort":{"n":"desc"}})") << false;
+    QTest::newRow("filter only") << QByteArray(R"({"where":{"n":{"$lt":15}}})") << false;
+    QTest::newRow("every record") << QByteArray("{}") << false;
     QTest::newRow("after a cursor") << QByteArray(R"({"sort":{"n":"asc"},"limit":4})") << true;
 }
 
