@@ -205,6 +205,7 @@ private Q_SLOTS:
     void ackPairAcrossADigitBoundary();
     void ackPairOfARefusedLastOp();
     void emptyBatchGetsNoAck();
+    void opsWithoutIdsAreAppliedWithoutAck();
     void acksLeaveInBatchOrder();
     void storageFailureSendsErrorAndNoAck();
     void sessionGoneBeforeCommit();
@@ -562,6 +563,17 @@ void TestOperationHandler::emptyBatchGetsNoAck()
     n.handler.handle(n.client, batch({}));
     QVERIFY(n.client.typed<OpAckMessage>().isEmpty());
     QCOMPARE(n.handler.acksSent(), quint64(0));
+}
+
+void TestOperationHandler::opsWithoutIdsAreAppliedWithoutAck()
+{
+    // Nothing names the batch to the client: there is no A to acknowledge.
+    Node &n = *m_node;
+    ClientOp op = put(u"1"_s, u"todos"_s, u"a"_s, 1);
+    op.id.reset();
+    n.handler.handle(n.client, batch({ op }));
+    QVERIFY(n.client.typed<OpAckMessage>().isEmpty());
+    QCOMPARE(n.storedKeys(), QStringList { u"todos/a"_s });
 }
 
 void TestOperationHandler::acksLeaveInBatchOrder()
