@@ -89,8 +89,13 @@ std::optional<Options> parseOptions(const QCoreApplication &app)
         QStringLiteral("The subscribers' live query as JSON, e.g. "
                        "'{\"sort\":{\"n\":\"desc\"},\"limit\":10}' (default: every record)."),
         QStringLiteral("json"), QStringLiteral("{}"));
+    const QCommandLineOption mode(QStringLiteral("mode"),
+        QStringLiteral("writes (OP_BATCH load), topics (one publisher, S subscribers: messages "
+                       "delivered/s) or locks (C connections acquiring and releasing: round "
+                       "trips/s)."),
+        QStringLiteral("mode"), QStringLiteral("writes"));
     parser.addOptions({ url, token, secret, connections, duration, batch, subscribers, window, map,
-        serverPid, spawn, storage, serverArg, baseline, threads, query });
+        serverPid, spawn, storage, serverArg, baseline, threads, mode, query });
     parser.process(app);
 
     const auto fail = [](const QString &message) -> std::optional<Options> {
@@ -137,7 +142,14 @@ std::optional<Options> parseOptions(const QCoreApplication &app)
         return fail(
             QStringLiteral("--query must be a JSON object, not '%1'").arg(parser.value(query)));
     options.query = QCborMap::fromJsonObject(queryJson.object());
+    options.mode = parser.value(mode);
+    if (options.mode != QLatin1String("writes") && options.mode != QLatin1String("topics")
+        && options.mode != QLatin1String("locks"))
+        return fail(
+            QStringLiteral("--mode must be writes, topics or locks, not '%1'").arg(options.mode));
     options.baseline = parser.isSet(baseline);
+    if (options.baseline && options.mode != QLatin1String("writes"))
+        return fail(QStringLiteral("--baseline only drives --mode writes"));
     options.spawnPath = parser.value(spawn);
     options.spawnStorage = parser.value(storage);
     options.spawnArguments = parser.values(serverArg);

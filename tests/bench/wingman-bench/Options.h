@@ -33,6 +33,7 @@ struct Options {
     int threads = 1;
     bool baseline = false;
     QCborMap query; // the subscribers' live query; empty: every record
+    QString mode = QStringLiteral("writes"); // writes, topics or locks
 };
 
 // The options of the command line; nullopt (with the reason on stderr) when they are unusable.
