@@ -46,7 +46,7 @@ void QueryHandle::applyResponse(const protocol::QueryRespMessage &response)
 {
     m_results.clear();
     for (const protocol::QueryResult &result : response.results)
-        m_results.insert(result.key, result.value);
+        m_results.insert(result.key, result.value.toCbor());
     m_hasResults = true;
     Q_EMIT resultsReceived();
 }

@@ -131,6 +131,11 @@ void ServerEventPayload::write(wire::MsgPackWriter &out) const
 
 WINGMAN_SHAPE_CODEC(QueryResult, QueryResultFields);
 
+void QueryResult::write(wire::MsgPackWriter &out) const
+{
+    QueryResultFields::write(out, *this);
+}
+
 WINGMAN_SHAPE_CODEC(LeafRecord, LeafRecordFields);
 
 void LeafRecord::write(wire::MsgPackWriter &out) const

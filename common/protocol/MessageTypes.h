@@ -84,11 +84,13 @@ struct ServerEventPayload {
 // QUERY_RESP results[].
 struct QueryResult {
     QString key;
-    QCborValue value;
+    // A record's value, packed as it is stored where it came from a map: QUERY_RESP copies it.
+    crdt::Value value;
 
     static std::optional<QueryResult> fromCbor(
         const QCborMap &map, DecodeError *error = nullptr, const FieldPath &path = {});
     QCborMap toCbor() const;
+    void write(wire::MsgPackWriter &out) const;
     friend bool operator==(const QueryResult &, const QueryResult &) = default;
 };
 

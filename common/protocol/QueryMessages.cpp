@@ -44,6 +44,11 @@ WINGMAN_MESSAGE_CODEC(QueryRespMessage, QueryResp);
 WINGMAN_MESSAGE_CODEC(QueryUpdateMessage, QueryUpdate);
 WINGMAN_MESSAGE_CODEC(QueryUnsubMessage, QueryUnsub);
 
+QByteArray QueryRespMessage::encode() const
+{
+    return QueryResp::encode(*this, 128 + results.size() * 64);
+}
+
 QByteArray QueryUpdateMessage::encode() const
 {
     return QueryUpdate::encode(*this, updateSizeHint(*this, 64));

@@ -33,6 +33,7 @@ struct QueryRespMessage {
     static std::optional<QueryRespMessage> fromCbor(
         const QCborMap &message, DecodeError *error = nullptr);
     QCborMap toCbor() const;
+    QByteArray encode() const; // == wire::MsgPackCodec::encode(toCbor()), built directly
     friend bool operator==(const QueryRespMessage &, const QueryRespMessage &) = default;
 };
 

@@ -33,7 +33,8 @@ struct OpAckMessage {
     static constexpr MessageType kType = MessageType::OpAck;
     QString lastId;
     std::optional<WriteConcern> achievedLevel;
-    // Wingman always lists every op: the TopGun client compares ids with lastId as strings.
+    // Wingman sends two per batch (docs/protocol.md "Wingman's ack rule"): the TopGun client
+    // compares ids with lastId as strings and resumes from backpressure only on a lastId.
     std::optional<QList<OpResult>> results;
     std::optional<crdt::Timestamp> envelopeTimestamp;
 

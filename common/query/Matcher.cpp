@@ -257,6 +257,24 @@ bool Matcher::lessThan(const Query &query, const Entry &a, const Entry &b)
     return order != 0 ? order < 0 : a.key < b.key;
 }
 
+QList<QCborValue> Matcher::sortValues(const Query &query, const QCborValue &value)
+{
+    QList<QCborValue> values;
+    values.reserve(query.sort().size());
+    for (const Query::SortKey &key : query.sort())
+        values.append(attributeValue(value, key.attribute));
+    return values;
+}
+
+int Matcher::compare(const Query &query, const QList<QCborValue> &valuesA, const QString &keyA,
+    const QList<QCborValue> &valuesB, const QString &keyB)
+{
+    const int order = compareSortKeys(
+        query, [&valuesA](qsizetype k) -> const QCborValue & { return valuesA.at(k); },
+        [&valuesB](qsizetype k) -> const QCborValue & { return valuesB.at(k); });
+    return order != 0 ? order : QStringView(keyA).compare(QStringView(keyB));
+}
+
 QList<Matcher::Entry> Matcher::sortAndLimit(const Query &query, QList<Entry> entries, bool *hasMore)
 {
     // Attribute lookups happen once per entry, not once per comparison.

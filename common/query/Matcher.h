@@ -52,6 +52,13 @@ public:
     // everything else; "desc" reverses the whole attribute order.
     static bool lessThan(const Query &query, const Entry &a, const Entry &b);
 
+    // The values of the query's sort attributes in a record value, in sort order.
+    static QList<QCborValue> sortValues(const Query &query, const QCborValue &value);
+    // The order of two records given by their sort values (as sortValues gives them) and keys:
+    // negative, zero (same key and values) or positive.
+    static int compare(const Query &query, const QList<QCborValue> &valuesA, const QString &keyA,
+        const QList<QCborValue> &valuesB, const QString &keyB);
+
     // Stable-sorts entries with lessThan and keeps the first query.limit() of them. *hasMore is
     // set when the limit cut something off.
     static QList<Entry> sortAndLimit(

@@ -1,5 +1,6 @@
 #include "live/QueryRegistry.h"
 
+#include "live/QueryWindow.h"
 #include "network/Session.h"
 #include "protocol/QueryMessages.h"
 #include "protocol/WriteMessages.h"
@@ -22,7 +23,56 @@ void QueryRegistry::subscribe(network::Session *connection, const QString &query
     if (followsLiveness)
         matchingKeys = {};
     m_queriesByMap[mapName].append({ connection, queryId, mapName, std::move(query),
-        std::move(matchingKeys), followsLiveness });
+        std::move(matchingKeys), followsLiveness, {} });
+}
+
+void QueryRegistry::subscribeLoading(network::Session *connection, const QString &queryId,
+    const QString &mapName, query::Query query, std::shared_ptr<QueryWindow> window)
+{
+    unsubscribe(connection, queryId);
+    Subscription subscription { connection, queryId, mapName, std::move(query), {}, false,
+        std::move(window) };
+    subscription.loading = true;
+    m_queriesByMap[mapName].append(std::move(subscription));
+}
+
+QueryRegistry::Subscription *QueryRegistry::find(
+    network::Session *connection, const QString &queryId, const QueryWindow *window)
+{
+    for (auto &subscriptions : m_queriesByMap) {
+        for (Subscription &s : subscriptions) {
+            if (s.connection == connection && s.queryId == queryId)
+                return s.window.get() == window ? &s : nullptr;
+        }
+    }
+    return nullptr;
+}
+
+bool QueryRegistry::isLoading(
+    network::Session *connection, const QString &queryId, const QueryWindow *window) const
+{
+    for (const auto &subscriptions : m_queriesByMap) {
+        for (const Subscription &s : subscriptions) {
+            if (s.connection == connection && s.queryId == queryId)
+                return s.loading && s.window.get() == window;
+        }
+    }
+    return false;
+}
+
+void QueryRegistry::finishLoading(network::Session *connection, const QString &queryId,
+    const QueryWindow *window, bool keepWindow, bool followsLiveness)
+{
+    Subscription *s = find(connection, queryId, window);
+    if (!s)
+        return;
+    s->loading = false;
+    if (keepWindow)
+        return;
+    s->followsLiveness = followsLiveness;
+    if (!followsLiveness)
+        s->matchingKeys = window->keys();
+    s->window.reset();
 }
 
 bool QueryRegistry::unsubscribe(network::Session *connection, const QString &queryId)
@@ -99,31 +149,70 @@ void QueryRegistry::publish(const QString &mapName, const QList<Change> &changes
     for (const Change &change : changes) {
         const QString &key = change.event.key;
         QByteArray encodedValue; // once per change, whatever the number of live queries
+        const auto encode = [](const crdt::Value &value) {
+            QByteArray bytes;
+            wire::MsgPackWriter writer(bytes);
+            value.writeTo(writer);
+            return bytes;
+        };
+        // Decoded once per change, and only if a live query looks inside the value.
+        std::optional<QCborValue> tree;
+        const auto treeOf = [&]() -> const QCborValue & {
+            if (!tree)
+                tree = change.value ? change.value->toCbor() : QCborValue();
+            return *tree;
+        };
+        const auto send = [&](const Subscription &s, const QString &updateKey,
+                              protocol::QueryChange kind, QByteArrayView value) {
+            protocol::QueryUpdateMessage update;
+            update.queryId = s.queryId;
+            update.key = updateKey;
+            update.change = kind;
+            s.connection->sendEncoded(update.encode(value));
+        };
+        const auto valueBytes = [&]() -> const QByteArray & {
+            if (encodedValue.isEmpty())
+                encodedValue = encode(*change.value);
+            return encodedValue;
+        };
         for (Subscription &s : *queries) {
-            const bool matches = change.value && query::Matcher::matches(s.query, *change.value);
+            const bool matches = change.value && !change.value->isNullish()
+                && (query::Matcher::matchesEveryLiveValue(s.query)
+                    || query::Matcher::matches(s.query, treeOf()));
+            if (s.loading) {
+                s.window->load(key, matches ? &*change.value : nullptr,
+                    matches && s.window->sorts() ? treeOf() : QCborValue());
+                continue;
+            }
+            if (s.window) {
+                const QueryWindow::Delta delta
+                    = s.window->apply(key, matches ? &*change.value : nullptr,
+                        matches && s.window->sorts() ? treeOf() : QCborValue());
+                for (const QString &left : delta.left)
+                    send(s, left, protocol::QueryChange::Remove, kNil);
+                for (const QueryWindow::Member &member : delta.entered) {
+                    const QByteArray bytes
+                        = member.key == key ? valueBytes() : encode(member.value);
+                    send(s, member.key, protocol::QueryChange::Enter, bytes);
+                }
+                if (delta.updated)
+                    send(s, key, protocol::QueryChange::Update, valueBytes());
+                continue;
+            }
             // Without wasLive, ENTER for a match and REMOVE otherwise say the same to a client.
             const bool wasIn = s.followsLiveness ? change.wasLive.value_or(!matches)
                                                  : s.matchingKeys.contains(key);
             if (!matches && !wasIn)
                 continue;
-            protocol::QueryUpdateMessage update;
-            update.queryId = s.queryId;
-            update.key = key;
             if (matches) {
-                update.change
-                    = wasIn ? protocol::QueryChange::Update : protocol::QueryChange::Enter;
                 if (!s.followsLiveness)
                     s.matchingKeys.insert(key);
-                if (encodedValue.isEmpty()) {
-                    wire::MsgPackWriter writer(encodedValue);
-                    change.value->writeTo(writer);
-                }
-                s.connection->sendEncoded(update.encode(encodedValue));
+                send(s, key, wasIn ? protocol::QueryChange::Update : protocol::QueryChange::Enter,
+                    valueBytes());
             } else {
-                update.change = protocol::QueryChange::Remove;
                 if (!s.followsLiveness)
                     s.matchingKeys.remove(key);
-                s.connection->sendEncoded(update.encode(kNil));
+                send(s, key, protocol::QueryChange::Remove, kNil);
             }
         }
     }

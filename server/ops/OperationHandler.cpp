@@ -22,6 +22,36 @@ namespace {
 
 const QString kKeyRequired = QStringLiteral("Invalid op: mapName and key are required");
 
+// The op id's sequence number; an id that is not one sorts first.
+qint64 sequenceOf(const QString &id)
+{
+    bool ok = false;
+    const qint64 sequence = id.toLongLong(&ok);
+    return ok ? sequence : -1;
+}
+
+// docs/protocol.md "Wingman's ack rule": with A the op of the greatest numeric id, first every
+// result but A's under lastId A (the TopGun client then runs its backpressure check), then A's
+// own result (which resolves A's write-concern promise). Nothing when no op carries an id.
+QList<protocol::OpAckMessage> ackPair(
+    QList<protocol::OpResult> results, protocol::WriteConcern level)
+{
+    if (results.isEmpty())
+        return {};
+    qsizetype last = results.size() - 1;
+    for (qsizetype i = 0; i < results.size(); ++i) {
+        if (sequenceOf(results.at(i).opId) > sequenceOf(results.at(last).opId))
+            last = i;
+    }
+    protocol::OpAckMessage first;
+    first.lastId = results.at(last).opId;
+    first.achievedLevel = level;
+    protocol::OpAckMessage second = first;
+    second.results = QList<protocol::OpResult> { results.takeAt(last) };
+    first.results = std::move(results);
+    return { std::move(first), std::move(second) };
+}
+
 } // namespace
 
 OperationHandler::OperationHandler(maps::MapRegistry &maps, const auth::SecurityPolicy &policy,
@@ -45,13 +75,10 @@ void OperationHandler::handle(network::Session &session, const protocol::Decoded
     batch.changes.reserve(ops.size());
     QList<protocol::OpResult> results;
     results.reserve(ops.size());
-    QString lastId;
 
     for (qsizetype i = 0; i < ops.size(); ++i) {
         const protocol::ClientOp &op = ops.at(i);
         const QString opId = op.id ? *op.id : QString();
-        if (!opId.isEmpty())
-            lastId = opId;
 
         const Outcome outcome = decoded.isInvalid(i)
             ? Outcome { toInt(ErrorCode::BadRequest), decoded.invalid.at(i) }
@@ -86,77 +113,51 @@ void OperationHandler::handle(network::Session &session, const protocol::Decoded
         if (result.success)
             result.achievedLevel = level;
     }
-    protocol::OpAckMessage ack;
-    ack.lastId = lastId;
-    ack.achievedLevel = level;
-    ack.results = std::move(results);
+    QList<protocol::OpAckMessage> acks = ackPair(std::move(results), level);
 
     Committer::Steps steps;
     steps.origin = &session;
     steps.afterCommit = afterCommit(batch);
+    const QPointer<network::Session> origin(&session);
+    const quint64 sessionId = session.id();
+    const quint64 slot = acks.isEmpty() ? 0 : reserveAck(sessionId);
     if (early) {
-        ack.envelopeTimestamp = m_maps.hlc().now();
-        session.send(ack);
-        ++m_acksSent;
-    } else {
-        QPointer<network::Session> origin(&session);
-        if (m_committer.hasReplication()) {
-            // With peers the ack may wait for their durable commits too, and may then report
-            // REPLICATED; the plain acknowledge stays for when there is nobody to wait for.
-            const quint64 sessionId = session.id();
-            const quint64 slot = reserveAck(sessionId);
-            const auto sendLater = [this, origin](protocol::OpAckMessage ack) {
-                return [this, origin, ack = std::move(ack)] {
-                    if (!origin)
-                        return;
-                    origin->send(ack);
-                    ++m_acksSent;
-                };
-            };
-            AckWait wait;
-            wait.requested = decoded.writeConcern.value_or(protocol::WriteConcern::Persisted);
-            wait.timeoutMs = decoded.timeout;
-            wait.acknowledge = [this, ack, sessionId, slot, sendLater](
-                                   const crdt::Timestamp &now, bool replicated) mutable {
-                if (replicated) {
+        deliverAcks(origin, sessionId, slot, std::move(acks), m_maps.hlc().now());
+        m_committer.commit(std::move(batch.changes), std::move(steps));
+        return;
+    }
+    if (m_committer.hasReplication()) {
+        // With peers the ack may wait for their durable commits too, and may then report
+        // REPLICATED; the plain acknowledge stays for when there is nobody to wait for.
+        AckWait wait;
+        wait.requested = decoded.writeConcern.value_or(protocol::WriteConcern::Persisted);
+        wait.timeoutMs = decoded.timeout;
+        wait.acknowledge = [this, origin, sessionId, slot, acks](
+                               const crdt::Timestamp &now, bool replicated) mutable {
+            if (replicated) {
+                for (protocol::OpAckMessage &ack : acks) {
                     ack.achievedLevel = protocol::WriteConcern::Replicated;
                     for (protocol::OpResult &result : *ack.results) {
                         if (result.success)
                             result.achievedLevel = protocol::WriteConcern::Replicated;
                     }
                 }
-                ack.envelopeTimestamp = now;
-                releaseAck(sessionId, slot, sendLater(std::move(ack)));
-            };
-            steps.ackWait = std::move(wait);
-            steps.acknowledge = [this, ack = std::move(ack), sessionId, slot, sendLater](
-                                    const crdt::Timestamp &now) mutable {
-                ack.envelopeTimestamp = now;
-                releaseAck(sessionId, slot, sendLater(std::move(ack)));
-            };
-            steps.failed = [this, origin, sessionId, slot](const QString &) {
-                if (origin)
-                    origin->sendError(ErrorCode::Internal,
-                        QStringLiteral("Storage failure; ops not acknowledged"));
-                releaseAck(sessionId, slot, {});
-            };
-            m_committer.commit(std::move(batch.changes), std::move(steps));
-            return;
-        }
-        steps.acknowledge
-            = [this, origin, ack = std::move(ack)](const crdt::Timestamp &now) mutable {
-                  if (!origin)
-                      return;
-                  ack.envelopeTimestamp = now;
-                  origin->send(ack);
-                  ++m_acksSent;
-              };
-        steps.failed = [origin](const QString &) {
-            if (origin)
-                origin->sendError(
-                    ErrorCode::Internal, QStringLiteral("Storage failure; ops not acknowledged"));
+            }
+            deliverAcks(origin, sessionId, slot, std::move(acks), now);
         };
+        steps.ackWait = std::move(wait);
     }
+    steps.acknowledge = [this, origin, sessionId, slot, acks = std::move(acks)](
+                            const crdt::Timestamp &now) mutable {
+        deliverAcks(origin, sessionId, slot, std::move(acks), now);
+    };
+    steps.failed = [this, origin, sessionId, slot](const QString &) {
+        if (origin)
+            origin->sendError(
+                ErrorCode::Internal, QStringLiteral("Storage failure; ops not acknowledged"));
+        if (slot != 0)
+            releaseAck(sessionId, slot, {});
+    };
     m_committer.commit(std::move(batch.changes), std::move(steps));
 }
 
@@ -229,6 +230,22 @@ void OperationHandler::releaseAck(quint64 session, quint64 slot, std::function<v
         if (next)
             next();
     }
+}
+
+void OperationHandler::deliverAcks(const QPointer<network::Session> &origin, quint64 session,
+    quint64 slot, QList<protocol::OpAckMessage> acks, const crdt::Timestamp &now)
+{
+    if (slot == 0)
+        return;
+    releaseAck(session, slot, [this, origin, acks = std::move(acks), now]() mutable {
+        if (!origin)
+            return;
+        for (protocol::OpAckMessage &ack : acks) {
+            ack.envelopeTimestamp = now;
+            origin->send(ack);
+        }
+        ++m_acksSent;
+    });
 }
 
 std::function<void()> OperationHandler::afterCommit(Batch &batch) const

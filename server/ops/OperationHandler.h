@@ -4,10 +4,12 @@
 #include "ops/Interceptor.h"
 #include "protocol/MessageTypes.h"
 #include "protocol/OpBatchDecoder.h"
+#include "protocol/WriteMessages.h"
 
 #include <QHash>
 #include <QLoggingCategory>
 #include <QObject>
+#include <QPointer>
 
 #include <deque>
 #include <functional>
@@ -35,10 +37,11 @@ class OpRouter;
 // shape (mapName, key) → permission (PUT or REMOVE on the map) → interceptors (the rate limiter
 // first; an interceptor may drop, reject or rewrite, and a rewrite is authorized again) → clock
 // drift → route → merge into the node's maps. The Committer then persists, acknowledges and
-// publishes. CLIENT_OP and OP_BATCH answer OP_REJECTED per refused op and one OP_ACK for the
-// batch; ORMAP_PUSH_DIFF is the same writes said as OR-map state (OR_REMOVE per tombstone, then
-// OR_ADD per record, merged as replica state: a held tag is replaced only by a newer record),
-// and a refused part is answered with one ERROR, since that message has no ack.
+// publishes. CLIENT_OP and OP_BATCH answer OP_REJECTED per refused op and, per batch, the pair
+// of OP_ACKs of docs/protocol.md "Wingman's ack rule"; ORMAP_PUSH_DIFF is the same writes said
+// as OR-map state (OR_REMOVE per tombstone, then OR_ADD per record, merged as replica state: a
+// held tag is replaced only by a newer record), and a refused part is answered with one ERROR,
+// since that message has no ack.
 class OperationHandler : public QObject
 {
     Q_OBJECT
@@ -65,7 +68,7 @@ public:
     quint64 appliedOps() const { return m_appliedOps; }
     quint64 rejectedOps() const { return m_rejectedOps; }
     quint64 droppedOps() const { return m_droppedOps; }
-    quint64 acksSent() const { return m_acksSent; }
+    quint64 acksSent() const { return m_acksSent; } // batches acknowledged
 
 Q_SIGNALS:
     void opRejected(quint64 connectionId, const QString &opId, int code, const QString &reason);
@@ -103,6 +106,9 @@ private:
     // Committer and released with what to send (nothing, when the batch failed).
     quint64 reserveAck(quint64 session);
     void releaseAck(quint64 session, quint64 slot, std::function<void()> send);
+    // Sends a batch's OP_ACK pair stamped now, in its session's turn; slot 0: the batch has none.
+    void deliverAcks(const QPointer<network::Session> &origin, quint64 session, quint64 slot,
+        QList<protocol::OpAckMessage> acks, const crdt::Timestamp &now);
 
     maps::MapRegistry &m_maps;
     const auth::SecurityPolicy &m_policy;

@@ -142,10 +142,10 @@ inline void restartKeepsEverything(const QString &storage)
             lwwOp(4, "people", "expired", QStringLiteral("gone"), now - 10000, 5),
             orAddOp(5, "tags", "colors", red), orAddOp(6, "tags", "colors", blue),
             orAddOp(7, "tags", "other", green) }));
-        QVERIFY(client.take(QStringLiteral("OP_ACK"), 10000));
+        QVERIFY(client.takeAck(10000));
         client.send(opBatch({ lwwOp(8, "people", "bob", QCborValue(QCborValue::Null), now + 5),
             orRemoveOp(9, "tags", "colors", red.tag) }));
-        QVERIFY(client.take(QStringLiteral("OP_ACK"), 10000));
+        QVERIFY(client.takeAck(10000));
 
         QVERIFY(server->getMap("people") && server->getOrMap("tags"));
         people = lwwContents(*server->getMap("people"));
@@ -220,7 +220,7 @@ inline void crashKeepsAcknowledgedOps(const QString &storage, quint32 seed)
             client.send(opBatch(ops));
             ++inFlight;
         }
-        const auto ack = client.take(QStringLiteral("OP_ACK"), 20000);
+        const auto ack = client.takeAck(20000);
         QVERIFY2(ack, qPrintable(first.output()));
         --inFlight;
         const QCborArray results = ack->value(QStringLiteral("payload"))

@@ -70,9 +70,16 @@ bool writeOr(ServerCoordinator &node, const QCborArray &ops)
     if (!client.connectAndAuthenticate(
             node.port(), TestTokens::userToken(kTestSecret, QStringLiteral("or-writer"))))
         return false;
+    // Ids as the TopGun client gives them: a batch is acknowledged through its ops' ids.
+    QCborArray numbered;
+    for (qsizetype i = 0; i < ops.size(); ++i) {
+        QCborMap op = ops.at(i).toMap();
+        op.insert(QStringLiteral("id"), QString::number(i + 1));
+        numbered.append(op);
+    }
     client.send(QCborMap { { QStringLiteral("type"), QStringLiteral("OP_BATCH") },
-        { QStringLiteral("payload"), QCborMap { { QStringLiteral("ops"), ops } } } });
-    return client.take(QStringLiteral("OP_ACK"), 10000).has_value();
+        { QStringLiteral("payload"), QCborMap { { QStringLiteral("ops"), numbered } } } });
+    return client.takeAck(10000).has_value();
 }
 
 QStringList tagsOf(const ServerCoordinator &node, const QString &key)

@@ -120,7 +120,7 @@ private Q_SLOTS:
         QCOMPARE(left.value(QStringLiteral("type")).toString(), QStringLiteral("REMOVE"));
 
         // The writer's own node does not echo its change back to it.
-        QVERIFY(writer->take(QStringLiteral("OP_ACK")));
+        QVERIFY(writer->takeAck());
         QVERIFY(!writer->has(QStringLiteral("SERVER_EVENT")));
     }
 
@@ -138,7 +138,7 @@ private Q_SLOTS:
 
         writer->send(orAddBatch(QStringLiteral("1"), QStringLiteral("tags"), QStringLiteral("t"),
             QStringLiteral("red"), QStringLiteral("tag-1"), QDateTime::currentMSecsSinceEpoch()));
-        QVERIFY(writer->take(QStringLiteral("OP_ACK")));
+        QVERIFY(writer->takeAck());
         const QCborMap event = payloadOf(listener->take(QStringLiteral("SERVER_EVENT"), 1000));
         QCOMPARE(event.value(QStringLiteral("eventType")).toString(), QStringLiteral("OR_ADD"));
         for (ServerCoordinator *node : cluster.all()) {

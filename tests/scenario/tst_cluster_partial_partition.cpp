@@ -28,7 +28,7 @@ int write(ServerCoordinator &node, int first, int count, qint64 millis, const QS
     if (!client.connectAndAuthenticate(node.port(), TestTokens::userToken(kTestSecret, writer)))
         return -1;
     client.send(lwwPutBatch(kMap, first, count, millis, writer));
-    const auto ack = client.take(QStringLiteral("OP_ACK"), 15000);
+    const auto ack = client.takeAck(15000);
     if (!ack)
         return -1;
     int succeeded = 0;

@@ -116,7 +116,7 @@ private Q_SLOTS:
         auto writer = client(a);
         QVERIFY(writer);
         writer->send(opBatch(QStringLiteral("1"), QStringLiteral("k"), 42));
-        const auto ack = writer->take(QStringLiteral("OP_ACK"));
+        const auto ack = writer->takeAck();
         QVERIFY(ack);
         // At the ack the peer already holds the key.
         QVERIFY(b.getMap(QStringLiteral("public")));
@@ -145,7 +145,7 @@ private Q_SLOTS:
         auto writer = client(a);
         QVERIFY(writer);
         writer->send(opBatch(QStringLiteral("1"), QStringLiteral("k"), 1));
-        const auto ack = writer->take(QStringLiteral("OP_ACK"));
+        const auto ack = writer->takeAck();
         QVERIFY(ack); // after writeAckTimeoutMs, not rejected
         QCOMPARE(a.counters().acksDegraded, quint64(1));
         QVERIFY(!b.getMap(QStringLiteral("public"))

@@ -85,7 +85,7 @@ private Q_SLOTS:
         });
         client.send(
             batchOf(keys, QStringLiteral("REPLICATED"), QDateTime::currentMSecsSinceEpoch()));
-        const auto ack = client.take(QStringLiteral("OP_ACK"));
+        const auto ack = client.takeAck();
         QVERIFY(ack);
         QVERIFY2(notHeldAtAck.isEmpty(), qPrintable(notHeldAtAck.join(u',')));
         QCOMPARE(level, QStringLiteral("REPLICATED"));
@@ -113,7 +113,7 @@ private Q_SLOTS:
             }
         });
         client.send(batchOf(keys, {}, QDateTime::currentMSecsSinceEpoch()));
-        const auto ack = client.take(QStringLiteral("OP_ACK"));
+        const auto ack = client.takeAck();
         QVERIFY(ack);
         QVERIFY2(notHeldAtAck.isEmpty(), qPrintable(notHeldAtAck.join(u',')));
         QCOMPARE(ack->value(kPayload).toMap().value(QStringLiteral("achievedLevel")).toString(),
@@ -138,7 +138,7 @@ private Q_SLOTS:
             alone->port(), TestTokens::userToken(kTestSecret, QStringLiteral("writer"))));
         client.send(batchOf({ QStringLiteral("solo") }, QStringLiteral("REPLICATED"),
             QDateTime::currentMSecsSinceEpoch()));
-        const auto ack = client.take(QStringLiteral("OP_ACK"));
+        const auto ack = client.takeAck();
         QVERIFY(ack);
         QCOMPARE(ack->value(kPayload).toMap().value(QStringLiteral("achievedLevel")).toString(),
             QStringLiteral("PERSISTED"));

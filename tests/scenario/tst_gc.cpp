@@ -170,13 +170,13 @@ private Q_SLOTS:
 
         const qint64 start = m_now;
         writer->send(opBatch({ lwwOp("1", "notes", "keep", 1, start) }));
-        QVERIFY(writer->take(QStringLiteral("OP_ACK")));
+        QVERIFY(writer->takeAck());
         crdt::LwwMap *map = m_server->getMap(QStringLiteral("notes"));
         QVERIFY(map);
         const quint32 rootWithoutDoomed = map->merkleTree().rootHash();
         writer->send(opBatch({ lwwOp("2", "notes", "doomed", 2, start),
             lwwOp("3", "notes", "doomed", QCborValue(QCborValue::Null), start + 1) }));
-        QVERIFY(writer->take(QStringLiteral("OP_ACK")));
+        QVERIFY(writer->takeAck());
         QVERIFY(map->getRecord(QStringLiteral("doomed"))->isTombstone());
         QVERIFY(map->merkleTree().rootHash() != rootWithoutDoomed);
 
@@ -184,7 +184,7 @@ private Q_SLOTS:
         // A tombstone younger than the horizon stays.
         writer->send(opBatch(
             { lwwOp("4", "notes", "young", QCborValue(QCborValue::Null), m_now - 10 * kDayMs) }));
-        QVERIFY(writer->take(QStringLiteral("OP_ACK")));
+        QVERIFY(writer->takeAck());
         const quint32 rootBeforeGc = map->merkleTree().rootHash();
 
         QSignalSpy notable(m_server.get(), &ServerCoordinator::notableEvent);
@@ -319,7 +319,7 @@ private Q_SLOTS:
         writer->send(
             opBatch({ lwwOp("1", "sessions", "s1", QStringLiteral("token"), start, 60000, 2),
                 lwwOp("2", "sessions", "s2", QStringLiteral("long"), start, 3600000) }));
-        QVERIFY(writer->take(QStringLiteral("OP_ACK")));
+        QVERIFY(writer->takeAck());
         QVERIFY(listener->take(QStringLiteral("SERVER_BATCH_EVENT")));
         crdt::LwwMap *map = m_server->getMap(QStringLiteral("sessions"));
         QVERIFY(map);
@@ -380,7 +380,7 @@ private Q_SLOTS:
         const qint64 start = m_now;
         writer->send(opBatch({ lwwOp("1", "people", "ann", person("Ann", 30), start, 1000),
             lwwOp("2", "people", "bob", person("Bob", 40), start) }));
-        QVERIFY(writer->take(QStringLiteral("OP_ACK")));
+        QVERIFY(writer->takeAck());
 
         watcher->send(querySub(QStringLiteral("q1"), QStringLiteral("people"), adults()));
         QCOMPARE(payloadOf(watcher->take(QStringLiteral("QUERY_RESP")))
@@ -428,7 +428,7 @@ private Q_SLOTS:
         const crdt::OrRecord blue = orRecord(QStringLiteral("blue"), start + 1, std::nullopt);
         writer->send(
             opBatch({ orAddOp("1", "tags", "post", red), orAddOp("2", "tags", "post", blue) }));
-        QVERIFY(writer->take(QStringLiteral("OP_ACK")));
+        QVERIFY(writer->takeAck());
         QVERIFY(listener->take(QStringLiteral("SERVER_BATCH_EVENT")));
         crdt::OrMap *map = m_server->getOrMap(QStringLiteral("tags"));
         QVERIFY(map);
@@ -469,7 +469,7 @@ private Q_SLOTS:
         const qint64 start = m_now;
         writer->send(opBatch({ lwwOp("1", "notes", "gone", QCborValue(QCborValue::Null), start),
             lwwOp("2", "notes", "brief", 1, start, 500) }));
-        QVERIFY(writer->take(QStringLiteral("OP_ACK")));
+        QVERIFY(writer->takeAck());
         crdt::LwwMap *map = m_server->getMap(QStringLiteral("notes"));
         QVERIFY(map);
 
@@ -502,7 +502,7 @@ private Q_SLOTS:
         writer->send(opBatch({ lwwOp("1", "notes", "live", 1, m_now - 1000),
             lwwOp("2", "notes", "ttl", 2, m_now - 1000, 3600000),
             lwwOp("3", "notes", "removed", QCborValue(QCborValue::Null), m_now) }));
-        QVERIFY(writer->take(QStringLiteral("OP_ACK")));
+        QVERIFY(writer->takeAck());
         crdt::LwwMap *map = m_server->getMap(QStringLiteral("notes"));
         QVERIFY(map);
         const quint32 root = map->merkleTree().rootHash();

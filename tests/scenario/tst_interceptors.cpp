@@ -197,7 +197,7 @@ private Q_SLOTS:
         auto c = client();
         QVERIFY(c);
         c->send(opBatch({ lwwPut("1", "k", QStringLiteral("secret"), m_now) }));
-        QVERIFY(resultsOf(payloadOf(c->take(QStringLiteral("OP_ACK")))).value("1"));
+        QVERIFY(resultsOf(payloadOf(c->takeAck())).value("1"));
         const QCborValue redacted(QCborMap { { QStringLiteral("redacted"), true } });
         QCOMPARE(m_server->getMap(kMap)->get(QStringLiteral("k")), std::optional(redacted));
         QCOMPARE(m_scripted->after.size(), 1);
@@ -227,7 +227,7 @@ private Q_SLOTS:
         QVERIFY(listener->take(QStringLiteral("SYNC_RESP_ROOT")));
 
         writer->send(opBatch({ lwwPut("1", "drop-me", 1, m_now), lwwPut("2", "keep", 2, m_now) }));
-        const QCborMap ack = payloadOf(writer->take(QStringLiteral("OP_ACK")));
+        const QCborMap ack = payloadOf(writer->takeAck());
         QCOMPARE(ack.value(QStringLiteral("lastId")).toString(), QStringLiteral("2"));
         const auto results = resultsOf(ack);
         QCOMPARE(results.size(), 2);
@@ -261,7 +261,7 @@ private Q_SLOTS:
         QCOMPARE(rejected.value(QStringLiteral("opId")).toString(), QStringLiteral("1"));
         QCOMPARE(rejected.value(QStringLiteral("code")).toInteger(), 451);
         QCOMPARE(rejected.value(QStringLiteral("reason")).toString(), QStringLiteral("Not here"));
-        const auto results = resultsOf(payloadOf(writer->take(QStringLiteral("OP_ACK"))));
+        const auto results = resultsOf(payloadOf(writer->takeAck()));
         QVERIFY(!results.value("1", true));
         QVERIFY(results.value("2"));
         QCOMPARE(m_server->getMap(kMap)->get(QStringLiteral("bad")), std::nullopt);
@@ -284,7 +284,7 @@ private Q_SLOTS:
         for (int i = 1; i <= 5; ++i)
             burst.append(lwwPut(QString::number(i), QStringLiteral("k%1").arg(i), i, m_now));
         writer->send(opBatch(burst));
-        auto results = resultsOf(payloadOf(writer->take(QStringLiteral("OP_ACK"))));
+        auto results = resultsOf(payloadOf(writer->takeAck()));
         QCOMPARE(results.size(), 5);
         QVERIFY(results.value("1") && results.value("2") && results.value("3"));
         QVERIFY(!results.value("4", true) && !results.value("5", true));
@@ -301,7 +301,7 @@ private Q_SLOTS:
         clockMs += 200;
         writer->send(opBatch({ lwwPut("6", "k6", 6, m_now), lwwPut("7", "k7", 7, m_now),
             lwwPut("8", "k8", 8, m_now) }));
-        results = resultsOf(payloadOf(writer->take(QStringLiteral("OP_ACK"))));
+        results = resultsOf(payloadOf(writer->takeAck()));
         QVERIFY(results.value("6") && results.value("7"));
         QVERIFY(!results.value("8", true));
 
@@ -311,7 +311,7 @@ private Q_SLOTS:
         for (int i = 9; i <= 12; ++i)
             again.append(lwwPut(QString::number(i), QStringLiteral("k%1").arg(i), i, m_now));
         writer->send(opBatch(again));
-        results = resultsOf(payloadOf(writer->take(QStringLiteral("OP_ACK"))));
+        results = resultsOf(payloadOf(writer->takeAck()));
         QVERIFY(results.value("9") && results.value("10") && results.value("11"));
         QVERIFY(!results.value("12", true));
 
@@ -319,7 +319,7 @@ private Q_SLOTS:
         auto other = client();
         QVERIFY(other);
         other->send(opBatch({ lwwPut("1", "o1", 1, m_now) }));
-        QVERIFY(resultsOf(payloadOf(other->take(QStringLiteral("OP_ACK")))).value("1"));
+        QVERIFY(resultsOf(payloadOf(other->takeAck())).value("1"));
     }
 
     void rateLimiterFreesBucketOnDisconnect()
@@ -359,7 +359,7 @@ private Q_SLOTS:
         const qint64 tenYears = 10LL * 365 * 24 * 3600 * 1000;
         skewed->send(opBatch({ lwwPut("1", "k", QStringLiteral("from the future"), m_now + tenYears,
             QStringLiteral("skewed")) }));
-        QVERIFY(resultsOf(payloadOf(skewed->take(QStringLiteral("OP_ACK")))).value("1"));
+        QVERIFY(resultsOf(payloadOf(skewed->takeAck())).value("1"));
         const auto stamped = m_server->getMap(kMap)->getRecord(QStringLiteral("k"));
         QVERIFY(stamped);
         QVERIFY(stamped->timestamp.millis < m_now + 60000);
@@ -373,7 +373,7 @@ private Q_SLOTS:
         // The skew no longer wins: a later write with an honest clock does.
         honest->send(
             opBatch({ lwwPut("1", "k", QStringLiteral("now"), m_now, QStringLiteral("honest")) }));
-        QVERIFY(resultsOf(payloadOf(honest->take(QStringLiteral("OP_ACK")))).value("1"));
+        QVERIFY(resultsOf(payloadOf(honest->takeAck())).value("1"));
         QCOMPARE(m_server->getMap(kMap)->get(QStringLiteral("k")),
             std::optional<QCborValue>(QStringLiteral("now")));
     }

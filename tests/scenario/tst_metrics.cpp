@@ -236,10 +236,10 @@ private Q_SLOTS:
         QVERIFY(waiting.connectTo(server->port()));
         const qint64 now = QDateTime::currentMSecsSinceEpoch();
         writer.send(clientOp(QStringLiteral("1"), QStringLiteral("a"), now));
-        QVERIFY(writer.take(QStringLiteral("OP_ACK")));
+        QVERIFY(writer.takeAck());
         writer.send(clientOp(QStringLiteral("2"), QString(), now));
         QVERIFY(writer.take(QStringLiteral("OP_REJECTED")));
-        QVERIFY(writer.take(QStringLiteral("OP_ACK")));
+        QVERIFY(writer.takeAck());
 
         const Exposition after = scrape(server->metricsPort());
         QVERIFY2(after.error.isEmpty(), qPrintable(after.error));
@@ -310,7 +310,7 @@ private Q_SLOTS:
             5000);
         const qint64 now = QDateTime::currentMSecsSinceEpoch();
         writer.send(clientOp(QStringLiteral("1"), QStringLiteral("a"), now));
-        QVERIFY(writer.take(QStringLiteral("OP_ACK")));
+        QVERIFY(writer.takeAck());
         writer.send(clientOp(QStringLiteral("2"), QString(), now));
         QVERIFY(writer.take(QStringLiteral("OP_REJECTED")));
 

@@ -178,7 +178,7 @@ private Q_SLOTS:
         QVERIFY(model->rowAt(aliceRow).remoteAddress.startsWith(u"127.0.0.1"));
 
         alice.send(clientOp(QStringLiteral("1"), QStringLiteral("k")));
-        QVERIFY(alice.take(QStringLiteral("OP_ACK")));
+        QVERIFY(alice.takeAck());
         const quint64 aliceMessagesIn = server->connection(aliceId)->messagesIn;
         QVERIFY(aliceMessagesIn >= 2);
         QTRY_COMPARE_WITH_TIMEOUT(
@@ -344,7 +344,7 @@ private Q_SLOTS:
         RawClient writer;
         QVERIFY(writer.connectAndAuthenticate(east->port(), token(QStringLiteral("erin"))));
         writer.send(clientOp(QStringLiteral("1"), QStringLiteral("tile")));
-        QVERIFY(writer.take(QStringLiteral("OP_ACK")));
+        QVERIFY(writer.takeAck());
         QTRY_VERIFY_WITH_TIMEOUT(eastMonitor->status().replicateChangesSent >= 1
                 && westMonitor->status().replicateChangesReceived >= 1,
             5000);
@@ -457,7 +457,7 @@ private Q_SLOTS:
                         clientOp(QString::number(opId), QStringLiteral("k%1").arg(opId % 7)));
                 }
                 for (int i = 0; i < burst; ++i)
-                    QVERIFY(writers[w]->take(QStringLiteral("OP_ACK")));
+                    QVERIFY(writers[w]->takeAck());
             }
             QTRY_VERIFY_WITH_TIMEOUT(eastMonitor->history().size() > samples, 2000);
         }

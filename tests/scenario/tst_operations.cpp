@@ -118,7 +118,7 @@ private Q_SLOTS:
         QVERIFY(writer);
         writer->send(opBatch({ lwwPut("1", "public", "a", 1, m_now),
             lwwPut("2", "public", "b", 2, m_now), lwwPut("10", "public", "c", 3, m_now) }));
-        const QCborMap ack = payloadOf(writer->take(QStringLiteral("OP_ACK")));
+        const QCborMap ack = payloadOf(writer->takeAck());
         QCOMPARE(ack.value(QStringLiteral("lastId")).toString(), QStringLiteral("10"));
         const QCborArray results = ack.value(QStringLiteral("results")).toArray();
         QCOMPARE(results.size(), 3);
@@ -141,9 +141,7 @@ private Q_SLOTS:
         QVERIFY(writer);
         writer->send(QCborMap { { kType, QStringLiteral("CLIENT_OP") },
             { kPayload, lwwPut("7", "public", "k", QStringLiteral("v"), m_now) } });
-        QCOMPARE(payloadOf(writer->take(QStringLiteral("OP_ACK")))
-                     .value(QStringLiteral("lastId"))
-                     .toString(),
+        QCOMPARE(payloadOf(writer->takeAck()).value(QStringLiteral("lastId")).toString(),
             QStringLiteral("7"));
         QCOMPARE(m_server->getMap(QStringLiteral("public"))->get(QStringLiteral("k")),
             std::optional<QCborValue>(QStringLiteral("v")));
@@ -154,9 +152,9 @@ private Q_SLOTS:
         auto writer = client();
         QVERIFY(writer);
         writer->send(opBatch({ lwwPut("1", "public", "k", QStringLiteral("new"), m_now + 10) }));
-        QVERIFY(writer->take(QStringLiteral("OP_ACK")));
+        QVERIFY(writer->takeAck());
         writer->send(opBatch({ lwwPut("2", "public", "k", QStringLiteral("old"), m_now) }));
-        const QCborMap ack = payloadOf(writer->take(QStringLiteral("OP_ACK")));
+        const QCborMap ack = payloadOf(writer->takeAck());
         QCOMPARE(ack.value(QStringLiteral("lastId")).toString(), QStringLiteral("2"));
         QCOMPARE(m_server->getMap(QStringLiteral("public"))->get(QStringLiteral("k")),
             std::optional<QCborValue>(QStringLiteral("new")));
@@ -191,7 +189,7 @@ private Q_SLOTS:
         QCOMPARE(rejected.at(2).value(QStringLiteral("opId")).toString(), QStringLiteral("4"));
         QCOMPARE(rejected.at(2).value(QStringLiteral("code")).toInteger(), 409);
 
-        const QCborMap ack = payloadOf(writer->take(QStringLiteral("OP_ACK")));
+        const QCborMap ack = payloadOf(writer->takeAck());
         QCOMPARE(ack.value(QStringLiteral("lastId")).toString(), QStringLiteral("4"));
         const QCborArray results = ack.value(QStringLiteral("results")).toArray();
         QCOMPARE(results.size(), 4);
@@ -222,9 +220,8 @@ private Q_SLOTS:
             rejectedIds << rejected.value(QStringLiteral("opId")).toString();
         }
         QCOMPARE(rejectedIds, (QStringList { "1", "2", "4", "5" }));
-        const QCborArray results = payloadOf(writer->take(QStringLiteral("OP_ACK")))
-                                       .value(QStringLiteral("results"))
-                                       .toArray();
+        const QCborArray results
+            = payloadOf(writer->takeAck()).value(QStringLiteral("results")).toArray();
         QCOMPARE(results.size(), 5);
         for (int i = 0; i < 5; ++i)
             QCOMPARE(results.at(i).toMap().value(QStringLiteral("success")).toBool(), i == 2);
@@ -273,9 +270,8 @@ private Q_SLOTS:
                          .contains(u"clock drift", Qt::CaseInsensitive),
                 qPrintable(rejected.value(QStringLiteral("reason")).toString()));
         }
-        const QCborArray results = payloadOf(writer->take(QStringLiteral("OP_ACK")))
-                                       .value(QStringLiteral("results"))
-                                       .toArray();
+        const QCborArray results
+            = payloadOf(writer->takeAck()).value(QStringLiteral("results")).toArray();
         QCOMPARE(results.size(), 3);
         QVERIFY(results.at(2).toMap().value(QStringLiteral("success")).toBool());
         crdt::LwwMap *map = m_server->getMap(QStringLiteral("public"));
@@ -291,7 +287,7 @@ private Q_SLOTS:
 
         // Handled in order: once this is acknowledged, the push has been too.
         writer->send(opBatch({ lwwPut("4", "public", "later", 4, m_now) }));
-        const auto ack = writer->take(QStringLiteral("OP_ACK"));
+        const auto ack = writer->takeAck();
         QVERIFY(ack);
         const qint64 bound = QDateTime::currentMSecsSinceEpoch() + 60000;
         const qint64 stamped = ack->value(QStringLiteral("timestamp"))
@@ -330,7 +326,7 @@ private Q_SLOTS:
         QVERIFY(batch);
         QCOMPARE(
             batch->value(kPayload).toMap().value(QStringLiteral("events")).toArray().size(), 2);
-        QVERIFY(writer->take(QStringLiteral("OP_ACK")));
+        QVERIFY(writer->takeAck());
         QVERIFY(!writer->has(QStringLiteral("SERVER_EVENT")));
         QVERIFY(!writer->has(QStringLiteral("SERVER_BATCH_EVENT")));
     }
@@ -342,7 +338,7 @@ private Q_SLOTS:
         writer->send(opBatch({ lwwPut("1", "public", "key1", 1, 1700000000000, 0, "node-a"),
             lwwPut("2", "public", "key2", 2, 1700000000001, 3, "node-b"),
             lwwPut("3", "public", "key3", 3, 1700000000002, 0, "client-x") }));
-        QVERIFY(writer->take(QStringLiteral("OP_ACK")));
+        QVERIFY(writer->takeAck());
 
         auto reader = client();
         QVERIFY(reader);
@@ -412,7 +408,7 @@ private Q_SLOTS:
         QVERIFY(writer && watcher);
         writer->send(opBatch({ lwwPut("1", "people", "ann", person("Ann", 30), m_now),
             lwwPut("2", "people", "bob", person("Bob", 12), m_now) }));
-        QVERIFY(writer->take(QStringLiteral("OP_ACK")));
+        QVERIFY(writer->takeAck());
 
         const QCborMap query { { QStringLiteral("predicate"),
             QCborMap { { QStringLiteral("op"), QStringLiteral("gte") },
@@ -465,7 +461,7 @@ private Q_SLOTS:
         QVERIFY(writer && watcher);
         writer->send(opBatch({ lwwPut("1", "public.pets", "rex", person("Rex", 3), m_now),
             lwwPut("2", "public.pets", "old", QCborValue(QCborValue::Null), m_now) }));
-        QVERIFY(writer->take(QStringLiteral("OP_ACK")));
+        QVERIFY(writer->takeAck());
 
         watcher->send(QCborMap { { kType, QStringLiteral("QUERY_SUB") },
             { kPayload,
@@ -529,7 +525,7 @@ private Q_SLOTS:
                 QCborMap { { QStringLiteral("s"), text } }, m_now));
         }
         writer->send(opBatch(ops));
-        QVERIFY(writer->take(QStringLiteral("OP_ACK")));
+        QVERIFY(writer->takeAck());
 
         QElapsedTimer timer;
         timer.start();
@@ -566,7 +562,7 @@ private Q_SLOTS:
 
         writer->send(
             opBatch({ lwwPut("1", "public.regex", "aa", QCborMap { { "s", "aa" } }, m_now) }));
-        QVERIFY(writer->take(QStringLiteral("OP_ACK")));
+        QVERIFY(writer->takeAck());
         // PONG comes after anything queued for the watcher: no update can follow it.
         watcher->send(QCborMap { { kType, QStringLiteral("PING") } });
         QVERIFY(watcher->take(QStringLiteral("PONG")));
@@ -593,7 +589,7 @@ private Q_SLOTS:
                 protocol::orRecordToCbor(
                     { QStringLiteral("red"), { m_now, 0, "client-a" }, tag, std::nullopt }) } };
         writer->send(opBatch({ add }));
-        QVERIFY(writer->take(QStringLiteral("OP_ACK")));
+        QVERIFY(writer->takeAck());
         const QCborMap event = payloadOf(listener->take(QStringLiteral("SERVER_EVENT")));
         QCOMPARE(event.value(QStringLiteral("eventType")).toString(), QStringLiteral("OR_ADD"));
         crdt::OrMap *map = m_server->getOrMap(QStringLiteral("tags"));
@@ -624,7 +620,7 @@ private Q_SLOTS:
             { QStringLiteral("opType"), QStringLiteral("OR_REMOVE") },
             { QStringLiteral("orTag"), tag } };
         writer->send(opBatch({ remove }));
-        QVERIFY(writer->take(QStringLiteral("OP_ACK")));
+        QVERIFY(writer->takeAck());
         QCOMPARE(payloadOf(listener->take(QStringLiteral("SERVER_EVENT")))
                      .value(QStringLiteral("eventType"))
                      .toString(),

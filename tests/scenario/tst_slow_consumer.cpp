@@ -119,7 +119,7 @@ class tst_SlowConsumer : public QObject
         for (int i = first; i < first + count; ++i)
             ops.append(recordOp(i, round));
         producer.send(opBatch(ops));
-        return producer.take(QStringLiteral("OP_ACK"), 5000).has_value();
+        return producer.takeAck(5000).has_value();
     }
 
     qint64 queuedBytesOf(quint64 id) const

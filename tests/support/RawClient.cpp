@@ -3,6 +3,7 @@
 #include "protocol/BatchContainer.h"
 #include "protocol/Frame.h"
 
+#include <QCborArray>
 #include <QTest>
 
 namespace wingman::test {
@@ -88,6 +89,34 @@ std::optional<QCborMap> takeMessage(QList<QCborMap> &inbox, const QString &type,
 std::optional<QCborMap> RawClient::take(const QString &type, int timeoutMs)
 {
     return takeMessage(m_inbox, type, timeoutMs);
+}
+
+std::optional<QCborMap> RawClient::takeAck(int timeoutMs)
+{
+    const auto first = take(QStringLiteral("OP_ACK"), timeoutMs);
+    const auto second = first ? take(QStringLiteral("OP_ACK"), timeoutMs) : std::nullopt;
+    if (!second)
+        return std::nullopt;
+    const QString kPayload = QStringLiteral("payload");
+    const QString kResults = QStringLiteral("results");
+    const QString kLastId = QStringLiteral("lastId");
+    QCborMap payload = first->value(kPayload).toMap();
+    const QCborMap last = second->value(kPayload).toMap();
+    const QString lastId = payload.value(kLastId).toString();
+    QCborArray results = payload.value(kResults).toArray();
+    const QCborArray lastResults = last.value(kResults).toArray();
+    if (last.value(kLastId).toString() != lastId || lastResults.size() != 1
+        || lastResults.at(0).toMap().value(QStringLiteral("opId")).toString() != lastId)
+        return std::nullopt;
+    for (const QCborValue &result : std::as_const(results)) {
+        if (result.toMap().value(QStringLiteral("opId")).toString() == lastId)
+            return std::nullopt;
+    }
+    results.append(lastResults.at(0));
+    payload.insert(kResults, results);
+    QCborMap merged = *first;
+    merged.insert(kPayload, payload);
+    return merged;
 }
 
 bool RawClient::has(const QString &type) const

@@ -34,6 +34,10 @@ public:
     // Waits for the first not-yet-taken message of this type, removes it from the inbox and
     // returns it.
     std::optional<QCborMap> take(const QString &type, int timeoutMs = 5000);
+    // The pair of OP_ACKs one OP_BATCH gets (docs/protocol.md "Wingman's ack rule") taken as one
+    // message: the first's, with the results of both in the order sent. nullopt when the pair
+    // does not arrive, or is not shaped as the rule says.
+    std::optional<QCborMap> takeAck(int timeoutMs = 5000);
     // True if a message of this type is in the inbox now (no waiting).
     bool has(const QString &type) const;
     bool waitForDisconnected(int timeoutMs = 5000);

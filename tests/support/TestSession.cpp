@@ -5,6 +5,8 @@
 
 #include <QTimer>
 
+#include <algorithm>
+
 namespace wingman::test {
 
 namespace {
@@ -74,6 +76,29 @@ QList<QCborMap> TestSession::messagesOfType(const QString &type) const
             result.append(message);
     }
     return result;
+}
+
+QList<std::optional<protocol::OpAckMessage>> TestSession::ackedBatches() const
+{
+    const QList<std::optional<protocol::OpAckMessage>> acks = typed<protocol::OpAckMessage>();
+    QList<std::optional<protocol::OpAckMessage>> batches;
+    for (qsizetype i = 0; i + 1 < acks.size(); i += 2) {
+        const auto &first = acks.at(i);
+        const auto &second = acks.at(i + 1);
+        const bool shaped = first && second && first->results && second->results
+            && first->lastId == second->lastId && first->achievedLevel == second->achievedLevel
+            && second->results->size() == 1 && second->results->first().opId == first->lastId
+            && std::none_of(first->results->cbegin(), first->results->cend(),
+                [&first](const protocol::OpResult &r) { return r.opId == first->lastId; });
+        if (!shaped) {
+            batches.append(std::nullopt);
+            continue;
+        }
+        protocol::OpAckMessage merged = *first;
+        merged.results->append(second->results->first());
+        batches.append(std::move(merged));
+    }
+    return batches;
 }
 
 QList<protocol::ErrorMessage> TestSession::errors() const

@@ -2,6 +2,7 @@
 
 #include "network/Session.h"
 #include "protocol/LifecycleMessages.h"
+#include "protocol/WriteMessages.h"
 #include "storage/Storage.h"
 
 #include <QCborMap>
@@ -63,6 +64,10 @@ public:
         return result;
     }
     QList<protocol::ErrorMessage> errors() const;
+    // One entry per acknowledged batch: its pair of OP_ACKs (docs/protocol.md "Wingman's ack
+    // rule") as one message, the first's with the results of both in the order sent; nullopt for
+    // a pair not shaped as the rule says (one lastId A, the first without A, the second A alone).
+    QList<std::optional<protocol::OpAckMessage>> ackedBatches() const;
 
 private:
     quint64 m_id;

@@ -1011,6 +1011,15 @@ void TestMessages::directEncodingMatchesCborForm()
         QCOMPARE(undefinedValue.encode(wire::MsgPackCodec::encode(QCborValue(nullptr))),
             wire::MsgPackCodec::encode(QCborValue(undefinedValue.toCbor())));
 
+        QueryRespMessage response { u"q-1"_s,
+            { { u"a"_s, awkward }, { u"b"_s, QCborValue(nullptr) },
+                { u"c"_s, crdt::Value::fromPacked(wire::MsgPackCodec::encode(awkward)) } },
+            u"cursor"_s, true, u"valid"_s, timestamp };
+        QCOMPARE(response.encode(), wire::MsgPackCodec::encode(QCborValue(response.toCbor())));
+        const QueryRespMessage noResults { u"q-1"_s, {}, std::nullopt, false, u"none"_s,
+            timestamp };
+        QCOMPARE(noResults.encode(), wire::MsgPackCodec::encode(QCborValue(noResults.toCbor())));
+
         SyncRespLeafMessage leaf { u"todos"_s, u"0a"_s,
             { { u"k\u00e9y"_s, *put.record }, { u"gone"_s, *tombstone.record } }, timestamp };
         QCOMPARE(leaf.encode(), wire::MsgPackCodec::encode(QCborValue(leaf.toCbor())));

@@ -171,12 +171,13 @@ struct Node {
     }
 };
 
+// The pair of OP_ACKs of the one batch acknowledged, as one message.
 std::optional<OpAckMessage> onlyAck(const TestSession &session)
 {
-    const auto acks = session.typed<OpAckMessage>();
-    if (acks.size() != 1)
+    const auto batches = session.ackedBatches();
+    if (batches.size() != 1 || session.typed<OpAckMessage>().size() != 2)
         return std::nullopt;
-    return acks.first();
+    return batches.first();
 }
 
 } // namespace
@@ -201,6 +202,11 @@ private Q_SLOTS:
     void interceptorRewriteIsAppliedAndAuthorizedAgain_data();
     void interceptorRewriteIsAppliedAndAuthorizedAgain();
     void afterOpRunsAfterTheCommit();
+    void ackPairAcrossADigitBoundary();
+    void ackPairOfARefusedLastOp();
+    void emptyBatchGetsNoAck();
+    void opsWithoutIdsAreAppliedWithoutAck();
+    void acksLeaveInBatchOrder();
     void storageFailureSendsErrorAndNoAck();
     void sessionGoneBeforeCommit();
     void pushDiffAppliesTombstonesAndRecords();
@@ -240,7 +246,8 @@ void TestOperationHandler::appliesAndAcks()
 
     n.handler.handle(n.client, batch({ op }));
 
-    QCOMPARE(n.client.types(), QStringList { u"OP_ACK"_s });
+    QCOMPARE(n.client.types(), (QStringList { u"OP_ACK"_s, u"OP_ACK"_s }));
+    QCOMPARE(n.client.typed<OpAckMessage>().first()->results, QList<OpResult>());
     const auto ack = onlyAck(n.client);
     QVERIFY(ack);
     QCOMPARE(ack->lastId, u"7"_s);
@@ -311,7 +318,7 @@ void TestOperationHandler::achievedLevel()
             concern < 0 ? std::nullopt : std::optional<WriteConcern>(WriteConcern(concern))));
 
     QCOMPARE(n.storage.pending(), 1);
-    QCOMPARE(n.client.typed<OpAckMessage>().size(), beforeCommit ? 1 : 0);
+    QCOMPARE(n.client.typed<OpAckMessage>().size(), beforeCommit ? 2 : 0);
     n.storage.release();
     const auto ack = onlyAck(n.client);
     QVERIFY(ack);
@@ -373,7 +380,7 @@ void TestOperationHandler::rejectsOneOpAndAppliesTheRest()
         ops.invalid = QStringList { QString(), reason, QString() };
     n.handler.handle(n.client, ops);
 
-    QCOMPARE(n.client.types(), (QStringList { u"OP_REJECTED"_s, u"OP_ACK"_s }));
+    QCOMPARE(n.client.types(), (QStringList { u"OP_REJECTED"_s, u"OP_ACK"_s, u"OP_ACK"_s }));
     const auto rejected = n.client.typed<OpRejectedMessage>().first();
     QVERIFY(rejected);
     QCOMPARE(rejected->opId, u"2"_s);
@@ -409,7 +416,7 @@ void TestOperationHandler::interceptorDropAcksWithoutStoring()
     n.handler.handle(n.client,
         batch({ put(u"1"_s, u"todos"_s, u"spam"_s, 1), put(u"2"_s, u"todos"_s, u"ham"_s, 2) }));
 
-    QCOMPARE(n.client.types(), QStringList { u"OP_ACK"_s });
+    QCOMPARE(n.client.types(), (QStringList { u"OP_ACK"_s, u"OP_ACK"_s }));
     const auto ack = onlyAck(n.client);
     QVERIFY(ack);
     QCOMPARE(ack->results->size(), 2);
@@ -510,7 +517,79 @@ void TestOperationHandler::afterOpRunsAfterTheCommit()
     QVERIFY(n.client.typed<OpAckMessage>().isEmpty());
     n.storage.release();
     QCOMPARE(interceptor->after.size(), 1);
-    QCOMPARE(n.client.typed<OpAckMessage>().size(), 1);
+    QCOMPARE(n.client.typed<OpAckMessage>().size(), 2);
+}
+
+void TestOperationHandler::ackPairAcrossADigitBoundary()
+{
+    Node &n = *m_node;
+    n.handler.handle(n.client,
+        batch({ put(u"8"_s, u"todos"_s, u"a"_s, 1), put(u"9"_s, u"todos"_s, u"b"_s, 2),
+            put(u"10"_s, u"todos"_s, u"c"_s, 3) }));
+
+    const auto acks = n.client.typed<OpAckMessage>();
+    QCOMPARE(acks.size(), 2);
+    // A is the greatest numeric id, though "9" sorts after "10" as a string.
+    QCOMPARE(acks.at(0)->lastId, u"10"_s);
+    QCOMPARE(acks.at(1)->lastId, u"10"_s);
+    QStringList first;
+    for (const OpResult &result : *acks.at(0)->results)
+        first.append(result.opId);
+    QCOMPARE(first, (QStringList { u"8"_s, u"9"_s }));
+    QCOMPARE(acks.at(1)->results->size(), 1);
+    QCOMPARE(acks.at(1)->results->first().opId, u"10"_s);
+    QCOMPARE(n.handler.acksSent(), quint64(1));
+}
+
+void TestOperationHandler::ackPairOfARefusedLastOp()
+{
+    Node &n = *m_node;
+    n.handler.handle(n.client,
+        batch({ put(u"1"_s, u"todos"_s, u"a"_s, 1), put(u"2"_s, u"readonly"_s, u"x"_s, 2) }));
+
+    const auto ack = onlyAck(n.client);
+    QVERIFY(ack);
+    QCOMPARE(ack->lastId, u"2"_s);
+    QVERIFY(ack->results->at(0).success);
+    const OpResult &refused = ack->results->at(1);
+    QCOMPARE(refused.opId, u"2"_s);
+    QVERIFY(!refused.success);
+    QVERIFY(refused.error && refused.error->contains(u"Access denied"_s));
+}
+
+void TestOperationHandler::emptyBatchGetsNoAck()
+{
+    Node &n = *m_node;
+    n.handler.handle(n.client, batch({}));
+    QVERIFY(n.client.typed<OpAckMessage>().isEmpty());
+    QCOMPARE(n.handler.acksSent(), quint64(0));
+}
+
+void TestOperationHandler::opsWithoutIdsAreAppliedWithoutAck()
+{
+    // Nothing names the batch to the client: there is no A to acknowledge.
+    Node &n = *m_node;
+    ClientOp op = put(u"1"_s, u"todos"_s, u"a"_s, 1);
+    op.id.reset();
+    n.handler.handle(n.client, batch({ op }));
+    QVERIFY(n.client.typed<OpAckMessage>().isEmpty());
+    QCOMPARE(n.storedKeys(), QStringList { u"todos/a"_s });
+}
+
+void TestOperationHandler::acksLeaveInBatchOrder()
+{
+    Node &n = *m_node;
+    n.storage.setMode(ScriptedStorage::Mode::Deferred);
+    n.handler.handle(n.client, batch({ put(u"1"_s, u"todos"_s, u"a"_s, 1) }));
+    // An early ack still waits for the batch before it: lastId covers every earlier op.
+    n.handler.handle(n.client, batch({ put(u"2"_s, u"todos"_s, u"b"_s, 2) }, WriteConcern::Memory));
+    QVERIFY(n.client.typed<OpAckMessage>().isEmpty());
+
+    n.storage.release();
+    QStringList lastIds;
+    for (const auto &ack : n.client.typed<OpAckMessage>())
+        lastIds.append(ack->lastId);
+    QCOMPARE(lastIds, (QStringList { u"1"_s, u"1"_s, u"2"_s, u"2"_s }));
 }
 
 void TestOperationHandler::storageFailureSendsErrorAndNoAck()

@@ -200,7 +200,7 @@ void BenchClient::onAuthenticated()
             { QStringLiteral("payload"),
                 QCborMap { { QStringLiteral("queryId"), QStringLiteral("q%1").arg(m_config.index) },
                     { QStringLiteral("mapName"), m_config.mapName },
-                    { QStringLiteral("query"), QCborMap() } } } });
+                    { QStringLiteral("query"), m_config.query } } } });
     }
     Q_EMIT authenticated();
 }
@@ -238,7 +238,11 @@ void BenchClient::handleAck(std::string_view payload, qint64 now)
         m_inFlight.pop_front();
         matched = true;
     }
-    if (!matched)
+    // The second OP_ACK of a batch's pair names a lastId already credited by the first.
+    const bool pairsSecond = lastId && *lastId <= m_creditedId;
+    if (matched)
+        m_creditedId = *lastId;
+    else if (!pairsSecond)
         ++m_stats->unmatchedAcks;
     if (!m_config.fifoAcks)
         m_stats->failedResults += failedResults(payload);

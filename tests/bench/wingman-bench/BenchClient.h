@@ -3,6 +3,7 @@
 #include "BatchEncoder.h"
 
 #include <QAbstractSocket>
+#include <QCborMap>
 #include <QObject>
 #include <QString>
 #include <QUrl>
@@ -58,6 +59,7 @@ struct ClientConfig {
     int node = 0; // index of the URL this connection goes to
     int nodeCount = 1; // URLs driven
     bool fifoAcks = false; // the baseline echo answers in order with a fixed lastId
+    QCborMap query; // a subscriber's live query
 };
 
 // One WebSocket connection: authenticates, then writes batches (writer) or counts the records
@@ -119,6 +121,7 @@ private:
     qint64 m_frameWallUs = 0; // wall clock when the frame being handled arrived
     std::deque<InFlight> m_inFlight;
     quint64 m_nextId = 1;
+    quint64 m_creditedId = 0; // the greatest lastId that credited a batch
 };
 
 } // namespace wingman::bench

@@ -117,6 +117,7 @@ void BenchRun::connectClients(const QList<QUrl> &urls)
         config.nodeCount = int(urls.size());
         config.node = config.index % config.nodeCount;
         config.fifoAcks = m_options.baseline;
+        config.query = m_options.query;
         auto *client = new BenchClient(config, &m_stats[size_t(i)], &m_acks);
         QThread *thread = m_threads[size_t(i % m_options.threads)].get();
         client->moveToThread(thread);

@@ -85,13 +85,17 @@ std::optional<Options> parseOptions(const QCoreApplication &app)
     const QCommandLineOption threads(QStringLiteral("threads"),
         QStringLiteral("Client threads the connections share."), QStringLiteral("N"),
         QStringLiteral("1"));
+    const QCommandLineOption query(QStringLiteral("query"),
+        QStringLiteral("The subscribers' live query as JSON, e.g. "
+                       "'{\"sort\":{\"n\":\"desc\"},\"limit\":10}' (default: every record)."),
+        QStringLiteral("json"), QStringLiteral("{}"));
     const QCommandLineOption mode(QStringLiteral("mode"),
         QStringLiteral("writes (OP_BATCH load), topics (one publisher, S subscribers: messages "
                        "delivered/s) or locks (C connections acquiring and releasing: round "
                        "trips/s)."),
         QStringLiteral("mode"), QStringLiteral("writes"));
     parser.addOptions({ url, token, secret, connections, duration, batch, subscribers, window, map,
-        serverPid, spawn, storage, serverArg, baseline, threads, mode });
+        serverPid, spawn, storage, serverArg, baseline, threads, mode, query });
     parser.process(app);
 
     const auto fail = [](const QString &message) -> std::optional<Options> {
@@ -131,6 +135,13 @@ std::optional<Options> parseOptions(const QCoreApplication &app)
                             .arg(parser.value(*o.option)));
     }
 
+    QJsonParseError queryError;
+    const QJsonDocument queryJson
+        = QJsonDocument::fromJson(parser.value(query).toUtf8(), &queryError);
+    if (queryError.error != QJsonParseError::NoError || !queryJson.isObject())
+        return fail(
+            QStringLiteral("--query must be a JSON object, not '%1'").arg(parser.value(query)));
+    options.query = QCborMap::fromJsonObject(queryJson.object());
     options.mode = parser.value(mode);
     if (options.mode != QLatin1String("writes") && options.mode != QLatin1String("topics")
         && options.mode != QLatin1String("locks"))

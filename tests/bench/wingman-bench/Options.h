@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QByteArray>
+#include <QCborMap>
 #include <QList>
 #include <QString>
 #include <QStringList>
@@ -31,6 +32,7 @@ struct Options {
     int window = 4;
     int threads = 1;
     bool baseline = false;
+    QCborMap query; // the subscribers' live query; empty: every record
     QString mode = QStringLiteral("writes"); // writes, topics or locks
 };
 
