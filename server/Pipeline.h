@@ -5,6 +5,8 @@
 #include "cluster/AntiEntropy.h"
 #include "cluster/PartitionMapService.h"
 #include "cluster/WriteReplication.h"
+#include "journal/EventJournal.h"
+#include "journal/JournalHandler.h"
 #include "live/QueryHandler.h"
 #include "live/QueryRegistry.h"
 #include "maps/MapRegistry.h"
@@ -39,6 +41,10 @@ struct Pipeline {
         , sync(maps, queries, config.gcAgeMs)
         , liveQueries(maps, queries)
         , gc(maps, committer, config.gcIntervalMs, config.gcAgeMs)
+        , journal({ config.eventJournalCapacity, config.eventJournalTtlMs, config.eventJournalMaps,
+                      config.eventJournalExcludeMaps },
+              maps.hlc())
+        , journalRequests(journal, config.policy, config.eventJournalEnabled)
         , clients(router, { config.outboundBudgetBytes, config.slowConsumerGraceMs },
               { config.authTimeoutMs, config.maxConnections, config.maxPendingAuth,
                   config.maxConnectionsPerIpPerSecond })
@@ -62,6 +68,8 @@ struct Pipeline {
     sync::SyncHandler sync;
     live::QueryHandler liveQueries;
     sync::GcService gc;
+    journal::EventJournal journal; // fed by the committer only when eventJournalEnabled
+    journal::JournalHandler journalRequests;
     network::ClientRegistry clients;
     std::unique_ptr<cluster::PartitionMapService> partitionMaps; // null without a cluster module
     // With a cluster bus: replication, peers' changes and the ack sets (docs/cluster.md §4).

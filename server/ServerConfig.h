@@ -66,6 +66,13 @@ struct ServerConfig {
     qint64 rateLimitOpsPerSecond = 0; // per client; 0: no rate limit
     qint64 rateLimitBurst = 0; // 0: as many as rateLimitOpsPerSecond
     bool stampServerTimestamps = false;
+    // The event journal (docs/protocol.md "Event journal"): off unless asked for, as it costs an
+    // append per write and keeps the values of every journaled map.
+    bool eventJournalEnabled = false;
+    qint64 eventJournalCapacity = 10000; // events kept
+    qint64 eventJournalTtlMs = 0; // 0: no age limit
+    QStringList eventJournalMaps; // map-name patterns ('*' any run); empty: every map
+    QStringList eventJournalExcludeMaps; // map-name patterns left out
     // Refuse what is only fit for development: the built-in JWT secret, and memory storage
     // unless allowMemoryStorage.
     bool production = false;

@@ -2,6 +2,7 @@
 
 #include "client/ClientMap.h"
 #include "client/ClientStorage.h"
+#include "client/JournalClient.h"
 #include "client/PendingOps.h"
 #include "client/QueryHandle.h"
 #include "client/ReconnectBackoff.h"
@@ -107,6 +108,9 @@ public:
     QueryHandle *subscribeQuery(const QString &mapName, const query::Query &query = {});
     void unsubscribe(QueryHandle *handle);
 
+    // The server's event journal: reads and subscriptions on this engine's connection.
+    JournalClient &journal() { return *m_journal; }
+
 Q_SIGNALS:
     void stateChanged(wingman::client::SyncEngine::State state);
     void opAcknowledged(const QString &opId);
@@ -168,6 +172,7 @@ private:
     State m_state = State::Initial;
     QString m_token;
     SyncConnection *m_connection;
+    JournalClient *m_journal;
     bool m_authRequested = false;
     qint64 m_retryAfterMs = 0;
     int m_storageDepth = 0;

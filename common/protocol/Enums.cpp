@@ -48,6 +48,11 @@ constexpr NameTable<MessageType> kMessageTypes[] = {
     { MessageType::GcPrune, "GC_PRUNE"_L1 },
     { MessageType::PartitionMapRequest, "PARTITION_MAP_REQUEST"_L1 },
     { MessageType::PartitionMap, "PARTITION_MAP"_L1 },
+    { MessageType::JournalSubscribe, "JOURNAL_SUBSCRIBE"_L1 },
+    { MessageType::JournalUnsubscribe, "JOURNAL_UNSUBSCRIBE"_L1 },
+    { MessageType::JournalEvent, "JOURNAL_EVENT"_L1 },
+    { MessageType::JournalRead, "JOURNAL_READ"_L1 },
+    { MessageType::JournalReadResponse, "JOURNAL_READ_RESPONSE"_L1 },
 };
 
 constexpr NameTable<WriteConcern> kWriteConcerns[] = {

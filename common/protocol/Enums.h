@@ -45,6 +45,11 @@ enum class MessageType {
     GcPrune,
     PartitionMapRequest,
     PartitionMap,
+    JournalSubscribe,
+    JournalUnsubscribe,
+    JournalEvent,
+    JournalRead,
+    JournalReadResponse,
 };
 
 // The wire name ("OP_BATCH"); messageTypeFromName is its inverse, nullopt for unknown names.

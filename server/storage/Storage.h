@@ -23,7 +23,9 @@ struct StorageWrite {
         LwwDelete, // mapName, key (GC prune of a tombstone)
         OrPut, // mapName, key, orRecord
         OrTombstone, // mapName, tag (and drop the record carrying it, if stored)
-        OrDeleteTombstone // mapName, tag (GC prune)
+        OrDeleteTombstone, // mapName, tag (GC prune)
+        JournalAppend, // journal: the event journal's entry
+        JournalTrim // journal.sequence: drop the journal's entries before it
     };
     Kind kind = Kind::LwwPut;
     QString mapName;
@@ -31,7 +33,14 @@ struct StorageWrite {
     QString tag;
     crdt::LwwRecord lww;
     crdt::OrRecord orRecord;
+    struct JournalEntry {
+        qint64 sequence = 0;
+        qint64 millis = 0; // when it was journaled
+        QByteArray event; // MessagePack, as the journal encodes it
+    } journal;
 };
+
+using StoredJournalEntry = StorageWrite::JournalEntry;
 
 // Everything a node stored, as loaded at startup.
 struct StoredMap {
@@ -65,6 +74,8 @@ public:
     virtual void write(QList<StorageWrite> writes, Done done) = 0;
     // Every stored map by name; called once, after opened().
     virtual QHash<QString, StoredMap> loadAll() = 0;
+    // The event journal's kept entries, oldest first; called once, after opened().
+    virtual QList<StoredJournalEntry> loadJournal() { return {}; }
     virtual QString loadMeta(const QString &key) = 0;
     virtual void storeMeta(const QString &key, const QString &value) = 0;
 

@@ -33,7 +33,7 @@ int expire(const QString &name, crdt::LwwMap &map, qint64 now, ops::ChangeSet &c
     // expire() takes live records only, so each key was live before.
     for (const crdt::LwwMap::Expiry &expiry : expired)
         changes.lwwPut(name, expiry.key, expiry.tombstone, protocol::ServerEventType::Updated,
-            std::nullopt, true);
+            std::nullopt, true, expiry.value);
     return int(expired.size());
 }
 
@@ -41,7 +41,7 @@ int expire(const QString &name, crdt::OrMap &map, qint64 now, ops::ChangeSet &ch
 {
     const QList<crdt::OrMap::Expiry> expired = map.expire(now);
     for (const crdt::OrMap::Expiry &expiry : expired)
-        changes.orTombstone(name, expiry.key, expiry.tag, map.liveValue(expiry.key));
+        changes.orTombstone(name, expiry.key, expiry.tag, map.liveValue(expiry.key), expiry.value);
     return int(expired.size());
 }
 
