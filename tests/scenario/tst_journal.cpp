@@ -1,5 +1,6 @@
 // The event journal over real sockets (docs/protocol.md "Event journal"): what is journaled, READ,
 // SUBSCRIBE and UNSUBSCRIBE, access, the option, restarts and retention.
+#include "ClusterNodes.h"
 #include "RawClient.h"
 #include "TestServer.h"
 #include "TestTokens.h"
@@ -9,6 +10,7 @@
 
 #include <QCborArray>
 #include <QCoreApplication>
+#include <QDateTime>
 #include <QSignalSpy>
 #include <QSqlDatabase>
 #include <QSqlError>
@@ -236,6 +238,7 @@ private Q_SLOTS:
     void badInput_data();
     void badInput();
     void journalBeforeAuthCloses4001();
+    void eachNodeJournalsWhatItApplies();
     void syncEngineJournal();
 };
 
@@ -660,6 +663,42 @@ void tst_Journal::journalBeforeAuthCloses4001()
     client.send(journalSubscribe(u"s"_s));
     QVERIFY(client.waitForDisconnected(kWaitMs));
     QCOMPARE(client.closeCode(), 4001);
+}
+
+void tst_Journal::eachNodeJournalsWhatItApplies()
+{
+    ClusterNodes nodes;
+    const auto journaled = [](ServerConfig &config) { config.eventJournalEnabled = true; };
+    ServerCoordinator *a = nodes.start(u"node-a"_s, journaled);
+    QVERIFY(a);
+    ServerCoordinator *b = nodes.start(u"node-b"_s, journaled);
+    QVERIFY(b);
+    QTRY_VERIFY_WITH_TIMEOUT(ClusterNodes::meshed({ a, b }), kWaitMs);
+    const QByteArray token = TestTokens::userToken(kTestSecret, u"user-1"_s);
+    RawClient writer;
+    RawClient reader;
+    QVERIFY(writer.connectAndAuthenticate(a->port(), token, kWaitMs));
+    QVERIFY(reader.connectAndAuthenticate(b->port(), token, kWaitMs));
+    reader.send(journalSubscribe(u"s"_s));
+    QVERIFY(drain(reader));
+
+    writer.send(lwwPutBatch(u"m"_s, 1, 3, QDateTime::currentMSecsSinceEpoch(), u"w"_s));
+    QVERIFY(writer.take(u"OP_ACK"_s, kWaitMs));
+    // node-b journals the replicated changes in its own sequence, under its own id.
+    const auto journalEvents = [&reader] {
+        return std::count_if(reader.inbox().cbegin(), reader.inbox().cend(),
+            [](const QCborMap &message) { return message.value(kType) == u"JOURNAL_EVENT"_s; });
+    };
+    QTRY_COMPARE_WITH_TIMEOUT(journalEvents(), 3, kWaitMs);
+    QVERIFY(drain(reader));
+    const QList<protocol::JournalEvent> onB = takeEvents(reader);
+    QCOMPARE(describe(onB),
+        (QStringList { u"0 PUT m/key-1"_s, u"1 PUT m/key-2"_s, u"2 PUT m/key-3"_s }));
+    for (const protocol::JournalEvent &event : onB)
+        QCOMPARE(event.nodeId, u"node-b"_s);
+    const QList<protocol::JournalEvent> onA = readAll(writer);
+    QCOMPARE(describe(onA), describe(onB));
+    QCOMPARE(onA.first().nodeId, u"node-a"_s);
 }
 
 void tst_Journal::syncEngineJournal()
