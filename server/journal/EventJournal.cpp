@@ -2,9 +2,11 @@
 
 #include "auth/SecurityPolicy.h"
 #include "crdt/Hlc.h"
+#include "journal/JournalHandler.h"
 #include "wire/MsgPackCodec.h"
 #include "wire/MsgPackWriter.h"
 
+#include <QCborArray>
 #include <QHash>
 
 #include <algorithm>
@@ -27,21 +29,34 @@ bool matchesAny(const QStringList &patterns, const QString &mapName)
     });
 }
 
-QByteArray encode(const protocol::JournalEvent &event)
+// A stored row: the entries' events as one MessagePack array.
+QByteArray encode(const QList<JournalEntry> &entries)
 {
     QByteArray bytes;
-    wire::MsgPackWriter out(bytes, 192);
-    event.write(out);
+    wire::MsgPackWriter out(bytes, 64 + entries.size() * 192);
+    out.arrayHeader(quint32(entries.size()));
+    for (const JournalEntry &entry : entries)
+        entry.event.write(out);
     out.finish();
     return bytes;
 }
 
-std::optional<protocol::JournalEvent> decode(const QByteArray &bytes)
+// A stored row's events, each with its sequence; false when the row cannot be read.
+bool decode(const storage::StoredJournalEntry &row, QList<JournalEntry> *entries)
 {
-    const wire::DecodeResult decoded = wire::MsgPackCodec::decode(bytes);
-    if (!decoded.ok || !decoded.value.isMap())
-        return std::nullopt;
-    return protocol::JournalEvent::fromCbor(decoded.value.toMap());
+    const wire::DecodeResult decoded = wire::MsgPackCodec::decode(row.events);
+    if (!decoded.ok || !decoded.value.isArray())
+        return false;
+    for (const QCborValue &item : decoded.value.toArray()) {
+        std::optional<protocol::JournalEvent> event
+            = item.isMap() ? protocol::JournalEvent::fromCbor(item.toMap()) : std::nullopt;
+        const std::optional<quint64> sequence
+            = event ? JournalHandler::parseSequence(event->sequence) : std::nullopt;
+        if (!sequence)
+            return false;
+        entries->append({ *sequence, row.millis, std::move(*event) });
+    }
+    return true;
 }
 
 } // namespace
@@ -102,18 +117,21 @@ void EventJournal::load(const QList<storage::StoredJournalEntry> &stored)
     m_entries.clear();
     qsizetype undecodable = 0;
     for (const storage::StoredJournalEntry &row : stored) {
-        const auto sequence = quint64(std::max<qint64>(row.sequence, 0));
-        m_next = std::max(m_next, sequence + 1);
-        std::optional<protocol::JournalEvent> event = decode(row.event);
-        if (!event) {
+        m_next = std::max(m_next, quint64(std::max<qint64>(row.sequence, 0)) + 1);
+        QList<JournalEntry> entries;
+        if (!decode(row, &entries)) {
             ++undecodable;
             continue;
         }
-        event->sequence = QString::number(sequence);
-        m_entries.push_back({ sequence, row.millis, std::move(*event) });
+        for (JournalEntry &entry : entries) {
+            if (!m_entries.empty() && entry.sequence <= m_entries.back().sequence)
+                continue;
+            m_next = std::max(m_next, entry.sequence + 1);
+            m_entries.push_back(std::move(entry));
+        }
     }
     if (undecodable > 0)
-        qCWarning(lcJournal) << "skipped" << undecodable << "undecodable journal entries";
+        qCWarning(lcJournal) << "skipped" << undecodable << "undecodable journal rows";
     m_storedFrom
         = stored.isEmpty() ? m_next : quint64(std::max<qint64>(stored.first().sequence, 0));
     while (qint64(m_entries.size()) > m_options.capacity)
@@ -163,14 +181,15 @@ std::function<void()> EventJournal::prepare(
         const quint64 sequence = m_next++;
         event->sequence = QString::number(sequence);
         event->nodeId = m_hlc.nodeId();
-        storage::StorageWrite append;
-        append.kind = Kind::JournalAppend;
-        append.journal = { qint64(sequence), millis, encode(*event) };
-        writes.append(std::move(append));
         entries->append({ sequence, millis, std::move(*event) });
     }
     if (entries->isEmpty())
         return {};
+    // One row per commit: a row costs the writer more than its bytes do.
+    storage::StorageWrite append;
+    append.kind = storage::StorageWrite::Kind::JournalAppend;
+    append.journal = { qint64(entries->last().sequence), millis, encode(*entries) };
+    writes.append(std::move(append));
     // Trimmed in steps, so that most commits carry no DELETE; load() cuts to capacity again.
     const quint64 from = keepFrom(entries->first().sequence);
     const quint64 step = quint64(std::max<qint64>(m_options.capacity / 16, 1));

@@ -28,9 +28,10 @@ struct JournalEntry {
 
 // The node's event journal (docs/protocol.md "Event journal", docs/cluster.md §7): every effective
 // change the Committer commits, numbered per node from 0 without reuse, kept newest `capacity`
-// (younger than `ttlMs` when set) in memory for reads and in storage across restarts. Entries are
-// written in the same storage commit as the changes they describe and become readable, and go to
-// the listener, once that commit succeeded. A failed commit leaves its numbers unused for good.
+// (younger than `ttlMs` when set) in memory for reads and in storage across restarts, one row
+// per commit. Entries are written in the same storage commit as the changes they describe and
+// become readable, and go to the listener, once that commit succeeded. A failed commit leaves its
+// numbers unused for good.
 class EventJournal
 {
 public:
@@ -79,7 +80,7 @@ private:
     crdt::Hlc &m_hlc;
     std::deque<JournalEntry> m_entries;
     quint64 m_next = 0;
-    quint64 m_storedFrom = 0; // storage may hold entries from here on
+    quint64 m_storedFrom = 0; // storage rows ending before this sequence are gone
     Listener m_listener;
 };
 

@@ -227,7 +227,7 @@ QString SqlRecordWriter::writeJournal()
             const StorageWrite::JournalEntry &entry = *m_journal[done + size_t(i)];
             query->bindValue(3 * i, entry.sequence);
             query->bindValue(3 * i + 1, entry.millis);
-            query->bindValue(3 * i + 2, entry.event);
+            query->bindValue(3 * i + 2, entry.events);
         }
         if (QString error = execute(*query); !error.isEmpty())
             return error;
@@ -281,10 +281,10 @@ QString SqlRecordWriter::statementSql(Statement kind, int rows)
         suffix = " ON CONFLICT (name) DO UPDATE SET value = excluded.value"_L1;
         break;
     case Statement::UpsertJournal:
-        prefix = "INSERT INTO wingman_journal (sequence, millis, event) VALUES "_L1;
+        prefix = "INSERT INTO wingman_journal (sequence, millis, events) VALUES "_L1;
         columns = 3;
         suffix = " ON CONFLICT (sequence) DO UPDATE SET millis = excluded.millis, "
-                 "event = excluded.event"_L1;
+                 "events = excluded.events"_L1;
         break;
     }
     QString tuple = QStringLiteral("(?");

@@ -330,7 +330,7 @@ QString SqlStorage::createJournalTable(QSqlDatabase &db)
 {
     QSqlQuery query(db);
     if (!query.exec(QStringLiteral("CREATE TABLE IF NOT EXISTS wingman_journal (sequence BIGINT "
-                                   "NOT NULL PRIMARY KEY, millis BIGINT NOT NULL, event %1 NOT "
+                                   "NOT NULL PRIMARY KEY, millis BIGINT NOT NULL, events %1 NOT "
                                    "NULL)%2")
                         .arg(blobType(), tableOptions()))) {
         return QStringLiteral("cannot create the journal table of %1: %2")
@@ -346,7 +346,7 @@ QString SqlStorage::loadJournal(QSqlDatabase &db, QList<StoredJournalEntry> *jou
     QSqlQuery query(db);
     query.setForwardOnly(true);
     if (!query.exec(QStringLiteral(
-            "SELECT sequence, millis, event FROM wingman_journal ORDER BY sequence"))) {
+            "SELECT sequence, millis, events FROM wingman_journal ORDER BY sequence"))) {
         return QStringLiteral("cannot read the event journal from %1: %2")
             .arg(describe(), errorText(query.lastError()));
     }

@@ -27,7 +27,8 @@ class GroupWriter;
 //
 // Tables: wingman_meta (name, value; "schemaVersion" among them), wingman_lww (one row per
 // map and key), wingman_or (one row per map and tag), wingman_or_tombstones (map, tag) and
-// wingman_journal (the event journal: sequence, millis, the encoded event). A
+// wingman_journal (the event journal: one row per commit's entries, keyed by the last one's
+// sequence). A
 // record's value is kept as its MessagePack encoding (values are arbitrary MessagePack) and
 // loads as a packed crdt::Value, undecoded; its timestamp and TTL are columns, so GC can select
 // by them.

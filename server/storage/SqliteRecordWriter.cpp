@@ -22,7 +22,7 @@ const char *const kSql[] = {
     "INSERT OR IGNORE INTO wingman_or_tombstones (map_name, tag) VALUES (?1, ?2)",
     "DELETE FROM wingman_or_tombstones WHERE map_name = ?1 AND tag = ?2",
     "INSERT OR REPLACE INTO wingman_meta (name, value) VALUES (?1, ?2)",
-    "INSERT OR REPLACE INTO wingman_journal (sequence, millis, event) VALUES (?1, ?2, ?3)",
+    "INSERT OR REPLACE INTO wingman_journal (sequence, millis, events) VALUES (?1, ?2, ?3)",
     "DELETE FROM wingman_journal WHERE sequence < ?1",
 };
 
@@ -162,10 +162,10 @@ QString SqliteRecordWriter::apply(const StorageWrite &write)
         return run(DeleteTombstone);
     case Kind::JournalAppend: {
         sqlite3_stmt *statement = m_statements[PutJournal];
-        const QByteArray &event = write.journal.event;
+        const QByteArray &events = write.journal.events;
         sqlite3_bind_int64(statement, 1, write.journal.sequence);
         sqlite3_bind_int64(statement, 2, write.journal.millis);
-        sqlite3_bind_blob(statement, 3, event.constData(), int(event.size()), SQLITE_STATIC);
+        sqlite3_bind_blob(statement, 3, events.constData(), int(events.size()), SQLITE_STATIC);
         return run(PutJournal);
     }
     case Kind::JournalTrim:

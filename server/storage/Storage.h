@@ -24,8 +24,8 @@ struct StorageWrite {
         OrPut, // mapName, key, orRecord
         OrTombstone, // mapName, tag (and drop the record carrying it, if stored)
         OrDeleteTombstone, // mapName, tag (GC prune)
-        JournalAppend, // journal: the event journal's entry
-        JournalTrim // journal.sequence: drop the journal's entries before it
+        JournalAppend, // journal: event journal entries of one commit
+        JournalTrim // journal.sequence: drop the journal's rows whose entries all precede it
     };
     Kind kind = Kind::LwwPut;
     QString mapName;
@@ -33,10 +33,12 @@ struct StorageWrite {
     QString tag;
     crdt::LwwRecord lww;
     crdt::OrRecord orRecord;
+    // One row of the event journal: the entries one commit journaled, keyed by the last one's
+    // sequence, so that a trim by sequence never drops an entry it should keep.
     struct JournalEntry {
-        qint64 sequence = 0;
-        qint64 millis = 0; // when it was journaled
-        QByteArray event; // MessagePack, as the journal encodes it
+        qint64 sequence = 0; // the last entry's
+        qint64 millis = 0; // when they were journaled
+        QByteArray events; // MessagePack, as the journal encodes them
     } journal;
 };
 
@@ -74,7 +76,7 @@ public:
     virtual void write(QList<StorageWrite> writes, Done done) = 0;
     // Every stored map by name; called once, after opened().
     virtual QHash<QString, StoredMap> loadAll() = 0;
-    // The event journal's kept entries, oldest first; called once, after opened().
+    // The event journal's kept rows, oldest first; called once, after opened().
     virtual QList<StoredJournalEntry> loadJournal() { return {}; }
     virtual QString loadMeta(const QString &key) = 0;
     virtual void storeMeta(const QString &key, const QString &value) = 0;
