@@ -132,17 +132,19 @@ void JournalHandler::handle(
     }
     if (!checkMap(session, subscribe.mapName))
         return;
-    if (from) {
-        const EventJournal::Page page = m_journal.read(
-            *from, std::numeric_limits<qsizetype>::max(), [&](const JournalEntry &entry) {
-                return subscription.takes(entry) && mayRead(session, entry.event.mapName);
-            });
-        for (const JournalEntry &entry : page.entries)
-            session.sendEncoded(protocol::JournalEventMessage { entry.event }.encode());
-    }
+    const Subscription registered = subscription;
+    // Registered first: should a replayed event end the connection, its departure finds it.
     QList<Subscription> &subscriptions = m_subscriptions[&session];
     subscriptions.removeIf([&](const Subscription &s) { return s.id == subscription.id; });
     subscriptions.append(std::move(subscription));
+    if (!from)
+        return;
+    const EventJournal::Page page = m_journal.read(
+        *from, std::numeric_limits<qsizetype>::max(), [&](const JournalEntry &entry) {
+            return registered.takes(entry) && mayRead(session, entry.event.mapName);
+        });
+    for (const JournalEntry &entry : page.entries)
+        session.sendEncoded(protocol::JournalEventMessage { entry.event }.encode());
 }
 
 void JournalHandler::handle(
@@ -160,19 +162,27 @@ void JournalHandler::publish(const QList<JournalEntry> &entries)
 {
     if (m_subscriptions.isEmpty())
         return;
-    // Each event is encoded once, for the first connection that takes it.
-    QList<QByteArray> frames(entries.size());
+    // Decided before anything is sent: a send may end a connection, and with it its entry here.
+    QList<std::pair<network::Session *, QList<qsizetype>>> deliveries;
     for (auto it = m_subscriptions.cbegin(); it != m_subscriptions.cend(); ++it) {
-        network::Session &session = *it.key();
+        QList<qsizetype> taken;
         for (qsizetype i = 0; i < entries.size(); ++i) {
             const JournalEntry &entry = entries.at(i);
-            const bool taken = std::any_of(
+            const bool wanted = std::any_of(
                 it->cbegin(), it->cend(), [&](const Subscription &s) { return s.takes(entry); });
-            if (!taken || !mayRead(session, entry.event.mapName))
-                continue;
+            if (wanted && mayRead(*it.key(), entry.event.mapName))
+                taken.append(i);
+        }
+        if (!taken.isEmpty())
+            deliveries.append({ it.key(), std::move(taken) });
+    }
+    // Each event is encoded once, for the first connection that takes it.
+    QList<QByteArray> frames(entries.size());
+    for (const auto &[session, taken] : std::as_const(deliveries)) {
+        for (const qsizetype i : taken) {
             if (frames[i].isEmpty())
-                frames[i] = protocol::JournalEventMessage { entry.event }.encode();
-            session.sendEncoded(frames.at(i));
+                frames[i] = protocol::JournalEventMessage { entries.at(i).event }.encode();
+            session->sendEncoded(frames.at(i));
         }
     }
 }
