@@ -17,6 +17,10 @@
 #include "ops/InterceptorChain.h"
 #include "ops/OpRouter.h"
 #include "ops/OperationHandler.h"
+#include "primitives/CounterService.h"
+#include "primitives/LockService.h"
+#include "primitives/PrimitiveRelay.h"
+#include "primitives/TopicService.h"
 #include "status/NodeCounters.h"
 #include "sync/GcService.h"
 #include "sync/SyncHandler.h"
@@ -45,6 +49,9 @@ struct Pipeline {
                       config.eventJournalExcludeMaps },
               maps.hlc())
         , journalRequests(journal, config.policy, config.eventJournalEnabled)
+        , topics(config.policy)
+        , locks(storage, maps.hlc(), config.policy, config.clock)
+        , pnCounters(storage, config.policy)
         , clients(router, { config.outboundBudgetBytes, config.slowConsumerGraceMs },
               { config.authTimeoutMs, config.maxConnections, config.maxPendingAuth,
                   config.maxConnectionsPerIpPerSecond })
@@ -70,8 +77,15 @@ struct Pipeline {
     sync::GcService gc;
     journal::EventJournal journal; // fed by the committer only when eventJournalEnabled
     journal::JournalHandler journalRequests;
+    // Topics, locks and PN counters (docs/protocol.md); connections leaving the registry leave
+    // them, so they are declared before it.
+    primitives::TopicService topics;
+    primitives::LockService locks;
+    primitives::CounterService pnCounters;
     network::ClientRegistry clients;
     std::unique_ptr<cluster::PartitionMapService> partitionMaps; // null without a cluster module
+    // With a cluster bus: topics and counters to and from the other members (docs/cluster.md §7).
+    std::unique_ptr<primitives::PrimitiveRelay> primitiveRelay;
     // With a cluster bus: replication, peers' changes and the ack sets (docs/cluster.md §4).
     // Declared last so it is gone before the parts it hooks.
     std::unique_ptr<cluster::WriteReplication> replication;
