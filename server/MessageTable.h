@@ -4,7 +4,8 @@
 //   X(wire type, typed message, who may send it, permission on its map, handler in Pipeline)
 // ServerFactory registers each row with network::MessageRouter::on(); the handler is called as
 // handler->handle(Session &, const Message &). CLIENT_OP and OP_BATCH decode to
-// protocol::DecodedOps, which the router first tries with the fast OpBatchDecoder.
+// protocol::DecodedOps, which the router first tries with the fast OpBatchDecoder. The JOURNAL_*
+// rows check READ per event (their mapName is an optional filter).
 #define WINGMAN_CLIENT_MESSAGES(X)                                                                 \
     X(Auth, protocol::AuthMessage, Anonymous, None, sessions)                                      \
     X(Ping, protocol::PingMessage, Anonymous, None, sessions)                                      \
@@ -31,4 +32,8 @@
     X(EntryProcessBatch, protocol::EntryProcessBatchMessage, Authenticated, None, entryProcessors) \
     X(RegisterResolver, protocol::RegisterResolverMessage, Authenticated, None, resolvers)         \
     X(UnregisterResolver, protocol::UnregisterResolverMessage, Authenticated, None, resolvers)     \
-    X(ListResolvers, protocol::ListResolversMessage, Authenticated, None, resolvers)
+    X(ListResolvers, protocol::ListResolversMessage, Authenticated, None, resolvers)               \
+    X(JournalSubscribe, protocol::JournalSubscribeMessage, Authenticated, None, journalRequests)   \
+    X(JournalUnsubscribe, protocol::JournalUnsubscribeMessage, Authenticated, None,                \
+        journalRequests)                                                                           \
+    X(JournalRead, protocol::JournalReadMessage, Authenticated, None, journalRequests)

@@ -6,6 +6,8 @@
 #include "cluster/ClusterGc.h"
 #include "cluster/PartitionMapService.h"
 #include "cluster/WriteReplication.h"
+#include "journal/EventJournal.h"
+#include "journal/JournalHandler.h"
 #include "live/QueryHandler.h"
 #include "live/QueryRegistry.h"
 #include "maps/MapRegistry.h"
@@ -53,6 +55,10 @@ struct Pipeline {
               { int(config.processorTimeoutMs), config.processorMemoryBytes,
                   config.processorMaxResultBytes })
         , gc(maps, committer, config.gcIntervalMs, config.gcAgeMs)
+        , journal({ config.eventJournalCapacity, config.eventJournalTtlMs, config.eventJournalMaps,
+                      config.eventJournalExcludeMaps },
+              maps.hlc())
+        , journalRequests(journal, config.policy, config.eventJournalEnabled)
         , topics(config.policy)
         , locks(storage, maps.hlc(), config.policy, config.clock)
         , pnCounters(storage, config.policy)
@@ -86,6 +92,8 @@ struct Pipeline {
     // posted to.
     processors::ScriptPool scripts;
     sync::GcService gc;
+    journal::EventJournal journal; // fed by the committer only when eventJournalEnabled
+    journal::JournalHandler journalRequests;
     // Topics, locks and PN counters (docs/protocol.md); connections leaving the registry leave
     // them, so they are declared before it.
     primitives::TopicService topics;

@@ -157,6 +157,16 @@ QString parsePeers(const Option &option, const QString &value, QStringList &out)
     return {};
 }
 
+// Comma-separated map-name patterns; blanks between commas are skipped.
+QString parsePatterns(const Option &, const QString &value, QStringList &out)
+{
+    for (const QString &part : value.split(u',', Qt::SkipEmptyParts)) {
+        if (!part.trimmed().isEmpty())
+            out << part.trimmed();
+    }
+    return {};
+}
+
 // A timestamp's string form splits on ':', and the id is part of it.
 QString parseNodeId(const Option &option, const QString &value, QString &out)
 {
@@ -386,6 +396,20 @@ constexpr Option kOptions[] = {
     { "stampServerTimestamps", "stamp-server-timestamps", "STAMP_SERVER_TIMESTAMPS", "bool",
         bind<&C::stampServerTimestamps, parseBool>(),
         "Replace client record timestamps with the server's clock." },
+    { "eventJournalEnabled", "event-journal-enabled", "EVENT_JOURNAL_ENABLED", "bool",
+        bind<&C::eventJournalEnabled, parseBool>(),
+        "Keep the event journal (JOURNAL_READ, JOURNAL_SUBSCRIBE); off: they get ERROR 503." },
+    { "eventJournalCapacity", "event-journal-capacity", "EVENT_JOURNAL_CAPACITY", "events",
+        integer<&C::eventJournalCapacity>(1, 1000000), "Newest journal events kept." },
+    { "eventJournalTtlMs", "event-journal-ttl-ms", "EVENT_JOURNAL_TTL_MS", "ms",
+        integer<&C::eventJournalTtlMs>(0),
+        "Journal events older than this are dropped (0 = never)." },
+    { "eventJournalMaps", "event-journal-maps", "EVENT_JOURNAL_MAPS", "pattern,...",
+        bind<&C::eventJournalMaps, parsePatterns>(),
+        "Maps whose changes are journaled ('*' any run).", "every map" },
+    { "eventJournalExcludeMaps", "event-journal-exclude-maps", "EVENT_JOURNAL_EXCLUDE_MAPS",
+        "pattern,...", bind<&C::eventJournalExcludeMaps, parsePatterns>(),
+        "Maps whose changes are not journaled ('*' any run).", "none" },
     { "production", "production", "PRODUCTION", nullptr, bind<&C::production, parseBool>(),
         "Refuse to start with the development JWT secret or memory storage." },
     { "allowMemoryStorage", "allow-memory-storage", "ALLOW_MEMORY_STORAGE", nullptr,

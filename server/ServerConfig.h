@@ -72,6 +72,13 @@ struct ServerConfig {
     qint64 processorMemoryBytes = 64LL * 1024 * 1024; // process growth allowed during one call
     qint64 processorMaxCodeChars = 10000; // a processor's code; a resolver's may be 5x as long
     qint64 processorMaxResultBytes = 1024 * 1024; // JSON text of a returned value or result
+    // The event journal (docs/protocol.md "Event journal"): off unless asked for, as it costs an
+    // append per write and keeps the values of every journaled map.
+    bool eventJournalEnabled = false;
+    qint64 eventJournalCapacity = 10000; // events kept
+    qint64 eventJournalTtlMs = 0; // 0: no age limit
+    QStringList eventJournalMaps; // map-name patterns ('*' any run); empty: every map
+    QStringList eventJournalExcludeMaps; // map-name patterns left out
     // Refuse what is only fit for development: the built-in JWT secret, and memory storage
     // unless allowMemoryStorage.
     bool production = false;

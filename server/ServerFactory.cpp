@@ -96,6 +96,7 @@ void wireSessions(Pipeline &p)
 {
     p.clients.setDeparture([&p](network::Session &session) {
         p.queries.removeConnection(&session);
+        p.journalRequests.forget(&session);
         p.topics.removeConnection(&session);
         p.locks.removeConnection(&session);
         p.pnCounters.removeConnection(&session);
@@ -111,6 +112,22 @@ void wireSessions(Pipeline &p)
             = p.interceptors->connectionOpened(ops::ConnectionContext::of(session));
         return verdict.accepted ? QString() : verdict.reason;
     });
+}
+
+// The event journal: its entries commit with the changes they describe, and what committed goes
+// to the subscribers; what storage kept is loaded once it is open.
+void wireJournal(Pipeline &p, storage::Storage &storage)
+{
+    if (!p.config.eventJournalEnabled)
+        return;
+    p.committer.setJournal(
+        [&p](const ops::ChangeSet &changes, QList<storage::StorageWrite> &writes) {
+            return p.journal.prepare(changes, writes);
+        });
+    p.journal.setListener(
+        [&p](const QList<journal::JournalEntry> &entries) { p.journalRequests.publish(entries); });
+    QObject::connect(&storage, &storage::Storage::opened, &storage,
+        [&p, &storage] { p.journal.load(storage.loadJournal()); });
 }
 
 // The node's own signals: what its parts report, re-said for those who watch the node.
@@ -226,6 +243,7 @@ ServerCoordinator *ServerFactory::assemble(
     p.partitionMaps = std::make_unique<cluster::PartitionMapService>(*modules.cluster);
     routeMessages(p);
     wireSessions(p);
+    wireJournal(p, *modules.storage);
     wireReplication(p, modules.bus, modules.cluster, *modules.storage);
     if (modules.bus) {
         p.primitiveRelay = std::make_unique<primitives::PrimitiveRelay>(

@@ -42,6 +42,7 @@ SyncEngine::SyncEngine(
     , m_backoff(m_config.reconnectBaseMs, m_config.reconnectMaxMs, m_config.reconnectJitter,
           m_config.maxReconnectAttempts)
     , m_connection(new SyncConnection(m_config, this))
+    , m_journal(new JournalClient([this](const QCborMap &message) { send(message); }, this))
 {
     m_clock.start();
     for (const protocol::ClientOp &op : m_storage->unsyncedOps())

@@ -3,6 +3,7 @@
 #include "client/ClientMap.h"
 #include "client/ClientStorage.h"
 #include "client/CounterHandle.h"
+#include "client/JournalClient.h"
 #include "client/LockHandle.h"
 #include "client/PendingOps.h"
 #include "client/QueryHandle.h"
@@ -111,6 +112,9 @@ public:
     QueryHandle *subscribeQuery(const QString &mapName, const query::Query &query = {});
     void unsubscribe(QueryHandle *handle);
 
+    // The server's event journal: reads and subscriptions on this engine's connection.
+    JournalClient &journal() { return *m_journal; }
+
     // Pub/sub, locks and PN counters (docs/protocol.md): one handle per name, made on first use
     // and owned by the engine.
     TopicHandle *topic(const QString &name);
@@ -215,6 +219,7 @@ private:
     State m_state = State::Initial;
     QString m_token;
     SyncConnection *m_connection;
+    JournalClient *m_journal;
     bool m_authRequested = false;
     qint64 m_retryAfterMs = 0;
     int m_storageDepth = 0;

@@ -164,6 +164,10 @@ void SyncEngine::handleMessage(const QCborMap &message)
             Q_EMIT error(u"server error %1: %2"_s.arg(failure->code).arg(failure->message));
         }
         break;
+    case MessageType::JournalEvent:
+    case MessageType::JournalReadResponse:
+        m_journal->handleMessage(*type, message);
+        break;
     case MessageType::TopicMessage:
     case MessageType::LockGranted:
     case MessageType::LockReleased:

@@ -26,7 +26,8 @@ LwwRecord LwwMap::remove(const QString &key)
     return set(key, QCborValue(QCborValue::Null));
 }
 
-bool LwwMap::merge(const QString &key, const LwwRecord &remote, bool *wasLive)
+bool LwwMap::merge(
+    const QString &key, const LwwRecord &remote, bool *wasLive, std::optional<Value> *previous)
 {
     if (!m_hlc->update(remote.timestamp))
         return false;
@@ -34,8 +35,11 @@ bool LwwMap::merge(const QString &key, const LwwRecord &remote, bool *wasLive)
     const auto index = m_tree.value(key, keyHash);
     if (index && !isNewer(remote.timestamp, entryAt(*index)))
         return false;
+    const bool live = index && !entryAt(*index).value.isNullish();
     if (wasLive)
-        *wasLive = index && !entryAt(*index).value.isNullish();
+        *wasLive = live;
+    if (previous && live)
+        *previous = entryAt(*index).value;
     store(key, keyHash, index ? *index : allocateEntry(), remote.value, remote.timestamp,
         remote.ttlMs);
     return true;
@@ -111,7 +115,7 @@ QList<LwwMap::Expiry> LwwMap::expire(
         if (!record.isExpired(nowMillis) || (mayExpire && !mayExpire(key)))
             return;
         if (auto tombstone = record.expiryTombstone(m_hlc->nodeId())) {
-            expired.append({ key, std::move(*tombstone) });
+            expired.append({ key, std::move(*tombstone), entry.value });
             indexes.push_back(index);
         }
     });

@@ -49,8 +49,10 @@ public:
     // Advances the clock past remote, then keeps remote iff there is no local record or remote's
     // timestamp is strictly greater. Returns whether remote was kept; a timestamp the clock
     // rejects (strict drift check) is never kept. When remote is kept and wasLive is given, it
-    // tells whether the key held a value that was not a tombstone (TTL aside) before.
-    bool merge(const QString &key, const LwwRecord &remote, bool *wasLive = nullptr);
+    // tells whether the key held a value that was not a tombstone (TTL aside) before; previous,
+    // when given, receives that value.
+    bool merge(const QString &key, const LwwRecord &remote, bool *wasLive = nullptr,
+        std::optional<Value> *previous = nullptr);
 
     // Adds records that are known to be new to this map (restart from storage) without the
     // clock's drift check; a key already present is overwritten. The iterators give distinct
@@ -74,6 +76,7 @@ public:
     struct Expiry {
         QString key;
         LwwRecord tombstone;
+        Value value; // the value that expired
     };
     // Replaces every live record past its TTL on nowMillis by its expiry tombstone
     // (LwwRecord::expiryTombstone with hlc()'s node id), as the server's GC does; returns them

@@ -196,6 +196,18 @@ QList<OrRecord> OrMap::getRecords(const QString &key) const
     return live;
 }
 
+std::optional<Value> OrMap::recordValue(const QString &key, const QString &tag) const
+{
+    const auto items = m_items.constFind(key);
+    if (items == m_items.cend())
+        return std::nullopt;
+    for (const OrRecord &record : items->records) {
+        if (record.tag == tag)
+            return record.value;
+    }
+    return std::nullopt;
+}
+
 QStringList OrMap::tombstones() const
 {
     QStringList tags = m_tombstones.values();
@@ -228,7 +240,7 @@ QList<OrMap::Expiry> OrMap::expire(
             continue;
         for (const OrRecord &record : items->records) {
             if (record.isExpired(nowMillis))
-                expired.append({ items.key(), record.tag });
+                expired.append({ items.key(), record.tag, record.value });
         }
     }
     std::sort(expired.begin(), expired.end(), [](const Expiry &a, const Expiry &b) {

@@ -62,6 +62,8 @@ public:
     QList<OrRecord> getRecords(const QString &key) const;
     // Every record stored under key, expired ones included (what the Merkle entry hashes).
     QList<OrRecord> records(const QString &key) const { return m_items.value(key).records; }
+    // The value of key's stored record carrying tag, if there is one.
+    std::optional<Value> recordValue(const QString &key, const QString &tag) const;
     QStringList tombstones() const;
     bool isTombstoned(const QString &tag) const { return m_tombstones.contains(tag); }
 
@@ -72,6 +74,7 @@ public:
     struct Expiry {
         QString key;
         QString tag;
+        Value value; // the expired record's
     };
     // Tombstones the tag of every record past its TTL on nowMillis, as the server's GC expires
     // OR records (docs/core.md "OR map"); returns them sorted by key, then tag. With mayExpire,

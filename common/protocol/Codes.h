@@ -11,6 +11,7 @@ enum class ErrorCode : int {
     Conflict = 409, // the map exists as the other CRDT kind
     TooManyRequests = 429,
     Internal = 500,
+    Unavailable = 503, // a feature that is off
 };
 
 constexpr int toInt(ErrorCode code)

@@ -71,6 +71,11 @@ constexpr NameTable<MessageType> kMessageTypes[] = {
     { MessageType::ListResolvers, "LIST_RESOLVERS"_L1 },
     { MessageType::ListResolversResponse, "LIST_RESOLVERS_RESPONSE"_L1 },
     { MessageType::MergeRejected, "MERGE_REJECTED"_L1 },
+    { MessageType::JournalSubscribe, "JOURNAL_SUBSCRIBE"_L1 },
+    { MessageType::JournalUnsubscribe, "JOURNAL_UNSUBSCRIBE"_L1 },
+    { MessageType::JournalEvent, "JOURNAL_EVENT"_L1 },
+    { MessageType::JournalRead, "JOURNAL_READ"_L1 },
+    { MessageType::JournalReadResponse, "JOURNAL_READ_RESPONSE"_L1 },
 };
 
 constexpr NameTable<WriteConcern> kWriteConcerns[] = {

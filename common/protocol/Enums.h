@@ -68,6 +68,11 @@ enum class MessageType {
     ListResolvers,
     ListResolversResponse,
     MergeRejected,
+    JournalSubscribe,
+    JournalUnsubscribe,
+    JournalEvent,
+    JournalRead,
+    JournalReadResponse,
 };
 
 // The wire name ("OP_BATCH"); messageTypeFromName is its inverse, nullopt for unknown names.

@@ -6,6 +6,7 @@
 #include "protocol/AuthMessages.h"
 #include "protocol/BatchContainer.h"
 #include "protocol/ClusterMessages.h"
+#include "protocol/JournalMessages.h"
 #include "protocol/LifecycleMessages.h"
 #include "protocol/MessageTypes.h"
 #include "protocol/OrMapSyncMessages.h"

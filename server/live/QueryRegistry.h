@@ -29,6 +29,9 @@ struct Change {
     // Whether the key had a live value before the change, where the producer knows (LWW maps):
     // live queries that take every live value follow it instead of keeping a key set.
     std::optional<bool> wasLive;
+    // The key's live value before an LWW change, or the value of the record an OR removal
+    // dropped, where the producer knows it (the event journal's previousValue).
+    std::optional<crdt::Value> previous;
 };
 
 // Who hears about changes to which map. A connection listens to a map once it synced it

@@ -51,7 +51,11 @@ public:
                   std::optional<Message> decoded = Message::fromCbor(message, nullptr);
                   if (!decoded)
                       return false;
-                  if constexpr (requires { decoded->mapName; }) {
+                  if constexpr (requires {
+                                    {
+                                        decoded->mapName
+                                        } -> std::convertible_to<QString>;
+                                }) {
                       if (permission == Permission::Read && !mayRead(session, decoded->mapName))
                           return true;
                   }
@@ -77,7 +81,7 @@ private:
         std::function<bool(Session &, const QCborMap &)> decodeAndCall; // null: not routed
         quint64 routed = 0;
     };
-    static constexpr size_t kTypes = size_t(protocol::MessageType::MergeRejected) + 1;
+    static constexpr size_t kTypes = size_t(protocol::MessageType::JournalReadResponse) + 1;
 
     const auth::SecurityPolicy &m_policy;
     std::array<Route, kTypes> m_routes;

@@ -63,7 +63,8 @@ bool ChangeApplier::apply(const QString &source, const QList<ReplicatedChange> &
                 expiry = previous && previous->expiryTombstone(record.timestamp.nodeId) == record;
             }
             bool wasLive = false;
-            if (!map->merge(change.key, record, &wasLive))
+            std::optional<crdt::Value> previous;
+            if (!map->merge(change.key, record, &wasLive, &previous))
                 continue;
             std::optional<crdt::Value> value;
             if (!tombstone && !record.isExpired(map->hlc().clockMillis()))
@@ -71,7 +72,8 @@ bool ChangeApplier::apply(const QString &source, const QList<ReplicatedChange> &
             const auto type = expiry ? protocol::ServerEventType::Updated
                 : tombstone          ? protocol::ServerEventType::Remove
                                      : protocol::ServerEventType::Put;
-            set.lwwPut(change.mapName, change.key, record, type, std::move(value), wasLive);
+            set.lwwPut(change.mapName, change.key, record, type, std::move(value), wasLive,
+                std::move(previous));
             continue;
         }
         if (!change.orRecord && !change.orTag)
@@ -83,12 +85,16 @@ bool ChangeApplier::apply(const QString &source, const QList<ReplicatedChange> &
         }
         if (change.orRecord) {
             m_maps.hlc().update(change.orRecord->timestamp);
+            const bool wasLive = !map->getRecords(change.key).isEmpty();
             if (map->mergeKey(change.key, { *change.orRecord }).changed())
-                set.orAdd(change.mapName, change.key, *change.orRecord, map->liveValue(change.key));
+                set.orAdd(change.mapName, change.key, *change.orRecord, map->liveValue(change.key),
+                    wasLive);
         } else if (!map->isTombstoned(*change.orTag)
             && !(beforeHorizon(*change.orTag) && !holdsTag(*map, change.key, *change.orTag))) {
+            std::optional<crdt::Value> removed = map->recordValue(change.key, *change.orTag);
             map->applyTombstone(*change.orTag);
-            set.orTombstone(change.mapName, change.key, *change.orTag, map->liveValue(change.key));
+            set.orTombstone(change.mapName, change.key, *change.orTag, map->liveValue(change.key),
+                std::move(removed));
         }
     }
     if (set.isEmpty())

@@ -35,33 +35,37 @@ void ChangeSet::add(live::Change change, storage::StorageWrite write)
 }
 
 void ChangeSet::lwwPut(const QString &mapName, const QString &key, const crdt::LwwRecord &record,
-    protocol::ServerEventType type, std::optional<crdt::Value> value, bool wasLive)
+    protocol::ServerEventType type, std::optional<crdt::Value> value, bool wasLive,
+    std::optional<crdt::Value> previous)
 {
     live::Change change = changeOf(mapName, key, type, std::move(value));
     change.event.record = record;
     change.wasLive = wasLive;
+    change.previous = std::move(previous);
     storage::StorageWrite write = writeOf(Kind::LwwPut, mapName, key);
     write.lww = record;
     add(std::move(change), std::move(write));
 }
 
 void ChangeSet::orAdd(const QString &mapName, const QString &key, const crdt::OrRecord &record,
-    std::optional<crdt::Value> value)
+    std::optional<crdt::Value> value, std::optional<bool> wasLive)
 {
     live::Change change
         = changeOf(mapName, key, protocol::ServerEventType::OrAdd, std::move(value));
     change.event.orRecord = record;
+    change.wasLive = wasLive;
     storage::StorageWrite write = writeOf(Kind::OrPut, mapName, key);
     write.orRecord = record;
     add(std::move(change), std::move(write));
 }
 
 void ChangeSet::orTombstone(const QString &mapName, const QString &key, const QString &tag,
-    std::optional<crdt::Value> value)
+    std::optional<crdt::Value> value, std::optional<crdt::Value> removed)
 {
     live::Change change
         = changeOf(mapName, key, protocol::ServerEventType::OrRemove, std::move(value));
     change.event.orTag = tag;
+    change.previous = std::move(removed);
     storage::StorageWrite write = writeOf(Kind::OrTombstone, mapName, key);
     write.tag = tag;
     add(std::move(change), std::move(write));

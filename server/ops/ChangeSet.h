@@ -15,13 +15,16 @@ class ChangeSet
 {
 public:
     // A merged LWW record: PUT or REMOVE by its value, UPDATED when a TTL turned it into a
-    // tombstone. value: the key's live value after the change, if any.
+    // tombstone. value: the key's live value after the change, if any; previous: the one before.
     void lwwPut(const QString &mapName, const QString &key, const crdt::LwwRecord &record,
-        protocol::ServerEventType type, std::optional<crdt::Value> value, bool wasLive);
+        protocol::ServerEventType type, std::optional<crdt::Value> value, bool wasLive,
+        std::optional<crdt::Value> previous = std::nullopt);
+    // wasLive: whether the key had a live record before the add, where known.
     void orAdd(const QString &mapName, const QString &key, const crdt::OrRecord &record,
-        std::optional<crdt::Value> value);
+        std::optional<crdt::Value> value, std::optional<bool> wasLive = std::nullopt);
+    // removed: the value of the record that carried tag, where known.
     void orTombstone(const QString &mapName, const QString &key, const QString &tag,
-        std::optional<crdt::Value> value);
+        std::optional<crdt::Value> value, std::optional<crdt::Value> removed = std::nullopt);
     // GC prunes: stored only, nobody is told.
     void lwwDelete(const QString &mapName, const QString &key);
     void orDeleteTombstone(const QString &mapName, const QString &tag);

@@ -29,25 +29,30 @@ void Committer::commit(ChangeSet changes, Steps steps)
     if (m_replication && steps.replicate && !changes.isEmpty())
         m_replication(changes, steps);
     QList<storage::StorageWrite> writes = changes.writes();
-    auto committed
-        = [this, changes = std::move(changes), steps = std::move(steps)](const QString &error) {
-              if (!error.isEmpty()) {
-                  qCCritical(lcCommit).noquote() << "storage commit failed:" << error;
-                  if (steps.failed)
-                      steps.failed(error);
-                  return;
-              }
-              const crdt::Timestamp now = m_hlc.now();
-              if (steps.acknowledge)
-                  steps.acknowledge(now);
-              const auto &byMap = changes.changesByMap();
-              for (auto it = byMap.cbegin(); it != byMap.cend(); ++it)
-                  m_queries.publish(it.key(), it.value(), steps.origin.data(), now);
-              if (steps.afterCommit)
-                  steps.afterCommit();
-              for (const Observer &observer : std::as_const(m_observers))
-                  observer(changes);
-          };
+    std::function<void()> journaled;
+    if (m_journal && !changes.changesByMap().isEmpty())
+        journaled = m_journal(changes, writes);
+    auto committed = [this, changes = std::move(changes), steps = std::move(steps),
+                         journaled = std::move(journaled)](const QString &error) {
+        if (!error.isEmpty()) {
+            qCCritical(lcCommit).noquote() << "storage commit failed:" << error;
+            if (steps.failed)
+                steps.failed(error);
+            return;
+        }
+        const crdt::Timestamp now = m_hlc.now();
+        if (steps.acknowledge)
+            steps.acknowledge(now);
+        const auto &byMap = changes.changesByMap();
+        for (auto it = byMap.cbegin(); it != byMap.cend(); ++it)
+            m_queries.publish(it.key(), it.value(), steps.origin.data(), now);
+        if (journaled)
+            journaled();
+        if (steps.afterCommit)
+            steps.afterCommit();
+        for (const Observer &observer : std::as_const(m_observers))
+            observer(changes);
+    };
     m_storage.write(std::move(writes), std::move(committed));
 }
 

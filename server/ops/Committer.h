@@ -30,7 +30,8 @@ struct AckWait {
 
 // The one tail of every write, whoever made it (client ops, an OR-map push, GC): persist the
 // ChangeSet, then acknowledge, then publish it to listeners and live queries (all but the
-// origin), then run the after-commit hooks, then tell the commit observers (replication).
+// origin) and the journal's subscribers, then run the after-commit hooks, then tell the commit
+// observers (replication).
 // Nothing is acknowledged or published before storage says it is committed; a failed commit is
 // only reported.
 class Committer
@@ -50,6 +51,11 @@ public:
     // Runs at the start of a commit with Steps::replicate, before storage is asked, so peers
     // persist in parallel with this node; it may wrap steps.acknowledge.
     using Replication = std::function<void(const ChangeSet &, Steps &)>;
+    // Runs with every ChangeSet that announces changes, before storage is asked: appends the
+    // writes that must commit in the same transaction (the event journal's entries) and returns
+    // what to run once they are committed, or null.
+    using Journal = std::function<std::function<void()>(
+        const ChangeSet &, QList<storage::StorageWrite> &writes)>;
 
     Committer(storage::Storage &storage, live::QueryRegistry &queries, crdt::Hlc &hlc);
 
@@ -58,6 +64,7 @@ public:
     void addObserver(Observer observer);
     void setReplication(Replication replication) { m_replication = std::move(replication); }
     bool hasReplication() const { return bool(m_replication); }
+    void setJournal(Journal journal) { m_journal = std::move(journal); }
     // True when a committed write survives a crash of the process.
     bool isDurable() const;
 
@@ -67,6 +74,7 @@ private:
     crdt::Hlc &m_hlc;
     QList<Observer> m_observers;
     Replication m_replication;
+    Journal m_journal;
 };
 
 } // namespace wingman::ops

@@ -368,7 +368,8 @@ OperationHandler::Outcome OperationHandler::mergeLww(
     if (record.value.isUndefined())
         record.value = QCborValue(QCborValue::Null);
     bool wasLive = false;
-    if (!map->merge(op.key, record, &wasLive))
+    std::optional<crdt::Value> previous;
+    if (!map->merge(op.key, record, &wasLive, &previous))
         return {};
     const bool tombstone = record.isTombstone();
     std::optional<crdt::Value> value;
@@ -376,7 +377,7 @@ OperationHandler::Outcome OperationHandler::mergeLww(
         value = record.value;
     changes.lwwPut(op.mapName, op.key, record,
         tombstone ? protocol::ServerEventType::Remove : protocol::ServerEventType::Put,
-        std::move(value), wasLive);
+        std::move(value), wasLive, std::move(previous));
     return {};
 }
 
@@ -392,19 +393,21 @@ OperationHandler::Outcome OperationHandler::mergeOr(
         if (!op.orRecord)
             return { toInt(ErrorCode::BadRequest),
                 QStringLiteral("Invalid op: orRecord is required") };
+        const bool wasLive = !map->getRecords(op.key).isEmpty();
         const bool changed = mode == Merge::Write
             ? map->apply(op.key, *op.orRecord)
             : map->mergeKey(op.key, { *op.orRecord }).changed();
         if (changed)
-            changes.orAdd(op.mapName, op.key, *op.orRecord, map->liveValue(op.key));
+            changes.orAdd(op.mapName, op.key, *op.orRecord, map->liveValue(op.key), wasLive);
         return {};
     }
     if (!op.orTag)
         return { toInt(ErrorCode::BadRequest), QStringLiteral("Invalid op: orTag is required") };
     if (map->isTombstoned(*op.orTag))
         return {};
+    std::optional<crdt::Value> removed = map->recordValue(op.key, *op.orTag);
     map->applyTombstone(*op.orTag);
-    changes.orTombstone(op.mapName, op.key, *op.orTag, map->liveValue(op.key));
+    changes.orTombstone(op.mapName, op.key, *op.orTag, map->liveValue(op.key), std::move(removed));
     return {};
 }
 

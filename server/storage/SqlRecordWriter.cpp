@@ -75,6 +75,12 @@ void SqlRecordWriter::add(const QList<StorageWrite> &writes)
         case Kind::OrDeleteTombstone:
             rowFor(m_tombstones, m_tombstoneIndex, write.mapName, write.tag).remove = true;
             break;
+        case Kind::JournalAppend:
+            m_journal.push_back(&write.journal);
+            break;
+        case Kind::JournalTrim:
+            m_journalTrim = std::max(m_journalTrim, write.journal.sequence);
+            break;
         }
     }
 }
@@ -101,6 +107,8 @@ QString SqlRecordWriter::commit(
         error = writeTombstones();
     if (error.isEmpty())
         error = writeMeta();
+    if (error.isEmpty())
+        error = writeJournal();
     if (error.isEmpty() && !m_db.commit())
         error = QStringLiteral("commit failed: %1").arg(SqlStorage::errorText(m_db.lastError()));
     if (!error.isEmpty())
@@ -207,6 +215,35 @@ QString SqlRecordWriter::writeMeta()
     return {};
 }
 
+QString SqlRecordWriter::writeJournal()
+{
+    for (size_t done = 0; done < m_journal.size();) {
+        const int count = chunkFor(qsizetype(m_journal.size() - done));
+        QString error;
+        QSqlQuery *query = prepared(Statement::UpsertJournal, count, &error);
+        if (!query)
+            return error;
+        for (int i = 0; i < count; ++i) {
+            const StorageWrite::JournalEntry &entry = *m_journal[done + size_t(i)];
+            query->bindValue(3 * i, entry.sequence);
+            query->bindValue(3 * i + 1, entry.millis);
+            query->bindValue(3 * i + 2, entry.events);
+        }
+        if (QString error = execute(*query); !error.isEmpty())
+            return error;
+        done += size_t(count);
+    }
+    if (m_journalTrim < 0)
+        return {};
+    QString error;
+    QSqlQuery *trim
+        = preparedDelete(QStringLiteral("DELETE FROM wingman_journal WHERE sequence < ?"), &error);
+    if (!trim)
+        return error;
+    trim->bindValue(0, m_journalTrim);
+    return execute(*trim);
+}
+
 QString SqlRecordWriter::execute(QSqlQuery &query)
 {
     return query.exec() ? QString() : SqlStorage::errorText(query.lastError());
@@ -242,6 +279,12 @@ QString SqlRecordWriter::statementSql(Statement kind, int rows)
     case Statement::UpsertMeta:
         prefix = "INSERT INTO wingman_meta (name, value) VALUES "_L1;
         suffix = " ON CONFLICT (name) DO UPDATE SET value = excluded.value"_L1;
+        break;
+    case Statement::UpsertJournal:
+        prefix = "INSERT INTO wingman_journal (sequence, millis, events) VALUES "_L1;
+        columns = 3;
+        suffix = " ON CONFLICT (sequence) DO UPDATE SET millis = excluded.millis, "
+                 "events = excluded.events"_L1;
         break;
     }
     QString tuple = QStringLiteral("(?");
@@ -291,6 +334,8 @@ void SqlRecordWriter::clear()
     m_orIndex.clear();
     m_tombstoneIndex.clear();
     m_meta.clear();
+    m_journal.clear();
+    m_journalTrim = -1;
 }
 
 } // namespace wingman::storage

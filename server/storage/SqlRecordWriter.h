@@ -41,7 +41,7 @@ private:
         QString id; // the tag
         bool remove = false;
     };
-    enum class Statement { UpsertLww, UpsertOr, InsertTombstone, UpsertMeta };
+    enum class Statement { UpsertLww, UpsertOr, InsertTombstone, UpsertMeta, UpsertJournal };
 
     void add(const QList<StorageWrite> &writes);
     template <typename Row>
@@ -53,6 +53,8 @@ private:
     // Runs a "DELETE … WHERE map_name = ? AND <id column> = ?" statement for one row.
     QString deleteRow(const QString &sql, const QString &mapName, const QString &id);
     QString writeMeta();
+    // Appends first, then the trim: a trim never reaches an entry appended in the same group.
+    QString writeJournal();
     static QString execute(QSqlQuery &query);
     static QString statementSql(Statement kind, int rows);
     // Statements are prepared on first use and kept; null (and *error) when preparing fails.
@@ -68,6 +70,8 @@ private:
     QHash<std::pair<QString, QString>, qsizetype> m_orIndex;
     QHash<std::pair<QString, QString>, qsizetype> m_tombstoneIndex;
     QHash<QString, QString> m_meta;
+    std::vector<const StorageWrite::JournalEntry *> m_journal;
+    qint64 m_journalTrim = -1; // drop entries before this sequence; -1: none
     std::map<std::pair<Statement, int>, QSqlQuery> m_statements;
     std::map<QString, QSqlQuery> m_deletes;
 };

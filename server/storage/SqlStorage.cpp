@@ -155,6 +155,11 @@ QHash<QString, StoredMap> SqlStorage::loadAll()
     return std::exchange(m_loaded, {});
 }
 
+QList<StoredJournalEntry> SqlStorage::loadJournal()
+{
+    return std::exchange(m_loadedJournal, {});
+}
+
 QString SqlStorage::loadMeta(const QString &key)
 {
     return m_meta.value(key);
@@ -235,6 +240,8 @@ QString SqlStorage::openDatabase(QSqlDatabase &db, Loaded *loaded)
         error = configureSession(db);
     if (error.isEmpty() && !exists)
         error = createSchema(db);
+    if (error.isEmpty())
+        error = createJournalTable(db);
     loaded->totalMs = timer.elapsed();
     return error;
 }
@@ -319,6 +326,41 @@ QString SqlStorage::createSchema(QSqlDatabase &db)
     return {};
 }
 
+QString SqlStorage::createJournalTable(QSqlDatabase &db)
+{
+    QSqlQuery query(db);
+    if (!query.exec(QStringLiteral("CREATE TABLE IF NOT EXISTS wingman_journal (sequence BIGINT "
+                                   "NOT NULL PRIMARY KEY, millis BIGINT NOT NULL, events %1 NOT "
+                                   "NULL)%2")
+                        .arg(blobType(), tableOptions()))) {
+        return QStringLiteral("cannot create the journal table of %1: %2")
+            .arg(describe(), errorText(query.lastError()));
+    }
+    return {};
+}
+
+QString SqlStorage::loadJournal(QSqlDatabase &db, QList<StoredJournalEntry> *journal)
+{
+    if (!db.tables().contains(QStringLiteral("wingman_journal")))
+        return {};
+    QSqlQuery query(db);
+    query.setForwardOnly(true);
+    if (!query.exec(QStringLiteral(
+            "SELECT sequence, millis, events FROM wingman_journal ORDER BY sequence"))) {
+        return QStringLiteral("cannot read the event journal from %1: %2")
+            .arg(describe(), errorText(query.lastError()));
+    }
+    while (query.next()) {
+        journal->append({ query.value(0).toLongLong(), query.value(1).toLongLong(),
+            query.value(2).toByteArray() });
+    }
+    if (query.lastError().isValid()) {
+        return QStringLiteral("cannot read the event journal from %1: %2")
+            .arg(describe(), errorText(query.lastError()));
+    }
+    return {};
+}
+
 QString SqlStorage::loadEverything(QSqlDatabase &db, Loaded *loaded)
 {
     QSqlQuery query(db);
@@ -329,6 +371,8 @@ QString SqlStorage::loadEverything(QSqlDatabase &db, Loaded *loaded)
     }
     while (query.next())
         loaded->meta.insert(query.value(0).toString(), query.value(1).toString());
+    if (QString error = loadJournal(db, &loaded->journal); !error.isEmpty())
+        return error;
     return loadRecords(db, &loaded->maps);
 }
 
@@ -454,6 +498,7 @@ void SqlStorage::finishOpen(bool ok, const QString &error, Loaded loaded)
     }
     m_state = State::Open;
     m_loaded = std::move(loaded.maps);
+    m_loadedJournal = std::move(loaded.journal);
     // Values stored before the open finished win over what the database had.
     for (auto it = loaded.meta.cbegin(); it != loaded.meta.cend(); ++it) {
         if (!m_meta.contains(it.key()))

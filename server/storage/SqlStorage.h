@@ -26,7 +26,9 @@ class GroupWriter;
 // (group commit) and hands the done callbacks back to this object's thread in submission order.
 //
 // Tables: wingman_meta (name, value; "schemaVersion" among them), wingman_lww (one row per
-// map and key), wingman_or (one row per map and tag) and wingman_or_tombstones (map, tag). A
+// map and key), wingman_or (one row per map and tag), wingman_or_tombstones (map, tag) and
+// wingman_journal (the event journal: one row per commit's entries, keyed by the last one's
+// sequence). A
 // record's value is kept as its MessagePack encoding (values are arbitrary MessagePack) and
 // loads as a packed crdt::Value, undecoded; its timestamp and TTL are columns, so GC can select
 // by them.
@@ -46,6 +48,8 @@ public:
     void write(QList<StorageWrite> writes, Done done) override;
     // What open() loaded; the first call takes it, later calls return nothing.
     QHash<QString, StoredMap> loadAll() override;
+    // What open() loaded; the first call takes it.
+    QList<StoredJournalEntry> loadJournal() override;
     QString loadMeta(const QString &key) override;
     // Takes effect at once for loadMeta() and is committed with the next group.
     void storeMeta(const QString &key, const QString &value) override;
@@ -100,6 +104,7 @@ private:
     struct Loaded {
         QHash<QString, StoredMap> maps;
         QHash<QString, QString> meta;
+        QList<StoredJournalEntry> journal;
         qint64 checkMs = 0; // integrity check
         qint64 totalMs = 0; // connect, check and load
     };
@@ -108,6 +113,9 @@ private:
     QString openDatabase(QSqlDatabase &db, Loaded *loaded);
     QString checkSchema(QSqlDatabase &db, bool *exists);
     QString createSchema(QSqlDatabase &db);
+    // The journal's table, which databases made before it lack.
+    QString createJournalTable(QSqlDatabase &db);
+    QString loadJournal(QSqlDatabase &db, QList<StoredJournalEntry> *journal);
     QString loadEverything(QSqlDatabase &db, Loaded *loaded);
     void writeLoop(QSqlDatabase &db);
     void finishOpen(bool ok, const QString &error, Loaded loaded);
@@ -116,6 +124,7 @@ private:
     const QString m_connectionName;
     State m_state = State::Idle;
     QHash<QString, StoredMap> m_loaded;
+    QList<StoredJournalEntry> m_loadedJournal;
     QHash<QString, QString> m_meta;
     std::unique_ptr<QThread> m_thread;
 

@@ -22,6 +22,8 @@ const char *const kSql[] = {
     "INSERT OR IGNORE INTO wingman_or_tombstones (map_name, tag) VALUES (?1, ?2)",
     "DELETE FROM wingman_or_tombstones WHERE map_name = ?1 AND tag = ?2",
     "INSERT OR REPLACE INTO wingman_meta (name, value) VALUES (?1, ?2)",
+    "INSERT OR REPLACE INTO wingman_journal (sequence, millis, events) VALUES (?1, ?2, ?3)",
+    "DELETE FROM wingman_journal WHERE sequence < ?1",
 };
 
 // The QString outlives the step, so SQLite may use its UTF-16 in place.
@@ -158,6 +160,17 @@ QString SqliteRecordWriter::apply(const StorageWrite &write)
         bindText(m_statements[DeleteTombstone], 1, write.mapName);
         bindText(m_statements[DeleteTombstone], 2, write.tag);
         return run(DeleteTombstone);
+    case Kind::JournalAppend: {
+        sqlite3_stmt *statement = m_statements[PutJournal];
+        const QByteArray &events = write.journal.events;
+        sqlite3_bind_int64(statement, 1, write.journal.sequence);
+        sqlite3_bind_int64(statement, 2, write.journal.millis);
+        sqlite3_bind_blob(statement, 3, events.constData(), int(events.size()), SQLITE_STATIC);
+        return run(PutJournal);
+    }
+    case Kind::JournalTrim:
+        sqlite3_bind_int64(m_statements[TrimJournal], 1, write.journal.sequence);
+        return run(TrimJournal);
     }
     return {};
 }

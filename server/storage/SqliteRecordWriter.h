@@ -39,6 +39,8 @@ private:
         PutTombstone,
         DeleteTombstone,
         PutMeta,
+        PutJournal,
+        TrimJournal,
         StatementCount
     };
 

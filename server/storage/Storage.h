@@ -23,7 +23,9 @@ struct StorageWrite {
         LwwDelete, // mapName, key (GC prune of a tombstone)
         OrPut, // mapName, key, orRecord
         OrTombstone, // mapName, tag (and drop the record carrying it, if stored)
-        OrDeleteTombstone // mapName, tag (GC prune)
+        OrDeleteTombstone, // mapName, tag (GC prune)
+        JournalAppend, // journal: event journal entries of one commit
+        JournalTrim // journal.sequence: drop the journal's rows whose entries all precede it
     };
     Kind kind = Kind::LwwPut;
     QString mapName;
@@ -31,7 +33,16 @@ struct StorageWrite {
     QString tag;
     crdt::LwwRecord lww;
     crdt::OrRecord orRecord;
+    // One row of the event journal: the entries one commit journaled, keyed by the last one's
+    // sequence, so that a trim by sequence never drops an entry it should keep.
+    struct JournalEntry {
+        qint64 sequence = 0; // the last entry's
+        qint64 millis = 0; // when they were journaled
+        QByteArray events; // MessagePack, as the journal encodes them
+    } journal;
 };
+
+using StoredJournalEntry = StorageWrite::JournalEntry;
 
 // Everything a node stored, as loaded at startup.
 struct StoredMap {
@@ -65,6 +76,8 @@ public:
     virtual void write(QList<StorageWrite> writes, Done done) = 0;
     // Every stored map by name; called once, after opened().
     virtual QHash<QString, StoredMap> loadAll() = 0;
+    // The event journal's kept rows, oldest first; called once, after opened().
+    virtual QList<StoredJournalEntry> loadJournal() { return {}; }
     virtual QString loadMeta(const QString &key) = 0;
     virtual void storeMeta(const QString &key, const QString &value) = 0;
 

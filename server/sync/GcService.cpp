@@ -37,7 +37,7 @@ int expireMap(const QString &name, crdt::LwwMap &map, qint64 now, const KeyFilte
     // expire() takes live records only, so each key was live before.
     for (const crdt::LwwMap::Expiry &expiry : expired)
         changes.lwwPut(name, expiry.key, expiry.tombstone, protocol::ServerEventType::Updated,
-            std::nullopt, true);
+            std::nullopt, true, expiry.value);
     return int(expired.size());
 }
 
@@ -46,7 +46,7 @@ int expireMap(const QString &name, crdt::OrMap &map, qint64 now, const KeyFilter
 {
     const QList<crdt::OrMap::Expiry> expired = map.expire(now, mayExpire);
     for (const crdt::OrMap::Expiry &expiry : expired)
-        changes.orTombstone(name, expiry.key, expiry.tag, map.liveValue(expiry.key));
+        changes.orTombstone(name, expiry.key, expiry.tag, map.liveValue(expiry.key), expiry.value);
     return int(expired.size());
 }
 

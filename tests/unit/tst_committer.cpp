@@ -99,6 +99,8 @@ private Q_SLOTS:
     void ackAndEventShareTheCommitTimestamp();
     void durabilityIsTheStorages_data();
     void durabilityIsTheStorages();
+    void journalWritesCommitWithTheChanges();
+    void journalHearsOnlyOfCommittedChanges();
 
 private:
     std::unique_ptr<Node> m_node;
@@ -188,6 +190,53 @@ void TestCommitter::durabilityIsTheStorages()
     QFETCH(bool, durable);
     m_node->storage.setDurable(durable);
     QCOMPARE(m_node->committer.isDurable(), durable);
+}
+
+// The journal hook's writes go to storage in the same write() as the changes.
+void TestCommitter::journalWritesCommitWithTheChanges()
+{
+    Node &n = *m_node;
+    n.committer.setJournal(
+        [&n](const ops::ChangeSet &changes, QList<storage::StorageWrite> &writes) {
+            storage::StorageWrite entry;
+            entry.kind = storage::StorageWrite::Kind::JournalAppend;
+            entry.journal.sequence = changes.writeCount();
+            writes.append(entry);
+            return std::function<void()>([&n] { n.log.append(u"journaled"_s); });
+        });
+    n.committer.commit(onePut(), n.steps());
+
+    QCOMPARE(n.storage.writes().size(), 1);
+    const QList<storage::StorageWrite> &writes = n.storage.writes().first();
+    QCOMPARE(writes.size(), 2);
+    QCOMPARE(writes.at(0).kind, storage::StorageWrite::Kind::LwwPut);
+    QCOMPARE(writes.at(1).kind, storage::StorageWrite::Kind::JournalAppend);
+    QCOMPARE(writes.at(1).journal.sequence, qint64(1));
+    QVERIFY(n.log.isEmpty());
+    n.storage.release();
+    QCOMPARE(n.log,
+        (QStringList {
+            u"acknowledge"_s, u"publish 2"_s, u"journaled"_s, u"afterCommit"_s, u"observer 1"_s }));
+}
+
+void TestCommitter::journalHearsOnlyOfCommittedChanges()
+{
+    Node &n = *m_node;
+    int asked = 0;
+    n.committer.setJournal([&](const ops::ChangeSet &, QList<storage::StorageWrite> &) {
+        ++asked;
+        return std::function<void()>([&n] { n.log.append(u"journaled"_s); });
+    });
+    n.committer.commit(onePut(), n.steps());
+    n.storage.release(u"disk full"_s);
+    QCOMPARE(n.log, QStringList { u"failed: disk full"_s });
+
+    // GC prunes announce nothing: the journal is not asked.
+    ops::ChangeSet prunes;
+    prunes.lwwDelete(u"todos"_s, u"old"_s);
+    n.committer.commit(std::move(prunes), {});
+    n.storage.release();
+    QCOMPARE(asked, 1);
 }
 
 QTEST_GUILESS_MAIN(TestCommitter)

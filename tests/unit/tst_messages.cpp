@@ -56,6 +56,13 @@ OrMapEntry orEntry()
         { u"1690000000000:0:n2"_s } };
 }
 
+JournalEvent journalEvent()
+{
+    return JournalEvent { u"12"_s, u"UPDATE"_s, u"todos"_s, u"k"_s,
+        crdt::Value(QCborMap { { "title"_L1, "new"_L1 } }), crdt::Value(u"old"_s),
+        ts(1700000000007, 3, u"client-1"_s), u"server-1"_s };
+}
+
 const std::optional<crdt::Timestamp> kEnvelope = ts(1700000000100, 7, u"server-1"_s);
 
 // Encodes to a MessagePack frame, decodes the frame and the typed message again.
@@ -205,6 +212,16 @@ std::optional<DecodeError> decodeAs(MessageType type, const QCborMap &message)
         return decodeError<ListResolversResponseMessage>(message);
     case MessageType::MergeRejected:
         return decodeError<MergeRejectedMessage>(message);
+    case MessageType::JournalSubscribe:
+        return decodeError<JournalSubscribeMessage>(message);
+    case MessageType::JournalUnsubscribe:
+        return decodeError<JournalUnsubscribeMessage>(message);
+    case MessageType::JournalEvent:
+        return decodeError<JournalEventMessage>(message);
+    case MessageType::JournalRead:
+        return decodeError<JournalReadMessage>(message);
+    case MessageType::JournalReadResponse:
+        return decodeError<JournalReadResponseMessage>(message);
     }
     return DecodeError {};
 }
@@ -212,7 +229,7 @@ std::optional<DecodeError> decodeAs(MessageType type, const QCborMap &message)
 QList<MessageType> allMessageTypes()
 {
     QList<MessageType> types;
-    for (int i = 0; i <= int(MessageType::MergeRejected); ++i)
+    for (int i = 0; i <= int(MessageType::JournalReadResponse); ++i)
         types.append(MessageType(i));
     return types;
 }
@@ -563,6 +580,23 @@ void TestMessages::roundTrip()
     case MessageType::MergeRejected:
         verifyRoundTrip(
             MergeRejectedMessage { u"m"_s, u"k"_s, 5, u"no"_s, ts(1690000000000, 1, u"c"_s) });
+    case MessageType::JournalSubscribe:
+        verifyRoundTrip(JournalSubscribeMessage {
+            u"sub-1"_s, u"17"_s, u"todos"_s, QStringList { u"PUT"_s, u"DELETE"_s } });
+        verifyRoundTrip(JournalSubscribeMessage { u"sub-2"_s, {}, {}, {} });
+        break;
+    case MessageType::JournalUnsubscribe:
+        verifyRoundTrip(JournalUnsubscribeMessage { u"sub-1"_s });
+        break;
+    case MessageType::JournalEvent:
+        verifyRoundTrip(JournalEventMessage { journalEvent() });
+        break;
+    case MessageType::JournalRead:
+        verifyRoundTrip(JournalReadMessage { u"r-1"_s, u"0"_s, 10, u"todos"_s });
+        verifyRoundTrip(JournalReadMessage { u"r-2"_s, u"5"_s, {}, {} });
+        break;
+    case MessageType::JournalReadResponse:
+        verifyRoundTrip(JournalReadResponseMessage { u"r-1"_s, { journalEvent() }, true });
         break;
     case MessageType::Batch:
         QFAIL("not a typed message");
@@ -1031,6 +1065,19 @@ void TestMessages::directEncodingMatchesCborForm()
         const SyncRespLeafMessage noRecords { u"todos"_s, u""_s, {}, timestamp };
         QCOMPARE(noRecords.encode(), wire::MsgPackCodec::encode(QCborValue(noRecords.toCbor())));
     }
+
+    JournalEvent deleted = journalEvent();
+    deleted.type = u"DELETE"_s;
+    deleted.value.reset();
+    deleted.previousValue = crdt::Value(awkward);
+    for (const JournalEvent &event : { journalEvent(), deleted }) {
+        const JournalEventMessage message { event };
+        QCOMPARE(message.encode(), wire::MsgPackCodec::encode(QCborValue(message.toCbor())));
+    }
+    const JournalReadResponseMessage read { u"r"_s, { journalEvent(), deleted }, true };
+    QCOMPARE(read.encode(), wire::MsgPackCodec::encode(QCborValue(read.toCbor())));
+    const JournalReadResponseMessage none { u"r"_s, {}, false };
+    QCOMPARE(none.encode(), wire::MsgPackCodec::encode(QCborValue(none.toCbor())));
 }
 
 void TestMessages::shapeWritersMatchCborForm()
