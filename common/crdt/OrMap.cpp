@@ -263,7 +263,7 @@ QList<OrMap::Expiry> OrMap::discardOlderThan(const Timestamp &olderThan)
     for (auto items = m_items.cbegin(); items != m_items.cend(); ++items) {
         for (const OrRecord &record : items->records) {
             if (record.timestamp < olderThan)
-                dropped.append({ items.key(), record.tag });
+                dropped.append({ items.key(), record.tag, record.value });
         }
     }
     std::sort(dropped.begin(), dropped.end(), [](const Expiry &a, const Expiry &b) {
