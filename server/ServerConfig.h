@@ -58,6 +58,8 @@ struct ServerConfig {
     qint64 maxConnections = 10000; // beyond: close 1013
     qint64 maxPendingAuth = 1000; // connections not yet authenticated; beyond: close 1013
     qint64 maxConnectionsPerIpPerSecond = 50; // 0: no limit; beyond: close 1013
+    // How long a shutdown may take to answer the ops in progress and close every client.
+    qint64 shutdownDrainMs = 5000;
     qint64 writeAckTimeoutMs = 5000; // longest wait for a write's peer acks (docs/cluster.md §4)
     qint64 hintQueueBytes = 64LL * 1024 * 1024; // per-peer queue of unacked REPLICATE batches
     // How far ahead of this node's clock a client's record timestamp may be; an op beyond it is
