@@ -231,6 +231,15 @@ QString parseStorage(const Option &option, const QString &value, QString &out)
     return {};
 }
 
+QString parseDurability(const Option &option, const QString &value, QString &out)
+{
+    const QString mode = value.trimmed().toLower();
+    if (mode != u"full" && mode != u"relaxed")
+        return bad(option, value, QStringLiteral("expected full or relaxed"));
+    out = mode;
+    return {};
+}
+
 template <auto Member>
 using MemberType = std::remove_cvref_t<decltype(std::declval<ServerConfig &>().*Member)>;
 
@@ -327,6 +336,11 @@ constexpr Option kOptions[] = {
     { "clusterTlsCa", "cluster-tls-ca", "CLUSTER_TLS_CA", "file",
         bind<&C::clusterTlsCa, parseReadableFile>(),
         "PEM CA certificates that every peer's certificate must chain to.", "off" },
+    { "tlsCert", "tls-cert", "TLS_CERT", "file", bind<&C::tlsCert, parseReadableFile>(),
+        "PEM certificate chain (leaf first): clients connect with wss://, metrics over HTTPS.",
+        "off" },
+    { "tlsKey", "tls-key", "TLS_KEY", "file", bind<&C::tlsKey, parseReadableFile>(),
+        "PEM private key of --tls-cert.", "off" },
     { "nodeId", "node-id", "NODE_ID", "id", bind<&C::nodeId, parseNodeId>(),
         "This node's id (no ':').", "the one kept with the storage, else generated" },
     { "jwtSecret", "jwt-secret", "JWT_SECRET", "secret", bind<&C::jwtSecret, parseSecret>(),
@@ -339,6 +353,10 @@ constexpr Option kOptions[] = {
         "HTTP metrics/health port (0 = OS-assigned, off = none).", "off" },
     { "storage", "storage", "STORAGE", "url", bind<&C::storage, parseStorage>(),
         "Storage: memory:, sqlite:<path> or postgres://user:password@host:port/db." },
+    { "durability", "durability", "DURABILITY", "full|relaxed",
+        bind<&C::durability, parseDurability>(),
+        "full: each commit is flushed to disk before its ack (SQLite synchronous=FULL, "
+        "PostgreSQL synchronous_commit=on); relaxed: survives a killed process, not power loss." },
     { "gcIntervalMs", "gc-interval-ms", "GC_INTERVAL_MS", "ms", integer<&C::gcIntervalMs>(1),
         "GC cadence." },
     { "gcAgeMs", "gc-age-ms", "GC_AGE_MS", "ms", integer<&C::gcAgeMs>(1), "Tombstone horizon." },

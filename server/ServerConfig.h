@@ -48,7 +48,13 @@ struct ServerConfig {
     QString clusterTlsCert;
     QString clusterTlsKey;
     QString clusterTlsCa;
+    // PEM files, both or neither: clients connect over wss:// and the metrics port serves HTTPS.
+    QString tlsCert;
+    QString tlsKey;
     QString storage = QStringLiteral("sqlite:./wingman-data/wingman.db"); // see StorageUrl
+    // full: every group commit is flushed to disk before its ack (survives power loss);
+    // relaxed: it survives the process being killed, not an OS crash, and commits faster.
+    QString durability = QStringLiteral("full");
     qint64 gcIntervalMs = 60LL * 60 * 1000;
     qint64 gcAgeMs = 30LL * 24 * 60 * 60 * 1000;
     qint64 maxFrameBytes = 16LL * 1024 * 1024;
