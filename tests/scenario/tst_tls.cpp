@@ -16,6 +16,7 @@
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QWebSocket>
 
 using namespace wingman;
 using namespace wingman::client;
@@ -207,6 +208,25 @@ private Q_SLOTS:
             = get(QUrl(QStringLiteral("http://127.0.0.1:%1/metrics").arg(m_server->metricsPort())),
                 m_certificate);
         QVERIFY(plain.status != 200);
+    }
+
+    void monitorFeedOverWss()
+    {
+        QWebSocket feed;
+        QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
+        tls.setCaCertificates(m_certificate);
+        feed.setSslConfiguration(tls);
+        QStringList frames;
+        connect(&feed, &QWebSocket::textMessageReceived, this,
+            [&frames](const QString &text) { frames.append(text); });
+        const QByteArray admin
+            = TestTokens::userToken(kTestSecret, QStringLiteral("ops"), { "ADMIN" });
+        feed.open(QUrl(QStringLiteral("wss://127.0.0.1:%1/feed?token=%2")
+                           .arg(m_server->metricsPort())
+                           .arg(QString::fromLatin1(admin))));
+        QTRY_VERIFY_WITH_TIMEOUT(!frames.isEmpty(), 15000);
+        QVERIFY2(frames.first().contains(u"\"snapshot\""), qPrintable(frames.first()));
+        feed.close();
     }
 
     void badCertificateFailsStartup_data()
