@@ -122,6 +122,25 @@ std::optional<QSet<QString>> storedKeys(quint16 port)
     return keys;
 }
 
+// ACTIVE members in the partition map the node at port serves; -1 when it does not answer.
+int activeMembers(quint16 port)
+{
+    RawClient client;
+    if (!client.connectAndAuthenticate(
+            port, TestTokens::userToken(kTestSecret, QStringLiteral("router"))))
+        return -1;
+    client.send(QCborMap { { QStringLiteral("type"), QStringLiteral("PARTITION_MAP_REQUEST") } });
+    const auto map = client.take(QStringLiteral("PARTITION_MAP"), 2000);
+    if (!map)
+        return -1;
+    int active = 0;
+    const QCborArray nodes
+        = map->value(QStringLiteral("payload")).toMap().value(QStringLiteral("nodes")).toArray();
+    for (const QCborValue &node : nodes)
+        active += node.toMap().value(QStringLiteral("status")).toString() == u"ACTIVE";
+    return active;
+}
+
 } // namespace
 
 class tst_Shutdown : public QObject
@@ -132,22 +151,41 @@ private Q_SLOTS:
     // SIGTERM while clients write at full speed: every op the node committed was acknowledged,
     // every client heard SHUTDOWN_PENDING and then a 1001 close. Rounds, because the race is
     // between the signal and whatever is in flight at that moment.
+    // With a peer, an ack also waits for the peer's commit.
     void sigtermUnderLoadAcksEveryCommittedOp_data()
     {
-        QTest::addColumn<int>("round");
+        QTest::addColumn<bool>("withPeer");
         for (int round = 1; round <= 20; ++round)
-            QTest::addRow("round %d", round) << round;
+            QTest::addRow("single node, round %d", round) << false;
+        for (int round = 1; round <= 5; ++round)
+            QTest::addRow("with a peer, round %d", round) << true;
     }
 
     void sigtermUnderLoadAcksEveryCommittedOp()
     {
+        QFETCH(bool, withPeer);
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
-        const QStringList arguments { QStringLiteral("--storage"),
+        QStringList arguments { QStringLiteral("--storage"),
             QStringLiteral("sqlite:") + dir.filePath(QStringLiteral("node.db")) };
+        ServerProcess peer;
+        if (withPeer) {
+            const QString secret = QStringLiteral("shutdown-cluster-secret-0123456789");
+            peer.start({ QStringLiteral("--node-id"), QStringLiteral("node-b"),
+                           QStringLiteral("--storage"),
+                           QStringLiteral("sqlite:") + dir.filePath(QStringLiteral("peer.db")),
+                           QStringLiteral("--cluster-secret"), secret },
+                dir.path());
+            QVERIFY2(peer.waitForReady(), qPrintable(peer.output()));
+            arguments << QStringLiteral("--node-id") << QStringLiteral("node-a")
+                      << QStringLiteral("--cluster-secret") << secret << QStringLiteral("--peers")
+                      << QStringLiteral("127.0.0.1:%1").arg(peer.clusterPort());
+        }
         ServerProcess node;
         node.start(arguments, dir.path());
         QVERIFY2(node.waitForReady(), qPrintable(node.output()));
+        if (withPeer)
+            QTRY_COMPARE_WITH_TIMEOUT(activeMembers(node.port()), 2, 20000);
 
         std::vector<std::unique_ptr<Writer>> writers;
         for (const char *name : { "writer-a", "writer-b", "writer-c" }) {
@@ -196,6 +234,8 @@ private Q_SLOTS:
                            .arg(stored->size())
                            .arg(unacked.mid(0, 3).join(u','))));
         QVERIFY(node.terminate());
+        if (withPeer)
+            QVERIFY(peer.terminate());
     }
 
     void clientsHearShutdownPendingBeforeTheSocketCloses()
