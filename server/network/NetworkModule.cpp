@@ -22,10 +22,6 @@ namespace {
 constexpr int kDrainLingerMs = 2000;
 constexpr qint64 kMinDrainBytes = 64LL * 1024 * 1024;
 
-} // namespace
-
-namespace {
-
 QTcpServer *listenerFor(const std::optional<QSslConfiguration> &tls, QObject *parent)
 {
     if (!tls)
