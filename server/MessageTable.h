@@ -18,4 +18,11 @@
     X(OrMapSyncInit, protocol::OrMapSyncInitMessage, Authenticated, Read, sync)                    \
     X(OrMapMerkleReqBucket, protocol::OrMapMerkleReqBucketMessage, Authenticated, Read, sync)      \
     X(OrMapDiffRequest, protocol::OrMapDiffRequestMessage, Authenticated, Read, sync)              \
+    X(TopicSub, protocol::TopicSubMessage, Authenticated, None, topics)                            \
+    X(TopicUnsub, protocol::TopicUnsubMessage, Authenticated, None, topics)                        \
+    X(TopicPub, protocol::TopicPubMessage, Authenticated, None, topics)                            \
+    X(LockRequest, protocol::LockRequestMessage, Authenticated, None, locks)                       \
+    X(LockRelease, protocol::LockReleaseMessage, Authenticated, None, locks)                       \
+    X(CounterRequest, protocol::CounterRequestMessage, Authenticated, None, pnCounters)            \
+    X(CounterSync, protocol::CounterSyncMessage, Authenticated, None, pnCounters)                  \
     X(PartitionMapRequest, protocol::PartitionMapRequestMessage, Authenticated, None, partitionMaps)

@@ -3,6 +3,7 @@
 #include "ServerConfig.h"
 #include "auth/JwtVerifier.h"
 #include "cluster/AntiEntropy.h"
+#include "cluster/ClusterGc.h"
 #include "cluster/PartitionMapService.h"
 #include "cluster/WriteReplication.h"
 #include "live/QueryHandler.h"
@@ -15,6 +16,10 @@
 #include "ops/InterceptorChain.h"
 #include "ops/OpRouter.h"
 #include "ops/OperationHandler.h"
+#include "primitives/CounterService.h"
+#include "primitives/LockService.h"
+#include "primitives/PrimitiveRelay.h"
+#include "primitives/TopicService.h"
 #include "status/NodeCounters.h"
 #include "sync/GcService.h"
 #include "sync/SyncHandler.h"
@@ -39,6 +44,9 @@ struct Pipeline {
         , sync(maps, queries, config.gcAgeMs)
         , liveQueries(maps, queries)
         , gc(maps, committer, config.gcIntervalMs, config.gcAgeMs)
+        , topics(config.policy)
+        , locks(storage, maps.hlc(), config.policy, config.clock)
+        , pnCounters(storage, config.policy)
         , clients(router, { config.outboundBudgetBytes, config.slowConsumerGraceMs },
               { config.authTimeoutMs, config.maxConnections, config.maxPendingAuth,
                   config.maxConnectionsPerIpPerSecond })
@@ -62,11 +70,21 @@ struct Pipeline {
     sync::SyncHandler sync;
     live::QueryHandler liveQueries;
     sync::GcService gc;
+    // Topics, locks and PN counters (docs/protocol.md); connections leaving the registry leave
+    // them, so they are declared before it.
+    primitives::TopicService topics;
+    primitives::LockService locks;
+    primitives::CounterService pnCounters;
     network::ClientRegistry clients;
     std::unique_ptr<cluster::PartitionMapService> partitionMaps; // null without a cluster module
+    // With a cluster bus: topics and counters to and from the other members (docs/cluster.md §7).
+    std::unique_ptr<primitives::PrimitiveRelay> primitiveRelay;
     // With a cluster bus: replication, peers' changes and the ack sets (docs/cluster.md §4).
     // Declared last so it is gone before the parts it hooks.
     std::unique_ptr<cluster::WriteReplication> replication;
+    // With a cluster bus: the agreed tombstone horizon (docs/cluster.md §6); it prunes through gc
+    // and sets replication's ChangeApplier's horizon, so it goes before replication.
+    std::unique_ptr<cluster::ClusterGc> clusterGc;
     // With a cluster bus: Merkle anti-entropy with each peer (docs/cluster.md §5); it merges
     // through replication's ChangeApplier, so it goes first.
     std::unique_ptr<cluster::AntiEntropy> antiEntropy;

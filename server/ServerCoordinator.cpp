@@ -115,6 +115,11 @@ sync::GcService::Result ServerCoordinator::performGarbageCollection(qint64 older
     return m_pipeline->gc.collect(olderThanMillis);
 }
 
+const cluster::ClusterGc *ServerCoordinator::clusterGc() const
+{
+    return m_pipeline->clusterGc.get();
+}
+
 crdt::LwwMap *ServerCoordinator::getMap(const QString &name) const
 {
     return m_pipeline->maps.findLww(name);

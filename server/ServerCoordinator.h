@@ -19,6 +19,7 @@ namespace auth {
 class JwtVerifier;
 }
 namespace cluster {
+class ClusterGc;
 class ClusterModule;
 class PeerBus;
 } // namespace cluster
@@ -84,6 +85,8 @@ public:
     // The node's live maps by name; null when absent or of the other kind.
     crdt::LwwMap *getMap(const QString &name) const;
     crdt::OrMap *getOrMap(const QString &name) const;
+    // The cluster's GC horizon keeper; null without a cluster bus.
+    const cluster::ClusterGc *clusterGc() const;
 
     // One GC run (docs/server.md "GC and TTL"): prunes tombstones older than olderThanMillis
     // (epoch ms on the node's clock), expires TTL records, then sends GC_PRUNE to clients. The

@@ -112,6 +112,9 @@ void wireSessions(Pipeline &p)
 {
     p.clients.setDeparture([&p](network::Session &session) {
         p.queries.removeConnection(&session);
+        p.topics.removeConnection(&session);
+        p.locks.removeConnection(&session);
+        p.pnCounters.removeConnection(&session);
         if (p.partitionMaps)
             p.partitionMaps->forget(&session);
         if (!p.interceptors->isEmpty())
@@ -177,7 +180,8 @@ void wireStatus(Pipeline &p, ServerCoordinator *node, cluster::ClusterModule *cl
         });
 }
 
-void wireReplication(Pipeline &p, cluster::PeerBus *bus, cluster::ClusterModule *cluster)
+void wireReplication(
+    Pipeline &p, cluster::PeerBus *bus, cluster::ClusterModule *cluster, storage::Storage &storage)
 {
     if (!bus)
         return;
@@ -195,8 +199,31 @@ void wireReplication(Pipeline &p, cluster::PeerBus *bus, cluster::ClusterModule 
         antiEntropy.isJoining = [cluster] { return cluster->isJoining(); };
         antiEntropy.endJoining = [cluster] { cluster->endJoining(); };
     }
+    // Before anti-entropy: on a link-up, the horizon swap (and a stale node's discard) must come
+    // before the Merkle round.
+    cluster::ClusterGc::Options gc;
+    gc.intervalMs = p.config.gcIntervalMs;
+    gc.ageMs = p.config.gcAgeMs;
+    gc.catchUp = [&p](const QString &peer) {
+        if (p.antiEntropy)
+            p.antiEntropy->startRound(peer);
+    };
+    p.clusterGc = std::make_unique<cluster::ClusterGc>(
+        *bus, p.maps, p.gc, p.replication->applier(), storage, std::move(gc));
+    p.gc.setClusterRule({ [bus] { return bus->isClustered(); },
+        [bus](const QString &key) {
+            const cluster::PartitionTable &table = bus->table();
+            return !table.isEmpty()
+                && table.owner(cluster::PartitionTable::partitionOf(key)) == bus->localNodeId();
+        } });
+
     p.antiEntropy = std::make_unique<cluster::AntiEntropy>(*bus, p.maps, p.replication->applier(),
         &p.replication->replicator(), std::move(antiEntropy));
+    QObject::connect(p.antiEntropy.get(), &cluster::AntiEntropy::roundFinished, p.clusterGc.get(),
+        [gc = p.clusterGc.get()](const QString &, const QString &result) {
+            if (result != QLatin1String("failed"))
+                gc->noteContact();
+        });
 }
 
 } // namespace
@@ -212,7 +239,11 @@ ServerCoordinator *ServerFactory::assemble(
     p.partitionMaps = std::make_unique<cluster::PartitionMapService>(*modules.cluster);
     routeMessages(p);
     wireSessions(p);
-    wireReplication(p, modules.bus, modules.cluster);
+    wireReplication(p, modules.bus, modules.cluster, *modules.storage);
+    if (modules.bus) {
+        p.primitiveRelay = std::make_unique<primitives::PrimitiveRelay>(
+            *modules.bus, p.topics, p.pnCounters, p.locks);
+    }
     if (modules.cluster && p.replication) {
         modules.cluster->setPendingForPeers(
             [replication = p.replication.get()] { return replication->hasPendingForPeers(); });

@@ -2,10 +2,13 @@
 
 #include "client/ClientMap.h"
 #include "client/ClientStorage.h"
+#include "client/CounterHandle.h"
+#include "client/LockHandle.h"
 #include "client/PendingOps.h"
 #include "client/QueryHandle.h"
 #include "client/ReconnectBackoff.h"
 #include "client/SyncEngineConfig.h"
+#include "client/TopicHandle.h"
 #include "crdt/Hlc.h"
 #include "query/Query.h"
 
@@ -107,6 +110,12 @@ public:
     QueryHandle *subscribeQuery(const QString &mapName, const query::Query &query = {});
     void unsubscribe(QueryHandle *handle);
 
+    // Pub/sub, locks and PN counters (docs/protocol.md): one handle per name, made on first use
+    // and owned by the engine.
+    TopicHandle *topic(const QString &name);
+    LockHandle *lock(const QString &name);
+    CounterHandle *counter(const QString &name);
+
 Q_SIGNALS:
     void stateChanged(wingman::client::SyncEngine::State state);
     void opAcknowledged(const QString &opId);
@@ -120,6 +129,10 @@ Q_SIGNALS:
     void error(const QString &reason);
 
 private:
+    friend class TopicHandle;
+    friend class LockHandle;
+    friend class CounterHandle;
+
     ClientMap *findMap(const QString &name) const;
     ClientMap *findMap(const QString &name, MapType type) const;
     bool isAuthenticated() const
@@ -157,6 +170,13 @@ private:
     void handleQueryMessage(protocol::MessageType type, const QCborMap &message);
     void afterSyncStep(ClientMap &map, bool wasSynced, const QList<QCborMap> &replies);
 
+    // SyncEnginePrimitives.cpp: topics, locks, counters.
+    void handlePrimitiveMessage(protocol::MessageType type, const QCborMap &message);
+    // After AUTH_ACK: topics subscribe again and flush what was published offline.
+    void resumePrimitives();
+    // The session ended: held locks are lost.
+    void primitivesDisconnected();
+
     SyncEngineConfig m_config;
     std::unique_ptr<ClientStorage> m_storage;
     crdt::Hlc m_hlc;
@@ -164,6 +184,9 @@ private:
     PendingOps m_pending;
     ReconnectBackoff m_backoff;
     QHash<QString, QPointer<QueryHandle>> m_queries;
+    QHash<QString, TopicHandle *> m_topics;
+    QHash<QString, LockHandle *> m_locks;
+    QHash<QString, CounterHandle *> m_counters;
 
     State m_state = State::Initial;
     QString m_token;

@@ -70,11 +70,21 @@ bool LwwMap::contains(const QString &key) const
 
 QStringList LwwMap::prune(const Timestamp &olderThan)
 {
+    return removeOlderThan(olderThan, true);
+}
+
+QStringList LwwMap::discardOlderThan(const Timestamp &olderThan)
+{
+    return removeOlderThan(olderThan, false);
+}
+
+QStringList LwwMap::removeOlderThan(const Timestamp &olderThan, bool tombstonesOnly)
+{
     QStringList removed;
     std::vector<quint32> freed;
     m_tree.forEachEntry([&](const QString &key, quint32, quint32 index) {
         const Entry &entry = entryAt(index);
-        if (!entry.value.isNullish())
+        if (tombstonesOnly && !entry.value.isNullish())
             return;
         if (Timestamp { entry.millis, entry.counter, m_nodeIds.at(entry.nodeId) } < olderThan) {
             removed.append(key);
@@ -88,7 +98,8 @@ QStringList LwwMap::prune(const Timestamp &olderThan)
     return removed;
 }
 
-QList<LwwMap::Expiry> LwwMap::expire(qint64 nowMillis)
+QList<LwwMap::Expiry> LwwMap::expire(
+    qint64 nowMillis, const std::function<bool(const QString &key)> &mayExpire)
 {
     QList<Expiry> expired;
     std::vector<quint32> indexes;
@@ -97,7 +108,7 @@ QList<LwwMap::Expiry> LwwMap::expire(qint64 nowMillis)
         if (entry.ttlMs == kNoTtl || entry.value.isNullish())
             return;
         const LwwRecord record = toRecord(entry);
-        if (!record.isExpired(nowMillis))
+        if (!record.isExpired(nowMillis) || (mayExpire && !mayExpire(key)))
             return;
         if (auto tombstone = record.expiryTombstone(m_hlc->nodeId())) {
             expired.append({ key, std::move(*tombstone) });

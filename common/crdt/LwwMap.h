@@ -67,6 +67,9 @@ public:
 
     // Deletes tombstones whose timestamp is below olderThan, from the map and the Merkle tree.
     QStringList prune(const Timestamp &olderThan);
+    // Deletes every record, live or not, whose timestamp is below olderThan, leaving no
+    // tombstone: what a node that missed a cluster GC horizon does to the state it cannot trust.
+    QStringList discardOlderThan(const Timestamp &olderThan);
 
     struct Expiry {
         QString key;
@@ -74,8 +77,9 @@ public:
     };
     // Replaces every live record past its TTL on nowMillis by its expiry tombstone
     // (LwwRecord::expiryTombstone with hlc()'s node id), as the server's GC does; returns them
-    // in Merkle path order.
-    QList<Expiry> expire(qint64 nowMillis);
+    // in Merkle path order. With mayExpire, only the keys it accepts.
+    QList<Expiry> expire(
+        qint64 nowMillis, const std::function<bool(const QString &key)> &mayExpire = {});
 
     void clear();
 
@@ -91,6 +95,8 @@ public:
     void setChangeListener(ChangeListener listener) { m_listener = std::move(listener); }
 
 private:
+    QStringList removeOlderThan(const Timestamp &olderThan, bool tombstonesOnly);
+
     static constexpr qint64 kNoTtl = std::numeric_limits<qint64>::min();
     static constexpr int kChunkBits = 6;
     static constexpr quint32 kChunkSize = 1u << kChunkBits;

@@ -219,10 +219,13 @@ QStringList OrMap::prune(const Timestamp &olderThan)
     return removed;
 }
 
-QList<OrMap::Expiry> OrMap::expire(qint64 nowMillis)
+QList<OrMap::Expiry> OrMap::expire(
+    qint64 nowMillis, const std::function<bool(const QString &key)> &mayExpire)
 {
     QList<Expiry> expired;
     for (auto items = m_items.cbegin(); items != m_items.cend(); ++items) {
+        if (mayExpire && !mayExpire(items.key()))
+            continue;
         for (const OrRecord &record : items->records) {
             if (record.isExpired(nowMillis))
                 expired.append({ items.key(), record.tag });
@@ -240,6 +243,28 @@ QList<OrMap::Expiry> OrMap::expire(qint64 nowMillis)
     for (const QString &key : std::as_const(changed))
         refresh(key);
     return expired;
+}
+
+QList<OrMap::Expiry> OrMap::discardOlderThan(const Timestamp &olderThan)
+{
+    QList<Expiry> dropped;
+    for (auto items = m_items.cbegin(); items != m_items.cend(); ++items) {
+        for (const OrRecord &record : items->records) {
+            if (record.timestamp < olderThan)
+                dropped.append({ items.key(), record.tag });
+        }
+    }
+    std::sort(dropped.begin(), dropped.end(), [](const Expiry &a, const Expiry &b) {
+        return a.key != b.key ? a.key < b.key : a.tag < b.tag;
+    });
+    QSet<QString> changed;
+    for (const Expiry &record : std::as_const(dropped)) {
+        dropTag(record.tag);
+        changed.insert(record.key);
+    }
+    for (const QString &key : std::as_const(changed))
+        refresh(key);
+    return dropped;
 }
 
 void OrMap::clear()

@@ -74,8 +74,14 @@ public:
         QString tag;
     };
     // Tombstones the tag of every record past its TTL on nowMillis, as the server's GC expires
-    // OR records (docs/core.md "OR map"); returns them sorted by key, then tag.
-    QList<Expiry> expire(qint64 nowMillis);
+    // OR records (docs/core.md "OR map"); returns them sorted by key, then tag. With mayExpire,
+    // only the records of the keys it accepts.
+    QList<Expiry> expire(
+        qint64 nowMillis, const std::function<bool(const QString &key)> &mayExpire = {});
+    // Drops every record whose timestamp is below olderThan without tombstoning its tag (a node
+    // that missed a cluster GC horizon); returns them sorted by key, then tag. Tombstones stay:
+    // prune() takes those.
+    QList<Expiry> discardOlderThan(const Timestamp &olderThan);
 
     void clear();
 

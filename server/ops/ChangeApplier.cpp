@@ -4,6 +4,8 @@
 #include "ops/Committer.h"
 #include "ops/OperationHandler.h"
 
+#include <algorithm>
+
 namespace wingman::ops {
 
 ChangeApplier::ChangeApplier(maps::MapRegistry &maps, Committer &committer)
@@ -19,6 +21,19 @@ void ChangeApplier::refuseKind(const QString &source, const QString &mapName)
     m_conflictLogged.insert(mapName);
     qCWarning(lcOps).noquote() << "change from" << source << "refused: map" << mapName
                                << "is of the other kind here";
+}
+
+bool ChangeApplier::beforeHorizon(const QString &tag) const
+{
+    const std::optional<crdt::Timestamp> timestamp = crdt::Timestamp::fromString(tag);
+    return timestamp && timestamp->millis < m_tombstoneHorizon;
+}
+
+bool ChangeApplier::holdsTag(const crdt::OrMap &map, const QString &key, const QString &tag)
+{
+    const QList<crdt::OrRecord> records = map.records(key);
+    return std::any_of(records.cbegin(), records.cend(),
+        [&tag](const crdt::OrRecord &record) { return record.tag == tag; });
 }
 
 bool ChangeApplier::apply(const QString &source, const QList<ReplicatedChange> &changes,
@@ -39,6 +54,8 @@ bool ChangeApplier::apply(const QString &source, const QList<ReplicatedChange> &
             if (record.value.isUndefined())
                 record.value = QCborValue(QCborValue::Null);
             const bool tombstone = record.isTombstone();
+            if (tombstone && record.timestamp.millis < m_tombstoneHorizon)
+                continue;
             // A TTL expiry tombstone is announced as UPDATED, as on the node that wrote it.
             bool expiry = false;
             if (tombstone && record.timestamp.counter == 0) {
@@ -68,7 +85,8 @@ bool ChangeApplier::apply(const QString &source, const QList<ReplicatedChange> &
             m_maps.hlc().update(change.orRecord->timestamp);
             if (map->mergeKey(change.key, { *change.orRecord }).changed())
                 set.orAdd(change.mapName, change.key, *change.orRecord, map->liveValue(change.key));
-        } else if (!map->isTombstoned(*change.orTag)) {
+        } else if (!map->isTombstoned(*change.orTag)
+            && !(beforeHorizon(*change.orTag) && !holdsTag(*map, change.key, *change.orTag))) {
             map->applyTombstone(*change.orTag);
             set.orTombstone(change.mapName, change.key, *change.orTag, map->liveValue(change.key));
         }

@@ -10,6 +10,9 @@
 #include <functional>
 #include <optional>
 
+namespace wingman::crdt {
+class OrMap;
+}
 namespace wingman::maps {
 class MapRegistry;
 }
@@ -43,15 +46,23 @@ public:
     bool apply(const QString &source, const QList<ReplicatedChange> &changes,
         std::function<void(bool ok)> committed);
 
+    // Tombstones older than the cluster's committed GC horizon were pruned everywhere: one that
+    // arrives late (a replay, a stale peer) is dropped instead of stored again.
+    void setTombstoneHorizon(qint64 millis) { m_tombstoneHorizon = millis; }
+    qint64 tombstoneHorizon() const { return m_tombstoneHorizon; }
+
     quint64 changesApplied() const { return m_applied; }
     // Changes refused because the local map is of the other kind.
     quint64 kindConflicts() const { return m_kindConflicts; }
 
 private:
+    bool beforeHorizon(const QString &tag) const;
+    static bool holdsTag(const crdt::OrMap &map, const QString &key, const QString &tag);
     void refuseKind(const QString &source, const QString &mapName);
 
     maps::MapRegistry &m_maps;
     Committer &m_committer;
+    qint64 m_tombstoneHorizon = 0;
     quint64 m_applied = 0;
     quint64 m_kindConflicts = 0;
     QSet<QString> m_conflictLogged; // maps whose kind conflict was logged, once each

@@ -79,4 +79,15 @@ void ChangeSet::orDeleteTombstone(const QString &mapName, const QString &tag)
     m_writes.append(std::move(write));
 }
 
+void ChangeSet::orDiscard(const QString &mapName, const QString &tag)
+{
+    // Storing the tombstone drops the record carrying the tag; deleting it then leaves neither.
+    storage::StorageWrite tombstone = writeOf(Kind::OrTombstone, mapName);
+    tombstone.tag = tag;
+    m_writes.append(tombstone);
+    storage::StorageWrite drop = writeOf(Kind::OrDeleteTombstone, mapName);
+    drop.tag = tag;
+    m_writes.append(std::move(drop));
+}
+
 } // namespace wingman::ops

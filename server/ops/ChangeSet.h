@@ -25,6 +25,9 @@ public:
     // GC prunes: stored only, nobody is told.
     void lwwDelete(const QString &mapName, const QString &key);
     void orDeleteTombstone(const QString &mapName, const QString &tag);
+    // An OR record dropped without a tombstone (a replica discarding state it cannot trust):
+    // stored only, nobody is told.
+    void orDiscard(const QString &mapName, const QString &tag);
 
     bool isEmpty() const { return m_writes.isEmpty(); }
     qsizetype writeCount() const { return m_writes.size(); }

@@ -76,6 +76,7 @@ private Q_SLOTS:
                 && stateOn(*b.server, QStringLiteral("node-c")) == cluster::MemberState::Down,
             3500);
         QVERIFY2(cut.elapsed() < 3500, qPrintable(QString::number(cut.elapsed())));
+        qInfo("black-holed node down on both peers after %lld ms", qint64(cut.elapsed()));
         QTRY_VERIFY_WITH_TIMEOUT(a.server->cluster()->table().version() == version + 1
                 && b.server->cluster()->table().version() == version + 1,
             1000);
@@ -131,6 +132,76 @@ private Q_SLOTS:
         QCOMPARE(a.server->cluster()->table().members().size(), 3);
 
         for (Node *node : { &c, &b, &a })
+            QVERIFY(stopServer(*node->server));
+    }
+
+    // 200 ms on every link, each way: slow, but every probe is answered well within the
+    // suspicion timeout, so nobody is suspected.
+    void delayedLinksRaiseNoSuspicion()
+    {
+        Node a, b, c;
+        QVERIFY(startNode(a, QStringLiteral("node-a"), nullptr));
+        QVERIFY(startNode(b, QStringLiteral("node-b"), &a));
+        QVERIFY(startNode(c, QStringLiteral("node-c"), &b));
+        const QList<ServerCoordinator *> nodes { a.server.get(), b.server.get(), c.server.get() };
+        QTRY_VERIFY_WITH_TIMEOUT(allUp(nodes), 8000);
+        const qint64 version = a.server->cluster()->table().version();
+
+        for (Node *node : { &a, &b, &c })
+            node->proxy->setMode(TcpChaosProxy::Mode::Delay, 200);
+        bool suspected = false;
+        const bool ended = QTest::qWaitFor(
+            [&] {
+                for (const ServerCoordinator *node : nodes) {
+                    for (const ServerCoordinator *other : nodes) {
+                        if (other != node
+                            && stateOn(*node, other->nodeId()) != cluster::MemberState::Up)
+                            suspected = true;
+                    }
+                }
+                return suspected;
+            },
+            30000);
+        QVERIFY(!ended && !suspected);
+        for (const ServerCoordinator *node : nodes)
+            QCOMPARE(node->cluster()->table().version(), version);
+
+        for (Node *node : { &c, &b, &a })
+            QVERIFY(stopServer(*node->server));
+    }
+
+    // A node stopped on purpose says goodbye: the others list it as left at once and never
+    // suspect it on the way.
+    void gracefulStopLeavesAtOnce()
+    {
+        Node a, b, c;
+        QVERIFY(startNode(a, QStringLiteral("node-a"), nullptr));
+        QVERIFY(startNode(b, QStringLiteral("node-b"), &a));
+        QVERIFY(startNode(c, QStringLiteral("node-c"), &b));
+        QTRY_VERIFY_WITH_TIMEOUT(allUp({ a.server.get(), b.server.get(), c.server.get() }), 8000);
+
+        QElapsedTimer stop;
+        stop.start();
+        QVERIFY(stopServer(*c.server));
+        bool suspected = false;
+        const bool left = QTest::qWaitFor(
+            [&] {
+                for (const ServerCoordinator *node : { a.server.get(), b.server.get() }) {
+                    const cluster::MemberState state = stateOn(*node, QStringLiteral("node-c"));
+                    suspected = suspected || state == cluster::MemberState::Suspect
+                        || state == cluster::MemberState::Down;
+                }
+                return stateOn(*a.server, QStringLiteral("node-c")) == cluster::MemberState::Left
+                    && stateOn(*b.server, QStringLiteral("node-c")) == cluster::MemberState::Left;
+            },
+            5000);
+        QVERIFY(left);
+        qInfo("stopped node listed as left after %lld ms", qint64(stop.elapsed()));
+        QVERIFY(!suspected);
+        QTRY_COMPARE_WITH_TIMEOUT(
+            a.server->cluster()->table().members(), (QStringList { "node-a", "node-b" }), 5000);
+
+        for (Node *node : { &b, &a })
             QVERIFY(stopServer(*node->server));
     }
 };

@@ -8,6 +8,7 @@
 #include "protocol/Messages.h"
 
 #include <QCborArray>
+#include <QSet>
 #include <QTest>
 
 #include <memory>
@@ -36,6 +37,46 @@ int write(ServerCoordinator &node, int first, int count, qint64 millis, const QS
         succeeded += result.toMap().value(QStringLiteral("success")).toBool();
     return succeeded;
 }
+
+// A client holding a live query on the whole map: the keys it has been told of, as a client's
+// query result would hold them.
+class Reader
+{
+public:
+    bool start(const ServerCoordinator &node, const QString &name)
+    {
+        if (!m_client.connectAndAuthenticate(node.port(), TestTokens::userToken(kTestSecret, name)))
+            return false;
+        QObject::connect(&m_client, &RawClient::messageReceived, [this](const QCborMap &message) {
+            const QString type = message.value(QStringLiteral("type")).toString();
+            const QCborMap payload = message.value(QStringLiteral("payload")).toMap();
+            if (type == QStringLiteral("QUERY_RESP")) {
+                for (const QCborValue &result : payload.value(QStringLiteral("results")).toArray())
+                    m_keys.insert(result.toMap().value(QStringLiteral("key")).toString());
+            } else if (type == QStringLiteral("QUERY_UPDATE")) {
+                m_keys.insert(payload.value(QStringLiteral("key")).toString());
+            }
+        });
+        m_client.send(QCborMap { { QStringLiteral("type"), QStringLiteral("QUERY_SUB") },
+            { QStringLiteral("payload"),
+                QCborMap { { QStringLiteral("queryId"), QStringLiteral("all") },
+                    { QStringLiteral("mapName"), kMap },
+                    { QStringLiteral("query"), QCborMap {} } } } });
+        return true;
+    }
+    bool holds(int first, int count) const
+    {
+        for (int i = first; i < first + count; ++i) {
+            if (!m_keys.contains(QStringLiteral("key-%1").arg(i)))
+                return false;
+        }
+        return true;
+    }
+
+private:
+    RawClient m_client;
+    QSet<QString> m_keys;
+};
 
 } // namespace
 
@@ -105,6 +146,49 @@ private Q_SLOTS:
             QCOMPARE(map->get(QStringLiteral("key-899")),
                 std::optional<QCborValue>(QCborValue(QStringLiteral("writer-b899"))));
         }
+        for (Node *node : { &c, &b, &a })
+            QVERIFY(stopServer(*node->server));
+    }
+
+    // The chaos scenario "availability during partial partition": while A↔B is cut, clients on A
+    // and on B keep writing and at once read their own writes on their node; a client on C sees
+    // both sides as they write; after the heal all three nodes agree.
+    void clientsKeepWritingAndReadingThroughTheCut()
+    {
+        Node a, b, c;
+        QVERIFY(startNode(a, QStringLiteral("node-a"), nullptr));
+        QVERIFY(startNode(b, QStringLiteral("node-b"), &a));
+        QVERIFY(startNode(c, QStringLiteral("node-c"), &b));
+        const QList<ServerCoordinator *> nodes { a.server.get(), b.server.get(), c.server.get() };
+        QTRY_VERIFY_WITH_TIMEOUT(ClusterNodes::meshed(nodes), 8000);
+        Reader onA, onB, onC;
+        QVERIFY(onA.start(*a.server, QStringLiteral("reader-a")));
+        QVERIFY(onB.start(*b.server, QStringLiteral("reader-b")));
+        QVERIFY(onC.start(*c.server, QStringLiteral("reader-c")));
+
+        a.proxy->setModeFor(QStringLiteral("node-b"), TcpChaosProxy::Mode::Cut);
+        b.proxy->setModeFor(QStringLiteral("node-a"), TcpChaosProxy::Mode::Cut);
+        QTRY_VERIFY_WITH_TIMEOUT(!a.server->cluster()->isReachable(QStringLiteral("node-b"))
+                && !b.server->cluster()->isReachable(QStringLiteral("node-a")),
+            3000);
+
+        // Ten rounds of 20 keys each side: A writes 0..199, B 1000..1199.
+        const qint64 millis = QDateTime::currentMSecsSinceEpoch();
+        for (int round = 0; round < 10; ++round) {
+            const int fromA = round * 20;
+            const int fromB = 1000 + round * 20;
+            QCOMPARE(write(*a.server, fromA, 20, millis + round, QStringLiteral("writer-a")), 20);
+            QCOMPARE(write(*b.server, fromB, 20, millis + round, QStringLiteral("writer-b")), 20);
+            QTRY_VERIFY_WITH_TIMEOUT(onA.holds(fromA, 20) && onB.holds(fromB, 20), 5000);
+            QTRY_VERIFY_WITH_TIMEOUT(onC.holds(fromA, 20) && onC.holds(fromB, 20), 5000);
+        }
+        QVERIFY(!a.server->cluster()->isReachable(QStringLiteral("node-b")));
+        QCOMPARE(a.server->cluster()->table().members().size(), 3);
+
+        a.proxy->setModeFor(QStringLiteral("node-b"), TcpChaosProxy::Mode::Pass);
+        b.proxy->setModeFor(QStringLiteral("node-a"), TcpChaosProxy::Mode::Pass);
+        QTRY_VERIFY_WITH_TIMEOUT(converged(nodes, 400), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(onA.holds(1000, 200) && onB.holds(0, 200), 10000);
         for (Node *node : { &c, &b, &a })
             QVERIFY(stopServer(*node->server));
     }
