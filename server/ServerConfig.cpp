@@ -241,6 +241,15 @@ QString parseStorage(const Option &option, const QString &value, QString &out)
     return {};
 }
 
+QString parseDurability(const Option &option, const QString &value, QString &out)
+{
+    const QString mode = value.trimmed().toLower();
+    if (mode != u"full" && mode != u"relaxed")
+        return bad(option, value, QStringLiteral("expected full or relaxed"));
+    out = mode;
+    return {};
+}
+
 template <auto Member>
 using MemberType = std::remove_cvref_t<decltype(std::declval<ServerConfig &>().*Member)>;
 
@@ -337,6 +346,11 @@ constexpr Option kOptions[] = {
     { "clusterTlsCa", "cluster-tls-ca", "CLUSTER_TLS_CA", "file",
         bind<&C::clusterTlsCa, parseReadableFile>(),
         "PEM CA certificates that every peer's certificate must chain to.", "off" },
+    { "tlsCert", "tls-cert", "TLS_CERT", "file", bind<&C::tlsCert, parseReadableFile>(),
+        "PEM certificate chain (leaf first): clients connect with wss://, metrics over HTTPS.",
+        "off" },
+    { "tlsKey", "tls-key", "TLS_KEY", "file", bind<&C::tlsKey, parseReadableFile>(),
+        "PEM private key of --tls-cert.", "off" },
     { "nodeId", "node-id", "NODE_ID", "id", bind<&C::nodeId, parseNodeId>(),
         "This node's id (no ':').", "the one kept with the storage, else generated" },
     { "jwtSecret", "jwt-secret", "JWT_SECRET", "secret", bind<&C::jwtSecret, parseSecret>(),
@@ -349,6 +363,10 @@ constexpr Option kOptions[] = {
         "HTTP metrics/health port (0 = OS-assigned, off = none).", "off" },
     { "storage", "storage", "STORAGE", "url", bind<&C::storage, parseStorage>(),
         "Storage: memory:, sqlite:<path> or postgres://user:password@host:port/db." },
+    { "durability", "durability", "DURABILITY", "full|relaxed",
+        bind<&C::durability, parseDurability>(),
+        "full: each commit is flushed to disk before its ack (SQLite synchronous=FULL, "
+        "PostgreSQL synchronous_commit=on); relaxed: survives a killed process, not power loss." },
     { "gcIntervalMs", "gc-interval-ms", "GC_INTERVAL_MS", "ms", integer<&C::gcIntervalMs>(1),
         "GC cadence." },
     { "gcAgeMs", "gc-age-ms", "GC_AGE_MS", "ms", integer<&C::gcAgeMs>(1), "Tombstone horizon." },
@@ -367,6 +385,9 @@ constexpr Option kOptions[] = {
     { "maxConnectionsPerIpPerSecond", "max-connections-per-ip-per-second",
         "MAX_CONNECTIONS_PER_IP_PER_SECOND", "count", integer<&C::maxConnectionsPerIpPerSecond>(0),
         "New connections one address may open per second (0 = off)." },
+    { "shutdownDrainMs", "shutdown-drain-ms", "SHUTDOWN_DRAIN_MS", "ms",
+        integer<&C::shutdownDrainMs>(0, 600000),
+        "On SIGTERM, how long in-flight ops may take to be acked and clients to close." },
     { "writeAckTimeoutMs", "write-ack-timeout-ms", "WRITE_ACK_TIMEOUT_MS", "ms",
         integer<&C::writeAckTimeoutMs>(1), "Longest wait for peers' acks before a degraded ack." },
     { "hintQueueBytes", "hint-queue-bytes", "HINT_QUEUE_BYTES", "bytes",

@@ -48,7 +48,13 @@ struct ServerConfig {
     QString clusterTlsCert;
     QString clusterTlsKey;
     QString clusterTlsCa;
+    // PEM files, both or neither: clients connect over wss:// and the metrics port serves HTTPS.
+    QString tlsCert;
+    QString tlsKey;
     QString storage = QStringLiteral("sqlite:./wingman-data/wingman.db"); // see StorageUrl
+    // full: every group commit is flushed to disk before its ack (survives power loss);
+    // relaxed: it survives the process being killed, not an OS crash, and commits faster.
+    QString durability = QStringLiteral("full");
     qint64 gcIntervalMs = 60LL * 60 * 1000;
     qint64 gcAgeMs = 30LL * 24 * 60 * 60 * 1000;
     qint64 maxFrameBytes = 16LL * 1024 * 1024;
@@ -58,6 +64,8 @@ struct ServerConfig {
     qint64 maxConnections = 10000; // beyond: close 1013
     qint64 maxPendingAuth = 1000; // connections not yet authenticated; beyond: close 1013
     qint64 maxConnectionsPerIpPerSecond = 50; // 0: no limit; beyond: close 1013
+    // How long a shutdown may take to answer the ops in progress and close every client.
+    qint64 shutdownDrainMs = 5000;
     qint64 writeAckTimeoutMs = 5000; // longest wait for a write's peer acks (docs/cluster.md §4)
     qint64 hintQueueBytes = 64LL * 1024 * 1024; // per-peer queue of unacked REPLICATE batches
     // How far ahead of this node's clock a client's record timestamp may be; an op beyond it is

@@ -12,13 +12,14 @@
 #include <QUuid>
 #include <QWebSocket>
 
+#include <algorithm>
+#include <climits>
+
 namespace wingman {
 
 Q_LOGGING_CATEGORY(lcServer, "wingman.server")
 
 namespace {
-// Clients that do not answer the close handshake in time are cut off so shutdown never hangs.
-constexpr int kCloseHandshakeTimeoutMs = 3000;
 constexpr int kShutdownRetryAfterMs = 5000;
 const QString kNodeIdMeta = QStringLiteral("nodeId");
 const QString kTableVersionMeta = QStringLiteral("partitionTableVersion");
@@ -67,6 +68,10 @@ ServerCoordinator::ServerCoordinator(
     connect(m_storage, &storage::Storage::failed, this, &ServerCoordinator::onModuleFailed);
     connect(&m_pipeline->clients, &network::ClientRegistry::connectionClosed, this,
         &ServerCoordinator::onConnectionClosed);
+    connect(&m_pipeline->operations, &ops::OperationHandler::acksSettled, this,
+        &ServerCoordinator::closeClients);
+    connect(m_network, &network::NetworkModule::drainsFinished, this,
+        &ServerCoordinator::finishShutdown);
     if (m_metrics) {
         m_metrics->setParent(this);
         m_metrics->attach(this, m_verifier.get(), config().monitorFeedIntervalMs);
@@ -332,6 +337,8 @@ void ServerCoordinator::shutdown()
     m_pipeline->gc.stop();
     m_network->stopListening();
     m_cluster->leave();
+    QTimer::singleShot(int(std::clamp<qint64>(config().shutdownDrainMs, 0, INT_MAX)), this,
+        &ServerCoordinator::onDrainTimeout);
     network::ClientRegistry &clients = m_pipeline->clients;
     if (!wasServing || clients.isEmpty()) {
         QMetaObject::invokeMethod(this, &ServerCoordinator::finishShutdown, Qt::QueuedConnection);
@@ -341,12 +348,39 @@ void ServerCoordinator::shutdown()
     qCInfo(lcServer) << "shutting down; notifying" << clients.size() << "clients";
     protocol::ShutdownPendingMessage notice;
     notice.retryAfter = kShutdownRetryAfterMs;
-    clients.closeAll(network::Session::encode(notice), protocol::CloseCode::GoingAway,
-        QStringLiteral("Server shutting down"));
-    QTimer::singleShot(kCloseHandshakeTimeoutMs, this, [this] {
-        if (m_state == State::Stopping)
-            m_pipeline->clients.abortAll();
+    clients.stopReading(network::Session::encode(notice));
+    // Storage answers writes in the order they came, so once this empty one is done every op read
+    // before the notice is committed, and acknowledged unless its ack waits for peers.
+    m_storage->write({}, [this](const QString &) {
+        m_opsCommitted = true;
+        closeClients();
     });
+}
+
+void ServerCoordinator::closeClients()
+{
+    if (m_state != State::Stopping || !m_opsCommitted || m_clientsClosed
+        || m_pipeline->operations.hasPendingAcks())
+        return;
+    m_clientsClosed = true;
+    m_pipeline->clients.closeAll(
+        protocol::CloseCode::GoingAway, QStringLiteral("Server shutting down"));
+}
+
+void ServerCoordinator::onDrainTimeout()
+{
+    if (m_state != State::Stopping)
+        return;
+    network::ClientRegistry &clients = m_pipeline->clients;
+    if (!clients.isEmpty())
+        qCWarning(lcServer).noquote()
+            << QStringLiteral("shutdown drain bound of %1 ms reached; cutting off %2 clients")
+                   .arg(config().shutdownDrainMs)
+                   .arg(clients.size());
+    m_clientsClosed = true;
+    clients.abortAll();
+    m_network->endDrains();
+    QMetaObject::invokeMethod(this, &ServerCoordinator::finishShutdown, Qt::QueuedConnection);
 }
 
 // Queued so that stopped() never fires inside the shutdown() call itself.
@@ -358,7 +392,9 @@ void ServerCoordinator::onConnectionClosed()
 
 void ServerCoordinator::finishShutdown()
 {
-    if (m_state != State::Stopping)
+    // A closed client connection is drained until its peer closes too, so that what it was sent
+    // last is not lost to a reset when the process exits.
+    if (m_state != State::Stopping || !m_pipeline->clients.isEmpty() || m_network->isDraining())
         return;
     // Peers get what is still queued for them before the links close (docs/cluster.md §8).
     if (m_drain == Drain::NotStarted) {

@@ -96,8 +96,10 @@ public:
 
     // Begins the startup chain; ServerFactory queues it for the next event-loop turn.
     void start();
-    // Stop accepting, tell every client SHUTDOWN_PENDING, close them (1001), peers and storage,
-    // then stopped(). Harmless to call twice.
+    // Stop accepting and reading, tell every client SHUTDOWN_PENDING, let the ops already read
+    // commit and their acks go out, close the clients (1001) once what they were sent has left,
+    // then peers and storage, then stopped(). Bounded by shutdownDrainMs: what is left then is
+    // cut off. Harmless to call twice.
     void shutdown();
 
 private:
@@ -113,6 +115,9 @@ private:
     void completeStartup();
     void acceptSocket(QWebSocket *socket);
     void onConnectionClosed();
+    // Once the ops read before the shutdown are committed and their acks have left.
+    void closeClients();
+    void onDrainTimeout();
     void finishShutdown();
 
     network::NetworkModule *m_network;
@@ -130,6 +135,8 @@ private:
     bool m_storageOpen = false;
     bool m_clusterStarted = false;
     enum class Drain { NotStarted, Waiting, Done } m_drain = Drain::NotStarted;
+    bool m_opsCommitted = false;
+    bool m_clientsClosed = false;
     quint16 m_port = 0;
     quint16 m_clusterPort = 0;
     quint16 m_metricsPort = 0;

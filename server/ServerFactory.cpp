@@ -4,6 +4,7 @@
 #include "Pipeline.h"
 #include "ServerCoordinator.h"
 #include "cluster/ClusterModule.h"
+#include "cluster/ClusterTls.h"
 #include "events/NotableEvent.h"
 #include "metrics/MetricsModule.h"
 #include "network/NetworkModule.h"
@@ -21,7 +22,22 @@ namespace wingman {
 
 namespace {
 
-storage::Storage *createStorage(const QString &option, QString *error)
+// The client port's and the metrics port's TLS, when configured; the certificate is loaded as the
+// cluster's is.
+std::optional<QSslConfiguration> clientTls(const ServerConfig &config, QString *error)
+{
+    if (config.tlsCert.isEmpty() && config.tlsKey.isEmpty())
+        return std::nullopt;
+    if (config.tlsCert.isEmpty() || config.tlsKey.isEmpty()) {
+        *error = QStringLiteral("TLS needs both --tls-cert and --tls-key");
+        return std::nullopt;
+    }
+    return cluster::tlsIdentity(
+        config.tlsCert, config.tlsKey, QStringLiteral("tlsCert"), QStringLiteral("tlsKey"), error);
+}
+
+storage::Storage *createStorage(
+    const QString &option, storage::Durability durability, QString *error)
 {
     QString why;
     const auto url = storage::StorageUrl::parse(option, &why);
@@ -32,9 +48,9 @@ storage::Storage *createStorage(const QString &option, QString *error)
     }
     switch (url->kind) {
     case storage::StorageUrl::Kind::Sqlite:
-        return new storage::SqliteStorage(url->path);
+        return new storage::SqliteStorage(url->path, durability);
     case storage::StorageUrl::Kind::Postgres:
-        return new storage::PostgresStorage(*url);
+        return new storage::PostgresStorage(*url, durability);
     case storage::StorageUrl::Kind::Memory:
         break;
     }
@@ -263,14 +279,20 @@ ServerCoordinator *ServerFactory::assemble(
 ServerCoordinator *ServerFactory::create(ServerConfig config, QObject *parent)
 {
     ServerCoordinator::Modules modules;
-    modules.storage = createStorage(config.storage, &modules.configError);
+    modules.storage = createStorage(config.storage,
+        config.durability == u"relaxed" ? storage::Durability::Relaxed : storage::Durability::Full,
+        &modules.configError);
 
     const QHostAddress host(config.host);
-    modules.network = new network::NetworkModule(host, config.port, config.maxFrameBytes);
+    QString tlsError;
+    const std::optional<QSslConfiguration> tls = clientTls(config, &tlsError);
+    if (modules.configError.isEmpty())
+        modules.configError = tlsError;
+    modules.network = new network::NetworkModule(host, config.port, config.maxFrameBytes, tls);
     modules.cluster = new cluster::ClusterModule(host, config.clusterPort);
     modules.bus = modules.cluster;
     if (config.metricsPort)
-        modules.metrics = new metrics::MetricsModule(host, *config.metricsPort);
+        modules.metrics = new metrics::MetricsModule(host, *config.metricsPort, tls);
     QString keyError;
     modules.verifier = auth::JwtVerifier::create(config.jwtSecret, &keyError);
     if (!modules.verifier && modules.configError.isEmpty())

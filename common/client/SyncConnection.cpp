@@ -4,7 +4,10 @@
 #include "protocol/Frame.h"
 #include "protocol/Messages.h"
 
+#include <QSslConfiguration>
 #include <QWebSocket>
+
+#include <algorithm>
 
 namespace wingman::client {
 
@@ -13,6 +16,8 @@ using namespace Qt::StringLiterals;
 SyncConnection::SyncConnection(const SyncEngineConfig &config, QObject *parent)
     : QObject(parent)
     , m_url(config.url)
+    , m_caCertificates(config.caCertificates)
+    , m_pinnedCertificates(config.pinnedCertificates)
     , m_authTimeoutMs(config.authTimeoutMs)
     , m_heartbeatTimeoutMs(config.heartbeatTimeoutMs)
 {
@@ -36,9 +41,15 @@ void SyncConnection::open()
     connect(m_socket, &QWebSocket::disconnected, this, &SyncConnection::onSocketClosed);
     connect(m_socket, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), this,
         &SyncConnection::onSocketClosed);
+    connect(m_socket, &QWebSocket::sslErrors, this, &SyncConnection::onSslErrors);
     connect(m_socket, &QWebSocket::binaryMessageReceived, this, &SyncConnection::frameReceived);
     connect(m_socket, &QWebSocket::textMessageReceived, this,
         [this](const QString &frame) { Q_EMIT frameReceived(frame.toUtf8()); });
+    if (!m_caCertificates.isEmpty()) {
+        QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
+        tls.setCaCertificates(m_caCertificates);
+        m_socket->setSslConfiguration(tls);
+    }
     armAuthDeadline();
     qCDebug(lcClient) << "connecting to" << m_url;
     m_socket->open(m_url);
@@ -89,6 +100,23 @@ void SyncConnection::onSocketClosed()
         ? u"closed (%1 %2)"_s.arg(int(m_socket->closeCode())).arg(m_socket->closeReason())
         : m_socket->errorString();
     Q_EMIT lost(reason);
+}
+
+// A pinned certificate is trusted as it is: every complaint about it is waived, and a complaint
+// about any other certificate fails the handshake.
+void SyncConnection::onSslErrors(const QList<QSslError> &errors)
+{
+    const bool pinned = !errors.isEmpty()
+        && std::all_of(errors.cbegin(), errors.cend(), [this](const QSslError &error) {
+               return !error.certificate().isNull()
+                   && m_pinnedCertificates.contains(error.certificate());
+           });
+    if (pinned && m_socket) {
+        m_socket->ignoreSslErrors();
+        return;
+    }
+    for (const QSslError &error : errors)
+        qCWarning(lcClient).noquote() << "TLS:" << error.errorString();
 }
 
 void SyncConnection::onHeartbeat()

@@ -6,6 +6,7 @@
 #include <QCborMap>
 #include <QElapsedTimer>
 #include <QObject>
+#include <QSslError>
 #include <QTimer>
 
 class QWebSocket;
@@ -50,7 +51,11 @@ private:
     void onSocketClosed();
     void onHeartbeat();
 
+    void onSslErrors(const QList<QSslError> &errors);
+
     QUrl m_url;
+    QList<QSslCertificate> m_caCertificates;
+    QList<QSslCertificate> m_pinnedCertificates;
     int m_authTimeoutMs;
     int m_heartbeatTimeoutMs;
     QWebSocket *m_socket = nullptr;

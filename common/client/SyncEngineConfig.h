@@ -2,6 +2,8 @@
 
 #include "crdt/Hlc.h"
 
+#include <QList>
+#include <QSslCertificate>
 #include <QString>
 #include <QUrl>
 
@@ -9,7 +11,13 @@ namespace wingman::client {
 
 // Settings of one SyncEngine. The defaults are the TopGun client's.
 struct SyncEngineConfig {
-    QUrl url; // ws://host:port/
+    QUrl url; // ws://host:port/ or wss://host:port/
+    // wss:// only. The authorities the server's certificate must chain to, in place of the
+    // system's (a private CA); empty: the system's.
+    QList<QSslCertificate> caCertificates;
+    // wss:// only. Server certificates accepted as they are, whoever signed them and whatever
+    // host they name (a pinned self-signed certificate); any other certificate still has to verify.
+    QList<QSslCertificate> pinnedCertificates;
     QString nodeId; // this client's HLC node id (no ':'); empty: a random "client-…"
     crdt::Hlc::Clock clock; // empty: the system clock
 

@@ -9,6 +9,7 @@
 #include <QHttpServerResponder>
 #include <QHttpServerResponse>
 #include <QMetaEnum>
+#include <QSslServer>
 #include <QTcpServer>
 #include <QWebSocket>
 
@@ -22,10 +23,12 @@ const QByteArray kPrometheusType = QByteArrayLiteral("text/plain; version=0.0.4;
 constexpr auto kNotFound = QWebSocketProtocol::CloseCode(4004);
 } // namespace
 
-MetricsModule::MetricsModule(QHostAddress host, quint16 port, QObject *parent)
+MetricsModule::MetricsModule(
+    QHostAddress host, quint16 port, std::optional<QSslConfiguration> tls, QObject *parent)
     : QObject(parent)
     , m_host(std::move(host))
     , m_requestedPort(port)
+    , m_tls(std::move(tls))
     , m_feed(new MonitorFeed(this))
 { }
 
@@ -40,7 +43,14 @@ void MetricsModule::attach(
 
 void MetricsModule::start()
 {
-    auto *tcp = new QTcpServer(this);
+    QTcpServer *tcp = nullptr;
+    if (m_tls) {
+        auto *ssl = new QSslServer(this);
+        ssl->setSslConfiguration(*m_tls);
+        tcp = ssl;
+    } else {
+        tcp = new QTcpServer(this);
+    }
     if (!tcp->listen(m_host, m_requestedPort)) {
         const QString reason = QStringLiteral("cannot listen for metrics on %1:%2: %3")
                                    .arg(m_host.toString())

@@ -3,6 +3,9 @@
 #include <QHostAddress>
 #include <QLoggingCategory>
 #include <QObject>
+#include <QSslConfiguration>
+
+#include <optional>
 
 class QHttpServer;
 
@@ -26,7 +29,9 @@ class MetricsModule : public QObject
 {
     Q_OBJECT
 public:
-    MetricsModule(QHostAddress host, quint16 port, QObject *parent = nullptr);
+    // With tls: HTTPS, and the feed over wss://.
+    MetricsModule(QHostAddress host, quint16 port,
+        std::optional<QSslConfiguration> tls = std::nullopt, QObject *parent = nullptr);
     ~MetricsModule() override;
 
     // The node whose numbers are served; the coordinator calls it once, before start().
@@ -46,6 +51,7 @@ private:
 
     QHostAddress m_host;
     quint16 m_requestedPort;
+    std::optional<QSslConfiguration> m_tls;
     QHttpServer *m_http = nullptr;
     MonitorFeed *m_feed;
     status::NodeStatus *m_node = nullptr;

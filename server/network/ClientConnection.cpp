@@ -71,7 +71,7 @@ bool ClientConnection::isOpen() const
 
 void ClientConnection::handleFrame(const QByteArray &frame)
 {
-    if (m_closing)
+    if (m_closing || !m_reading)
         return;
     ++m_messagesIn;
     m_bytesIn += quint64(frame.size());
@@ -187,6 +187,12 @@ void ClientConnection::close(protocol::CloseCode code, const QString &reason)
     flush();
     m_closing = true;
     m_socket->close(protocol::toWebSocket(code), reason);
+}
+
+void ClientConnection::stopReading(const QByteArray &notice)
+{
+    m_reading = false;
+    sendUrgentEncoded(notice);
 }
 
 void ClientConnection::abort()

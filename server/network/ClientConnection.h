@@ -54,6 +54,10 @@ public:
     void setAuthenticated(const auth::Principal &principal) override;
     void setAuthFailed() override;
     void abort();
+    // Sends notice at once and reads no further message: frames that still arrive are discarded
+    // unanswered (the client sends them again elsewhere), while what is already in progress
+    // finishes and is answered until close().
+    void stopReading(const QByteArray &notice);
 
 Q_SIGNALS:
     void authStateChanged(wingman::auth::AuthState state);
@@ -80,6 +84,7 @@ private:
     qint64 m_outboxBytes = 0;
     bool m_flushScheduled = false;
     bool m_closing = false;
+    bool m_reading = true;
     OutboundLimits m_limits;
     QTimer m_overBudgetTimer; // runs while queued bytes stay over the budget
     quint64 m_messagesIn = 0;

@@ -232,14 +232,18 @@ void ClientRegistry::broadcast(const QByteArray &encoded)
     }
 }
 
-void ClientRegistry::closeAll(
-    const QByteArray &urgentMessage, protocol::CloseCode code, const QString &reason)
+void ClientRegistry::stopReading(const QByteArray &notice)
 {
     const auto connections = m_connections.values();
-    for (ClientConnection *connection : connections) {
-        connection->sendUrgentEncoded(urgentMessage);
+    for (ClientConnection *connection : connections)
+        connection->stopReading(notice);
+}
+
+void ClientRegistry::closeAll(protocol::CloseCode code, const QString &reason)
+{
+    const auto connections = m_connections.values();
+    for (ClientConnection *connection : connections)
         connection->close(code, reason);
-    }
 }
 
 void ClientRegistry::abortAll()

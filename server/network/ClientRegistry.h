@@ -61,8 +61,10 @@ public:
 
     // To every authenticated session.
     void broadcast(const QByteArray &encoded);
-    // Each session gets message first, then a close with code.
-    void closeAll(const QByteArray &urgentMessage, protocol::CloseCode code, const QString &reason);
+    // Each session gets notice at once and reads no further message (a node shutting down).
+    void stopReading(const QByteArray &notice);
+    // Each session sends what it has queued, then closes with code.
+    void closeAll(protocol::CloseCode code, const QString &reason);
     void abortAll();
 
 Q_SIGNALS:

@@ -2,6 +2,7 @@
 
 #include "network/SocketDrain.h"
 
+#include <QSslServer>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QWebSocket>
@@ -21,20 +22,31 @@ namespace {
 constexpr int kDrainLingerMs = 2000;
 constexpr qint64 kMinDrainBytes = 64LL * 1024 * 1024;
 
+QTcpServer *listenerFor(const std::optional<QSslConfiguration> &tls, QObject *parent)
+{
+    if (!tls)
+        return new QTcpServer(parent);
+    auto *server = new QSslServer(parent);
+    server->setSslConfiguration(*tls);
+    return server;
+}
+
 } // namespace
 
-NetworkModule::NetworkModule(QHostAddress host, quint16 port, qint64 maxFrameBytes, QObject *parent)
+NetworkModule::NetworkModule(QHostAddress host, quint16 port, qint64 maxFrameBytes,
+    std::optional<QSslConfiguration> tls, QObject *parent)
     : QObject(parent)
     , m_host(std::move(host))
     , m_requestedPort(port)
     , m_maxFrameBytes(maxFrameBytes)
-    , m_tcpServer(new QTcpServer(this))
+    , m_tcpServer(listenerFor(tls, this))
     , m_server(
           new QWebSocketServer(QStringLiteral("wingman"), QWebSocketServer::NonSecureMode, this))
 {
     m_tcpServer->setMaxPendingConnections(1024);
     m_server->setMaxPendingConnections(1024);
-    connect(m_tcpServer, &QTcpServer::newConnection, this, &NetworkModule::acceptTcp);
+    // Not newConnection: a TLS connection is pending only once its handshake is done.
+    connect(m_tcpServer, &QTcpServer::pendingConnectionAvailable, this, &NetworkModule::acceptTcp);
     connect(m_server, &QWebSocketServer::newConnection, this, &NetworkModule::acceptPending);
     connect(m_tcpServer, &QTcpServer::acceptError, this, [](QAbstractSocket::SocketError error) {
         qCWarning(lcNetwork) << "accept error" << error;
@@ -60,6 +72,13 @@ void NetworkModule::stopListening()
     m_tcpServer->close();
 }
 
+void NetworkModule::endDrains()
+{
+    const QList<SocketDrain *> drains = m_drains;
+    for (SocketDrain *drain : drains)
+        drain->finish();
+}
+
 bool NetworkModule::isListening() const
 {
     return m_tcpServer->isListening();
@@ -70,7 +89,15 @@ void NetworkModule::acceptTcp()
     const qint64 drainBytes = std::max(kMinDrainBytes, m_maxFrameBytes);
     while (QTcpSocket *socket = m_tcpServer->nextPendingConnection()) {
         connect(socket, &QIODevice::aboutToClose, this, [this, socket, drainBytes] {
-            SocketDrain::attach(socket, drainBytes, kDrainLingerMs, this);
+            SocketDrain *drain = SocketDrain::attach(socket, drainBytes, kDrainLingerMs, this);
+            if (!drain)
+                return;
+            m_drains.append(drain);
+            connect(drain, &QObject::destroyed, this, [this, drain] {
+                m_drains.removeOne(drain);
+                if (m_drains.isEmpty())
+                    Q_EMIT drainsFinished();
+            });
         });
         m_server->handleConnection(socket);
     }

@@ -3,6 +3,9 @@
 #include <QHostAddress>
 #include <QLoggingCategory>
 #include <QObject>
+#include <QSslConfiguration>
+
+#include <optional>
 
 class QTcpServer;
 class QTcpSocket;
@@ -10,6 +13,8 @@ class QWebSocket;
 class QWebSocketServer;
 
 namespace wingman::network {
+
+class SocketDrain;
 
 Q_DECLARE_LOGGING_CATEGORY(lcNetwork)
 
@@ -22,19 +27,27 @@ class NetworkModule : public QObject
 {
     Q_OBJECT
 public:
-    NetworkModule(QHostAddress host, quint16 port, qint64 maxFrameBytes, QObject *parent = nullptr);
+    // With tls, clients connect with wss://: the TLS handshake runs before the WebSocket one.
+    NetworkModule(QHostAddress host, quint16 port, qint64 maxFrameBytes,
+        std::optional<QSslConfiguration> tls = std::nullopt, QObject *parent = nullptr);
     ~NetworkModule() override;
 
     void start();
     // Stops accepting; connected sockets are not touched.
     void stopListening();
     bool isListening() const;
+    // True while a closed connection is still being drained.
+    bool isDraining() const { return !m_drains.isEmpty(); }
+    // Ends every drain now; drainsFinished() follows.
+    void endDrains();
 
 Q_SIGNALS:
     void listening(quint16 port);
     void failed(const QString &reason);
     // The receiver takes ownership of the socket.
     void socketAccepted(QWebSocket *socket);
+    // The last drain of a closed connection ended: its peer has closed too, or time ran out.
+    void drainsFinished();
 
 private:
     void acceptTcp();
@@ -45,6 +58,7 @@ private:
     qint64 m_maxFrameBytes;
     QTcpServer *m_tcpServer;
     QWebSocketServer *m_server;
+    QList<SocketDrain *> m_drains;
 };
 
 } // namespace wingman::network

@@ -13,19 +13,20 @@
 
 namespace wingman::network {
 
-void SocketDrain::attach(QTcpSocket *socket, qint64 maxBytes, int lingerMs, QObject *parent)
+SocketDrain *SocketDrain::attach(QTcpSocket *socket, qint64 maxBytes, int lingerMs, QObject *parent)
 {
     if (socket->state() != QAbstractSocket::ConnectedState || socket->socketDescriptor() < 0)
-        return;
+        return nullptr;
     const int descriptor = ::fcntl(int(socket->socketDescriptor()), F_DUPFD_CLOEXEC, 0);
     if (descriptor < 0) {
         qCWarning(lcNetwork) << "cannot keep a closing socket to drain it:" << strerror(errno);
-        return;
+        return nullptr;
     }
     auto *drain = new SocketDrain(descriptor, maxBytes, lingerMs, parent);
     // Qt may still be writing the close frame: FIN and draining wait until it has let go.
     connect(socket, &QAbstractSocket::disconnected, drain, &SocketDrain::begin);
     connect(socket, &QObject::destroyed, drain, &SocketDrain::begin);
+    return drain;
 }
 
 SocketDrain::SocketDrain(int descriptor, qint64 maxBytes, int lingerMs, QObject *parent)
@@ -80,6 +81,9 @@ void SocketDrain::readAndDiscard()
 
 void SocketDrain::finish()
 {
+    if (m_finished)
+        return;
+    m_finished = true;
     if (m_notifier)
         m_notifier->setEnabled(false);
     m_linger.stop();

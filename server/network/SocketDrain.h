@@ -19,20 +19,23 @@ class SocketDrain : public QObject
     Q_OBJECT
 public:
     // Call when socket is about to close (QIODevice::aboutToClose); the drain parents itself to
-    // parent and deletes itself when done.
-    static void attach(QTcpSocket *socket, qint64 maxBytes, int lingerMs, QObject *parent);
+    // parent and deletes itself when done. Null when there is nothing to drain.
+    static SocketDrain *attach(QTcpSocket *socket, qint64 maxBytes, int lingerMs, QObject *parent);
     ~SocketDrain() override;
+
+    // Lets the connection go now (a process about to exit cannot wait for the linger).
+    void finish();
 
 private:
     SocketDrain(int descriptor, qint64 maxBytes, int lingerMs, QObject *parent);
     void begin();
     void readAndDiscard();
-    void finish();
 
     int m_descriptor;
     qint64 m_maxBytes;
     qint64 m_discarded = 0;
     bool m_begun = false;
+    bool m_finished = false;
     QSocketNotifier *m_notifier = nullptr;
     QTimer m_linger;
 };

@@ -221,6 +221,8 @@ void OperationHandler::releaseAck(quint64 session, quint64 slot, std::function<v
             return;
         if (it->empty()) {
             m_pendingAcks.erase(it);
+            if (m_pendingAcks.isEmpty())
+                Q_EMIT acksSettled();
             return;
         }
         if (!it->front().ready)

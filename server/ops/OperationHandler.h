@@ -69,9 +69,13 @@ public:
     quint64 rejectedOps() const { return m_rejectedOps; }
     quint64 droppedOps() const { return m_droppedOps; }
     quint64 acksSent() const { return m_acksSent; } // batches acknowledged
+    // Batches handed to the Committer whose ack has not left yet (it may wait for peers).
+    bool hasPendingAcks() const { return !m_pendingAcks.isEmpty(); }
 
 Q_SIGNALS:
     void opRejected(quint64 connectionId, const QString &opId, int code, const QString &reason);
+    // The last pending ack left: every batch handed to the Committer has been answered.
+    void acksSettled();
 
 private:
     struct Outcome {

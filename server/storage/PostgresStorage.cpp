@@ -13,9 +13,10 @@ constexpr int kConnectTimeoutSecs = 5;
 
 } // namespace
 
-PostgresStorage::PostgresStorage(StorageUrl url, QObject *parent)
+PostgresStorage::PostgresStorage(StorageUrl url, Durability durability, QObject *parent)
     : SqlStorage(parent)
     , m_url(std::move(url))
+    , m_durability(durability)
 { }
 
 PostgresStorage::~PostgresStorage() = default;
@@ -52,7 +53,10 @@ QString PostgresStorage::configureSession(QSqlDatabase &db)
 {
     // CREATE TABLE IF NOT EXISTS would otherwise print a NOTICE to stderr through libpq.
     QSqlQuery query(db);
-    if (!query.exec(QStringLiteral("SET client_min_messages TO WARNING"))) {
+    const QString synchronous
+        = m_durability == Durability::Full ? QStringLiteral("on") : QStringLiteral("off");
+    if (!query.exec(QStringLiteral("SET client_min_messages TO WARNING"))
+        || !query.exec(QStringLiteral("SET synchronous_commit TO %1").arg(synchronous))) {
         return QStringLiteral("cannot configure the session on %1: %2")
             .arg(describe(), errorText(query.lastError()));
     }

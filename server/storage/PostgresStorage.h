@@ -6,14 +6,16 @@
 namespace wingman::storage {
 
 // `--storage postgres://user:password@host:port/db`: the tables live in a PostgreSQL database
-// (QPSQL). Each group is one transaction, committed with the server's synchronous_commit setting
-// (on by default: flushed to its WAL before the ack). Messages name host, port, database and
-// user, never the password.
+// (QPSQL). Each group is one transaction. The session sets synchronous_commit: on with
+// Durability::Full (the commit is flushed to the server's WAL before the ack, whatever the
+// server's own default), off with Relaxed (the server may lose its last commits if it crashes).
+// Messages name host, port, database and user, never the password.
 class PostgresStorage : public SqlStorage
 {
     Q_OBJECT
 public:
-    explicit PostgresStorage(StorageUrl url, QObject *parent = nullptr);
+    explicit PostgresStorage(
+        StorageUrl url, Durability durability = Durability::Full, QObject *parent = nullptr);
     ~PostgresStorage() override;
 
 protected:
@@ -25,6 +27,7 @@ protected:
 
 private:
     const StorageUrl m_url;
+    const Durability m_durability;
 };
 
 } // namespace wingman::storage

@@ -204,9 +204,10 @@ private:
 
 } // namespace
 
-SqliteStorage::SqliteStorage(const QString &path, QObject *parent)
+SqliteStorage::SqliteStorage(const QString &path, Durability durability, QObject *parent)
     : SqlStorage(parent)
     , m_path(absolute(path))
+    , m_durability(durability)
 {
     // SQLite's allocation statistics take a global mutex on every allocation (Debian's build
     // has no lookaside), about 7% of the writer's CPU; nothing here reads them. The setting is
@@ -313,7 +314,9 @@ QString SqliteStorage::configureSession(QSqlDatabase &db)
     }
     // secure_delete (on in Debian's build) zeroes freed content, which the record tables do not
     // need: the data stays in the file's live rows anyway.
-    if (!query.exec(QStringLiteral("PRAGMA synchronous=NORMAL"))
+    const QString synchronous
+        = m_durability == Durability::Full ? QStringLiteral("FULL") : QStringLiteral("NORMAL");
+    if (!query.exec(QStringLiteral("PRAGMA synchronous=%1").arg(synchronous))
         || !query.exec(QStringLiteral("PRAGMA secure_delete=OFF"))
         || !query.exec(QStringLiteral("PRAGMA wal_autocheckpoint=%1").arg(kCheckpointPages))) {
         return QStringLiteral("cannot configure SQLite database %1: %2")

@@ -5,16 +5,18 @@
 namespace wingman::storage {
 
 // `--storage sqlite:<path>`, the default: an embedded database file in WAL mode, created with
-// its directory on first run. Commits use synchronous=NORMAL: a committed transaction is in the
-// WAL file before the ack, so it survives the server process being killed; only an operating
-// system crash or power loss can take back the last transactions, and in exchange a commit costs
-// no fsync (checkpoints still sync). Tables are WITHOUT ROWID: rows live in their primary-key
-// b-tree, with no second index to keep.
+// its directory on first run. With Durability::Full (synchronous=FULL) each group commit syncs
+// the WAL file before the ack. Relaxed (synchronous=NORMAL) leaves a committed transaction in the
+// WAL file unsynced: it survives the server process being killed, only an operating system crash
+// or power loss can take back the last transactions, and a commit costs no fsync (checkpoints
+// still sync). Tables are WITHOUT ROWID: rows live in their primary-key b-tree, with no second
+// index to keep.
 class SqliteStorage : public SqlStorage
 {
     Q_OBJECT
 public:
-    explicit SqliteStorage(const QString &path, QObject *parent = nullptr);
+    explicit SqliteStorage(
+        const QString &path, Durability durability = Durability::Full, QObject *parent = nullptr);
     ~SqliteStorage() override;
 
     QString path() const { return m_path; }
@@ -36,6 +38,7 @@ protected:
 
 private:
     const QString m_path; // absolute
+    const Durability m_durability;
 };
 
 } // namespace wingman::storage

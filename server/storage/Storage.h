@@ -43,6 +43,10 @@ struct StorageWrite {
 };
 
 using StoredJournalEntry = StorageWrite::JournalEntry;
+// What a commit survives. Full: each group commit is flushed to disk before it is acknowledged,
+// so it survives power loss. Relaxed: it survives the server process being killed, but an
+// operating system crash or power loss may take back the last commits; commits cost no flush.
+enum class Durability { Full, Relaxed };
 
 // Everything a node stored, as loaded at startup.
 struct StoredMap {

@@ -1,7 +1,8 @@
 // Durable storage through the Storage API: acknowledged ops/s with C writers each keeping one
 // batch in flight (the next batch goes out when the previous one's done callback runs, as a
 // client's ack would arrive), and restart time for a large database (open + loadAll +
-// MapRegistry::load, what a node does before ready()). SQLite always; PostgreSQL too when
+// MapRegistry::load, what a node does before ready()). Acked ops/s are measured with both
+// durabilities (full: a flush per group commit; relaxed: none). SQLite always; PostgreSQL too when
 // WINGMAN_TEST_POSTGRES_URL names a server (scripts/with-postgres.sh sets it). Prints a table;
 // not a test.
 //
@@ -142,6 +143,11 @@ QString openAndWait(Storage &storage)
 }
 
 using Factory = std::function<std::unique_ptr<Storage>()>;
+
+const std::pair<QString, storage::Durability> kDurabilities[] = {
+    { QStringLiteral("full"), storage::Durability::Full },
+    { QStringLiteral("relaxed"), storage::Durability::Relaxed },
+};
 
 // C writers, each with one batch of B puts in flight, for the duration after 1 s of warm-up.
 void ackedOpsPerSecond(const QString &label, const Factory &factory, const Options &options)
@@ -367,9 +373,14 @@ int main(int argc, char *argv[])
 
     std::printf("SQLite (%s)\n", qPrintable(options.dir));
     const QString ackPath = dir.filePath(QStringLiteral("acks.db"));
-    ackedOpsPerSecond(
-        QStringLiteral("SQLite"), [&] { return std::make_unique<storage::SqliteStorage>(ackPath); },
-        options);
+    for (const auto &[name, durability] : kDurabilities) {
+        QFile::remove(ackPath);
+        QFile::remove(ackPath + QStringLiteral("-wal"));
+        QFile::remove(ackPath + QStringLiteral("-shm"));
+        ackedOpsPerSecond(
+            QStringLiteral("SQLite %1").arg(name),
+            [&] { return std::make_unique<storage::SqliteStorage>(ackPath, durability); }, options);
+    }
     const QString restartPath = dir.filePath(QStringLiteral("restart-%1.db").arg(options.records));
     const bool filled = parser.isSet(keepDir) && QFileInfo::exists(restartPath);
     restart(
@@ -386,35 +397,47 @@ int main(int argc, char *argv[])
         url = storage::StorageUrl::parse(postgres);
     if (url) {
         std::printf("PostgreSQL (%s)\n", qPrintable(url->postgresLocation()));
-        for (const QString &name :
-            { QStringLiteral("wingman_bench_acks"), QStringLiteral("wingman_bench_restart") }) {
+        // A fresh database per run, so each measures inserts.
+        const auto withDatabase = [&](const QString &name, const auto &run) {
             QString error;
             if (createPostgresDatabase(*url, name, &error).isEmpty()) {
                 addRow(QStringLiteral("PostgreSQL"), QStringLiteral("failed"), error);
-                continue;
+                return;
             }
             storage::StorageUrl target = *url;
             target.database = name;
-            const Factory factory
-                = [target] { return std::make_unique<storage::PostgresStorage>(target); };
-            if (name.endsWith(QLatin1String("acks")))
-                ackedOpsPerSecond(QStringLiteral("PostgreSQL"), factory, options);
-            else
-                restart(
-                    QStringLiteral("PostgreSQL"), factory, options, [] { return QString(); }, true);
+            run(target);
             dropPostgresDatabase(*url, name);
+        };
+        for (const auto &[mode, durability] : kDurabilities) {
+            withDatabase(QStringLiteral("wingman_bench_acks_%1").arg(mode),
+                [&, mode = mode, durability = durability](const storage::StorageUrl &target) {
+                    ackedOpsPerSecond(
+                        QStringLiteral("PostgreSQL %1").arg(mode),
+                        [target, durability] {
+                            return std::make_unique<storage::PostgresStorage>(target, durability);
+                        },
+                        options);
+                });
         }
+        withDatabase(
+            QStringLiteral("wingman_bench_restart"), [&](const storage::StorageUrl &target) {
+                restart(
+                    QStringLiteral("PostgreSQL"),
+                    [target] { return std::make_unique<storage::PostgresStorage>(target); },
+                    options, [] { return QString(); }, true);
+            });
     } else {
         std::printf("PostgreSQL: skipped (WINGMAN_TEST_POSTGRES_URL is not set; run through "
                     "scripts/with-postgres.sh)\n");
     }
 
-    std::printf("\n| %-26s | %12s | %-90s |\n", "storage benchmark", "result", "notes");
-    std::printf("|%s|%s|%s|\n", QByteArray(28, '-').constData(), QByteArray(14, '-').constData(),
+    std::printf("\n| %-30s | %12s | %-90s |\n", "storage benchmark", "result", "notes");
+    std::printf("|%s|%s|%s|\n", QByteArray(32, '-').constData(), QByteArray(14, '-').constData(),
         QByteArray(92, '-').constData());
     bool failed = false;
     for (const Row &row : g_rows) {
-        std::printf("| %-26s | %12s | %-90s |\n", qPrintable(row.what), qPrintable(row.value),
+        std::printf("| %-30s | %12s | %-90s |\n", qPrintable(row.what), qPrintable(row.value),
             qPrintable(row.note));
         failed = failed || row.value == QLatin1String("failed");
     }

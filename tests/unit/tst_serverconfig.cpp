@@ -62,6 +62,16 @@ private Q_SLOTS:
         QCOMPARE(c.maxConnections, 10000);
         QCOMPARE(c.maxPendingAuth, 1000);
         QCOMPARE(c.maxConnectionsPerIpPerSecond, 50);
+        QCOMPARE(c.durability, QStringLiteral("full"));
+        QCOMPARE(c.shutdownDrainMs, 5000);
+    }
+
+    void hardeningOptions()
+    {
+        const auto result = parse({ "--durability", "relaxed", "--shutdown-drain-ms", "250" });
+        QVERIFY2(result.config, qPrintable(result.message));
+        QCOMPARE(result.config->durability, QStringLiteral("relaxed"));
+        QCOMPARE(result.config->shutdownDrainMs, 250);
     }
 
     void admissionLimits()
@@ -300,6 +310,12 @@ private Q_SLOTS:
         QTest::newRow("connections per second negative")
             << QStringList { "--max-connections-per-ip-per-second", "-1" }
             << "--max-connections-per-ip-per-second";
+        QTest::newRow("durability unknown")
+            << QStringList { "--durability", "sometimes" } << "--durability";
+        QTest::newRow("shutdown drain negative")
+            << QStringList { "--shutdown-drain-ms", "-1" } << "--shutdown-drain-ms";
+        QTest::newRow("tls cert missing")
+            << QStringList { "--tls-cert", "/nonexistent/cert.pem" } << "--tls-cert";
         QTest::newRow("unknown flag") << QStringList { "--bogus", "1" } << "bogus";
         QTest::newRow("config missing")
             << QStringList { "--config", "/nonexistent.ini" } << "config";

@@ -14,6 +14,7 @@
 #include <QTest>
 #include <QThread>
 
+#include <atomic>
 #include <memory>
 
 #include <sqlite3.h>
@@ -84,6 +85,119 @@ bool execSql(const QString &path, const QStringList &statements)
     return ok;
 }
 
+// A VFS over the default one that counts syncs of WAL files, which is what a commit that
+// survives power loss costs. Installed as the default VFS while it exists, so the storage's own
+// connections use it.
+class WalSyncCounter
+{
+public:
+    WalSyncCounter()
+    {
+        s_base = sqlite3_vfs_find(nullptr);
+        s_vfs = *s_base;
+        s_vfs.pNext = nullptr;
+        s_vfs.zName = "wingman-wal-sync-counter";
+        s_vfs.szOsFile = int(sizeof(File)) + s_base->szOsFile;
+        s_vfs.xOpen = &open;
+        s_methods = { 3, &close, &read, &write, &truncate, &sync, &fileSize, &lock, &unlock,
+            &checkReservedLock, &fileControl, &sectorSize, &deviceCharacteristics, &shmMap,
+            &shmLock, &shmBarrier, &shmUnmap, &fetch, &unfetch };
+        s_walSyncs = 0;
+        sqlite3_vfs_register(&s_vfs, 1);
+    }
+    ~WalSyncCounter()
+    {
+        sqlite3_vfs_unregister(&s_vfs);
+        sqlite3_vfs_register(s_base, 1);
+    }
+
+    int walSyncs() const { return s_walSyncs; }
+
+private:
+    struct File {
+        sqlite3_file base;
+        sqlite3_file *real; // the base VFS's file, right after this struct
+        bool wal;
+    };
+
+    static sqlite3_file *real(sqlite3_file *file) { return reinterpret_cast<File *>(file)->real; }
+    static const sqlite3_io_methods *io(sqlite3_file *file) { return real(file)->pMethods; }
+
+    static int open(sqlite3_vfs *, const char *name, sqlite3_file *file, int flags, int *out)
+    {
+        auto *f = reinterpret_cast<File *>(file);
+        f->real = reinterpret_cast<sqlite3_file *>(f + 1);
+        f->wal = (flags & SQLITE_OPEN_WAL) != 0;
+        const int rc = s_base->xOpen(s_base, name, f->real, flags, out);
+        f->base.pMethods = f->real->pMethods ? &s_methods : nullptr;
+        return rc;
+    }
+    static int close(sqlite3_file *f) { return io(f)->xClose(real(f)); }
+    static int read(sqlite3_file *f, void *b, int n, sqlite3_int64 o)
+    {
+        return io(f)->xRead(real(f), b, n, o);
+    }
+    static int write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o)
+    {
+        return io(f)->xWrite(real(f), b, n, o);
+    }
+    static int truncate(sqlite3_file *f, sqlite3_int64 size)
+    {
+        return io(f)->xTruncate(real(f), size);
+    }
+    static int sync(sqlite3_file *f, int flags)
+    {
+        if (reinterpret_cast<File *>(f)->wal)
+            ++s_walSyncs;
+        return io(f)->xSync(real(f), flags);
+    }
+    static int fileSize(sqlite3_file *f, sqlite3_int64 *size)
+    {
+        return io(f)->xFileSize(real(f), size);
+    }
+    static int lock(sqlite3_file *f, int level) { return io(f)->xLock(real(f), level); }
+    static int unlock(sqlite3_file *f, int level) { return io(f)->xUnlock(real(f), level); }
+    static int checkReservedLock(sqlite3_file *f, int *out)
+    {
+        return io(f)->xCheckReservedLock(real(f), out);
+    }
+    static int fileControl(sqlite3_file *f, int op, void *arg)
+    {
+        return io(f)->xFileControl(real(f), op, arg);
+    }
+    static int sectorSize(sqlite3_file *f) { return io(f)->xSectorSize(real(f)); }
+    static int deviceCharacteristics(sqlite3_file *f)
+    {
+        return io(f)->xDeviceCharacteristics(real(f));
+    }
+    static int shmMap(sqlite3_file *f, int page, int size, int extend, void volatile **out)
+    {
+        return io(f)->xShmMap(real(f), page, size, extend, out);
+    }
+    static int shmLock(sqlite3_file *f, int offset, int n, int flags)
+    {
+        return io(f)->xShmLock(real(f), offset, n, flags);
+    }
+    static void shmBarrier(sqlite3_file *f) { io(f)->xShmBarrier(real(f)); }
+    static int shmUnmap(sqlite3_file *f, int deleteFlag)
+    {
+        return io(f)->xShmUnmap(real(f), deleteFlag);
+    }
+    static int fetch(sqlite3_file *f, sqlite3_int64 o, int n, void **out)
+    {
+        return io(f)->xFetch(real(f), o, n, out);
+    }
+    static int unfetch(sqlite3_file *f, sqlite3_int64 o, void *p)
+    {
+        return io(f)->xUnfetch(real(f), o, p);
+    }
+
+    static inline sqlite3_vfs *s_base = nullptr;
+    static inline sqlite3_vfs s_vfs {};
+    static inline sqlite3_io_methods s_methods {};
+    static inline std::atomic<int> s_walSyncs { 0 };
+};
+
 } // namespace
 
 class tst_SqliteStorage : public QObject
@@ -98,9 +212,10 @@ class tst_SqliteStorage : public QObject
     }
 
     // Opens storage at path; on failure returns null and the reason in *reason.
-    static std::unique_ptr<SqliteStorage> openAt(const QString &path, QString *reason = nullptr)
+    static std::unique_ptr<SqliteStorage> openAt(const QString &path, QString *reason = nullptr,
+        storage::Durability durability = storage::Durability::Full)
     {
-        auto storage = std::make_unique<SqliteStorage>(path);
+        auto storage = std::make_unique<SqliteStorage>(path, durability);
         QSignalSpy opened(storage.get(), &Storage::opened);
         QSignalSpy failed(storage.get(), &Storage::failed);
         storage->open();
@@ -181,6 +296,38 @@ private Q_SLOTS:
         }
         db = {};
         QSqlDatabase::removeDatabase("wal");
+    }
+
+    // Full durability (the default) syncs the WAL with every group commit, so an acked write
+    // survives power loss; relaxed leaves that to checkpoints.
+    void fullDurabilitySyncsEveryCommit_data()
+    {
+        QTest::addColumn<storage::Durability>("durability");
+        QTest::addColumn<bool>("syncsEachCommit");
+        QTest::newRow("full") << storage::Durability::Full << true;
+        QTest::newRow("relaxed") << storage::Durability::Relaxed << false;
+    }
+
+    void fullDurabilitySyncsEveryCommit()
+    {
+        QFETCH(storage::Durability, durability);
+        QFETCH(bool, syncsEachCommit);
+        WalSyncCounter counter;
+        auto storage = openAt(dbPath(), nullptr, durability);
+        QVERIFY(storage);
+        constexpr int kCommits = 20;
+        const int before = counter.walSyncs();
+        for (int i = 0; i < kCommits; ++i)
+            QCOMPARE(
+                writeAndWait(*storage,
+                    { lwwPut("m", QStringLiteral("k%1").arg(i), QStringLiteral("v"), 1000 + i) }),
+                QString());
+        const int syncs = counter.walSyncs() - before;
+        storage->close();
+        if (syncsEachCommit)
+            QVERIFY2(syncs >= kCommits, qPrintable(QString::number(syncs)));
+        else
+            QCOMPARE(syncs, 0);
     }
 
     void writesLoadBackAfterReopen()
