@@ -18,4 +18,7 @@
     X(OrMapSyncInit, protocol::OrMapSyncInitMessage, Authenticated, Read, sync)                    \
     X(OrMapMerkleReqBucket, protocol::OrMapMerkleReqBucketMessage, Authenticated, Read, sync)      \
     X(OrMapDiffRequest, protocol::OrMapDiffRequestMessage, Authenticated, Read, sync)              \
+    X(Search, protocol::SearchMessage, Authenticated, None, search)                                \
+    X(SearchSub, protocol::SearchSubMessage, Authenticated, None, search)                          \
+    X(SearchUnsub, protocol::SearchUnsubMessage, Authenticated, None, search)                      \
     X(PartitionMapRequest, protocol::PartitionMapRequestMessage, Authenticated, None, partitionMaps)

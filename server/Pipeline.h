@@ -15,6 +15,7 @@
 #include "ops/InterceptorChain.h"
 #include "ops/OpRouter.h"
 #include "ops/OperationHandler.h"
+#include "search/SearchService.h"
 #include "status/NodeCounters.h"
 #include "sync/GcService.h"
 #include "sync/SyncHandler.h"
@@ -62,6 +63,7 @@ struct Pipeline {
     sync::SyncHandler sync;
     live::QueryHandler liveQueries;
     sync::GcService gc;
+    std::unique_ptr<search::SearchService> search; // full-text search, fed by the committer
     network::ClientRegistry clients;
     std::unique_ptr<cluster::PartitionMapService> partitionMaps; // null without a cluster module
     // With a cluster bus: replication, peers' changes and the ack sets (docs/cluster.md §4).

@@ -66,6 +66,8 @@ struct ServerConfig {
     qint64 rateLimitOpsPerSecond = 0; // per client; 0: no rate limit
     qint64 rateLimitBurst = 0; // 0: as many as rateLimitOpsPerSecond
     bool stampServerTimestamps = false;
+    // Maps with full-text search and their fields (search::SearchConfig); empty: none.
+    QString fullTextSearch;
     // Refuse what is only fit for development: the built-in JWT secret, and memory storage
     // unless allowMemoryStorage.
     bool production = false;

@@ -96,6 +96,7 @@ void wireSessions(Pipeline &p)
 {
     p.clients.setDeparture([&p](network::Session &session) {
         p.queries.removeConnection(&session);
+        p.search->removeConnection(&session);
         if (p.partitionMaps)
             p.partitionMaps->forget(&session);
         if (!p.interceptors->isEmpty())
@@ -161,6 +162,16 @@ void wireStatus(Pipeline &p, ServerCoordinator *node, cluster::ClusterModule *cl
         });
 }
 
+// Full-text search follows every committed change and indexes the stored maps once they loaded.
+void wireSearch(Pipeline &p)
+{
+    const auto config = search::SearchConfig::parse(p.config.fullTextSearch, nullptr);
+    p.search = std::make_unique<search::SearchService>(
+        p.maps, p.config.policy, config.value_or(search::SearchConfig {}));
+    p.committer.addObserver(
+        [search = p.search.get()](const ops::ChangeSet &changes) { search->apply(changes); });
+}
+
 void wireReplication(Pipeline &p, cluster::PeerBus *bus, cluster::ClusterModule *cluster)
 {
     if (!bus)
@@ -194,6 +205,7 @@ ServerCoordinator *ServerFactory::assemble(
     p.interceptors = makeInterceptorChain(p.config, p.maps.hlc());
     p.operations.setInterceptors(p.interceptors);
     p.partitionMaps = std::make_unique<cluster::PartitionMapService>(*modules.cluster);
+    wireSearch(p);
     routeMessages(p);
     wireSessions(p);
     wireReplication(p, modules.bus, modules.cluster);
@@ -205,6 +217,8 @@ ServerCoordinator *ServerFactory::assemble(
     cluster::ClusterModule *cluster = modules.cluster;
     auto *coordinator = new ServerCoordinator(std::move(modules), std::move(pipeline), parent);
     wireStatus(p, coordinator, cluster);
+    QObject::connect(
+        coordinator, &ServerCoordinator::ready, p.search.get(), &search::SearchService::rebuild);
     return coordinator;
 }
 
@@ -227,6 +241,12 @@ ServerCoordinator *ServerFactory::create(ServerConfig config, QObject *parent)
         modules.configError = config.productionProblem();
     if (modules.configError.isEmpty())
         modules.configError = config.clusterProblem();
+    QString searchError;
+    if (modules.configError.isEmpty()
+        && !search::SearchConfig::parse(config.fullTextSearch, &searchError)) {
+        modules.configError
+            = QStringLiteral("invalid value for fullTextSearch: %1").arg(searchError);
+    }
 
     auto *coordinator = assemble(std::move(config), std::move(modules), parent);
     QMetaObject::invokeMethod(coordinator, &ServerCoordinator::start, Qt::QueuedConnection);

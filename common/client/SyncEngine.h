@@ -5,6 +5,7 @@
 #include "client/PendingOps.h"
 #include "client/QueryHandle.h"
 #include "client/ReconnectBackoff.h"
+#include "client/SearchHandle.h"
 #include "client/SyncEngineConfig.h"
 #include "crdt/Hlc.h"
 #include "query/Query.h"
@@ -106,6 +107,13 @@ public:
     // unsubscribes too).
     QueryHandle *subscribeQuery(const QString &mapName, const query::Query &query = {});
     void unsubscribe(QueryHandle *handle);
+    // Full-text search (docs/protocol.md). search() needs an authenticated link (null without
+    // one); searchSubscribe() sends SEARCH_SUB at once over whatever link is open, and never again.
+    SearchHandle *search(const QString &mapName, const QString &query,
+        const std::optional<protocol::SearchOptions> &options = std::nullopt);
+    SearchHandle *searchSubscribe(const QString &mapName, const QString &query,
+        const std::optional<protocol::SearchOptions> &options = std::nullopt);
+    void unsubscribe(SearchHandle *handle);
 
 Q_SIGNALS:
     void stateChanged(wingman::client::SyncEngine::State state);
@@ -155,6 +163,8 @@ private:
     void handleServerEvent(const protocol::ServerEventPayload &event);
     void handleSyncMessage(protocol::MessageType type, const QCborMap &message);
     void handleQueryMessage(protocol::MessageType type, const QCborMap &message);
+    void handleSearchMessage(protocol::MessageType type, const QCborMap &message);
+    SearchHandle *makeSearchHandle(const QString &mapName, bool live);
     void afterSyncStep(ClientMap &map, bool wasSynced, const QList<QCborMap> &replies);
 
     SyncEngineConfig m_config;
@@ -164,6 +174,7 @@ private:
     PendingOps m_pending;
     ReconnectBackoff m_backoff;
     QHash<QString, QPointer<QueryHandle>> m_queries;
+    QHash<QString, QPointer<SearchHandle>> m_searches;
 
     State m_state = State::Initial;
     QString m_token;

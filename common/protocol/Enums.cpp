@@ -46,6 +46,11 @@ constexpr NameTable<MessageType> kMessageTypes[] = {
     { MessageType::ShutdownPending, "SHUTDOWN_PENDING"_L1 },
     { MessageType::Error, "ERROR"_L1 },
     { MessageType::GcPrune, "GC_PRUNE"_L1 },
+    { MessageType::Search, "SEARCH"_L1 },
+    { MessageType::SearchResp, "SEARCH_RESP"_L1 },
+    { MessageType::SearchSub, "SEARCH_SUB"_L1 },
+    { MessageType::SearchUpdate, "SEARCH_UPDATE"_L1 },
+    { MessageType::SearchUnsub, "SEARCH_UNSUB"_L1 },
     { MessageType::PartitionMapRequest, "PARTITION_MAP_REQUEST"_L1 },
     { MessageType::PartitionMap, "PARTITION_MAP"_L1 },
 };
@@ -79,6 +84,12 @@ constexpr NameTable<QueryChange> kQueryChanges[] = {
     { QueryChange::Remove, "REMOVE"_L1 },
 };
 
+constexpr NameTable<SearchChange> kSearchChanges[] = {
+    { SearchChange::Enter, "ENTER"_L1 },
+    { SearchChange::Update, "UPDATE"_L1 },
+    { SearchChange::Leave, "LEAVE"_L1 },
+};
+
 // The table of an enum, picked by overload.
 constexpr const auto &tableOf(MessageType)
 {
@@ -100,6 +111,10 @@ constexpr const auto &tableOf(QueryChange)
 {
     return kQueryChanges;
 }
+constexpr const auto &tableOf(SearchChange)
+{
+    return kSearchChanges;
+}
 
 template <typename Enum> constexpr bool inEnumOrder()
 {
@@ -112,7 +127,7 @@ template <typename Enum> constexpr bool inEnumOrder()
 }
 
 static_assert(inEnumOrder<MessageType>() && inEnumOrder<WriteConcern>() && inEnumOrder<OpType>()
-    && inEnumOrder<ServerEventType>() && inEnumOrder<QueryChange>());
+    && inEnumOrder<ServerEventType>() && inEnumOrder<QueryChange>() && inEnumOrder<SearchChange>());
 
 } // namespace
 
@@ -151,5 +166,6 @@ WINGMAN_ENUM_NAMES(WriteConcern, writeConcernName, writeConcernFromName);
 WINGMAN_ENUM_NAMES(OpType, opTypeName, opTypeFromName);
 WINGMAN_ENUM_NAMES(ServerEventType, serverEventTypeName, serverEventTypeFromName);
 WINGMAN_ENUM_NAMES(QueryChange, queryChangeName, queryChangeFromName);
+WINGMAN_ENUM_NAMES(SearchChange, searchChangeName, searchChangeFromName);
 
 } // namespace wingman::protocol

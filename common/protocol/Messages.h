@@ -10,5 +10,6 @@
 #include "protocol/MessageTypes.h"
 #include "protocol/OrMapSyncMessages.h"
 #include "protocol/QueryMessages.h"
+#include "protocol/SearchMessages.h"
 #include "protocol/SyncMessages.h"
 #include "protocol/WriteMessages.h"
