@@ -59,6 +59,8 @@ struct Scoring {
     std::vector<double> idfField; // per phrase and column
     std::vector<int> repeats; // per phrase
     std::vector<char> hit; // per phrase, for the last row scored
+    std::vector<int> tf; // scratch: per phrase and column, for the row being scored
+    std::vector<int> lengths; // scratch: per column
 };
 
 double bm25Term(double idf, double tf, double dl, double avgdl, double k1, double b)
@@ -88,7 +90,8 @@ void scoreRow(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *co
         sqlite3_result_error(context, "wingman_bm25: phrase count mismatch", -1);
         return;
     }
-    std::vector<int> tf(size_t(phrases) * columns, 0);
+    std::vector<int> &tf = scoring->tf;
+    tf.assign(size_t(phrases) * columns, 0);
     int instances = 0;
     api->xInstCount(fts, &instances);
     for (int i = 0; i < instances; ++i) {
@@ -96,7 +99,8 @@ void scoreRow(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *co
         if (api->xInst(fts, i, &phrase, &column, &offset) == SQLITE_OK)
             ++tf[size_t(phrase) * columns + column];
     }
-    std::vector<int> lengths(columns, 0);
+    std::vector<int> &lengths = scoring->lengths;
+    lengths.assign(columns, 0);
     int dl = 0;
     for (int c = 0; c < columns; ++c) {
         api->xColumnSize(fts, c, &lengths[c]);
@@ -173,6 +177,7 @@ struct SearchIndex::Private {
         QList<qint64> fieldDocuments; // documents with tokens in each field
         QList<qint64> fieldTokens;
         Statement insert, update, erase, rowFrequency, columnFrequency;
+        Statement matchAll, matchOne; // ?1 scoring, ?2 match expression, ?3 rowid
     };
 
     sqlite3 *db = nullptr;
@@ -339,16 +344,8 @@ struct SearchIndex::Private {
         if (query.isEmpty() || map.documents.isEmpty())
             return;
         Scoring s = scoring(map, query);
-        QByteArray sql = "SELECT rowid, wingman_bm25(" + map.table.toUtf8() + ", ?1) FROM "
-            + map.table.toUtf8() + " WHERE " + map.table.toUtf8() + " MATCH ?2";
-        if (rowid)
-            sql += " AND rowid = ?3";
-        sqlite3_stmt *raw = nullptr;
-        if (sqlite3_prepare_v2(db, sql.constData(), int(sql.size()), &raw, nullptr) != SQLITE_OK) {
-            qCWarning(lcSearch).noquote() << "search:" << sqlite3_errmsg(db);
-            return;
-        }
-        Statement statement(raw);
+        sqlite3_stmt *raw = rowid ? map.matchOne.get() : map.matchAll.get();
+        sqlite3_reset(raw);
         const QByteArray expression = matchExpression(query);
         sqlite3_bind_pointer(raw, 1, &s, kScoringPointer, nullptr);
         sqlite3_bind_text(raw, 2, expression.constData(), int(expression.size()), SQLITE_STATIC);
@@ -359,6 +356,9 @@ struct SearchIndex::Private {
             found(sqlite3_column_int64(raw, 0), sqlite3_column_double(raw, 1), s);
         if (rc != SQLITE_DONE)
             qCWarning(lcSearch).noquote() << "search:" << sqlite3_errmsg(db);
+        // Unbound, so no statement keeps pointing at this call's scoring and expression.
+        sqlite3_reset(raw);
+        sqlite3_clear_bindings(raw);
     }
 
     static QStringList matched(const SearchQuery &query, const Scoring &s)
@@ -458,7 +458,12 @@ bool SearchIndex::addMap(const QString &mapName, const QStringList &fields, doub
     map->erase = d->prepare("DELETE FROM " + table + " WHERE rowid = ?1");
     map->rowFrequency = d->prepare("SELECT doc FROM " + table + "_rows WHERE term = ?1");
     map->columnFrequency = d->prepare("SELECT col, doc FROM " + table + "_cols WHERE term = ?1");
-    if (!map->insert || !map->update || !map->erase || !map->rowFrequency || !map->columnFrequency)
+    const QByteArray match = "SELECT rowid, wingman_bm25(" + table + ", ?1) FROM " + table
+        + " WHERE " + table + " MATCH ?2";
+    map->matchAll = d->prepare(match);
+    map->matchOne = d->prepare(match + " AND rowid = ?3");
+    if (!map->insert || !map->update || !map->erase || !map->rowFrequency || !map->columnFrequency
+        || !map->matchAll || !map->matchOne)
         return false;
     d->maps.insert(mapName, std::move(map));
     return true;
