@@ -1,3 +1,4 @@
+#include "ClusterNodes.h"
 #include "RawClient.h"
 #include "TestServer.h"
 #include "TestTokens.h"
@@ -443,6 +444,32 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(live->results().size(), 1, 20000);
         QVERIFY(!live->result(u"c"_s));
         QCOMPARE(changed.size(), 2);
+    }
+
+    void followsChangesReplicatedFromPeers()
+    {
+        ClusterNodes nodes;
+        const auto withSearch
+            = [](ServerConfig &c) { c.fullTextSearch = u"articles:title+body"_s; };
+        QVERIFY(nodes.start(u"node-a"_s, withSearch));
+        QVERIFY(nodes.start(u"node-b"_s, withSearch));
+        QVERIFY(QTest::qWaitFor([&] { return ClusterNodes::meshed(nodes.all()); }, 30000));
+
+        const QByteArray token = TestTokens::userToken(kTestSecret);
+        RawClient writer;
+        RawClient reader;
+        QVERIFY(writer.connectAndAuthenticate(nodes.node(0)->port(), token, 20000));
+        QVERIFY(reader.connectAndAuthenticate(nodes.node(1)->port(), token, 20000));
+        QVERIFY(respond(reader, searchSub(u"s1"_s, u"articles"_s, u"pasta"_s)));
+
+        QVERIFY(
+            write(writer, u"articles"_s, u"c"_s, article(u"Cooking"_s, u"How to cook pasta"_s)));
+        const QCborMap update = payloadOf(reader.take(u"SEARCH_UPDATE"_s, 30000));
+        QCOMPARE(update.value(u"key"_s).toString(), u"c"_s);
+        QCOMPARE(update.value(u"type"_s).toString(), u"ENTER"_s);
+        const QCborMap response
+            = payloadOf(respond(reader, search(u"r1"_s, u"articles"_s, u"cook"_s)));
+        QCOMPARE(keysOf(response), QStringList { u"c"_s });
     }
 
     void indexIsRebuiltFromStorage()
