@@ -82,15 +82,16 @@ void SearchService::rebuild()
 
 void SearchService::rebuildStep()
 {
-    int budget = kRebuildChunk;
+    QElapsedTimer slice;
+    slice.start();
+    const auto inSlice = [&slice] { return slice.elapsed() < kRebuildSliceMs; };
     const qint64 now = m_maps.hlc().clockMillis();
     m_index.beginBatch();
-    while (budget > 0 && !m_rebuildQueue.isEmpty()) {
+    while (inSlice() && !m_rebuildQueue.isEmpty()) {
         auto &[mapName, keys] = m_rebuildQueue.first();
         const crdt::LwwMap *map = m_maps.findLww(mapName);
-        while (budget > 0 && !keys.isEmpty()) {
+        while (inSlice() && !keys.isEmpty()) {
             const QString key = keys.takeLast();
-            --budget;
             const std::optional<crdt::LwwRecord> record = map ? map->getRecord(key) : std::nullopt;
             if (record && !record->isTombstone() && !record->isExpired(now))
                 m_index.put(mapName, key, record->value.toCbor());

@@ -34,7 +34,7 @@ struct SearchUnsubMessage;
 namespace wingman::search {
 
 // Full-text search on one node (docs/protocol.md "Full-text search"). Keeps the SearchIndex in
-// step with the maps: rebuilt from what they hold at startup, a bounded number of records per
+// step with the maps: rebuilt from what they hold at startup, in slices of kRebuildSliceMs per
 // event-loop turn, then fed every committed change (client writes, peers' replication, GC),
 // which the Committer hands to apply(). Answers SEARCH, and holds SEARCH_SUB subscriptions, each
 // the set of keys it was sent, telling its connection ENTER, UPDATE and LEAVE as records change.
@@ -43,8 +43,8 @@ class SearchService : public QObject
 {
     Q_OBJECT
 public:
-    // Records indexed per event-loop turn while rebuilding.
-    static constexpr int kRebuildChunk = 2000;
+    // How long one event-loop turn of a rebuild may index records.
+    static constexpr int kRebuildSliceMs = 10;
 
     SearchService(maps::MapRegistry &maps, const auth::SecurityPolicy &policy,
         const SearchConfig &config, QObject *parent = nullptr);
