@@ -22,7 +22,11 @@ struct SearchService::Subscription {
     SearchQuery query;
     std::optional<double> minScore;
     std::optional<qint64> limit;
-    QHash<QString, double> members; // key -> the score it was last sent with
+    struct Member {
+        double score = 0; // as last sent
+        size_t valueHash = 0; // of the value last sent
+    };
+    QHash<QString, Member> members;
 };
 
 struct SearchService::Results {
@@ -35,6 +39,11 @@ namespace {
 bool ranksBefore(double scoreA, const QString &keyA, double scoreB, const QString &keyB)
 {
     return scoreA != scoreB ? scoreA > scoreB : keyA < keyB;
+}
+
+size_t hashOf(const QCborValue &value)
+{
+    return qHash(value.toCbor());
 }
 
 } // namespace
@@ -177,8 +186,12 @@ void SearchService::rescore(Subscription &s, const QString &key, const QCborValu
             refill(s);
         return;
     }
+    const size_t valueHash = hashOf(*value);
     if (member) {
-        s.members[key] = hit->score;
+        Subscription::Member &sent = s.members[key];
+        if (sent.score == hit->score && sent.valueHash == valueHash)
+            return;
+        sent = { hit->score, valueHash };
         send(key, *value, hit->score, hit->matchedTerms, SearchChange::Update);
         return;
     }
@@ -187,16 +200,16 @@ void SearchService::rescore(Subscription &s, const QString &key, const QCborValu
             return;
         auto worst = s.members.cbegin();
         for (auto it = s.members.cbegin(); it != s.members.cend(); ++it) {
-            if (ranksBefore(worst.value(), worst.key(), it.value(), it.key()))
+            if (ranksBefore(worst->score, worst.key(), it->score, it.key()))
                 worst = it;
         }
-        if (!ranksBefore(hit->score, key, worst.value(), worst.key()))
+        if (!ranksBefore(hit->score, key, worst->score, worst.key()))
             return;
         const QString pushedOut = worst.key();
         s.members.remove(pushedOut);
         send(pushedOut, QCborValue(nullptr), 0, {}, SearchChange::Leave);
     }
-    s.members.insert(key, hit->score);
+    s.members.insert(key, { hit->score, valueHash });
     send(key, *value, hit->score, hit->matchedTerms, SearchChange::Enter);
 }
 
@@ -208,11 +221,11 @@ void SearchService::refill(Subscription &s)
             return;
         if (s.members.contains(hit.key))
             continue;
-        s.members.insert(hit.key, hit.score);
         protocol::SearchUpdateMessage update;
         update.subscriptionId = s.id;
         update.key = hit.key;
         update.value = currentValue(s.mapName, hit.key);
+        s.members.insert(hit.key, { hit.score, hashOf(update.value) });
         update.score = hit.score;
         update.matchedTerms = hit.matchedTerms;
         update.change = SearchChange::Enter;
@@ -309,9 +322,9 @@ void SearchService::handle(network::Session &session, const protocol::SearchSubM
         response.requestId = sub.subscriptionId;
         response.totalCount = results.totalCount;
         for (const SearchHit &hit : results.hits) {
-            subscription->members.insert(hit.key, hit.score);
-            response.results.append(
-                { hit.key, currentValue(sub.mapName, hit.key), hit.score, hit.matchedTerms });
+            const QCborValue value = currentValue(sub.mapName, hit.key);
+            subscription->members.insert(hit.key, { hit.score, hashOf(value) });
+            response.results.append({ hit.key, value, hit.score, hit.matchedTerms });
         }
         s.send(response);
         m_subscriptions[sub.mapName].append(std::move(subscription));

@@ -231,6 +231,10 @@ private Q_SLOTS:
         QCOMPARE(update.value(u"key"_s).toString(), u"c"_s);
         QCOMPARE(update.value(u"type"_s).toString(), u"UPDATE"_s);
         QCOMPARE(update.value(u"value"_s).toMap(), article(u"Cooking"_s, u"Cook pasta well"_s));
+        // The same value again changes neither value nor score: nothing to say.
+        QVERIFY(write(*writer, u"articles"_s, u"c"_s, article(u"Cooking"_s, u"Cook pasta well"_s)));
+        QVERIFY(roundTrip(*reader));
+        QVERIFY(!reader->has(u"SEARCH_UPDATE"_s));
 
         QVERIFY(write(*writer, u"articles"_s, u"c"_s, article(u"Cooking"_s, u"Bake bread"_s)));
         update = payloadOf(reader->take(u"SEARCH_UPDATE"_s, 20000));
