@@ -21,4 +21,11 @@
     X(Search, protocol::SearchMessage, Authenticated, None, search)                                \
     X(SearchSub, protocol::SearchSubMessage, Authenticated, None, search)                          \
     X(SearchUnsub, protocol::SearchUnsubMessage, Authenticated, None, search)                      \
+    X(TopicSub, protocol::TopicSubMessage, Authenticated, None, topics)                            \
+    X(TopicUnsub, protocol::TopicUnsubMessage, Authenticated, None, topics)                        \
+    X(TopicPub, protocol::TopicPubMessage, Authenticated, None, topics)                            \
+    X(LockRequest, protocol::LockRequestMessage, Authenticated, None, locks)                       \
+    X(LockRelease, protocol::LockReleaseMessage, Authenticated, None, locks)                       \
+    X(CounterRequest, protocol::CounterRequestMessage, Authenticated, None, pnCounters)            \
+    X(CounterSync, protocol::CounterSyncMessage, Authenticated, None, pnCounters)                  \
     X(PartitionMapRequest, protocol::PartitionMapRequestMessage, Authenticated, None, partitionMaps)

@@ -16,6 +16,10 @@
 #include "ops/OpRouter.h"
 #include "ops/OperationHandler.h"
 #include "search/SearchService.h"
+#include "primitives/CounterService.h"
+#include "primitives/LockService.h"
+#include "primitives/PrimitiveRelay.h"
+#include "primitives/TopicService.h"
 #include "status/NodeCounters.h"
 #include "sync/GcService.h"
 #include "sync/SyncHandler.h"
@@ -40,6 +44,9 @@ struct Pipeline {
         , sync(maps, queries, config.gcAgeMs)
         , liveQueries(maps, queries)
         , gc(maps, committer, config.gcIntervalMs, config.gcAgeMs)
+        , topics(config.policy)
+        , locks(storage, maps.hlc(), config.policy, config.clock)
+        , pnCounters(storage, config.policy)
         , clients(router, { config.outboundBudgetBytes, config.slowConsumerGraceMs },
               { config.authTimeoutMs, config.maxConnections, config.maxPendingAuth,
                   config.maxConnectionsPerIpPerSecond })
@@ -64,8 +71,15 @@ struct Pipeline {
     live::QueryHandler liveQueries;
     sync::GcService gc;
     std::unique_ptr<search::SearchService> search; // full-text search, fed by the committer
+    // Topics, locks and PN counters (docs/protocol.md); connections leaving the registry leave
+    // them, so they are declared before it.
+    primitives::TopicService topics;
+    primitives::LockService locks;
+    primitives::CounterService pnCounters;
     network::ClientRegistry clients;
     std::unique_ptr<cluster::PartitionMapService> partitionMaps; // null without a cluster module
+    // With a cluster bus: topics and counters to and from the other members (docs/cluster.md §7).
+    std::unique_ptr<primitives::PrimitiveRelay> primitiveRelay;
     // With a cluster bus: replication, peers' changes and the ack sets (docs/cluster.md §4).
     // Declared last so it is gone before the parts it hooks.
     std::unique_ptr<cluster::WriteReplication> replication;

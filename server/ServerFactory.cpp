@@ -97,6 +97,9 @@ void wireSessions(Pipeline &p)
     p.clients.setDeparture([&p](network::Session &session) {
         p.queries.removeConnection(&session);
         p.search->removeConnection(&session);
+        p.topics.removeConnection(&session);
+        p.locks.removeConnection(&session);
+        p.pnCounters.removeConnection(&session);
         if (p.partitionMaps)
             p.partitionMaps->forget(&session);
         if (!p.interceptors->isEmpty())
@@ -209,6 +212,10 @@ ServerCoordinator *ServerFactory::assemble(
     routeMessages(p);
     wireSessions(p);
     wireReplication(p, modules.bus, modules.cluster);
+    if (modules.bus) {
+        p.primitiveRelay = std::make_unique<primitives::PrimitiveRelay>(
+            *modules.bus, p.topics, p.pnCounters, p.locks);
+    }
     if (modules.cluster && p.replication) {
         modules.cluster->setPendingForPeers(
             [replication = p.replication.get()] { return replication->hasPendingForPeers(); });

@@ -291,7 +291,10 @@ void SyncEngine::setState(State state)
     if (m_state == state)
         return;
     qCDebug(lcClient) << "state" << m_state << "->" << state;
+    const bool wasAuthenticated = isAuthenticated();
     m_state = state;
+    if (wasAuthenticated && !isAuthenticated())
+        primitivesDisconnected();
     Q_EMIT stateChanged(state);
 }
 

@@ -2,11 +2,14 @@
 
 #include "client/ClientMap.h"
 #include "client/ClientStorage.h"
+#include "client/CounterHandle.h"
+#include "client/LockHandle.h"
 #include "client/PendingOps.h"
 #include "client/QueryHandle.h"
 #include "client/ReconnectBackoff.h"
 #include "client/SearchHandle.h"
 #include "client/SyncEngineConfig.h"
+#include "client/TopicHandle.h"
 #include "crdt/Hlc.h"
 #include "query/Query.h"
 
@@ -115,6 +118,12 @@ public:
         const std::optional<protocol::SearchOptions> &options = std::nullopt);
     void unsubscribe(SearchHandle *handle);
 
+    // Pub/sub, locks and PN counters (docs/protocol.md): one handle per name, made on first use
+    // and owned by the engine.
+    TopicHandle *topic(const QString &name);
+    LockHandle *lock(const QString &name);
+    CounterHandle *counter(const QString &name);
+
 Q_SIGNALS:
     void stateChanged(wingman::client::SyncEngine::State state);
     void opAcknowledged(const QString &opId);
@@ -128,6 +137,10 @@ Q_SIGNALS:
     void error(const QString &reason);
 
 private:
+    friend class TopicHandle;
+    friend class LockHandle;
+    friend class CounterHandle;
+
     ClientMap *findMap(const QString &name) const;
     ClientMap *findMap(const QString &name, MapType type) const;
     bool isAuthenticated() const
@@ -167,6 +180,13 @@ private:
     SearchHandle *makeSearchHandle(const QString &mapName, bool live);
     void afterSyncStep(ClientMap &map, bool wasSynced, const QList<QCborMap> &replies);
 
+    // SyncEnginePrimitives.cpp: topics, locks, counters.
+    void handlePrimitiveMessage(protocol::MessageType type, const QCborMap &message);
+    // After AUTH_ACK: topics subscribe again and flush what was published offline.
+    void resumePrimitives();
+    // The session ended: held locks are lost.
+    void primitivesDisconnected();
+
     SyncEngineConfig m_config;
     std::unique_ptr<ClientStorage> m_storage;
     crdt::Hlc m_hlc;
@@ -175,6 +195,9 @@ private:
     ReconnectBackoff m_backoff;
     QHash<QString, QPointer<QueryHandle>> m_queries;
     QHash<QString, QPointer<SearchHandle>> m_searches;
+    QHash<QString, TopicHandle *> m_topics;
+    QHash<QString, LockHandle *> m_locks;
+    QHash<QString, CounterHandle *> m_counters;
 
     State m_state = State::Initial;
     QString m_token;

@@ -144,6 +144,7 @@ void SyncEngine::handleAuthAck()
                      .toCbor());
         }
     }
+    resumePrimitives();
     updateConnectedState();
 }
 

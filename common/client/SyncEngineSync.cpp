@@ -168,6 +168,13 @@ void SyncEngine::handleMessage(const QCborMap &message)
             Q_EMIT error(u"server error %1: %2"_s.arg(failure->code).arg(failure->message));
         }
         break;
+    case MessageType::TopicMessage:
+    case MessageType::LockGranted:
+    case MessageType::LockReleased:
+    case MessageType::CounterResponse:
+    case MessageType::CounterUpdate:
+        handlePrimitiveMessage(*type, message);
+        break;
     case MessageType::GcPrune:
         if (const auto prune = decodeAs<protocol::GcPruneMessage>(message)) {
             for (auto &[name, map] : m_maps)

@@ -9,6 +9,7 @@
 #include "protocol/LifecycleMessages.h"
 #include "protocol/MessageTypes.h"
 #include "protocol/OrMapSyncMessages.h"
+#include "protocol/PrimitiveMessages.h"
 #include "protocol/QueryMessages.h"
 #include "protocol/SearchMessages.h"
 #include "protocol/SyncMessages.h"

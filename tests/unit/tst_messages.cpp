@@ -165,6 +165,30 @@ std::optional<DecodeError> decodeAs(MessageType type, const QCborMap &message)
         return decodeError<SearchUpdateMessage>(message);
     case MessageType::SearchUnsub:
         return decodeError<SearchUnsubMessage>(message);
+    case MessageType::TopicSub:
+        return decodeError<TopicSubMessage>(message);
+    case MessageType::TopicUnsub:
+        return decodeError<TopicUnsubMessage>(message);
+    case MessageType::TopicPub:
+        return decodeError<TopicPubMessage>(message);
+    case MessageType::TopicMessage:
+        return decodeError<TopicMessage>(message);
+    case MessageType::LockRequest:
+        return decodeError<LockRequestMessage>(message);
+    case MessageType::LockGranted:
+        return decodeError<LockGrantedMessage>(message);
+    case MessageType::LockRelease:
+        return decodeError<LockReleaseMessage>(message);
+    case MessageType::LockReleased:
+        return decodeError<LockReleasedMessage>(message);
+    case MessageType::CounterRequest:
+        return decodeError<CounterRequestMessage>(message);
+    case MessageType::CounterResponse:
+        return decodeError<CounterResponseMessage>(message);
+    case MessageType::CounterSync:
+        return decodeError<CounterSyncMessage>(message);
+    case MessageType::CounterUpdate:
+        return decodeError<CounterUpdateMessage>(message);
     case MessageType::PartitionMapRequest:
         return decodeError<PartitionMapRequestMessage>(message);
     case MessageType::PartitionMap:
@@ -261,7 +285,7 @@ void TestMessages::typeNames()
     QVERIFY(messageTypeName(MessageType::OrMapPushDiff) == "ORMAP_PUSH_DIFF"_L1);
     QVERIFY(!messageTypeFromName(u"op_batch"));
     QVERIFY(!messageTypeFromName(u""));
-    QVERIFY(!messageTypeFromName(u"TOPIC_SUB"));
+    QVERIFY(!messageTypeFromName(u"CLUSTER_SUB_REGISTER"));
 }
 
 void TestMessages::enumNames()
@@ -461,6 +485,45 @@ void TestMessages::roundTrip()
         break;
     case MessageType::SearchUnsub:
         verifyRoundTrip(SearchUnsubMessage { u"s1"_s });
+        break;
+    case MessageType::TopicSub:
+        verifyRoundTrip(TopicSubMessage { u"news/eu"_s });
+        break;
+    case MessageType::TopicUnsub:
+        verifyRoundTrip(TopicUnsubMessage { u"news/eu"_s });
+        break;
+    case MessageType::TopicPub:
+        verifyRoundTrip(TopicPubMessage { u"news"_s, QCborMap { { "a"_L1, 1 } } });
+        break;
+    case MessageType::TopicMessage:
+        verifyRoundTrip(
+            TopicMessage { u"news"_s, QCborArray { 1, u"x"_s }, u"7"_s, 1700000000000 });
+        break;
+    case MessageType::LockRequest:
+        verifyRoundTrip(LockRequestMessage { u"r1"_s, u"jobs"_s, 5000 });
+        verifyRoundTrip(LockRequestMessage { u"r1"_s, u"jobs"_s, std::nullopt });
+        break;
+    case MessageType::LockGranted:
+        verifyRoundTrip(LockGrantedMessage { u"r1"_s, u"jobs"_s, 1700000000000001 });
+        break;
+    case MessageType::LockRelease:
+        verifyRoundTrip(LockReleaseMessage { u"r2"_s, u"jobs"_s, 1700000000000001 });
+        break;
+    case MessageType::LockReleased:
+        verifyRoundTrip(LockReleasedMessage { u"r2"_s, u"jobs"_s, true });
+        break;
+    case MessageType::CounterRequest:
+        verifyRoundTrip(CounterRequestMessage { u"likes"_s });
+        break;
+    case MessageType::CounterResponse:
+        verifyRoundTrip(CounterResponseMessage { u"likes"_s, QCborMap { { "p"_L1, QCborMap() } } });
+        break;
+    case MessageType::CounterSync:
+        verifyRoundTrip(
+            CounterSyncMessage { u"likes"_s, QCborMap { { "positive"_L1, QCborMap() } } });
+        break;
+    case MessageType::CounterUpdate:
+        verifyRoundTrip(CounterUpdateMessage { u"likes"_s, QCborMap { { "n"_L1, QCborMap() } } });
         break;
     case MessageType::PartitionMapRequest:
         verifyRoundTrip(PartitionMapRequestMessage { QCborMap { { "currentVersion"_L1, 3 } } });

@@ -85,8 +85,13 @@ std::optional<Options> parseOptions(const QCoreApplication &app)
     const QCommandLineOption threads(QStringLiteral("threads"),
         QStringLiteral("Client threads the connections share."), QStringLiteral("N"),
         QStringLiteral("1"));
+    const QCommandLineOption mode(QStringLiteral("mode"),
+        QStringLiteral("writes (OP_BATCH load), topics (one publisher, S subscribers: messages "
+                       "delivered/s) or locks (C connections acquiring and releasing: round "
+                       "trips/s)."),
+        QStringLiteral("mode"), QStringLiteral("writes"));
     parser.addOptions({ url, token, secret, connections, duration, batch, subscribers, window, map,
-        serverPid, spawn, storage, serverArg, baseline, threads });
+        serverPid, spawn, storage, serverArg, baseline, threads, mode });
     parser.process(app);
 
     const auto fail = [](const QString &message) -> std::optional<Options> {
@@ -126,7 +131,14 @@ std::optional<Options> parseOptions(const QCoreApplication &app)
                             .arg(parser.value(*o.option)));
     }
 
+    options.mode = parser.value(mode);
+    if (options.mode != QLatin1String("writes") && options.mode != QLatin1String("topics")
+        && options.mode != QLatin1String("locks"))
+        return fail(
+            QStringLiteral("--mode must be writes, topics or locks, not '%1'").arg(options.mode));
     options.baseline = parser.isSet(baseline);
+    if (options.baseline && options.mode != QLatin1String("writes"))
+        return fail(QStringLiteral("--baseline only drives --mode writes"));
     options.spawnPath = parser.value(spawn);
     options.spawnStorage = parser.value(storage);
     options.spawnArguments = parser.values(serverArg);

@@ -31,6 +31,7 @@ struct Options {
     int window = 4;
     int threads = 1;
     bool baseline = false;
+    QString mode = QStringLiteral("writes"); // writes, topics or locks
 };
 
 // The options of the command line; nullopt (with the reason on stderr) when they are unusable.

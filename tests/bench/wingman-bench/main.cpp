@@ -7,11 +7,13 @@
 // bytes and incoming frames are scanned in place for the few fields the bench needs (measured: two
 // orders of magnitude cheaper than going through QCbor values and wire::MsgPackCodec);
 // wire::MsgPackCodec decodes the rare messages (auth failures, errors) and checks the hand-made
-// frames at startup.
+// frames at startup. --mode topics and --mode locks measure pub/sub fan-out and lock round trips
+// instead (PrimitivesRun).
 
 #include "Bench.h"
 #include "BenchRun.h"
 #include "Options.h"
+#include "PrimitivesRun.h"
 
 #include <QCoreApplication>
 #include <QTimer>
@@ -25,6 +27,13 @@ int main(int argc, char *argv[])
     const auto options = parseOptions(app);
     if (!options)
         return kExitUsage;
+    if (options->mode != QLatin1String("writes")) {
+        PrimitivesRun primitives(*options);
+        QObject::connect(
+            &primitives, &PrimitivesRun::done, &app, &QCoreApplication::exit, Qt::QueuedConnection);
+        QTimer::singleShot(0, &primitives, &PrimitivesRun::start);
+        return app.exec();
+    }
     BenchRun run(*options);
     QObject::connect(&run, &BenchRun::done, &app, &QCoreApplication::exit, Qt::QueuedConnection);
     QTimer::singleShot(0, &run, &BenchRun::start);

@@ -1,0 +1,138 @@
+#pragma once
+
+#include "protocol/PrimitiveMessages.h"
+
+#include <QCborMap>
+#include <QHash>
+#include <QList>
+#include <QObject>
+#include <QString>
+#include <QTimer>
+
+#include <functional>
+
+namespace wingman::auth {
+class SecurityPolicy;
+}
+namespace wingman::crdt {
+class Hlc;
+}
+namespace wingman::network {
+class Session;
+}
+namespace wingman::storage {
+class Storage;
+}
+
+namespace wingman::primitives {
+
+// Locks held by client connections (docs/protocol.md "Locks"): one holder per name with a lease,
+// a FIFO queue of waiting requests, and a fencing token that only ever grows. The last token of
+// each name is kept in storage meta, and a new one is at least the grant's HLC in microseconds
+// (docs/cluster.md §7), so tokens keep growing across restarts. LOCK_GRANTED goes out once the
+// token is committed.
+//
+// In a cluster (setCluster) a name's lock lives on the owner of its partition: the entry node
+// checks permission and forwards LOCK_REQ / LOCK_RELEASE frames; the owner answers with
+// LOCK_GRANT / LOCK_RELEASED for the entry to pass on, tells every member each token it grants
+// (LOCK_TOKEN, so a new owner continues above it), and drops a client's locks and waits on
+// CLIENT_GONE.
+class LockService : public QObject
+{
+    Q_OBJECT
+public:
+    static constexpr qint64 kDefaultTtlMs = 10000;
+    static constexpr qint64 kMinTtlMs = 1000;
+    static constexpr qint64 kMaxTtlMs = 300000;
+    static constexpr qint64 kQueueTimeoutMs = 30000;
+    static constexpr int kSweepIntervalMs = 250;
+    static constexpr int kOwnerUnavailable = 503; // ERROR code (docs/protocol.md)
+
+    // Peer frame types (docs/cluster.md §1).
+    static constexpr QLatin1StringView kRequestFrame { "LOCK_REQ" };
+    static constexpr QLatin1StringView kGrantFrame { "LOCK_GRANT" };
+    static constexpr QLatin1StringView kReleaseFrame { "LOCK_RELEASE" };
+    static constexpr QLatin1StringView kReleasedFrame { "LOCK_RELEASED" };
+    static constexpr QLatin1StringView kTokenFrame { "LOCK_TOKEN" };
+    static constexpr QLatin1StringView kClientGoneFrame { "CLIENT_GONE" };
+
+    struct Cluster {
+        // The node whose lock table holds name; empty when it is this one.
+        std::function<QString(const QString &name)> ownerOf;
+        // Queues a frame to a member; false when it is unreachable.
+        std::function<bool(const QString &nodeId, const QCborMap &frame)> send;
+        // To every reachable member.
+        std::function<void(const QCborMap &frame)> broadcast;
+    };
+
+    // clock: epoch milliseconds; empty means the system clock.
+    LockService(storage::Storage &storage, crdt::Hlc &hlc, const auth::SecurityPolicy &policy,
+        std::function<qint64()> clock = {}, QObject *parent = nullptr);
+
+    void setCluster(Cluster cluster) { m_cluster = std::move(cluster); }
+
+    void handle(network::Session &session, const protocol::LockRequestMessage &message);
+    void handle(network::Session &session, const protocol::LockReleaseMessage &message);
+    // The connection's locks pass to their queues' heads; its waits end.
+    void removeConnection(network::Session *session);
+    // A lock frame from member nodeId; false when type is not one.
+    bool handleFrame(const QString &nodeId, const QString &type, const QCborMap &frame);
+
+    // The last token issued for name (0 if none ever was).
+    qint64 lastToken(const QString &name);
+    static QString metaKey(const QString &name) { return QStringLiteral("lock/") + name; }
+    // TTL missing or 0 → the default, then clamped.
+    static qint64 effectiveTtl(std::optional<qint64> ttl);
+
+private:
+    // A client connection: of this node (node empty) or of another member.
+    struct Holder {
+        QString node;
+        quint64 client = 0;
+        friend bool operator==(const Holder &, const Holder &) = default;
+    };
+    struct Waiter {
+        Holder holder;
+        QString requestId;
+        qint64 ttlMs = kDefaultTtlMs;
+        qint64 queuedAtMs = 0;
+    };
+    struct Lock {
+        std::optional<Holder> owner;
+        qint64 expiresAtMs = 0;
+        qint64 token = 0; // the last one issued
+        QList<Waiter> queue;
+    };
+
+    qint64 now() const;
+    Lock &lockOf(const QString &name);
+    // False, with ERROR sent, when name is empty or the principal may not PUT lock:<name>.
+    bool admit(network::Session &session, const QString &name) const;
+    // The owning member, or empty here; false (ERROR 503 sent) when it cannot be reached.
+    bool forward(network::Session &session, const QString &name, const QCborMap &frame);
+
+    // The lock table's side, for local and forwarded requests alike.
+    void request(const Holder &holder, const QString &requestId, const QString &name, qint64 ttl);
+    void release(const Holder &holder, const QString &requestId, const QString &name, qint64 token);
+    void removeHolder(const Holder &holder);
+    // An expired lease ends; stale waiters go; a free lock passes to the queue head.
+    void settle(const QString &name, Lock &lock);
+    void grant(const QString &name, Lock &lock, const Waiter &waiter);
+    void sendGranted(const Holder &holder, const protocol::LockGrantedMessage &granted);
+    void sendReleased(const Holder &holder, const protocol::LockReleasedMessage &released);
+    void sweep();
+    // Forgets names nobody holds or waits for (their token stays in storage).
+    void forgetIdle(const QString &name);
+    void updateTimer();
+
+    storage::Storage &m_storage;
+    crdt::Hlc &m_hlc;
+    const auth::SecurityPolicy &m_policy;
+    std::function<qint64()> m_clock;
+    Cluster m_cluster;
+    QHash<QString, Lock> m_locks;
+    QHash<quint64, network::Session *> m_sessions; // local clients that asked for a lock
+    QTimer m_sweep;
+};
+
+} // namespace wingman::primitives
