@@ -19,6 +19,9 @@
     X(OrMapSyncInit, protocol::OrMapSyncInitMessage, Authenticated, Read, sync)                    \
     X(OrMapMerkleReqBucket, protocol::OrMapMerkleReqBucketMessage, Authenticated, Read, sync)      \
     X(OrMapDiffRequest, protocol::OrMapDiffRequestMessage, Authenticated, Read, sync)              \
+    X(Search, protocol::SearchMessage, Authenticated, None, search)                                \
+    X(SearchSub, protocol::SearchSubMessage, Authenticated, None, search)                          \
+    X(SearchUnsub, protocol::SearchUnsubMessage, Authenticated, None, search)                      \
     X(TopicSub, protocol::TopicSubMessage, Authenticated, None, topics)                            \
     X(TopicUnsub, protocol::TopicUnsubMessage, Authenticated, None, topics)                        \
     X(TopicPub, protocol::TopicPubMessage, Authenticated, None, topics)                            \

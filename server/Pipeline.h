@@ -25,6 +25,7 @@
 #include "processors/EntryProcessorHandler.h"
 #include "processors/ResolverHandler.h"
 #include "processors/ScriptPool.h"
+#include "search/SearchService.h"
 #include "status/NodeCounters.h"
 #include "sync/GcService.h"
 #include "sync/SyncHandler.h"
@@ -94,6 +95,7 @@ struct Pipeline {
     sync::GcService gc;
     journal::EventJournal journal; // fed by the committer only when eventJournalEnabled
     journal::JournalHandler journalRequests;
+    std::unique_ptr<search::SearchService> search; // full-text search, fed by the committer
     // Topics, locks and PN counters (docs/protocol.md); connections leaving the registry leave
     // them, so they are declared before it.
     primitives::TopicService topics;

@@ -1,5 +1,6 @@
 #include "ServerConfig.h"
 
+#include "search/SearchConfig.h"
 #include "storage/StorageUrl.h"
 
 #include <QCommandLineParser>
@@ -250,6 +251,15 @@ QString parseDurability(const Option &option, const QString &value, QString &out
     return {};
 }
 
+QString parseFullTextSearch(const Option &option, const QString &value, QString &out)
+{
+    QString why;
+    if (!search::SearchConfig::parse(value, &why))
+        return bad(option, value, why);
+    out = value.simplified();
+    return {};
+}
+
 template <auto Member>
 using MemberType = std::remove_cvref_t<decltype(std::declval<ServerConfig &>().*Member)>;
 
@@ -431,6 +441,11 @@ constexpr Option kOptions[] = {
     { "eventJournalExcludeMaps", "event-journal-exclude-maps", "EVENT_JOURNAL_EXCLUDE_MAPS",
         "pattern,...", bind<&C::eventJournalExcludeMaps, parsePatterns>(),
         "Maps whose changes are not journaled ('*' any run).", "none" },
+    { "fullTextSearch", "full-text-search", "FULL_TEXT_SEARCH", "map:field+field[:k1=x][:b=y] ...",
+        bind<&C::fullTextSearch, parseFullTextSearch>(),
+        "Maps with full-text search (LWW maps), each with the fields it indexes and optional "
+        "BM25 k1 and b.",
+        "none" },
     { "production", "production", "PRODUCTION", nullptr, bind<&C::production, parseBool>(),
         "Refuse to start with the development JWT secret or memory storage." },
     { "allowMemoryStorage", "allow-memory-storage", "ALLOW_MEMORY_STORAGE", nullptr,

@@ -87,6 +87,8 @@ struct ServerConfig {
     qint64 eventJournalTtlMs = 0; // 0: no age limit
     QStringList eventJournalMaps; // map-name patterns ('*' any run); empty: every map
     QStringList eventJournalExcludeMaps; // map-name patterns left out
+    // Maps with full-text search and their fields (search::SearchConfig); empty: none.
+    QString fullTextSearch;
     // Refuse what is only fit for development: the built-in JWT secret, and memory storage
     // unless allowMemoryStorage.
     bool production = false;

@@ -113,6 +113,7 @@ void wireSessions(Pipeline &p)
     p.clients.setDeparture([&p](network::Session &session) {
         p.queries.removeConnection(&session);
         p.journalRequests.forget(&session);
+        p.search->removeConnection(&session);
         p.topics.removeConnection(&session);
         p.locks.removeConnection(&session);
         p.pnCounters.removeConnection(&session);
@@ -197,6 +198,16 @@ void wireStatus(Pipeline &p, ServerCoordinator *node, cluster::ClusterModule *cl
         });
 }
 
+// Full-text search follows every committed change and indexes the stored maps once they loaded.
+void wireSearch(Pipeline &p)
+{
+    const auto config = search::SearchConfig::parse(p.config.fullTextSearch, nullptr);
+    p.search = std::make_unique<search::SearchService>(
+        p.maps, p.config.policy, config.value_or(search::SearchConfig {}));
+    p.committer.addObserver(
+        [search = p.search.get()](const ops::ChangeSet &changes) { search->apply(changes); });
+}
+
 void wireReplication(
     Pipeline &p, cluster::PeerBus *bus, cluster::ClusterModule *cluster, storage::Storage &storage)
 {
@@ -257,6 +268,7 @@ ServerCoordinator *ServerFactory::assemble(
         return p.resolvers.resolve(session, op);
     });
     p.partitionMaps = std::make_unique<cluster::PartitionMapService>(*modules.cluster);
+    wireSearch(p);
     routeMessages(p);
     wireSessions(p);
     wireJournal(p, *modules.storage);
@@ -273,6 +285,8 @@ ServerCoordinator *ServerFactory::assemble(
     cluster::ClusterModule *cluster = modules.cluster;
     auto *coordinator = new ServerCoordinator(std::move(modules), std::move(pipeline), parent);
     wireStatus(p, coordinator, cluster);
+    QObject::connect(
+        coordinator, &ServerCoordinator::ready, p.search.get(), &search::SearchService::rebuild);
     return coordinator;
 }
 
@@ -301,6 +315,12 @@ ServerCoordinator *ServerFactory::create(ServerConfig config, QObject *parent)
         modules.configError = config.productionProblem();
     if (modules.configError.isEmpty())
         modules.configError = config.clusterProblem();
+    QString searchError;
+    if (modules.configError.isEmpty()
+        && !search::SearchConfig::parse(config.fullTextSearch, &searchError)) {
+        modules.configError
+            = QStringLiteral("invalid value for fullTextSearch: %1").arg(searchError);
+    }
 
     auto *coordinator = assemble(std::move(config), std::move(modules), parent);
     QMetaObject::invokeMethod(coordinator, &ServerCoordinator::start, Qt::QueuedConnection);

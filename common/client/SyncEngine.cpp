@@ -236,6 +236,45 @@ void SyncEngine::unsubscribe(QueryHandle *handle)
     handle->deleteLater();
 }
 
+SearchHandle *SyncEngine::makeSearchHandle(const QString &mapName, bool live)
+{
+    const QString id = QUuid::createUuid().toString(QUuid::WithoutBraces);
+    auto *handle = new SearchHandle(this, id, mapName, live);
+    m_searches.insert(id, handle);
+    connect(handle, &QObject::destroyed, this, [this, id, live] {
+        if (m_searches.remove(id) && live)
+            send(protocol::SearchUnsubMessage { id }.toCbor());
+    });
+    return handle;
+}
+
+SearchHandle *SyncEngine::search(const QString &mapName, const QString &query,
+    const std::optional<protocol::SearchOptions> &options)
+{
+    if (!isAuthenticated())
+        return nullptr;
+    SearchHandle *handle = makeSearchHandle(mapName, false);
+    send(protocol::SearchMessage { handle->id(), mapName, query, options }.toCbor());
+    return handle;
+}
+
+SearchHandle *SyncEngine::searchSubscribe(const QString &mapName, const QString &query,
+    const std::optional<protocol::SearchOptions> &options)
+{
+    SearchHandle *handle = makeSearchHandle(mapName, true);
+    send(protocol::SearchSubMessage { handle->id(), mapName, query, options }.toCbor());
+    return handle;
+}
+
+void SyncEngine::unsubscribe(SearchHandle *handle)
+{
+    if (!handle || !m_searches.remove(handle->id()))
+        return;
+    if (handle->isLive())
+        send(protocol::SearchUnsubMessage { handle->id() }.toCbor());
+    handle->deleteLater();
+}
+
 ClientMap *SyncEngine::findMap(const QString &name) const
 {
     const auto it = m_maps.find(name);

@@ -8,6 +8,7 @@
 #include "client/PendingOps.h"
 #include "client/QueryHandle.h"
 #include "client/ReconnectBackoff.h"
+#include "client/SearchHandle.h"
 #include "client/SyncEngineConfig.h"
 #include "client/TopicHandle.h"
 #include "crdt/Hlc.h"
@@ -111,6 +112,13 @@ public:
     // unsubscribes too).
     QueryHandle *subscribeQuery(const QString &mapName, const query::Query &query = {});
     void unsubscribe(QueryHandle *handle);
+    // Full-text search (docs/protocol.md). search() needs an authenticated link (null without
+    // one); searchSubscribe() sends SEARCH_SUB at once over whatever link is open, and never again.
+    SearchHandle *search(const QString &mapName, const QString &query,
+        const std::optional<protocol::SearchOptions> &options = std::nullopt);
+    SearchHandle *searchSubscribe(const QString &mapName, const QString &query,
+        const std::optional<protocol::SearchOptions> &options = std::nullopt);
+    void unsubscribe(SearchHandle *handle);
 
     // The server's event journal: reads and subscriptions on this engine's connection.
     JournalClient &journal() { return *m_journal; }
@@ -195,6 +203,8 @@ private:
     void handleSyncMessage(protocol::MessageType type, const QCborMap &message);
     void handleQueryMessage(protocol::MessageType type, const QCborMap &message);
     void handleProcessorMessage(protocol::MessageType type, const QCborMap &message);
+    void handleSearchMessage(protocol::MessageType type, const QCborMap &message);
+    SearchHandle *makeSearchHandle(const QString &mapName, bool live);
     void afterSyncStep(ClientMap &map, bool wasSynced, const QList<QCborMap> &replies);
 
     // SyncEnginePrimitives.cpp: topics, locks, counters.
@@ -211,6 +221,7 @@ private:
     PendingOps m_pending;
     ReconnectBackoff m_backoff;
     QHash<QString, QPointer<QueryHandle>> m_queries;
+    QHash<QString, QPointer<SearchHandle>> m_searches;
     QHash<QString, TopicHandle *> m_topics;
     QHash<QString, LockHandle *> m_locks;
     QHash<QString, CounterHandle *> m_counters;

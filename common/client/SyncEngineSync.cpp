@@ -142,6 +142,10 @@ void SyncEngine::handleMessage(const QCborMap &message)
     case MessageType::QueryUpdate:
         handleQueryMessage(*type, message);
         break;
+    case MessageType::SearchResp:
+    case MessageType::SearchUpdate:
+        handleSearchMessage(*type, message);
+        break;
     case MessageType::SyncRespRoot:
     case MessageType::SyncRespBuckets:
     case MessageType::SyncRespLeaf:
@@ -349,6 +353,21 @@ void SyncEngine::handleQueryMessage(MessageType type, const QCborMap &message)
     }
     if (const auto update = decodeAs<protocol::QueryUpdateMessage>(message)) {
         if (QueryHandle *handle = m_queries.value(update->queryId))
+            handle->applyUpdate(*update);
+    }
+}
+
+void SyncEngine::handleSearchMessage(MessageType type, const QCborMap &message)
+{
+    if (type == MessageType::SearchResp) {
+        if (const auto response = decodeAs<protocol::SearchRespMessage>(message)) {
+            if (SearchHandle *handle = m_searches.value(response->requestId))
+                handle->applyResponse(*response);
+        }
+        return;
+    }
+    if (const auto update = decodeAs<protocol::SearchUpdateMessage>(message)) {
+        if (SearchHandle *handle = m_searches.value(update->subscriptionId))
             handle->applyUpdate(*update);
     }
 }

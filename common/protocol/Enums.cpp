@@ -46,6 +46,11 @@ constexpr NameTable<MessageType> kMessageTypes[] = {
     { MessageType::ShutdownPending, "SHUTDOWN_PENDING"_L1 },
     { MessageType::Error, "ERROR"_L1 },
     { MessageType::GcPrune, "GC_PRUNE"_L1 },
+    { MessageType::Search, "SEARCH"_L1 },
+    { MessageType::SearchResp, "SEARCH_RESP"_L1 },
+    { MessageType::SearchSub, "SEARCH_SUB"_L1 },
+    { MessageType::SearchUpdate, "SEARCH_UPDATE"_L1 },
+    { MessageType::SearchUnsub, "SEARCH_UNSUB"_L1 },
     { MessageType::TopicSub, "TOPIC_SUB"_L1 },
     { MessageType::TopicUnsub, "TOPIC_UNSUB"_L1 },
     { MessageType::TopicPub, "TOPIC_PUB"_L1 },
@@ -107,6 +112,12 @@ constexpr NameTable<QueryChange> kQueryChanges[] = {
     { QueryChange::Remove, "REMOVE"_L1 },
 };
 
+constexpr NameTable<SearchChange> kSearchChanges[] = {
+    { SearchChange::Enter, "ENTER"_L1 },
+    { SearchChange::Update, "UPDATE"_L1 },
+    { SearchChange::Leave, "LEAVE"_L1 },
+};
+
 // The table of an enum, picked by overload.
 constexpr const auto &tableOf(MessageType)
 {
@@ -128,6 +139,10 @@ constexpr const auto &tableOf(QueryChange)
 {
     return kQueryChanges;
 }
+constexpr const auto &tableOf(SearchChange)
+{
+    return kSearchChanges;
+}
 
 template <typename Enum> constexpr bool inEnumOrder()
 {
@@ -140,7 +155,7 @@ template <typename Enum> constexpr bool inEnumOrder()
 }
 
 static_assert(inEnumOrder<MessageType>() && inEnumOrder<WriteConcern>() && inEnumOrder<OpType>()
-    && inEnumOrder<ServerEventType>() && inEnumOrder<QueryChange>());
+    && inEnumOrder<ServerEventType>() && inEnumOrder<QueryChange>() && inEnumOrder<SearchChange>());
 
 } // namespace
 
@@ -179,5 +194,6 @@ WINGMAN_ENUM_NAMES(WriteConcern, writeConcernName, writeConcernFromName);
 WINGMAN_ENUM_NAMES(OpType, opTypeName, opTypeFromName);
 WINGMAN_ENUM_NAMES(ServerEventType, serverEventTypeName, serverEventTypeFromName);
 WINGMAN_ENUM_NAMES(QueryChange, queryChangeName, queryChangeFromName);
+WINGMAN_ENUM_NAMES(SearchChange, searchChangeName, searchChangeFromName);
 
 } // namespace wingman::protocol

@@ -43,6 +43,11 @@ enum class MessageType {
     ShutdownPending,
     Error,
     GcPrune,
+    Search,
+    SearchResp,
+    SearchSub,
+    SearchUpdate,
+    SearchUnsub,
     TopicSub,
     TopicUnsub,
     TopicPub,
@@ -96,6 +101,11 @@ std::optional<ServerEventType> serverEventTypeFromName(QStringView name);
 enum class QueryChange { Enter, Update, Remove };
 QLatin1StringView queryChangeName(QueryChange change);
 std::optional<QueryChange> queryChangeFromName(QStringView name);
+
+// SEARCH_UPDATE payload.type.
+enum class SearchChange { Enter, Update, Leave };
+QLatin1StringView searchChangeName(SearchChange change);
+std::optional<SearchChange> searchChangeFromName(QStringView name);
 
 // The same for generic code, for exactly the enums above.
 template <typename Enum> QLatin1StringView enumName(Enum value);

@@ -13,5 +13,6 @@
 #include "protocol/PrimitiveMessages.h"
 #include "protocol/ProcessorMessages.h"
 #include "protocol/QueryMessages.h"
+#include "protocol/SearchMessages.h"
 #include "protocol/SyncMessages.h"
 #include "protocol/WriteMessages.h"

@@ -162,6 +162,16 @@ std::optional<DecodeError> decodeAs(MessageType type, const QCborMap &message)
         return decodeError<ErrorMessage>(message);
     case MessageType::GcPrune:
         return decodeError<GcPruneMessage>(message);
+    case MessageType::Search:
+        return decodeError<SearchMessage>(message);
+    case MessageType::SearchResp:
+        return decodeError<SearchRespMessage>(message);
+    case MessageType::SearchSub:
+        return decodeError<SearchSubMessage>(message);
+    case MessageType::SearchUpdate:
+        return decodeError<SearchUpdateMessage>(message);
+    case MessageType::SearchUnsub:
+        return decodeError<SearchUnsubMessage>(message);
     case MessageType::TopicSub:
         return decodeError<TopicSubMessage>(message);
     case MessageType::TopicUnsub:
@@ -489,6 +499,31 @@ void TestMessages::roundTrip()
         break;
     case MessageType::GcPrune:
         verifyRoundTrip(GcPruneMessage { ts(1690000000000, 0, u""_s), kEnvelope });
+        break;
+    case MessageType::Search:
+        verifyRoundTrip(SearchMessage { u"r1"_s, u"articles"_s, u"machine learning"_s,
+            SearchOptions { 10, 0.5, QMap<QString, double> { { u"title"_s, 2.0 } } } });
+        verifyRoundTrip(SearchMessage { u"r2"_s, u"articles"_s, u"x"_s, std::nullopt });
+        break;
+    case MessageType::SearchResp:
+        verifyRoundTrip(SearchRespMessage { u"r1"_s,
+            { SearchResult {
+                u"a"_s, QCborMap { { "title"_L1, "ML"_L1 } }, 1.25, { u"machin"_s, u"learn"_s } } },
+            1, std::nullopt });
+        verifyRoundTrip(SearchRespMessage { u"r2"_s, {}, 0, u"Access denied for map: m"_s });
+        break;
+    case MessageType::SearchSub:
+        verifyRoundTrip(SearchSubMessage { u"s1"_s, u"articles"_s, u"deep"_s,
+            SearchOptions { std::nullopt, 0.25, std::nullopt } });
+        break;
+    case MessageType::SearchUpdate:
+        verifyRoundTrip(SearchUpdateMessage { u"s1"_s, u"a"_s, QCborMap { { "title"_L1, "x"_L1 } },
+            0.75, { u"deep"_s }, SearchChange::Enter });
+        verifyRoundTrip(SearchUpdateMessage {
+            u"s1"_s, u"a"_s, QCborValue(nullptr), 0, {}, SearchChange::Leave });
+        break;
+    case MessageType::SearchUnsub:
+        verifyRoundTrip(SearchUnsubMessage { u"s1"_s });
         break;
     case MessageType::TopicSub:
         verifyRoundTrip(TopicSubMessage { u"news/eu"_s });

@@ -1,10 +1,12 @@
 #include "ServerConfig.h"
+#include "search/SearchConfig.h"
 
 #include <QHostInfo>
 #include <QTemporaryDir>
 #include <QTest>
 
 using wingman::ServerConfig;
+namespace search = wingman::search;
 
 class tst_ServerConfig : public QObject
 {
@@ -316,6 +318,16 @@ private Q_SLOTS:
             << QStringList { "--shutdown-drain-ms", "-1" } << "--shutdown-drain-ms";
         QTest::newRow("tls cert missing")
             << QStringList { "--tls-cert", "/nonexistent/cert.pem" } << "--tls-cert";
+        QTest::newRow("search without fields")
+            << QStringList { "--full-text-search", "articles" } << "fullTextSearch";
+        QTest::newRow("search empty field")
+            << QStringList { "--full-text-search", "articles:title+" } << "fullTextSearch";
+        QTest::newRow("search bad b")
+            << QStringList { "--full-text-search", "articles:title:b=2" } << "fullTextSearch";
+        QTest::newRow("search unknown parameter")
+            << QStringList { "--full-text-search", "articles:title:k2=1" } << "fullTextSearch";
+        QTest::newRow("search map twice")
+            << QStringList { "--full-text-search", "a:x a:y" } << "fullTextSearch";
         QTest::newRow("unknown flag") << QStringList { "--bogus", "1" } << "bogus";
         QTest::newRow("config missing")
             << QStringList { "--config", "/nonexistent.ini" } << "config";
@@ -327,6 +339,24 @@ private Q_SLOTS:
         QFETCH(QString, named);
         const auto result = parse(flags);
         expectRefusal(result, named);
+    }
+
+    void fullTextSearch()
+    {
+        QTemporaryDir dir;
+        const QString path = writeFile(dir, QStringLiteral("search.ini"),
+            "fullTextSearch = articles:title+body notes:text:k1=1.5:b=0.5\n");
+        QVERIFY(!path.isEmpty());
+        const auto result = parse({ "--config", path });
+        QVERIFY2(result.config, qPrintable(result.message));
+        const auto search = search::SearchConfig::parse(result.config->fullTextSearch, nullptr);
+        QVERIFY(search);
+        QCOMPARE(search->maps.size(), 2);
+        QCOMPARE(search->maps[0],
+            (search::SearchConfig::IndexedMap { "articles", { "title", "body" }, 1.2, 0.75 }));
+        QCOMPARE(
+            search->maps[1], (search::SearchConfig::IndexedMap { "notes", { "text" }, 1.5, 0.5 }));
+        QVERIFY(parse({}).config->fullTextSearch.isEmpty());
     }
 
     void badFileValueNamesOption()
