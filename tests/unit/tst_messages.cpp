@@ -615,6 +615,7 @@ void TestMessages::roundTrip()
     case MessageType::MergeRejected:
         verifyRoundTrip(
             MergeRejectedMessage { u"m"_s, u"k"_s, 5, u"no"_s, ts(1690000000000, 1, u"c"_s) });
+        break;
     case MessageType::JournalSubscribe:
         verifyRoundTrip(JournalSubscribeMessage {
             u"sub-1"_s, u"17"_s, u"todos"_s, QStringList { u"PUT"_s, u"DELETE"_s } });
