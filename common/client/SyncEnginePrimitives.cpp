@@ -1,3 +1,4 @@
+#include "client/ReplyDecoder.h"
 #include "client/SyncEngine.h"
 
 #include "client/ClientLogging.h"
@@ -6,21 +7,6 @@
 namespace wingman::client {
 
 using protocol::MessageType;
-
-namespace {
-
-template <typename Message> std::optional<Message> decodeAs(const QCborMap &message)
-{
-    protocol::DecodeError error;
-    std::optional<Message> decoded = Message::fromCbor(message, &error);
-    if (!decoded) {
-        qCWarning(lcClient) << "ignoring malformed" << protocol::messageTypeName(Message::kType)
-                            << "message:" << error.field << error.reason;
-    }
-    return decoded;
-}
-
-} // namespace
 
 TopicHandle *SyncEngine::topic(const QString &name)
 {

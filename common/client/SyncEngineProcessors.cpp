@@ -1,3 +1,4 @@
+#include "client/ReplyDecoder.h"
 #include "client/SyncEngine.h"
 
 #include "client/ClientLogging.h"
@@ -17,17 +18,6 @@ const QString kNotConnected = u"Not connected to server"_s;
 QString newRequestId()
 {
     return QUuid::createUuid().toString(QUuid::WithoutBraces);
-}
-
-template <typename Message> std::optional<Message> decodeReply(const QCborMap &message)
-{
-    protocol::DecodeError error;
-    std::optional<Message> decoded = Message::fromCbor(message, &error);
-    if (!decoded) {
-        qCWarning(lcClient) << "ignoring malformed" << protocol::messageTypeName(Message::kType)
-                            << "message:" << error.field << error.reason;
-    }
-    return decoded;
 }
 
 } // namespace
@@ -134,7 +124,7 @@ void SyncEngine::handleProcessorMessage(MessageType type, const QCborMap &messag
 {
     switch (type) {
     case MessageType::EntryProcessResponse:
-        if (const auto reply = decodeReply<protocol::EntryProcessResponseMessage>(message)) {
+        if (const auto reply = decodeAs<protocol::EntryProcessResponseMessage>(message)) {
             const auto target = m_processorRequests.take(reply->requestId);
             protocol::EntryProcessResult result;
             result.success = reply->success;
@@ -148,7 +138,7 @@ void SyncEngine::handleProcessorMessage(MessageType type, const QCborMap &messag
         }
         break;
     case MessageType::EntryProcessBatchResponse:
-        if (const auto reply = decodeReply<protocol::EntryProcessBatchResponseMessage>(message)) {
+        if (const auto reply = decodeAs<protocol::EntryProcessBatchResponseMessage>(message)) {
             const auto target = m_processorRequests.take(reply->requestId);
             if (!target.first.isEmpty() && lwwMap(target.first)) {
                 for (auto it = reply->results.cbegin(); it != reply->results.cend(); ++it) {
@@ -162,21 +152,21 @@ void SyncEngine::handleProcessorMessage(MessageType type, const QCborMap &messag
         }
         break;
     case MessageType::RegisterResolverResponse:
-        if (const auto reply = decodeReply<protocol::RegisterResolverResponseMessage>(message))
+        if (const auto reply = decodeAs<protocol::RegisterResolverResponseMessage>(message))
             Q_EMIT resolverReply(
                 reply->requestId, reply->success, reply->error.value_or(QString()));
         break;
     case MessageType::UnregisterResolverResponse:
-        if (const auto reply = decodeReply<protocol::UnregisterResolverResponseMessage>(message))
+        if (const auto reply = decodeAs<protocol::UnregisterResolverResponseMessage>(message))
             Q_EMIT resolverReply(
                 reply->requestId, reply->success, reply->error.value_or(QString()));
         break;
     case MessageType::ListResolversResponse:
-        if (const auto reply = decodeReply<protocol::ListResolversResponseMessage>(message))
+        if (const auto reply = decodeAs<protocol::ListResolversResponseMessage>(message))
             Q_EMIT resolversListed(reply->requestId, reply->resolvers);
         break;
     case MessageType::MergeRejected:
-        if (const auto rejection = decodeReply<protocol::MergeRejectedMessage>(message))
+        if (const auto rejection = decodeAs<protocol::MergeRejectedMessage>(message))
             Q_EMIT mergeRejected(*rejection);
         break;
     default:
