@@ -20,6 +20,15 @@ QString newRequestId()
     return QUuid::createUuid().toString(QUuid::WithoutBraces);
 }
 
+// Answers a resolver request the engine cannot send, once the caller has its id.
+void refuseOffline(SyncEngine *engine, const QString &requestId)
+{
+    QMetaObject::invokeMethod(
+        engine,
+        [engine, requestId] { Q_EMIT engine->resolverReply(requestId, false, kNotConnected); },
+        Qt::QueuedConnection);
+}
+
 } // namespace
 
 QString SyncEngine::executeOnKey(
@@ -74,9 +83,7 @@ QString SyncEngine::registerResolver(const QString &mapName, const QCborMap &res
 {
     const QString requestId = newRequestId();
     if (!isAuthenticated()) {
-        QMetaObject::invokeMethod(
-            this, [this, requestId] { Q_EMIT resolverReply(requestId, false, kNotConnected); },
-            Qt::QueuedConnection);
+        refuseOffline(this, requestId);
         return requestId;
     }
     protocol::RegisterResolverMessage message;
@@ -91,9 +98,7 @@ QString SyncEngine::unregisterResolver(const QString &mapName, const QString &na
 {
     const QString requestId = newRequestId();
     if (!isAuthenticated()) {
-        QMetaObject::invokeMethod(
-            this, [this, requestId] { Q_EMIT resolverReply(requestId, false, kNotConnected); },
-            Qt::QueuedConnection);
+        refuseOffline(this, requestId);
         return requestId;
     }
     protocol::UnregisterResolverMessage message;
