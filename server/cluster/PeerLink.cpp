@@ -141,63 +141,25 @@ void PeerLink::onConnected()
     writeFrame(wire::MsgPackCodec::encode(m_local.toCbor()));
 }
 
-QString PeerLink::peekType(QByteArrayView body)
-{
-    const auto *p = reinterpret_cast<const uchar *>(body.data());
-    const qsizetype n = body.size();
-    qsizetype at = 0;
-    if (n < 1)
-        return {};
-    if ((p[0] & 0xf0) == 0x80)
-        at = 1;
-    else if (p[0] == 0xde)
-        at = 3;
-    else if (p[0] == 0xdf)
-        at = 5;
-    else
-        return {};
-    if (n < at + 6 || QByteArrayView(body.data() + at, 5) != QByteArrayView("\xa4type", 5))
-        return {};
-    at += 5;
-    qsizetype length = 0;
-    const uchar tag = p[at++];
-    if ((tag & 0xe0) == 0xa0) {
-        length = tag & 0x1f;
-    } else if (tag == 0xd9 && at < n) {
-        length = p[at++];
-    } else if (tag == 0xda && at + 2 <= n) {
-        length = qFromBigEndian<quint16>(p + at);
-        at += 2;
-    } else {
-        return {};
-    }
-    if (at + length > n)
-        return {};
-    return QString::fromUtf8(body.data() + at, length);
-}
-
 void PeerLink::onReadyRead()
 {
     if (m_closed)
         return;
-    m_buffer.append(m_socket->readAll());
-    while (!m_closed && m_buffer.size() >= 4) {
-        const quint32 length = qFromBigEndian<quint32>(m_buffer.constData());
-        if (length > kMaxFrameBytes) {
-            fail(Failure::Protocol, QStringLiteral("a %1-byte frame").arg(length));
+    m_reader.append(m_socket->readAll());
+    while (!m_closed) {
+        PeerFrameReader::Frame frame = m_reader.next();
+        if (frame.status == PeerFrameReader::Frame::Incomplete)
+            return;
+        if (frame.status == PeerFrameReader::Frame::TooLarge) {
+            fail(Failure::Protocol, QStringLiteral("a %1-byte frame").arg(frame.length));
             return;
         }
-        if (m_buffer.size() < qsizetype(4 + length))
-            return;
-        const QByteArray body = m_buffer.mid(4, length);
-        m_buffer.remove(0, 4 + length);
         m_lastHeard.start();
-        const QString type = peekType(body);
-        if (type.isEmpty()) {
+        if (frame.status == PeerFrameReader::Frame::Untyped) {
             fail(Failure::Protocol, QStringLiteral("a frame without a type"));
             return;
         }
-        handleFrame(type, body);
+        handleFrame(frame.type, frame.body);
     }
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "cluster/PeerFrameReader.h"
+
 #include <QByteArray>
 #include <QCborMap>
 #include <QElapsedTimer>
@@ -37,7 +39,6 @@ class PeerLink : public QObject
 {
     Q_OBJECT
 public:
-    static constexpr qint64 kMaxFrameBytes = 16LL * 1024 * 1024;
     static constexpr int kHandshakeTimeoutMs = 5000;
 
     enum class Failure {
@@ -78,10 +79,6 @@ public:
     // The reason of the peer's BYE, if it sent one.
     const QString &byeReason() const { return m_byeReason; }
 
-    // The type of a frame body ("" when the body does not start with a string `type`), read
-    // without decoding the rest.
-    static QString peekType(QByteArrayView body);
-
 Q_SIGNALS:
     // The peer proved it holds the secret; remote() is its HELLO.
     void authenticated();
@@ -107,7 +104,7 @@ private:
     quint16 m_port = 0;
     QTcpSocket *m_socket;
     std::optional<QSslConfiguration> m_tls;
-    QByteArray m_buffer;
+    PeerFrameReader m_reader;
     QTimer m_handshakeTimer;
     QElapsedTimer m_lastHeard;
     Hello m_remote;
