@@ -3,6 +3,8 @@
 #include "wire/MsgPackCodec.h"
 #include "wire/MsgPackWriter.h"
 
+#include <string_view>
+
 namespace wingman::crdt {
 
 namespace {
@@ -10,6 +12,26 @@ namespace {
 bool isPackedNull(const QByteArray &bytes)
 {
     return bytes.size() == 1 && quint8(bytes.at(0)) == 0xc0;
+}
+
+// What wire::MsgPackCodec decodes as undefined: an ext of type 0 with one byte of data, under
+// any of the headers that can say so (msgpackr writes fixext1; ext 8/16/32 with length 1 are the
+// same value, and must not read as live here while they decode as absent).
+bool isPackedUndefined(const QByteArray &bytes)
+{
+    static constexpr std::string_view kHeaders[] = {
+        { "\xd4", 1 },
+        { "\xc7\x01", 2 },
+        { "\xc8\x00\x01", 3 },
+        { "\xc9\x00\x00\x00\x01", 5 },
+    };
+    for (const std::string_view header : kHeaders) {
+        const auto size = qsizetype(header.size());
+        if (bytes.size() == size + 2 && bytes.startsWith(QByteArrayView(header.data(), size))
+            && bytes.at(size) == 0)
+            return true;
+    }
+    return false;
 }
 
 } // namespace
@@ -41,9 +63,7 @@ bool Value::isNull() const
 
 bool Value::isUndefined() const
 {
-    // wire::MsgPackCodec's undefined: fixext1 of type 0.
-    return isPacked() ? m_packed.size() == 3 && m_packed.startsWith(QByteArrayView("\xd4\x00", 2))
-                      : m_value.isUndefined();
+    return isPacked() ? isPackedUndefined(m_packed) : m_value.isUndefined();
 }
 
 bool operator==(const Value &a, const Value &b)

@@ -203,7 +203,8 @@ public:
     }
     bool visit_ext(const char *data, uint32_t size)
     {
-        // data[0] is the ext type; fixext1 type 0 is msgpackr's JavaScript `undefined`.
+        // data[0] is the ext type; type 0 with one byte is JavaScript `undefined`, whichever ext
+        // header spells it (crdt::Value::isUndefined reads packed values the same way).
         const auto type = static_cast<qint8>(data[0]);
         if (type == 0 && size == 2)
             return add(QCborValue(QCborValue::Undefined));

@@ -32,8 +32,9 @@ struct DecodeResult {
 // Mapping: nil <-> Null; bool; ints <-> Integer (uint64 above INT64_MAX <-> PositiveBignum tag
 // around 8 big-endian bytes); float32/64 -> Double; str <-> String; bin <-> ByteArray;
 // array <-> Array; map (any key type) <-> Map; ext type T <-> Tag(kExtTagBase + T) around the
-// payload bytes. fixext1 type 0 (JavaScript undefined) decodes as Undefined, and a map entry whose
-// value is undefined is dropped ("field absent").
+// payload bytes. An ext of type 0 with one byte of data (JavaScript undefined: msgpackr writes
+// fixext1, but ext 8/16/32 spell it too) decodes as Undefined, and a map entry whose value is
+// undefined is dropped ("field absent").
 //
 // Encoding follows msgpackr, which the TopGun client decodes: an integer within int32/uint32 uses
 // the smallest int encoding; a larger one is written as float64 when that is exact (|v| <= 2^53),

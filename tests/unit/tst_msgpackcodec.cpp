@@ -89,6 +89,8 @@ private Q_SLOTS:
     void everyTruncationFails();
     void randomInputNeverEscapes();
     void packedValuesBehaveAsTheirTree();
+    void packedUndefinedInEveryEncoding_data();
+    void packedUndefinedInEveryEncoding();
     void encodesOtherCborTypes_data();
     void encodesOtherCborTypes();
 };
@@ -389,6 +391,38 @@ void TestMsgPackCodec::packedValuesBehaveAsTheirTree()
     QVERIFY(!undefined.isNull());
     QVERIFY(undefined.toCbor().isUndefined());
     QVERIFY(wingman::crdt::Value().isNullish());
+}
+
+void TestMsgPackCodec::packedUndefinedInEveryEncoding_data()
+{
+    QTest::addColumn<QByteArray>("bytes");
+    QTest::addColumn<bool>("undefined");
+
+    QTest::newRow("fixext1 type 0") << hex("d40000") << true;
+    QTest::newRow("fixext1 type 0, other data byte") << hex("d40005") << true;
+    QTest::newRow("ext8 length 1 type 0") << hex("c7010000") << true;
+    QTest::newRow("ext16 length 1 type 0") << hex("c800010000") << true;
+    QTest::newRow("ext32 length 1 type 0") << hex("c9000000010000") << true;
+    QTest::newRow("fixext1 type 1") << hex("d40100") << false;
+    QTest::newRow("fixext2 type 0") << hex("d5000000") << false;
+    QTest::newRow("ext8 length 2 type 0") << hex("c702000000") << false;
+    QTest::newRow("ext8 length 0 type 0") << hex("c70000") << false;
+    QTest::newRow("nil") << hex("c0") << false;
+}
+
+// A packed value is undefined (a tombstone's) exactly when it decodes as undefined.
+void TestMsgPackCodec::packedUndefinedInEveryEncoding()
+{
+    QFETCH(QByteArray, bytes);
+    QFETCH(bool, undefined);
+
+    const DecodeResult decoded = MsgPackCodec::decode(bytes);
+    QVERIFY(decoded.ok);
+    QCOMPARE(decoded.value.isUndefined(), undefined);
+    const wingman::crdt::Value packed = wingman::crdt::Value::fromPacked(bytes);
+    QCOMPARE(packed.isUndefined(), undefined);
+    QCOMPARE(packed.isNullish(), undefined || packed.isNull());
+    QCOMPARE(packed.toCbor().isUndefined(), undefined);
 }
 
 void TestMsgPackCodec::depthLimitIsExact()
