@@ -7,35 +7,6 @@
 
 namespace wingman::crdt {
 
-namespace {
-
-bool isPackedNull(const QByteArray &bytes)
-{
-    return bytes.size() == 1 && quint8(bytes.at(0)) == 0xc0;
-}
-
-// What wire::MsgPackCodec decodes as undefined: an ext of type 0 with one byte of data, under
-// any of the headers that can say so (msgpackr writes fixext1; ext 8/16/32 with length 1 are the
-// same value, and must not read as live here while they decode as absent).
-bool isPackedUndefined(const QByteArray &bytes)
-{
-    static constexpr std::string_view kHeaders[] = {
-        { "\xd4", 1 },
-        { "\xc7\x01", 2 },
-        { "\xc8\x00\x01", 3 },
-        { "\xc9\x00\x00\x00\x01", 5 },
-    };
-    for (const std::string_view header : kHeaders) {
-        const auto size = qsizetype(header.size());
-        if (bytes.size() == size + 2 && bytes.startsWith(QByteArrayView(header.data(), size))
-            && bytes.at(size) == 0)
-            return true;
-    }
-    return false;
-}
-
-} // namespace
-
 Value Value::fromPacked(QByteArray bytes)
 {
     Value value;
@@ -56,14 +27,39 @@ QByteArray Value::packed() const
     return isPacked() ? m_packed : wire::MsgPackCodec::encode(m_value);
 }
 
+bool Value::isNullPacked(const QByteArray &packed)
+{
+    return packed.size() == 1 && quint8(packed.at(0)) == 0xc0;
+}
+
+bool Value::isUndefinedPacked(const QByteArray &packed)
+{
+    // What wire::MsgPackCodec decodes as undefined: an ext of type 0 with one byte of data,
+    // under any of the headers that can say so (msgpackr writes fixext1; ext 8/16/32 with length
+    // 1 are the same value, and must not read as live here while they decode as absent).
+    static constexpr std::string_view kHeaders[] = {
+        { "\xd4", 1 },
+        { "\xc7\x01", 2 },
+        { "\xc8\x00\x01", 3 },
+        { "\xc9\x00\x00\x00\x01", 5 },
+    };
+    for (const std::string_view header : kHeaders) {
+        const auto size = qsizetype(header.size());
+        if (packed.size() == size + 2 && packed.startsWith(QByteArrayView(header.data(), size))
+            && packed.at(size) == 0)
+            return true;
+    }
+    return false;
+}
+
 bool Value::isNull() const
 {
-    return isPacked() ? isPackedNull(m_packed) : m_value.isNull();
+    return isPacked() ? isNullPacked(m_packed) : m_value.isNull();
 }
 
 bool Value::isUndefined() const
 {
-    return isPacked() ? isPackedUndefined(m_packed) : m_value.isUndefined();
+    return isPacked() ? isUndefinedPacked(m_packed) : m_value.isUndefined();
 }
 
 bool operator==(const Value &a, const Value &b)

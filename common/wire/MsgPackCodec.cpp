@@ -204,7 +204,7 @@ public:
     bool visit_ext(const char *data, uint32_t size)
     {
         // data[0] is the ext type; type 0 with one byte is JavaScript `undefined`, whichever ext
-        // header spells it (crdt::Value::isUndefined reads packed values the same way).
+        // header spells it (crdt::Value::isUndefinedPacked reads packed bytes the same way).
         const auto type = static_cast<qint8>(data[0]);
         if (type == 0 && size == 2)
             return add(QCborValue(QCborValue::Undefined));

@@ -421,6 +421,7 @@ void TestMsgPackCodec::packedUndefinedInEveryEncoding()
     QCOMPARE(decoded.value.isUndefined(), undefined);
     const wingman::crdt::Value packed = wingman::crdt::Value::fromPacked(bytes);
     QCOMPARE(packed.isUndefined(), undefined);
+    QCOMPARE(wingman::crdt::Value::isUndefinedPacked(bytes), undefined);
     QCOMPARE(packed.isNullish(), undefined || packed.isNull());
     QCOMPARE(packed.toCbor().isUndefined(), undefined);
 }
