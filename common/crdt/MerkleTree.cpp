@@ -153,7 +153,8 @@ void MerkleTree::grow(LeafTable &table)
 {
     // Growing by a quarter keeps a large leaf between 68 % and 85 % full: small steps leave
     // little room unused, and the blocks freed are close in size to the ones asked for next.
-    resize(table, table.capacity == 0 ? kInitialLeafCapacity : table.capacity + table.capacity / 4);
+    // Never below the initial capacity: a quarter of a leaf sized by reserve() to 2 or 3 is 0.
+    resize(table, std::max(kInitialLeafCapacity, table.capacity + table.capacity / 4));
 }
 
 void MerkleTree::reserve(const std::vector<quint32> &keyHashes)
@@ -172,7 +173,8 @@ void MerkleTree::reserve(const std::vector<quint32> &keyHashes)
         if (!group)
             group = std::make_unique<LeafGroup>();
         LeafTable &table = group->tables[leaf & 0xf];
-        const quint64 wanted = (quint64(table.size) + counts[leaf]) * 20 / 17 + 1;
+        const quint64 wanted = std::max<quint64>(
+            kInitialLeafCapacity, (quint64(table.size) + counts[leaf]) * 20 / 17 + 1);
         if (wanted > table.capacity)
             resize(table, quint32(wanted));
     }

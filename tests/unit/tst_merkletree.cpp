@@ -69,6 +69,7 @@ private Q_SLOTS:
     void malformedPaths();
     void keysInBucketSorted();
     void crowdedLeafSurvivesChurn();
+    void reservedLeavesStillGrow();
     void clearResets();
     void moveKeepsContents();
 };
@@ -332,6 +333,32 @@ void tst_MerkleTree::crowdedLeafSurvivesChurn()
         QCOMPARE(tree.entryHash(key),
             model.contains(key) ? std::optional(model.value(key)) : std::nullopt);
     verifySums(tree);
+}
+
+void tst_MerkleTree::reservedLeavesStillGrow()
+{
+    // reserve() sizes a leaf for exactly the keys announced; a leaf reserved for one or two keys
+    // must still grow when more arrive later (a node's writes after a restart).
+    QStringList keys;
+    for (int i = 0; keys.size() < 50; ++i) {
+        const QString key = u'r' + QString::number(i);
+        if ((hash(key) >> 20) == 0x123)
+            keys.append(key);
+    }
+    for (const qsizetype announced : { 1, 2, 3, 7 }) {
+        MerkleTree tree;
+        std::vector<quint32> hashes;
+        for (qsizetype i = 0; i < announced; ++i)
+            hashes.push_back(hash(keys[i]));
+        tree.reserve(hashes);
+        QHash<QString, quint32> model;
+        for (const QString &key : std::as_const(keys)) {
+            tree.update(key, quint32(key.size()));
+            model.insert(key, quint32(key.size()));
+        }
+        QCOMPARE(tree.entryHashes(u"123"), model);
+        verifySums(tree);
+    }
 }
 
 void tst_MerkleTree::clearResets()
