@@ -1,8 +1,13 @@
 #include "storage/PostgresStorage.h"
 
+#include "storage/PostgresRecordWriter.h"
+
 #include <QSqlDatabase>
+#include <QSqlDriver>
 #include <QSqlError>
 #include <QSqlQuery>
+
+#include <libpq-fe.h>
 
 namespace wingman::storage {
 
@@ -10,6 +15,19 @@ namespace {
 
 // An unreachable host fails startup after this long instead of libpq's default (forever).
 constexpr int kConnectTimeoutSecs = 5;
+
+// QPSQL's connection, or null when the driver does not expose it. Qt 6 names the type by the
+// struct ("pg_conn*"), Qt 5 by the typedef.
+PGconn *nativeHandle(QSqlDatabase &db)
+{
+    const QVariant handle = db.driver()->handle();
+    if (!handle.isValid()
+        || (qstrcmp(handle.typeName(), "pg_conn*") != 0
+            && qstrcmp(handle.typeName(), "PGconn*") != 0)) {
+        return nullptr;
+    }
+    return *static_cast<PGconn *const *>(handle.constData());
+}
 
 } // namespace
 
@@ -61,6 +79,33 @@ QString PostgresStorage::configureSession(QSqlDatabase &db)
             .arg(describe(), errorText(query.lastError()));
     }
     return {};
+}
+
+QStringList PostgresStorage::migration(int fromVersion) const
+{
+    if (fromVersion != 1)
+        return {};
+    // Each changes the column's collation and rebuilds the primary key's index.
+    const QString c = QStringLiteral("TYPE TEXT COLLATE \"C\"");
+    return {
+        QStringLiteral("ALTER TABLE wingman_meta ALTER COLUMN name %1").arg(c),
+        QStringLiteral("ALTER TABLE wingman_lww ALTER COLUMN map_name %1, "
+                       "ALTER COLUMN record_key %1")
+            .arg(c),
+        QStringLiteral("ALTER TABLE wingman_or ALTER COLUMN map_name %1, ALTER COLUMN tag %1")
+            .arg(c),
+        QStringLiteral("ALTER TABLE wingman_or_tombstones ALTER COLUMN map_name %1, "
+                       "ALTER COLUMN tag %1")
+            .arg(c),
+    };
+}
+
+std::unique_ptr<GroupWriter> PostgresStorage::createGroupWriter(QSqlDatabase &db)
+{
+    PGconn *connection = nativeHandle(db);
+    if (!connection)
+        return SqlStorage::createGroupWriter(db);
+    return std::make_unique<PostgresRecordWriter>(connection);
 }
 
 } // namespace wingman::storage
