@@ -16,8 +16,8 @@ namespace {
 // An unreachable host fails startup after this long instead of libpq's default (forever).
 constexpr int kConnectTimeoutSecs = 5;
 
-// QPSQL's connection, or null when the driver does not expose it. Qt 6 names the type by the
-// struct ("pg_conn*"), Qt 5 by the typedef.
+// QPSQL's connection, or null when the driver does not expose it. Qt 6.4 names the type after
+// the struct ("pg_conn*"); Qt's documentation, after the typedef.
 PGconn *nativeHandle(QSqlDatabase &db)
 {
     const QVariant handle = db.driver()->handle();
