@@ -397,6 +397,33 @@ private Q_SLOTS:
         storage->close();
     }
 
+    // The server ending the writer's connection fails the groups that follow, each with a reason,
+    // instead of hanging them or acknowledging them.
+    void lostConnectionFailsTheNextCommits()
+    {
+        REQUIRE_POSTGRES();
+        const QString url = freshDatabase();
+        QVERIFY(!url.isEmpty());
+        auto storage = openAt(url);
+        QVERIFY(storage);
+        QCOMPARE(writeAndWait(*storage, { lwwPut("m", "before", 1, 1000) }), QString());
+        QVERIFY(admin({ QStringLiteral("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                       "WHERE datname = '%1' AND pid <> pg_backend_pid()")
+                            .arg(m_databases.last()) }));
+        for (int i = 0; i < 2; ++i) {
+            const QString error = writeAndWait(*storage, { lwwPut("m", "after", 2, 1000) });
+            QVERIFY2(
+                !error.isEmpty() && error != QStringLiteral("no done callback"), qPrintable(error));
+        }
+        storage->close();
+
+        storage = openAt(url);
+        QVERIFY(storage);
+        QCOMPARE(storage->loadAll().value("m").lwwRecords.keys(),
+            QList<QString> { QStringLiteral("before") });
+        storage->close();
+    }
+
     // A database written by a server of schema version 1 (the database's default collation
     // on the key columns) opens with everything in it, and leaves at version 2 with the key
     // columns in "C", where new writes go.
