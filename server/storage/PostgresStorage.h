@@ -6,8 +6,9 @@
 namespace wingman::storage {
 
 // `--storage postgres://user:password@host:port/db`: the tables live in a PostgreSQL database.
-// Qt's QPSQL connects (the URL's query items become libpq connect options), checks the schema
-// and loads; the writer then uses libpq itself on that connection (PostgresRecordWriter). Each
+// Qt's QPSQL connects (the URL's query items become libpq connect options) and checks the
+// schema; loading (PostgresCopyReader) and the writer (PostgresRecordWriter) use libpq itself on
+// that connection. Each
 // group is one transaction. The session sets synchronous_commit: on with Durability::Full (the
 // commit is flushed to the server's WAL before the ack, whatever the server's own default), off
 // with Relaxed (the server may lose its last commits if it crashes). Messages name host, port,
@@ -36,6 +37,8 @@ protected:
     QString keyType() const override { return QStringLiteral("TEXT COLLATE \"C\""); }
     QString describe() const override;
     std::unique_ptr<GroupWriter> createGroupWriter(QSqlDatabase &db) override;
+    // Reads the tables through binary COPY on QPSQL's connection.
+    QString loadRecords(QSqlDatabase &db, QHash<QString, StoredMap> *maps) override;
 
 private:
     const StorageUrl m_url;

@@ -424,6 +424,26 @@ private Q_SLOTS:
         storage->close();
     }
 
+    // A stored value that is not MessagePack stops the open, naming the record.
+    void undecodableValueIsAStartupError()
+    {
+        REQUIRE_POSTGRES();
+        const QString url = freshDatabase();
+        QVERIFY(!url.isEmpty());
+        auto storage = openAt(url);
+        QVERIFY(storage);
+        QCOMPARE(writeAndWait(*storage, { lwwPut("m", "good", 1, 1000) }), QString());
+        storage->close();
+        // 0xc1 is never used in MessagePack.
+        QVERIFY(admin({ QStringLiteral("INSERT INTO wingman_lww VALUES ('m', 'bad', 1, 0, 'n', "
+                                       "NULL, '\\xc1')") },
+            m_databases.last()));
+        QString reason;
+        QVERIFY(!openAt(url, &reason));
+        QVERIFY2(
+            reason.contains(QStringLiteral("the value of 'bad' in map 'm'")), qPrintable(reason));
+    }
+
     // A database written by a server of schema version 1 (the database's default collation
     // on the key columns) opens with everything in it, and leaves at version 2 with the key
     // columns in "C", where new writes go.
