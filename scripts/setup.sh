@@ -11,7 +11,7 @@ packages=(
   cmake ninja-build g++ pkg-config
   qt6-base-dev qt6-base-dev-tools qt6-websockets-dev qt6-httpserver-dev qt6-declarative-dev
   qt6-charts-dev libqt6opengl6-dev
-  libqt6sql6-sqlite libqt6sql6-psql libsqlite3-dev
+  libqt6sql6-sqlite libqt6sql6-psql libsqlite3-dev libpq-dev
   libmsgpack-cxx-dev libjwt-dev libssl-dev libicu-dev libre2-dev libsystemd-dev
   qtkeychain-qt6-dev
 )

@@ -28,79 +28,21 @@ SqlRecordWriter::SqlRecordWriter(const QSqlDatabase &db)
     : m_db(db)
 { }
 
-template <typename Row>
-Row &SqlRecordWriter::rowFor(std::vector<Row> &rows,
-    QHash<std::pair<QString, QString>, qsizetype> &index, const QString &mapName, const QString &id)
-{
-    // Slots hold the row's index plus one, so that a fresh slot (0) reads as "no row yet".
-    qsizetype &slot = index[std::pair(mapName, id)];
-    if (slot == 0) {
-        rows.emplace_back();
-        rows.back().mapName = mapName;
-        rows.back().id = id;
-        slot = qsizetype(rows.size());
-    }
-    return rows[size_t(slot - 1)];
-}
-
-void SqlRecordWriter::add(const QList<StorageWrite> &writes)
-{
-    using Kind = StorageWrite::Kind;
-    for (const StorageWrite &write : writes) {
-        switch (write.kind) {
-        case Kind::LwwPut: {
-            RecordRow &row = rowFor(m_lww, m_lwwIndex, write.mapName, write.key);
-            row.timestamp = write.lww.timestamp;
-            row.ttlMs = write.lww.ttlMs;
-            row.value = SqlStorage::encodeValue(write.lww.value);
-            row.remove = false;
-            break;
-        }
-        case Kind::LwwDelete:
-            rowFor(m_lww, m_lwwIndex, write.mapName, write.key).remove = true;
-            break;
-        case Kind::OrPut: {
-            RecordRow &row = rowFor(m_or, m_orIndex, write.mapName, write.orRecord.tag);
-            row.key = write.key;
-            row.timestamp = write.orRecord.timestamp;
-            row.ttlMs = write.orRecord.ttlMs;
-            row.value = SqlStorage::encodeValue(write.orRecord.value);
-            row.remove = false;
-            break;
-        }
-        case Kind::OrTombstone:
-            rowFor(m_or, m_orIndex, write.mapName, write.tag).remove = true;
-            rowFor(m_tombstones, m_tombstoneIndex, write.mapName, write.tag).remove = false;
-            break;
-        case Kind::OrDeleteTombstone:
-            rowFor(m_tombstones, m_tombstoneIndex, write.mapName, write.tag).remove = true;
-            break;
-        case Kind::JournalAppend:
-            m_journal.push_back(&write.journal);
-            break;
-        case Kind::JournalTrim:
-            m_journalTrim = std::max(m_journalTrim, write.journal.sequence);
-            break;
-        }
-    }
-}
-
 QString SqlRecordWriter::commit(
     const std::vector<const QList<StorageWrite> *> &groups, const Meta &meta)
 {
     for (const QList<StorageWrite> *writes : groups)
-        add(*writes);
-    for (const auto &[name, value] : meta)
-        m_meta.insert(name, value);
+        m_rows.add(*writes);
+    m_rows.addMeta(meta);
     if (!m_db.transaction()) {
-        clear();
+        m_rows.clear();
         return QStringLiteral("cannot begin a transaction: %1")
             .arg(SqlStorage::errorText(m_db.lastError()));
     }
-    QString error = writeRecords(m_lww, Statement::UpsertLww,
+    QString error = writeRecords(m_rows.lww(), Statement::UpsertLww,
         QStringLiteral("DELETE FROM wingman_lww WHERE map_name = ? AND record_key = ?"));
     if (error.isEmpty()) {
-        error = writeRecords(m_or, Statement::UpsertOr,
+        error = writeRecords(m_rows.orRecords(), Statement::UpsertOr,
             QStringLiteral("DELETE FROM wingman_or WHERE map_name = ? AND tag = ?"));
     }
     if (error.isEmpty())
@@ -113,7 +55,7 @@ QString SqlRecordWriter::commit(
         error = QStringLiteral("commit failed: %1").arg(SqlStorage::errorText(m_db.lastError()));
     if (!error.isEmpty())
         m_db.rollback();
-    clear();
+    m_rows.clear();
     return error;
 }
 
@@ -175,7 +117,7 @@ QString SqlRecordWriter::writeTombstones()
     std::vector<const TombstoneRow *> inserts;
     const QString deleteSql
         = QStringLiteral("DELETE FROM wingman_or_tombstones WHERE map_name = ? AND tag = ?");
-    for (const TombstoneRow &row : m_tombstones) {
+    for (const TombstoneRow &row : m_rows.tombstones()) {
         if (!row.remove) {
             inserts.push_back(&row);
             continue;
@@ -202,7 +144,7 @@ QString SqlRecordWriter::writeTombstones()
 
 QString SqlRecordWriter::writeMeta()
 {
-    for (auto it = m_meta.cbegin(); it != m_meta.cend(); ++it) {
+    for (auto it = m_rows.meta().cbegin(); it != m_rows.meta().cend(); ++it) {
         QString error;
         QSqlQuery *query = prepared(Statement::UpsertMeta, 1, &error);
         if (!query)
@@ -217,14 +159,15 @@ QString SqlRecordWriter::writeMeta()
 
 QString SqlRecordWriter::writeJournal()
 {
-    for (size_t done = 0; done < m_journal.size();) {
-        const int count = chunkFor(qsizetype(m_journal.size() - done));
+    const std::vector<const StorageWrite::JournalEntry *> &journal = m_rows.journal();
+    for (size_t done = 0; done < journal.size();) {
+        const int count = chunkFor(qsizetype(journal.size() - done));
         QString error;
         QSqlQuery *query = prepared(Statement::UpsertJournal, count, &error);
         if (!query)
             return error;
         for (int i = 0; i < count; ++i) {
-            const StorageWrite::JournalEntry &entry = *m_journal[done + size_t(i)];
+            const StorageWrite::JournalEntry &entry = *journal[done + size_t(i)];
             query->bindValue(3 * i, entry.sequence);
             query->bindValue(3 * i + 1, entry.millis);
             query->bindValue(3 * i + 2, entry.events);
@@ -233,14 +176,14 @@ QString SqlRecordWriter::writeJournal()
             return error;
         done += size_t(count);
     }
-    if (m_journalTrim < 0)
+    if (m_rows.journalTrim() < 0)
         return {};
     QString error;
     QSqlQuery *trim
         = preparedDelete(QStringLiteral("DELETE FROM wingman_journal WHERE sequence < ?"), &error);
     if (!trim)
         return error;
-    trim->bindValue(0, m_journalTrim);
+    trim->bindValue(0, m_rows.journalTrim());
     return execute(*trim);
 }
 
@@ -323,19 +266,6 @@ QSqlQuery *SqlRecordWriter::preparedDelete(const QString &sql, QString *error)
         return nullptr;
     }
     return &m_deletes.emplace(sql, std::move(query)).first->second;
-}
-
-void SqlRecordWriter::clear()
-{
-    m_lww.clear();
-    m_or.clear();
-    m_tombstones.clear();
-    m_lwwIndex.clear();
-    m_orIndex.clear();
-    m_tombstoneIndex.clear();
-    m_meta.clear();
-    m_journal.clear();
-    m_journalTrim = -1;
 }
 
 } // namespace wingman::storage

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "storage/GroupWriter.h"
+#include "storage/GroupRows.h"
 
 #include <QByteArray>
 #include <QHash>
@@ -13,10 +13,8 @@
 
 namespace wingman::storage {
 
-// GroupWriter through Qt SQL, for any driver (PostgresStorage uses it). A group is first reduced
-// to the final state of each row it touches (later writes win, as they would one by one), so
-// that rows go out many per statement: each statement is a round trip to a database server, and
-// PostgreSQL refuses a statement that upserts one row twice.
+// GroupWriter through Qt SQL, for any driver whose native handle is out of reach. A group is
+// first reduced to GroupRows, so that rows go out many per statement.
 class SqlRecordWriter : public GroupWriter
 {
 public:
@@ -26,27 +24,10 @@ public:
         const std::vector<const QList<StorageWrite> *> &groups, const Meta &meta) override;
 
 private:
-    // A row of wingman_lww or wingman_or, or (remove) its deletion.
-    struct RecordRow {
-        QString mapName;
-        QString id; // wingman_lww: the key; wingman_or: the tag
-        QString key;
-        crdt::Timestamp timestamp;
-        std::optional<qint64> ttlMs;
-        QByteArray value;
-        bool remove = false;
-    };
-    struct TombstoneRow {
-        QString mapName;
-        QString id; // the tag
-        bool remove = false;
-    };
+    using RecordRow = GroupRows::RecordRow;
+    using TombstoneRow = GroupRows::TombstoneRow;
     enum class Statement { UpsertLww, UpsertOr, InsertTombstone, UpsertMeta, UpsertJournal };
 
-    void add(const QList<StorageWrite> &writes);
-    template <typename Row>
-    static Row &rowFor(std::vector<Row> &rows, QHash<std::pair<QString, QString>, qsizetype> &index,
-        const QString &mapName, const QString &id);
     QString writeRecords(
         const std::vector<RecordRow> &rows, Statement upsert, const QString &deleteSql);
     QString writeTombstones();
@@ -60,18 +41,9 @@ private:
     // Statements are prepared on first use and kept; null (and *error) when preparing fails.
     QSqlQuery *prepared(Statement kind, int rows, QString *error);
     QSqlQuery *preparedDelete(const QString &sql, QString *error);
-    void clear();
 
     QSqlDatabase m_db;
-    std::vector<RecordRow> m_lww;
-    std::vector<RecordRow> m_or;
-    std::vector<TombstoneRow> m_tombstones;
-    QHash<std::pair<QString, QString>, qsizetype> m_lwwIndex;
-    QHash<std::pair<QString, QString>, qsizetype> m_orIndex;
-    QHash<std::pair<QString, QString>, qsizetype> m_tombstoneIndex;
-    QHash<QString, QString> m_meta;
-    std::vector<const StorageWrite::JournalEntry *> m_journal;
-    qint64 m_journalTrim = -1; // drop entries before this sequence; -1: none
+    GroupRows m_rows;
     std::map<std::pair<Statement, int>, QSqlQuery> m_statements;
     std::map<QString, QSqlQuery> m_deletes;
 };

@@ -98,6 +98,11 @@ QString SqlStorage::configureSession(QSqlDatabase &)
     return {};
 }
 
+QStringList SqlStorage::migration(int) const
+{
+    return {};
+}
+
 void SqlStorage::open()
 {
     if (m_state != State::Idle)
@@ -231,7 +236,8 @@ QString SqlStorage::openDatabase(QSqlDatabase &db, Loaded *loaded)
         return error;
     });
     bool exists = false;
-    QString error = checkSchema(db, &exists);
+    int version = 0;
+    QString error = checkSchema(db, &exists, &version);
     if (error.isEmpty() && exists)
         error = loadEverything(db, loaded);
     if (QString integrityError = integrity.get(); !integrityError.isEmpty())
@@ -240,13 +246,17 @@ QString SqlStorage::openDatabase(QSqlDatabase &db, Loaded *loaded)
         error = configureSession(db);
     if (error.isEmpty() && !exists)
         error = createSchema(db);
+    if (error.isEmpty() && exists && version < schemaVersion()) {
+        error = migrateSchema(db, version);
+        loaded->meta.insert(kSchemaVersionKey, QString::number(schemaVersion()));
+    }
     if (error.isEmpty())
         error = createJournalTable(db);
     loaded->totalMs = timer.elapsed();
     return error;
 }
 
-QString SqlStorage::checkSchema(QSqlDatabase &db, bool *exists)
+QString SqlStorage::checkSchema(QSqlDatabase &db, bool *exists, int *version)
 {
     const QStringList tables = db.tables();
     *exists = tables.contains(QStringLiteral("wingman_meta"));
@@ -268,17 +278,17 @@ QString SqlStorage::checkSchema(QSqlDatabase &db, bool *exists)
     if (!query.next())
         return QStringLiteral("%1 has no schema version; it was left untouched").arg(describe());
     bool ok = false;
-    const int version = query.value(0).toString().toInt(&ok);
-    if (!ok || version < 1) {
+    *version = query.value(0).toString().toInt(&ok);
+    if (!ok || *version < 1) {
         return QStringLiteral("%1 has an unreadable schema version '%2'")
             .arg(describe(), query.value(0).toString());
     }
-    if (version > kSchemaVersion) {
+    if (*version > schemaVersion()) {
         return QStringLiteral("%1: database schema version %2 is newer than this server "
                               "supports (%3)")
             .arg(describe())
-            .arg(version)
-            .arg(kSchemaVersion);
+            .arg(*version)
+            .arg(schemaVersion());
     }
     return {};
 }
@@ -287,22 +297,24 @@ QString SqlStorage::createSchema(QSqlDatabase &db)
 {
     const QString blob = blobType();
     const QString options = tableOptions();
+    const QString key = keyType();
     const QStringList statements = {
-        QStringLiteral("CREATE TABLE IF NOT EXISTS wingman_meta (name TEXT NOT NULL PRIMARY KEY, "
-                       "value TEXT NOT NULL)"),
-        QStringLiteral("CREATE TABLE IF NOT EXISTS wingman_lww (map_name TEXT NOT NULL, "
-                       "record_key TEXT NOT NULL, millis BIGINT NOT NULL, counter INTEGER NOT "
-                       "NULL, node_id TEXT NOT NULL, ttl_ms BIGINT, value %1 NOT NULL, "
-                       "PRIMARY KEY (map_name, record_key))%2")
-            .arg(blob, options),
-        QStringLiteral("CREATE TABLE IF NOT EXISTS wingman_or (map_name TEXT NOT NULL, tag TEXT "
+        QStringLiteral("CREATE TABLE IF NOT EXISTS wingman_meta (name %1 NOT NULL PRIMARY KEY, "
+                       "value TEXT NOT NULL)")
+            .arg(key),
+        QStringLiteral("CREATE TABLE IF NOT EXISTS wingman_lww (map_name %1 NOT NULL, "
+                       "record_key %1 NOT NULL, millis BIGINT NOT NULL, counter INTEGER NOT "
+                       "NULL, node_id TEXT NOT NULL, ttl_ms BIGINT, value %2 NOT NULL, "
+                       "PRIMARY KEY (map_name, record_key))%3")
+            .arg(key, blob, options),
+        QStringLiteral("CREATE TABLE IF NOT EXISTS wingman_or (map_name %1 NOT NULL, tag %1 "
                        "NOT NULL, record_key TEXT NOT NULL, millis BIGINT NOT NULL, counter "
-                       "INTEGER NOT NULL, node_id TEXT NOT NULL, ttl_ms BIGINT, value %1 NOT NULL, "
-                       "PRIMARY KEY (map_name, tag))%2")
-            .arg(blob, options),
-        QStringLiteral("CREATE TABLE IF NOT EXISTS wingman_or_tombstones (map_name TEXT NOT NULL, "
-                       "tag TEXT NOT NULL, PRIMARY KEY (map_name, tag))%1")
-            .arg(options),
+                       "INTEGER NOT NULL, node_id TEXT NOT NULL, ttl_ms BIGINT, value %2 NOT NULL, "
+                       "PRIMARY KEY (map_name, tag))%3")
+            .arg(key, blob, options),
+        QStringLiteral("CREATE TABLE IF NOT EXISTS wingman_or_tombstones (map_name %1 NOT NULL, "
+                       "tag %1 NOT NULL, PRIMARY KEY (map_name, tag))%2")
+            .arg(key, options),
     };
     if (!db.transaction())
         return QStringLiteral("cannot write to %1: %2").arg(describe(), errorText(db.lastError()));
@@ -316,13 +328,52 @@ QString SqlStorage::createSchema(QSqlDatabase &db)
     }
     query.prepare(QStringLiteral("INSERT INTO wingman_meta (name, value) VALUES (?, ?)"));
     query.addBindValue(kSchemaVersionKey);
-    query.addBindValue(QString::number(kSchemaVersion));
+    query.addBindValue(QString::number(schemaVersion()));
     if (!query.exec() || !db.commit()) {
         const QString error
             = errorText(query.lastError().isValid() ? query.lastError() : db.lastError());
         db.rollback();
         return QStringLiteral("cannot create the tables of %1: %2").arg(describe(), error);
     }
+    return {};
+}
+
+QString SqlStorage::migrateSchema(QSqlDatabase &db, int fromVersion)
+{
+    const QStringList statements = migration(fromVersion);
+    if (statements.isEmpty()) {
+        return QStringLiteral("%1: database schema version %2 cannot be migrated to %3")
+            .arg(describe())
+            .arg(fromVersion)
+            .arg(schemaVersion());
+    }
+    const auto failed = [&](const QSqlError &error) {
+        const QString text = errorText(error);
+        db.rollback();
+        return QStringLiteral("cannot migrate %1 from schema version %2 to %3: %4")
+            .arg(describe())
+            .arg(fromVersion)
+            .arg(schemaVersion())
+            .arg(text);
+    };
+    if (!db.transaction())
+        return failed(db.lastError());
+    QSqlQuery query(db);
+    for (const QString &statement : statements) {
+        if (!query.exec(statement))
+            return failed(query.lastError());
+    }
+    query.prepare(QStringLiteral("UPDATE wingman_meta SET value = ? WHERE name = ?"));
+    query.addBindValue(QString::number(schemaVersion()));
+    query.addBindValue(kSchemaVersionKey);
+    if (!query.exec())
+        return failed(query.lastError());
+    if (!db.commit())
+        return failed(db.lastError());
+    qCInfo(lcStorage).noquote() << QStringLiteral("migrated %1 from schema version %2 to %3")
+                                       .arg(describe())
+                                       .arg(fromVersion)
+                                       .arg(schemaVersion());
     return {};
 }
 

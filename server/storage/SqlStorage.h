@@ -28,16 +28,14 @@ class GroupWriter;
 // Tables: wingman_meta (name, value; "schemaVersion" among them), wingman_lww (one row per
 // map and key), wingman_or (one row per map and tag), wingman_or_tombstones (map, tag) and
 // wingman_journal (the event journal: one row per commit's entries, keyed by the last one's
-// sequence). A
-// record's value is kept as its MessagePack encoding (values are arbitrary MessagePack) and
-// loads as a packed crdt::Value, undecoded; its timestamp and TTL are columns, so GC can select
-// by them.
+// sequence). Each backend numbers its own schema versions; a database of an older version is
+// migrated at open, once it has loaded. A record's value is kept as its MessagePack encoding
+// (values are arbitrary MessagePack) and loads as a packed crdt::Value, undecoded; its timestamp
+// and TTL are columns, so GC can select by them.
 class SqlStorage : public Storage
 {
     Q_OBJECT
 public:
-    static constexpr int kSchemaVersion = 1;
-
     ~SqlStorage() override;
 
     void open() override;
@@ -82,7 +80,14 @@ protected:
     // Session settings made once the schema version is known to be ours and the database sound;
     // the first that may write.
     virtual QString configureSession(QSqlDatabase &db);
+    // The schema version this backend creates and writes.
+    virtual int schemaVersion() const = 0;
+    // The statements that bring a database of schema version fromVersion to schemaVersion(),
+    // run in one transaction with the version's update; none when there is no way.
+    virtual QStringList migration(int fromVersion) const;
     virtual QString blobType() const = 0;
+    // The type of the key columns: map names, keys, tags and metadata names.
+    virtual QString keyType() const { return QStringLiteral("TEXT"); }
     // Appended to CREATE TABLE of the record tables.
     virtual QString tableOptions() const { return {}; }
     // How messages name the database ("SQLite database /data/x.db").
@@ -111,8 +116,10 @@ private:
 
     void run();
     QString openDatabase(QSqlDatabase &db, Loaded *loaded);
-    QString checkSchema(QSqlDatabase &db, bool *exists);
+    // *version: the database's schema version, when it exists.
+    QString checkSchema(QSqlDatabase &db, bool *exists, int *version);
     QString createSchema(QSqlDatabase &db);
+    QString migrateSchema(QSqlDatabase &db, int fromVersion);
     // The journal's table, which databases made before it lack.
     QString createJournalTable(QSqlDatabase &db);
     QString loadJournal(QSqlDatabase &db, QList<StoredJournalEntry> *journal);

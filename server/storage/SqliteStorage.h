@@ -15,6 +15,8 @@ class SqliteStorage : public SqlStorage
 {
     Q_OBJECT
 public:
+    static constexpr int kSchemaVersion = 1;
+
     explicit SqliteStorage(
         const QString &path, Durability durability = Durability::Full, QObject *parent = nullptr);
     ~SqliteStorage() override;
@@ -27,6 +29,7 @@ protected:
     QString checkIntegrity() override;
     bool ownsDatabase() const override { return true; }
     QString configureSession(QSqlDatabase &db) override;
+    int schemaVersion() const override { return kSchemaVersion; }
     QString blobType() const override { return QStringLiteral("BLOB"); }
     QString tableOptions() const override { return QStringLiteral(" WITHOUT ROWID"); }
     QString describe() const override;
