@@ -20,9 +20,16 @@ namespace {
 const QString kRequestId = QStringLiteral("requestId");
 const QString kName = QStringLiteral("name");
 const QString kTtl = QStringLiteral("ttl");
+const QString kWaited = QStringLiteral("waited");
 const QString kToken = QStringLiteral("fencingToken");
 const QString kSuccess = QStringLiteral("success");
 const QString kClientId = QStringLiteral("clientId");
+const QString kNode = QStringLiteral("node");
+const QString kReleased = QStringLiteral("released");
+
+// An entry keeps a request a little longer than the owner queues it, so that a grant on its way
+// still finds it.
+constexpr qint64 kPendingTimeoutMs = LockService::kQueueTimeoutMs + 5000;
 
 QCborMap frame(QLatin1StringView type, std::initializer_list<QPair<QCborValue, QCborValue>> fields)
 {
@@ -106,19 +113,45 @@ bool LockService::forward(network::Session &session, const QString &name, const 
     return true;
 }
 
+bool LockService::submit(const Pending &pending, QString *unreachable)
+{
+    const QString owner = m_cluster.ownerOf ? m_cluster.ownerOf(pending.name) : QString();
+    if (owner.isEmpty()) {
+        request(Holder { {}, pending.client }, pending.requestId, pending.name, pending.ttlMs, 0);
+        return true;
+    }
+    const bool sent = m_cluster.send(owner,
+        frame(kRequestFrame,
+            { { kRequestId, pending.requestId }, { kName, pending.name }, { kTtl, pending.ttlMs },
+                { kWaited, now() - pending.sinceMs }, { kClientId, qint64(pending.client) } }));
+    if (!sent && unreachable)
+        *unreachable = owner;
+    return sent;
+}
+
+bool LockService::removePending(quint64 client, const QString &requestId)
+{
+    return m_pending.removeIf([client, &requestId](const Pending &pending) {
+        return pending.client == client && pending.requestId == requestId;
+    }) > 0;
+}
+
 void LockService::handle(network::Session &session, const protocol::LockRequestMessage &message)
 {
     if (!admit(session, message.name))
         return;
-    const qint64 ttl = effectiveTtl(message.ttl);
-    if (forward(session, message.name,
-            frame(kRequestFrame,
-                { { kRequestId, message.requestId }, { kName, message.name }, { kTtl, ttl },
-                    { kClientId, qint64(session.id()) } }))) {
-        return;
-    }
     m_sessions.insert(session.id(), &session);
-    request(Holder { {}, session.id() }, message.requestId, message.name, ttl);
+    removePending(session.id(), message.requestId);
+    const Pending pending { session.id(), message.requestId, message.name,
+        effectiveTtl(message.ttl), now() };
+    m_pending.append(pending);
+    QString unreachable;
+    if (!submit(pending, &unreachable)) {
+        removePending(pending.client, pending.requestId);
+        session.sendError(
+            kOwnerUnavailable, QStringLiteral("Lock owner %1 is unavailable").arg(unreachable));
+    }
+    updateTimer();
 }
 
 void LockService::handle(network::Session &session, const protocol::LockReleaseMessage &message)
@@ -136,18 +169,25 @@ void LockService::handle(network::Session &session, const protocol::LockReleaseM
     release(Holder { {}, session.id() }, requestId, message.name, message.fencingToken);
 }
 
-void LockService::request(
-    const Holder &holder, const QString &requestId, const QString &name, qint64 ttl)
+void LockService::request(const Holder &holder, const QString &requestId, const QString &name,
+    qint64 ttl, qint64 waitedMs)
 {
     Lock &lock = lockOf(name);
     settle(name, lock);
     const qint64 at = now();
     if (lock.owner == holder) {
         lock.expiresAtMs = std::max(lock.expiresAtMs, at + ttl);
+        broadcastState(name, lock);
         sendGranted(holder, protocol::LockGrantedMessage { requestId, name, lock.token });
         return;
     }
-    const Waiter waiter { holder, requestId, ttl, at };
+    // A request re-sent after a table change is queued once.
+    if (std::any_of(lock.queue.cbegin(), lock.queue.cend(), [&](const Waiter &waiter) {
+            return waiter.holder == holder && waiter.requestId == requestId;
+        })) {
+        return;
+    }
+    const Waiter waiter { holder, requestId, ttl, at - std::clamp<qint64>(waitedMs, 0, at) };
     if (!lock.owner && lock.queue.isEmpty())
         grant(name, lock, waiter);
     else
@@ -165,6 +205,8 @@ void LockService::release(
     if (success) {
         lock.owner.reset();
         lock.expiresAtMs = 0;
+        lock.released = true;
+        broadcastState(name, lock);
         settle(name, lock);
     }
     forgetIdle(name);
@@ -192,9 +234,9 @@ void LockService::grant(const QString &name, Lock &lock, const Waiter &waiter)
         = std::max(lock.token + 1, stamp.millis * 1000 + std::min<qint64>(stamp.counter, 999));
     lock.owner = waiter.holder;
     lock.expiresAtMs = now() + waiter.ttlMs;
+    lock.released = false;
     m_storage.storeMeta(metaKey(name), QString::number(lock.token));
-    if (m_cluster.broadcast)
-        m_cluster.broadcast(frame(kTokenFrame, { { kName, name }, { kToken, lock.token } }));
+    broadcastState(name, lock);
     // An empty write completes after the group that commits the meta value above.
     m_storage.write({},
         [service = QPointer<LockService>(this), holder = waiter.holder,
@@ -212,8 +254,7 @@ void LockService::grant(const QString &name, Lock &lock, const Waiter &waiter)
 void LockService::sendGranted(const Holder &holder, const protocol::LockGrantedMessage &granted)
 {
     if (holder.node.isEmpty()) {
-        if (network::Session *session = m_sessions.value(holder.client))
-            session->send(granted);
+        deliverGranted(holder.client, granted);
         return;
     }
     if (m_cluster.send) {
@@ -222,6 +263,16 @@ void LockService::sendGranted(const Holder &holder, const protocol::LockGrantedM
                 { { kRequestId, granted.requestId }, { kName, granted.name },
                     { kToken, granted.fencingToken }, { kClientId, qint64(holder.client) } }));
     }
+}
+
+void LockService::deliverGranted(quint64 client, const protocol::LockGrantedMessage &granted)
+{
+    // A request re-sent after a table change may be granted twice; the client hears it once.
+    if (!removePending(client, granted.requestId))
+        return;
+    if (network::Session *session = m_sessions.value(client))
+        session->send(granted);
+    updateTimer();
 }
 
 void LockService::sendReleased(const Holder &holder, const protocol::LockReleasedMessage &released)
@@ -245,32 +296,130 @@ bool LockService::handleFrame(const QString &nodeId, const QString &type, const 
     const QString name = frame.value(kName).toString();
     const QString requestId = frame.value(kRequestId).toString();
     if (type == kRequestFrame) {
-        request(holder, requestId, name, effectiveTtl(numberOf(frame.value(kTtl))));
+        request(holder, requestId, name, effectiveTtl(numberOf(frame.value(kTtl))),
+            numberOf(frame.value(kWaited)));
     } else if (type == kReleaseFrame) {
         release(holder, requestId, name, numberOf(frame.value(kToken)));
     } else if (type == kClientGoneFrame) {
-        removeHolder(holder);
+        removeHolders([&holder](const Holder &held) { return held == holder; });
     } else if (type == kGrantFrame) {
-        if (network::Session *session = m_sessions.value(holder.client)) {
-            session->send(
-                protocol::LockGrantedMessage { requestId, name, numberOf(frame.value(kToken)) });
-        }
+        deliverGranted(holder.client,
+            protocol::LockGrantedMessage { requestId, name, numberOf(frame.value(kToken)) });
     } else if (type == kReleasedFrame) {
         if (network::Session *session = m_sessions.value(holder.client)) {
             session->send(
                 protocol::LockReleasedMessage { requestId, name, frame.value(kSuccess).toBool() });
         }
     } else if (type == kTokenFrame) {
-        const qint64 token = numberOf(frame.value(kToken));
-        if (token > lastToken(name)) {
-            m_storage.storeMeta(metaKey(name), QString::number(token));
-            if (auto it = m_locks.find(name); it != m_locks.end())
-                it->token = token;
-        }
+        applyState(frame);
     } else {
         return false;
     }
     return true;
+}
+
+QCborMap LockService::stateFrame(const QString &name, const Lock &lock) const
+{
+    QCborMap state = frame(kTokenFrame, { { kName, name }, { kToken, lock.token } });
+    const qint64 at = now();
+    if (lock.owner && lock.expiresAtMs > at) {
+        const QString node = lock.owner->node.isEmpty() && m_cluster.localNodeId
+            ? m_cluster.localNodeId()
+            : lock.owner->node;
+        state.insert(kNode, node);
+        state.insert(kClientId, qint64(lock.owner->client));
+        // The lease as time left, so that clocks of members need not agree.
+        state.insert(kTtl, lock.expiresAtMs - at);
+    } else if (lock.released) {
+        state.insert(kReleased, true);
+    }
+    return state;
+}
+
+void LockService::broadcastState(const QString &name, const Lock &lock)
+{
+    if (isClustered() && m_cluster.broadcast)
+        m_cluster.broadcast(stateFrame(name, lock));
+}
+
+void LockService::applyState(const QCborMap &frame)
+{
+    const QString name = frame.value(kName).toString();
+    const qint64 token = numberOf(frame.value(kToken));
+    if (name.isEmpty() || token <= 0)
+        return;
+    Lock &lock = lockOf(name);
+    if (token < lock.token)
+        return;
+    if (token > lock.token) {
+        lock.token = token;
+        lock.owner.reset();
+        lock.expiresAtMs = 0;
+        lock.released = false;
+        m_storage.storeMeta(metaKey(name), QString::number(token));
+    }
+    const qint64 ttl = numberOf(frame.value(kTtl));
+    if (frame.value(kReleased).toBool()) {
+        lock.owner.reset();
+        lock.expiresAtMs = 0;
+        lock.released = true;
+    } else if (frame.contains(kNode) && ttl > 0 && !lock.released) {
+        const QString node = frame.value(kNode).toString();
+        const bool here = m_cluster.localNodeId && node == m_cluster.localNodeId();
+        const Holder holder { here ? QString() : node, quint64(numberOf(frame.value(kClientId))) };
+        if (here && !m_sessions.contains(holder.client)) {
+            // A client of this node that is gone (or of its previous run): its locks end.
+            if (m_cluster.broadcast) {
+                m_cluster.broadcast(QCborMap { { QStringLiteral("type"), kClientGoneFrame },
+                    { kClientId, qint64(holder.client) } });
+            }
+        } else if (!lock.owner || *lock.owner == holder) {
+            lock.owner = holder;
+            lock.expiresAtMs = std::max(lock.expiresAtMs, now() + ttl);
+        }
+    }
+    settle(name, lock);
+    updateTimer();
+}
+
+void LockService::tableChanged()
+{
+    if (!isClustered())
+        return;
+    for (auto it = m_locks.begin(); it != m_locks.end(); ++it) {
+        if (!it->queue.isEmpty() && m_cluster.ownerOf && !m_cluster.ownerOf(it.key()).isEmpty()) {
+            // The new owner's queue takes them: their entries re-send them.
+            it->queue.clear();
+        }
+    }
+    const QList<Pending> pending = m_pending;
+    for (const Pending &request : pending) {
+        const bool stillPending
+            = std::any_of(m_pending.cbegin(), m_pending.cend(), [&request](const Pending &p) {
+                  return p.client == request.client && p.requestId == request.requestId;
+              });
+        if (stillPending)
+            submit(request, nullptr);
+    }
+    updateTimer();
+}
+
+void LockService::memberDown(const QString &nodeId)
+{
+    if (nodeId.isEmpty())
+        return;
+    qCDebug(lcPrimitives) << "member" << nodeId << "down: its clients' locks are released";
+    removeHolders([&nodeId](const Holder &holder) { return holder.node == nodeId; });
+}
+
+void LockService::linkUp(const QString &nodeId)
+{
+    if (!m_cluster.send)
+        return;
+    for (auto it = m_locks.cbegin(); it != m_locks.cend(); ++it) {
+        if (it->token > 0)
+            m_cluster.send(nodeId, stateFrame(it.key(), *it));
+    }
 }
 
 void LockService::sweep()
@@ -283,29 +432,39 @@ void LockService::sweep()
         settle(name, *it);
         forgetIdle(name);
     }
+    const qint64 at = now();
+    m_pending.removeIf(
+        [at](const Pending &pending) { return at - pending.sinceMs > kPendingTimeoutMs; });
     updateTimer();
 }
 
 void LockService::removeConnection(network::Session *session)
 {
-    if (!m_sessions.remove(session->id()))
+    const quint64 id = session->id();
+    m_pending.removeIf([id](const Pending &pending) { return pending.client == id; });
+    if (!m_sessions.remove(id))
         return;
-    removeHolder(Holder { {}, session->id() });
+    removeHolders(
+        [id](const Holder &holder) { return holder.node.isEmpty() && holder.client == id; });
     if (m_cluster.broadcast)
-        m_cluster.broadcast(frame(kClientGoneFrame, { { kClientId, qint64(session->id()) } }));
+        m_cluster.broadcast(frame(kClientGoneFrame, { { kClientId, qint64(id) } }));
 }
 
-void LockService::removeHolder(const Holder &holder)
+void LockService::removeHolders(const std::function<bool(const Holder &)> &matches)
 {
     const QStringList names = m_locks.keys();
     for (const QString &name : names) {
         auto it = m_locks.find(name);
         if (it == m_locks.end())
             continue;
-        it->queue.removeIf([&holder](const Waiter &waiter) { return waiter.holder == holder; });
-        if (it->owner == holder) {
+        it->queue.removeIf([&matches](const Waiter &waiter) { return matches(waiter.holder); });
+        if (it->owner && matches(*it->owner)) {
             it->owner.reset();
             it->expiresAtMs = 0;
+            it->released = true;
+            // The owner tells the members, whose own notice may have come before the grant.
+            if (!m_cluster.ownerOf || m_cluster.ownerOf(name).isEmpty())
+                broadcastState(name, *it);
         }
         settle(name, *it);
         forgetIdle(name);
@@ -315,6 +474,8 @@ void LockService::removeHolder(const Holder &holder)
 
 void LockService::forgetIdle(const QString &name)
 {
+    if (isClustered())
+        return;
     const auto it = m_locks.constFind(name);
     if (it != m_locks.cend() && !it->owner && it->queue.isEmpty())
         m_locks.erase(it);
@@ -322,7 +483,10 @@ void LockService::forgetIdle(const QString &name)
 
 void LockService::updateTimer()
 {
-    if (m_locks.isEmpty())
+    const bool active = !m_pending.isEmpty()
+        || std::any_of(m_locks.cbegin(), m_locks.cend(),
+            [](const Lock &lock) { return lock.owner || !lock.queue.isEmpty(); });
+    if (!active)
         m_sweep.stop();
     else if (!m_sweep.isActive())
         m_sweep.start();
