@@ -1,11 +1,13 @@
 #include "ClusterNodes.h"
 #include "RawClient.h"
+#include "ServerProcess.h"
 #include "TcpChaosProxy.h"
 #include "TestServer.h"
 #include "TestTokens.h"
 #include "cluster/ClusterModule.h"
 
 #include <QElapsedTimer>
+#include <QTemporaryDir>
 #include <QTest>
 
 #include <memory>
@@ -162,6 +164,80 @@ private Q_SLOTS:
         QVERIFY(third > second);
         QVERIFY(roundTrip(*waiter));
         QVERIFY(!waiter->has(QStringLiteral("LOCK_GRANTED")));
+    }
+
+    // The same with the owner killed -9 (real processes): the lease it granted still holds on the
+    // node that takes over, which learned it when it was granted.
+    void ownerKilledHonoursTheLease()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const auto arguments = [&dir](const QString &id, const QString &peer) {
+            QStringList list { QStringLiteral("--node-id"), id, QStringLiteral("--storage"),
+                QStringLiteral("sqlite:") + dir.filePath(id + QStringLiteral(".db")),
+                QStringLiteral("--cluster-secret"), QString::fromLatin1(kClusterSecret) };
+            if (!peer.isEmpty())
+                list << QStringLiteral("--peers") << peer;
+            return list;
+        };
+        ServerProcess a;
+        ServerProcess b;
+        ServerProcess c;
+        a.start(arguments(QStringLiteral("node-a"), {}), dir.path());
+        QVERIFY2(a.waitForReady(), qPrintable(a.output()));
+        const QString seed = QStringLiteral("127.0.0.1:%1").arg(a.clusterPort());
+        b.start(arguments(QStringLiteral("node-b"), seed), dir.path());
+        c.start(arguments(QStringLiteral("node-c"), seed), dir.path());
+        QVERIFY2(b.waitForReady(), qPrintable(b.output()));
+        QVERIFY2(c.waitForReady(), qPrintable(c.output()));
+        // Owners as the table of the three assigns them: node-b owns p ≡ 1 (mod 3).
+        QString name;
+        for (int i = 0; name.isEmpty() && i < 1000; ++i) {
+            const QString candidate = QStringLiteral("job-%1").arg(i);
+            if (cluster::PartitionTable::partitionOf(candidate) % 3 == 1)
+                name = candidate;
+        }
+        auto holder = connectTo(a.port(), QStringLiteral("holder"));
+        auto waiter = connectTo(c.port(), QStringLiteral("waiter"));
+        QVERIFY(holder && waiter);
+        // Every node in the table: a map with three ACTIVE nodes.
+        QTRY_VERIFY_WITH_TIMEOUT(
+            [&] {
+                for (RawClient *client : { holder.get(), waiter.get() }) {
+                    client->send(QCborMap { { kType, QStringLiteral("PARTITION_MAP_REQUEST") } });
+                    const std::optional<QCborMap> map
+                        = client->take(QStringLiteral("PARTITION_MAP"), kWaitMs);
+                    int active = 0;
+                    for (const QCborValue &node : map
+                            ? map->value(kPayload).toMap().value(QStringLiteral("nodes")).toArray()
+                            : QCborArray()) {
+                        active
+                            += node.toMap().value(QStringLiteral("status")).toString() == u"ACTIVE";
+                    }
+                    if (active != 3)
+                        return false;
+                }
+                return true;
+            }(),
+            kWaitMs);
+
+        constexpr qint64 kLease = 10000;
+        holder->send(request(QStringLiteral("h1"), name, kLease));
+        const qint64 first = granted(*holder, QStringLiteral("h1"), name);
+        QVERIFY(first > 0);
+        QElapsedTimer sinceGrant;
+        sinceGrant.start();
+        waiter->send(request(QStringLiteral("w1"), name, 60000));
+        QVERIFY(roundTrip(*waiter));
+        QVERIFY(!waiter->has(QStringLiteral("LOCK_GRANTED")));
+
+        b.kill();
+        const qint64 second = granted(*waiter, QStringLiteral("w1"), name);
+        QVERIFY2(second > first, qPrintable(c.output()));
+        QVERIFY2(sinceGrant.elapsed() >= kLease - 1500,
+            qPrintable(QStringLiteral("granted %1 ms into a %2 ms lease")
+                           .arg(sinceGrant.elapsed())
+                           .arg(kLease)));
     }
 
     // The holder's entry node is cut off and declared down: its clients' locks are released long
