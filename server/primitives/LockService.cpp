@@ -26,6 +26,7 @@ const QString kSuccess = QStringLiteral("success");
 const QString kClientId = QStringLiteral("clientId");
 const QString kNode = QStringLiteral("node");
 const QString kReleased = QStringLiteral("released");
+const QString kAck = QStringLiteral("ack");
 
 // An entry keeps a request a little longer than the owner queues it, so that a grant on its way
 // still finds it.
@@ -177,8 +178,8 @@ void LockService::request(const Holder &holder, const QString &requestId, const 
     const qint64 at = now();
     if (lock.owner == holder) {
         lock.expiresAtMs = std::max(lock.expiresAtMs, at + ttl);
-        broadcastState(name, lock);
-        sendGranted(holder, protocol::LockGrantedMessage { requestId, name, lock.token });
+        confirmAndGrant(
+            name, lock, holder, protocol::LockGrantedMessage { requestId, name, lock.token }, true);
         return;
     }
     // A request re-sent after a table change is queued once.
@@ -236,19 +237,65 @@ void LockService::grant(const QString &name, Lock &lock, const Waiter &waiter)
     lock.expiresAtMs = now() + waiter.ttlMs;
     lock.released = false;
     m_storage.storeMeta(metaKey(name), QString::number(lock.token));
-    broadcastState(name, lock);
+    const quint64 id = m_nextConfirmation;
+    confirmAndGrant(name, lock, waiter.holder,
+        protocol::LockGrantedMessage { waiter.requestId, name, lock.token }, false);
     // An empty write completes after the group that commits the meta value above.
-    m_storage.write({},
-        [service = QPointer<LockService>(this), holder = waiter.holder,
-            granted = protocol::LockGrantedMessage { waiter.requestId, name, lock.token }](
-            const QString &error) {
-            if (!error.isEmpty()) {
-                qCWarning(lcPrimitives).noquote()
-                    << "lock" << granted.name << "token not stored:" << error;
-            }
-            if (service)
-                service->sendGranted(holder, granted);
-        });
+    m_storage.write({}, [service = QPointer<LockService>(this), id, name](const QString &error) {
+        if (!error.isEmpty())
+            qCWarning(lcPrimitives).noquote() << "lock" << name << "token not stored:" << error;
+        if (service)
+            service->confirmed(id, {});
+    });
+}
+
+void LockService::confirmAndGrant(const QString &name, const Lock &lock, const Holder &holder,
+    const protocol::LockGrantedMessage &granted, bool committed)
+{
+    Confirmation confirmation { m_nextConfirmation++, holder, granted, {}, committed, now() };
+    if (isClustered() && m_cluster.broadcast) {
+        QCborMap state = stateFrame(name, lock);
+        state.insert(kAck, qint64(confirmation.id));
+        const QStringList reached = m_cluster.broadcast(state);
+        confirmation.awaiting = QSet<QString>(reached.cbegin(), reached.cend());
+    }
+    m_confirming.append(confirmation);
+    sendConfirmed();
+    updateTimer();
+}
+
+void LockService::confirmed(quint64 id, const QString &node)
+{
+    for (Confirmation &confirmation : m_confirming) {
+        if (confirmation.id != id)
+            continue;
+        if (node.isEmpty())
+            confirmation.committed = true;
+        else
+            confirmation.awaiting.remove(node);
+    }
+    sendConfirmed();
+}
+
+void LockService::sendConfirmed()
+{
+    const qint64 at = now();
+    QList<Confirmation> ready;
+    m_confirming.removeIf([&](const Confirmation &confirmation) {
+        const bool late = at - confirmation.sinceMs > kConfirmTimeoutMs;
+        if (!confirmation.committed || (!confirmation.awaiting.isEmpty() && !late))
+            return false;
+        if (!confirmation.awaiting.isEmpty()) {
+            qCWarning(lcPrimitives).noquote()
+                << "lock" << confirmation.granted.name << "granted unconfirmed by"
+                << QStringList(confirmation.awaiting.cbegin(), confirmation.awaiting.cend());
+        }
+        ready.append(confirmation);
+        return true;
+    });
+    for (const Confirmation &confirmation : ready)
+        sendGranted(confirmation.holder, confirmation.granted);
+    updateTimer();
 }
 
 void LockService::sendGranted(const Holder &holder, const protocol::LockGrantedMessage &granted)
@@ -312,6 +359,13 @@ bool LockService::handleFrame(const QString &nodeId, const QString &type, const 
         }
     } else if (type == kTokenFrame) {
         applyState(frame);
+        if (frame.contains(kAck) && m_cluster.send) {
+            m_cluster.send(nodeId,
+                QCborMap {
+                    { QStringLiteral("type"), kTokenAckFrame }, { kAck, frame.value(kAck) } });
+        }
+    } else if (type == kTokenAckFrame) {
+        confirmed(quint64(numberOf(frame.value(kAck))), nodeId);
     } else {
         return false;
     }
@@ -410,6 +464,14 @@ void LockService::memberDown(const QString &nodeId)
         return;
     qCDebug(lcPrimitives) << "member" << nodeId << "down: its clients' locks are released";
     removeHolders([&nodeId](const Holder &holder) { return holder.node == nodeId; });
+    linkDown(nodeId);
+}
+
+void LockService::linkDown(const QString &nodeId)
+{
+    for (Confirmation &confirmation : m_confirming)
+        confirmation.awaiting.remove(nodeId);
+    sendConfirmed();
 }
 
 void LockService::linkUp(const QString &nodeId)
@@ -435,7 +497,7 @@ void LockService::sweep()
     const qint64 at = now();
     m_pending.removeIf(
         [at](const Pending &pending) { return at - pending.sinceMs > kPendingTimeoutMs; });
-    updateTimer();
+    sendConfirmed();
 }
 
 void LockService::removeConnection(network::Session *session)
@@ -483,7 +545,7 @@ void LockService::forgetIdle(const QString &name)
 
 void LockService::updateTimer()
 {
-    const bool active = !m_pending.isEmpty()
+    const bool active = !m_pending.isEmpty() || !m_confirming.isEmpty()
         || std::any_of(m_locks.cbegin(), m_locks.cend(),
             [](const Lock &lock) { return lock.owner || !lock.queue.isEmpty(); });
     if (!active)

@@ -6,7 +6,9 @@
 #include <QHash>
 #include <QList>
 #include <QObject>
+#include <QSet>
 #include <QString>
+#include <QStringList>
 #include <QTimer>
 
 #include <functional>
@@ -49,6 +51,8 @@ public:
     static constexpr qint64 kMinTtlMs = 1000;
     static constexpr qint64 kMaxTtlMs = 300000;
     static constexpr qint64 kQueueTimeoutMs = 30000;
+    // The longest a grant waits for members to confirm its record before it goes out anyway.
+    static constexpr qint64 kConfirmTimeoutMs = 5000;
     static constexpr int kSweepIntervalMs = 250;
     static constexpr int kOwnerUnavailable = 503; // ERROR code (docs/protocol.md)
 
@@ -58,6 +62,7 @@ public:
     static constexpr QLatin1StringView kReleaseFrame { "LOCK_RELEASE" };
     static constexpr QLatin1StringView kReleasedFrame { "LOCK_RELEASED" };
     static constexpr QLatin1StringView kTokenFrame { "LOCK_TOKEN" };
+    static constexpr QLatin1StringView kTokenAckFrame { "LOCK_TOKEN_ACK" };
     static constexpr QLatin1StringView kClientGoneFrame { "CLIENT_GONE" };
 
     struct Cluster {
@@ -68,8 +73,8 @@ public:
         std::function<QString(const QString &name)> ownerOf;
         // Queues a frame to a member; false when it is unreachable.
         std::function<bool(const QString &nodeId, const QCborMap &frame)> send;
-        // To every reachable member.
-        std::function<void(const QCborMap &frame)> broadcast;
+        // To every reachable member; returns the members it was queued to.
+        std::function<QStringList(const QCborMap &frame)> broadcast;
     };
 
     // clock: epoch milliseconds; empty means the system clock.
@@ -91,6 +96,8 @@ public:
     void memberDown(const QString &nodeId);
     // A link to nodeId came up: it is sent every lock record known here.
     void linkUp(const QString &nodeId);
+    // The link to nodeId went down: grants stop waiting for its confirmation.
+    void linkDown(const QString &nodeId);
 
     // The last token issued for name (0 if none ever was).
     qint64 lastToken(const QString &name);
@@ -127,6 +134,17 @@ private:
         qint64 sinceMs = 0;
     };
 
+    // A grant (or renewal) waiting for its token's commit and for the members it was sent to to
+    // confirm its record (docs/cluster.md §7), so that whichever of them takes over honours it.
+    struct Confirmation {
+        quint64 id = 0;
+        Holder holder;
+        protocol::LockGrantedMessage granted;
+        QSet<QString> awaiting;
+        bool committed = false;
+        qint64 sinceMs = 0;
+    };
+
     qint64 now() const;
     bool isClustered() const { return m_cluster.isClustered && m_cluster.isClustered(); }
     Lock &lockOf(const QString &name);
@@ -157,7 +175,15 @@ private:
 
     // The name's record as LOCK_TOKEN carries it.
     QCborMap stateFrame(const QString &name, const Lock &lock) const;
+    // To every member; with confirmation, the frame asks for LOCK_TOKEN_ACK {ack} and the members
+    // it went to are awaited. Sends the grant once confirmed (at once when not clustered).
     void broadcastState(const QString &name, const Lock &lock);
+    void confirmAndGrant(const QString &name, const Lock &lock, const Holder &holder,
+        const protocol::LockGrantedMessage &granted, bool committed);
+    // The commit (node empty) or a member's confirmation of grant id.
+    void confirmed(quint64 id, const QString &node);
+    // Sends the grants no longer waiting for anything.
+    void sendConfirmed();
     void applyState(const QCborMap &frame);
 
     void sweep();
@@ -173,6 +199,8 @@ private:
     Cluster m_cluster;
     QHash<QString, Lock> m_locks;
     QList<Pending> m_pending;
+    QList<Confirmation> m_confirming;
+    quint64 m_nextConfirmation = 1;
     QHash<quint64, network::Session *> m_sessions; // local clients that asked for a lock
     QTimer m_sweep;
 };

@@ -33,6 +33,7 @@ PrimitiveRelay::PrimitiveRelay(cluster::PeerBus &bus, TopicService &topics,
 {
     connect(&bus, &cluster::PeerBus::frameReceived, this, &PrimitiveRelay::onFrame);
     connect(&bus, &cluster::PeerBus::linkUp, &locks, &LockService::linkUp);
+    connect(&bus, &cluster::PeerBus::linkDown, &locks, &LockService::linkDown);
     connect(&bus, &cluster::PeerBus::tableChanged, &locks, [this] { m_locks.tableChanged(); });
     connect(&bus, &cluster::PeerBus::memberDown, &locks,
         [this](const QString &nodeId) { m_locks.memberDown(nodeId); });
@@ -62,26 +63,29 @@ PrimitiveRelay::PrimitiveRelay(cluster::PeerBus &bus, TopicService &topics,
         return m_bus.send(nodeId, wire::MsgPackCodec::encode(frame));
     };
     lockCluster.broadcast
-        = [this](const QCborMap &frame) { broadcast(wire::MsgPackCodec::encode(frame)); };
+        = [this](const QCborMap &frame) { return broadcast(wire::MsgPackCodec::encode(frame)); };
     m_locks.setCluster(std::move(lockCluster));
 }
 
-void PrimitiveRelay::broadcast(const QByteArray &body)
+QStringList PrimitiveRelay::broadcast(const QByteArray &body)
 {
+    QStringList reached;
     if (!m_bus.isClustered())
-        return;
+        return reached;
     const QStringList peers = m_bus.replicaPeers();
     for (const QString &peer : peers) {
-        if (m_bus.isReachable(peer))
-            m_bus.send(peer, body);
+        if (m_bus.isReachable(peer) && m_bus.send(peer, body))
+            reached.append(peer);
     }
+    return reached;
 }
 
 void PrimitiveRelay::onFrame(const QString &nodeId, const QString &type, const QByteArray &body)
 {
     const bool lockFrame = type == LockService::kRequestFrame || type == LockService::kGrantFrame
         || type == LockService::kReleaseFrame || type == LockService::kReleasedFrame
-        || type == LockService::kTokenFrame || type == LockService::kClientGoneFrame;
+        || type == LockService::kTokenFrame || type == LockService::kTokenAckFrame
+        || type == LockService::kClientGoneFrame;
     if (type != kTopic && type != kCounter && !lockFrame)
         return;
     const wire::DecodeResult decoded = wire::MsgPackCodec::decode(body);

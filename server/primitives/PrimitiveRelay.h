@@ -2,6 +2,7 @@
 
 #include <QObject>
 #include <QString>
+#include <QStringList>
 
 namespace wingman::cluster {
 class PeerBus;
@@ -32,8 +33,8 @@ public:
 
 private:
     void onFrame(const QString &nodeId, const QString &type, const QByteArray &body);
-    // To every member with a link up.
-    void broadcast(const QByteArray &body);
+    // To every member with a link up; returns those it was queued to.
+    QStringList broadcast(const QByteArray &body);
 
     cluster::PeerBus &m_bus;
     TopicService &m_topics;

@@ -27,6 +27,7 @@ struct Member {
     const auth::SecurityPolicy policy;
     LockService locks { storage, hlc, policy, [this] { return now; } };
     QString owner; // of every name; empty: this node
+    QStringList members; // what a broadcast reaches
     QList<Sent> sent;
 
     Member()
@@ -39,7 +40,10 @@ struct Member {
             sent.append({ to, frame });
             return true;
         };
-        cluster.broadcast = [this](const QCborMap &frame) { sent.append({ {}, frame }); };
+        cluster.broadcast = [this](const QCborMap &frame) {
+            sent.append({ {}, frame });
+            return members;
+        };
         locks.setCluster(std::move(cluster));
     }
 
@@ -219,6 +223,42 @@ private Q_SLOTS:
         QCOMPARE(member.frames(LockService::kGrantFrame, QStringLiteral("node-c")).size(), 1);
         // node-a's waiting client went with it.
         QVERIFY(member.frames(LockService::kGrantFrame, QStringLiteral("node-a")).isEmpty());
+    }
+
+    // docs/cluster.md §7: LOCK_GRANTED waits until every member the record went to confirmed it;
+    // one that goes away is not waited for.
+    void grantWaitsForTheMembersToConfirmTheRecord()
+    {
+        Member member;
+        member.members = { QStringLiteral("node-b"), QStringLiteral("node-c") };
+        TestSession session(3);
+        session.authenticate();
+        member.locks.handle(session,
+            protocol::LockRequestMessage { QStringLiteral("r1"), QStringLiteral("job"), 60000 });
+        const QList<QCborMap> states = member.frames(LockService::kTokenFrame, {});
+        QCOMPARE(states.size(), 1);
+        const QCborValue ack = states.first().value(QStringLiteral("ack"));
+        QVERIFY(ack.isInteger());
+        QVERIFY(session.typed<protocol::LockGrantedMessage>().isEmpty());
+
+        // A confirmation of another grant changes nothing.
+        member.locks.handleFrame(QStringLiteral("node-b"), LockService::kTokenAckFrame,
+            QCborMap { { QStringLiteral("ack"), ack.toInteger() + 1 } });
+        member.locks.handleFrame(QStringLiteral("node-b"), LockService::kTokenAckFrame,
+            QCborMap { { QStringLiteral("ack"), ack } });
+        QVERIFY(session.typed<protocol::LockGrantedMessage>().isEmpty());
+        member.locks.linkDown(QStringLiteral("node-c"));
+        QCOMPARE(session.typed<protocol::LockGrantedMessage>().size(), 1);
+
+        // A member confirms what it is sent.
+        member.locks.handleFrame(QStringLiteral("node-b"), LockService::kTokenFrame,
+            QCborMap { { QStringLiteral("name"), QStringLiteral("other") },
+                { QStringLiteral("fencingToken"), 5 }, { QStringLiteral("released"), true },
+                { QStringLiteral("ack"), 42 } });
+        const QList<QCborMap> acks
+            = member.frames(LockService::kTokenAckFrame, QStringLiteral("node-b"));
+        QCOMPARE(acks.size(), 1);
+        QCOMPARE(acks.first().value(QStringLiteral("ack")).toInteger(), 42);
     }
 
     void pendingRequestsFollowTheTableAndAreGrantedOnce()
