@@ -76,6 +76,7 @@ LockService::Lock &LockService::lockOf(const QString &name)
     if (it == m_locks.end()) {
         it = m_locks.insert(name, Lock {});
         it->token = m_storage.loadMeta(metaKey(name)).toLongLong();
+        it->activeAtMs = now();
     }
     return *it;
 }
@@ -226,6 +227,8 @@ void LockService::settle(const QString &name, Lock &lock)
         [at](const Waiter &waiter) { return at - waiter.queuedAtMs > kQueueTimeoutMs; });
     if (!lock.owner && !lock.queue.isEmpty())
         grant(name, lock, lock.queue.takeFirst());
+    if (lock.owner || !lock.queue.isEmpty())
+        lock.activeAtMs = at;
 }
 
 void LockService::grant(const QString &name, Lock &lock, const Waiter &waiter)
@@ -405,6 +408,7 @@ void LockService::applyState(const QCborMap &frame)
     Lock &lock = lockOf(name);
     if (token < lock.token)
         return;
+    lock.activeAtMs = now();
     if (token > lock.token) {
         lock.token = token;
         lock.owner.reset();
@@ -536,18 +540,16 @@ void LockService::removeHolders(const std::function<bool(const Holder &)> &match
 
 void LockService::forgetIdle(const QString &name)
 {
-    if (isClustered())
-        return;
     const auto it = m_locks.constFind(name);
-    if (it != m_locks.cend() && !it->owner && it->queue.isEmpty())
+    if (it == m_locks.cend() || it->owner || !it->queue.isEmpty())
+        return;
+    if (!isClustered() || now() - it->activeAtMs > kMaxTtlMs)
         m_locks.erase(it);
 }
 
 void LockService::updateTimer()
 {
-    const bool active = !m_pending.isEmpty() || !m_confirming.isEmpty()
-        || std::any_of(m_locks.cbegin(), m_locks.cend(),
-            [](const Lock &lock) { return lock.owner || !lock.queue.isEmpty(); });
+    const bool active = !m_pending.isEmpty() || !m_confirming.isEmpty() || !m_locks.isEmpty();
     if (!active)
         m_sweep.stop();
     else if (!m_sweep.isActive())

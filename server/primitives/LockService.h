@@ -123,6 +123,7 @@ private:
         qint64 expiresAtMs = 0;
         qint64 token = 0; // the last one issued
         bool released = false; // the lease of `token` was given back (not merely expired)
+        qint64 activeAtMs = 0; // last seen held, waited for or changed
         QList<Waiter> queue;
     };
     // A request of a client of this node, kept until it is granted or times out.
@@ -188,7 +189,8 @@ private:
 
     void sweep();
     // Forgets names nobody holds or waits for (their token stays in storage). In a cluster the
-    // record stays: its token and release are what a peer that comes back is sent.
+    // record stays as long as a lease could (kMaxTtlMs): its token and release are what a peer
+    // that comes back is sent, and a late copy of a released lease must find the release.
     void forgetIdle(const QString &name);
     void updateTimer();
 
