@@ -190,7 +190,7 @@ void LockService::request(const Holder &holder, const QString &requestId, const 
         return;
     }
     const Waiter waiter { holder, requestId, ttl, at - std::clamp<qint64>(waitedMs, 0, at) };
-    if (!lock.owner && lock.queue.isEmpty())
+    if (!lock.owner && lock.queue.isEmpty() && owns(name))
         grant(name, lock, waiter);
     else
         lock.queue.append(waiter);
@@ -225,7 +225,7 @@ void LockService::settle(const QString &name, Lock &lock)
     }
     lock.queue.removeIf(
         [at](const Waiter &waiter) { return at - waiter.queuedAtMs > kQueueTimeoutMs; });
-    if (!lock.owner && !lock.queue.isEmpty())
+    if (!lock.owner && !lock.queue.isEmpty() && owns(name))
         grant(name, lock, lock.queue.takeFirst());
     if (lock.owner || !lock.queue.isEmpty())
         lock.activeAtMs = at;
@@ -444,8 +444,15 @@ void LockService::tableChanged()
 {
     if (!isClustered())
         return;
-    for (auto it = m_locks.begin(); it != m_locks.end(); ++it) {
-        if (!it->queue.isEmpty() && m_cluster.ownerOf && !m_cluster.ownerOf(it.key()).isEmpty()) {
+    const QStringList names = m_locks.keys();
+    for (const QString &name : names) {
+        auto it = m_locks.find(name);
+        if (it == m_locks.end() || it->queue.isEmpty())
+            continue;
+        if (owns(name)) {
+            // Requests that came before this node's table made it the owner.
+            settle(name, *it);
+        } else {
             // The new owner's queue takes them: their entries re-send them.
             it->queue.clear();
         }
@@ -529,7 +536,7 @@ void LockService::removeHolders(const std::function<bool(const Holder &)> &match
             it->expiresAtMs = 0;
             it->released = true;
             // The owner tells the members, whose own notice may have come before the grant.
-            if (!m_cluster.ownerOf || m_cluster.ownerOf(name).isEmpty())
+            if (owns(name))
                 broadcastState(name, *it);
         }
         settle(name, *it);

@@ -148,6 +148,12 @@ private:
 
     qint64 now() const;
     bool isClustered() const { return m_cluster.isClustered && m_cluster.isClustered(); }
+    // This node's table makes it the name's lock authority (always, outside a cluster). Only
+    // the authority grants, so two nodes grant the same name only while their tables disagree.
+    bool owns(const QString &name) const
+    {
+        return !m_cluster.ownerOf || m_cluster.ownerOf(name).isEmpty();
+    }
     Lock &lockOf(const QString &name);
     // False, with ERROR sent, when name is empty or the principal may not PUT lock:<name>.
     bool admit(network::Session &session, const QString &name) const;

@@ -297,6 +297,18 @@ private Q_SLOTS:
         QCOMPARE(member.frames(LockService::kRequestFrame, QStringLiteral("node-c")).size(), 1);
     }
 
+    // A request that reaches a node before its table makes it the owner waits for that table.
+    void onlyTheOwnerGrants()
+    {
+        Member member;
+        member.owner = QStringLiteral("node-b");
+        member.request(QStringLiteral("node-c"), 9, QStringLiteral("c1"));
+        QVERIFY(member.frames(LockService::kGrantFrame, QStringLiteral("node-c")).isEmpty());
+        member.owner.clear();
+        member.locks.tableChanged();
+        QCOMPARE(member.frames(LockService::kGrantFrame, QStringLiteral("node-c")).size(), 1);
+    }
+
     void aRequestReSentToTheSameOwnerIsQueuedOnce()
     {
         Member member;
