@@ -2,7 +2,6 @@
 #include "RawClient.h"
 #include "TcpChaosProxy.h"
 #include "TestServer.h"
-#include "TestTokens.h"
 #include "cluster/ClusterModule.h"
 
 #include <QTest>
@@ -19,14 +18,6 @@ const QString kPayload = QStringLiteral("payload");
 const QString kName = QStringLiteral("visits");
 const QByteArray kClusterSecret("cluster-counters-test-secret-01");
 constexpr int kWaitMs = 30000;
-
-std::unique_ptr<RawClient> connectTo(quint16 port, const QString &user)
-{
-    auto client = std::make_unique<RawClient>();
-    if (!client->connectAndAuthenticate(port, TestTokens::userToken(kTestSecret, user)))
-        return nullptr;
-    return client;
-}
 
 // A client's COUNTER_SYNC: its own slot of the counter, as the TopGun client keeps it.
 void count(RawClient &client, const QString &slot, qint64 increments, qint64 decrements)
@@ -79,9 +70,9 @@ private Q_SLOTS:
         QVERIFY(startProxied(c, QStringLiteral("node-c"), &b, kClusterSecret));
         const QList<ServerCoordinator *> nodes { a.server.get(), b.server.get(), c.server.get() };
         QTRY_VERIFY_WITH_TIMEOUT(ClusterNodes::meshed(nodes), kWaitMs);
-        auto onA = connectTo(a.server->port(), QStringLiteral("a"));
-        auto onB = connectTo(b.server->port(), QStringLiteral("b"));
-        auto onC = connectTo(c.server->port(), QStringLiteral("c"));
+        auto onA = RawClient::authenticated(a.server->port(), QStringLiteral("a"));
+        auto onB = RawClient::authenticated(b.server->port(), QStringLiteral("b"));
+        auto onC = RawClient::authenticated(c.server->port(), QStringLiteral("c"));
         QVERIFY(onA && onB && onC);
         count(*onA, QStringLiteral("client-a"), 1, 0);
         QTRY_VERIFY_WITH_TIMEOUT(

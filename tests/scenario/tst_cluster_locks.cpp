@@ -3,7 +3,6 @@
 #include "ServerProcess.h"
 #include "TcpChaosProxy.h"
 #include "TestServer.h"
-#include "TestTokens.h"
 #include "cluster/ClusterModule.h"
 
 #include <QElapsedTimer>
@@ -38,25 +37,11 @@ QCborMap release(const QString &requestId, const QString &name, qint64 token)
                 { QStringLiteral("fencingToken"), double(token) } } } };
 }
 
-std::unique_ptr<RawClient> connectTo(quint16 port, const QString &user)
-{
-    auto client = std::make_unique<RawClient>();
-    if (!client->connectAndAuthenticate(port, TestTokens::userToken(kTestSecret, user)))
-        return nullptr;
-    return client;
-}
-
-bool roundTrip(RawClient &client)
-{
-    client.send(QCborMap { { kType, QStringLiteral("PING") }, { QStringLiteral("timestamp"), 1 } });
-    return client.take(QStringLiteral("PONG"), kWaitMs).has_value();
-}
-
 // The token of the grant for requestId, or -1 when none came (or another's did).
 qint64 granted(RawClient &client, const QString &requestId, const QString &name)
 {
-    const std::optional<QCborMap> message = client.take(QStringLiteral("LOCK_GRANTED"), kWaitMs);
-    const QCborMap payload = message ? message->value(kPayload).toMap() : QCborMap();
+    const QCborMap payload
+        = RawClient::payloadOf(client.take(QStringLiteral("LOCK_GRANTED"), kWaitMs));
     if (payload.value(QStringLiteral("requestId")).toString() != requestId
         || payload.value(QStringLiteral("name")).toString() != name) {
         return -1;
@@ -67,8 +52,8 @@ qint64 granted(RawClient &client, const QString &requestId, const QString &name)
 
 bool releasedOk(RawClient &client, const QString &requestId)
 {
-    const std::optional<QCborMap> message = client.take(QStringLiteral("LOCK_RELEASED"), kWaitMs);
-    const QCborMap payload = message ? message->value(kPayload).toMap() : QCborMap();
+    const QCborMap payload
+        = RawClient::payloadOf(client.take(QStringLiteral("LOCK_RELEASED"), kWaitMs));
     return payload.value(QStringLiteral("requestId")).toString() == requestId
         && payload.value(QStringLiteral("success")).toBool();
 }
@@ -132,8 +117,8 @@ private Q_SLOTS:
         ServerCoordinator *c = cluster.node(2);
         const QString name = nameOwnedBy(*a, b->nodeId());
         QVERIFY(!name.isEmpty());
-        auto holder = connectTo(a->port(), QStringLiteral("holder"));
-        auto waiter = connectTo(c->port(), QStringLiteral("waiter"));
+        auto holder = RawClient::authenticated(a->port(), QStringLiteral("holder"));
+        auto waiter = RawClient::authenticated(c->port(), QStringLiteral("waiter"));
         QVERIFY(holder && waiter);
 
         constexpr qint64 kLease = 10000;
@@ -144,7 +129,7 @@ private Q_SLOTS:
         const qint64 first = granted(*holder, QStringLiteral("h1"), name);
         QVERIFY(first > 0);
         waiter->send(request(QStringLiteral("w1"), name, 60000));
-        QVERIFY(roundTrip(*waiter));
+        QVERIFY(waiter->roundTrip(kWaitMs));
         QVERIFY(!waiter->has(QStringLiteral("LOCK_GRANTED")));
 
         QVERIFY(cluster.stop(b));
@@ -162,7 +147,7 @@ private Q_SLOTS:
         holder->send(request(QStringLiteral("h2"), name, kLease));
         const qint64 third = granted(*holder, QStringLiteral("h2"), name);
         QVERIFY(third > second);
-        QVERIFY(roundTrip(*waiter));
+        QVERIFY(waiter->roundTrip(kWaitMs));
         QVERIFY(!waiter->has(QStringLiteral("LOCK_GRANTED")));
     }
 
@@ -197,8 +182,8 @@ private Q_SLOTS:
             if (cluster::PartitionTable::partitionOf(candidate) % 3 == 1)
                 name = candidate;
         }
-        auto holder = connectTo(a.port(), QStringLiteral("holder"));
-        auto waiter = connectTo(c.port(), QStringLiteral("waiter"));
+        auto holder = RawClient::authenticated(a.port(), QStringLiteral("holder"));
+        auto waiter = RawClient::authenticated(c.port(), QStringLiteral("waiter"));
         QVERIFY(holder && waiter);
         // Every node in the table: a map with three ACTIVE nodes.
         QTRY_VERIFY_WITH_TIMEOUT(
@@ -229,7 +214,7 @@ private Q_SLOTS:
         const qint64 first = granted(*holder, QStringLiteral("h1"), name);
         QVERIFY(first > 0);
         waiter->send(request(QStringLiteral("w1"), name, 60000));
-        QVERIFY(roundTrip(*waiter));
+        QVERIFY(waiter->roundTrip(kWaitMs));
         QVERIFY(!waiter->has(QStringLiteral("LOCK_GRANTED")));
 
         b.kill();
@@ -253,15 +238,15 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(ClusterNodes::meshed(nodes), kWaitMs);
         const QString name = nameOwnedBy(*a.server, QStringLiteral("node-a"));
         QVERIFY(!name.isEmpty());
-        auto holder = connectTo(c.server->port(), QStringLiteral("holder"));
-        auto waiter = connectTo(b.server->port(), QStringLiteral("waiter"));
+        auto holder = RawClient::authenticated(c.server->port(), QStringLiteral("holder"));
+        auto waiter = RawClient::authenticated(b.server->port(), QStringLiteral("waiter"));
         QVERIFY(holder && waiter);
 
         holder->send(request(QStringLiteral("h1"), name, 300000));
         const qint64 first = granted(*holder, QStringLiteral("h1"), name);
         QVERIFY(first > 0);
         waiter->send(request(QStringLiteral("w1"), name, 60000));
-        QVERIFY(roundTrip(*waiter));
+        QVERIFY(waiter->roundTrip(kWaitMs));
         QVERIFY(!waiter->has(QStringLiteral("LOCK_GRANTED")));
 
         a.proxy->setModeFor(QStringLiteral("node-c"), TcpChaosProxy::Mode::Cut);
@@ -284,7 +269,7 @@ private Q_SLOTS:
         ServerCoordinator *c = cluster.node(2);
         const QString name = nameOwnedBy(*a, b->nodeId());
         QVERIFY(!name.isEmpty());
-        auto onA = connectTo(a->port(), QStringLiteral("a"));
+        auto onA = RawClient::authenticated(a->port(), QStringLiteral("a"));
         QVERIFY(onA);
         const qint64 first = cycle(*onA, QStringLiteral("t1"), name);
         QVERIFY(first > 0);
@@ -293,7 +278,7 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(tableIs({ a, c }, { a->nodeId(), c->nodeId() }), kWaitMs);
         ServerCoordinator *owner = ownerIn(*a, name) == a->nodeId() ? a : c;
         ServerCoordinator *survivor = owner == a ? c : a;
-        auto onSurvivor = connectTo(survivor->port(), QStringLiteral("s"));
+        auto onSurvivor = RawClient::authenticated(survivor->port(), QStringLiteral("s"));
         QVERIFY(onSurvivor);
         const qint64 second = cycle(*onSurvivor, QStringLiteral("t2"), name);
         QVERIFY2(second > first, qPrintable(QStringLiteral("%1 after %2").arg(second).arg(first)));
