@@ -247,6 +247,14 @@ void wireReplication(
 
     p.antiEntropy = std::make_unique<cluster::AntiEntropy>(*bus, p.maps, p.replication->applier(),
         &p.replication->replicator(), std::move(antiEntropy));
+    primitives::CounterService &counters = p.pnCounters;
+    p.antiEntropy->setPnCounters({ [&counters] { return counters.digests(); },
+        [&counters](const QString &name) { return counters.state(name).toCbor(); },
+        [&counters](const QString &name, const QCborMap &state) {
+            if (const std::optional<primitives::CounterState> merged
+                = primitives::CounterState::fromCbor(state))
+                counters.mergeRemote(name, *merged);
+        } });
     QObject::connect(p.antiEntropy.get(), &cluster::AntiEntropy::roundFinished, p.clusterGc.get(),
         [gc = p.clusterGc.get()](const QString &, const QString &result) {
             if (result != QLatin1String("failed"))

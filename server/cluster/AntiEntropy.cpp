@@ -18,6 +18,7 @@ namespace {
 const QLatin1StringView kRoots("MERKLE_ROOTS");
 const QLatin1StringView kBuckets("MERKLE_BUCKETS");
 const QLatin1StringView kRecords("RECORDS");
+const QLatin1StringView kCounters("COUNTERS");
 
 QString field(const char *name)
 {
@@ -162,13 +163,21 @@ QCborMap AntiEntropy::rootsFrame(quint64 round, bool reply) const
             { field("kind"), lww ? QStringLiteral("lww") : QStringLiteral("or") },
             { field("root"), qint64(tree->rootHash()) }, { field("count"), tree->size() } });
     }
-    return QCborMap { { field("type"), kRoots }, { field("round"), qint64(round) },
+    QCborMap frame { { field("type"), kRoots }, { field("round"), qint64(round) },
         { field("reply"), reply }, { field("maps"), maps } };
+    if (m_pnCounters.digests) {
+        QCborMap counters;
+        const QHash<QString, quint32> digests = m_pnCounters.digests();
+        for (auto it = digests.cbegin(); it != digests.cend(); ++it)
+            counters.insert(it.key(), qint64(it.value()));
+        frame.insert(field("counters"), counters);
+    }
+    return frame;
 }
 
 void AntiEntropy::onFrame(const QString &peer, const QString &type, const QByteArray &body)
 {
-    if (type != kRoots && type != kBuckets && type != kRecords)
+    if (type != kRoots && type != kBuckets && type != kRecords && type != kCounters)
         return;
     const wire::DecodeResult decoded = wire::MsgPackCodec::decode(body);
     if (!decoded.ok || !decoded.value.isMap()) {
@@ -181,19 +190,25 @@ void AntiEntropy::onFrame(const QString &peer, const QString &type, const QByteA
             answerRoots(peer, frame);
         else if (type == kBuckets)
             answerBuckets(peer, frame);
-        else
+        else if (type == kRecords)
             answerRecords(peer, frame);
+        else
+            answerCounters(peer, frame);
         return;
     }
     const auto it = m_rounds.find(peer);
     if (it == m_rounds.end() || it->id != quint64(frame.value(field("round")).toInteger()))
         return; // a failed round's late reply
-    if (type == kRoots)
+    if (type == kRoots) {
         onRoots(peer, *it, frame);
-    else if (type == kBuckets)
+    } else if (type == kBuckets) {
         onBuckets(peer, *it, frame);
-    else
+    } else if (type == kRecords) {
         onRecords(peer, *it, frame);
+    } else {
+        mergeCounters(frame);
+        replied(peer, *it, true);
+    }
 }
 
 void AntiEntropy::replied(const QString &peer, Round &round, bool last)
@@ -284,7 +299,64 @@ void AntiEntropy::answerRecords(const QString &peer, const QCborMap &frame)
         tombstoned);
 }
 
+void AntiEntropy::answerCounters(const QString &peer, const QCborMap &frame)
+{
+    mergeCounters(frame);
+    // This side's state (after the merge) of every counter the round named, for the initiator.
+    QCborMap states;
+    if (m_pnCounters.state) {
+        const QCborMap pushed = frame.value(field("states")).toMap();
+        for (auto it = pushed.cbegin(); it != pushed.cend(); ++it) {
+            if (it.key().isString())
+                states.insert(it.key(), m_pnCounters.state(it.key().toString()));
+        }
+        for (const QCborValue &name : frame.value(field("want")).toArray()) {
+            if (name.isString())
+                states.insert(name, m_pnCounters.state(name.toString()));
+        }
+    }
+    send(peer,
+        QCborMap { { field("type"), kCounters }, { field("round"), frame.value(field("round")) },
+            { field("reply"), true }, { field("states"), states }, { field("last"), true } });
+}
+
+void AntiEntropy::mergeCounters(const QCborMap &frame)
+{
+    if (!m_pnCounters.merge)
+        return;
+    const QCborMap states = frame.value(field("states")).toMap();
+    for (auto it = states.cbegin(); it != states.cend(); ++it) {
+        if (it.key().isString() && !it.key().toString().isEmpty() && it.value().isMap())
+            m_pnCounters.merge(it.key().toString(), it.value().toMap());
+    }
+}
+
 // --- Initiator ---------------------------------------------------------------------------------
+
+bool AntiEntropy::compareCounters(const QString &peer, Round &round, const QCborMap &theirs)
+{
+    if (!m_pnCounters.digests || !m_pnCounters.state)
+        return false;
+    const QHash<QString, quint32> own = m_pnCounters.digests();
+    QCborMap states;
+    for (auto it = own.cbegin(); it != own.cend(); ++it) {
+        const QCborValue their = theirs.value(it.key());
+        if (!their.isInteger() || quint32(their.toInteger()) != it.value())
+            states.insert(it.key(), m_pnCounters.state(it.key()));
+    }
+    QCborArray want;
+    for (auto it = theirs.cbegin(); it != theirs.cend(); ++it) {
+        if (it.key().isString() && !own.contains(it.key().toString()))
+            want.append(it.key());
+    }
+    if (states.isEmpty() && want.isEmpty())
+        return false;
+    ++round.awaiting;
+    send(peer,
+        QCborMap { { field("type"), kCounters }, { field("round"), qint64(round.id) },
+            { field("reply"), false }, { field("states"), states }, { field("want"), want } });
+    return true;
+}
 
 void AntiEntropy::onRoots(const QString &peer, Round &round, const QCborMap &frame)
 {
@@ -329,6 +401,8 @@ void AntiEntropy::onRoots(const QString &peer, Round &round, const QCborMap &fra
             QCborMap { { field("type"), kBuckets }, { field("round"), qint64(round.id) },
                 { field("reply"), false }, { field("mapName"), name }, { field("level"), 0 } });
     }
+    if (compareCounters(peer, round, frame.value(field("counters")).toMap()))
+        round.walked = true;
     replied(peer, round, true);
 }
 

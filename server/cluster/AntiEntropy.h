@@ -52,8 +52,19 @@ public:
         double lastDurationMs = -1;
     };
 
+    // The PN counters a round repairs beside the maps (docs/cluster.md §5, §7): MERKLE_ROOTS
+    // carries a digest per counter, and COUNTERS frames carry the states of those that differ,
+    // merged by per-node maximum on both sides.
+    struct PnCounters {
+        std::function<QHash<QString, quint32>()> digests; // by counter name
+        std::function<QCborMap(const QString &name)> state; // as COUNTER carries it
+        std::function<void(const QString &name, const QCborMap &state)> merge;
+    };
+
     AntiEntropy(PeerBus &bus, maps::MapRegistry &maps, ops::ChangeApplier &applier,
         Replicator *replicator, Options options, QObject *parent = nullptr);
+
+    void setPnCounters(PnCounters counters) { m_pnCounters = std::move(counters); }
 
     // Starts a round with peer now, or right after the one running.
     void startRound(const QString &peer);
@@ -93,10 +104,15 @@ private:
     void answerRoots(const QString &peer, const QCborMap &frame);
     void answerBuckets(const QString &peer, const QCborMap &frame);
     void answerRecords(const QString &peer, const QCborMap &frame);
+    void answerCounters(const QString &peer, const QCborMap &frame);
     // Initiator.
     void onRoots(const QString &peer, Round &round, const QCborMap &frame);
     void onBuckets(const QString &peer, Round &round, const QCborMap &frame);
     void onRecords(const QString &peer, Round &round, const QCborMap &frame);
+    // Sends COUNTERS for the counters whose digests differ; false when none do.
+    bool compareCounters(const QString &peer, Round &round, const QCborMap &theirs);
+    // Merges a COUNTERS frame's states.
+    void mergeCounters(const QCborMap &frame);
     void compare(const QString &peer, Round &round, const QString &mapName, Walk &walk);
     void replied(const QString &peer, Round &round, bool last);
 
@@ -115,6 +131,7 @@ private:
     ops::ChangeApplier &m_applier;
     Replicator *m_replicator;
     Options m_options;
+    PnCounters m_pnCounters;
     QHash<QString, Round> m_rounds; // outgoing, by peer
     QHash<QString, PeerCounters> m_counters;
     QSet<QString> m_dropped; // peers whose hint queue was dropped since their last round

@@ -104,9 +104,8 @@ public:
 Q_SIGNALS:
     void listening(quint16 port);
     void failed(const QString &reason);
-    // A member entered up, or down/left (PeerUp/PeerDown notable events).
+    // A member entered up (PeerUp notable event; down or left is PeerBus::memberDown).
     void memberUp(const QString &nodeId);
-    void memberDown(const QString &nodeId, const QString &reason);
     // Anything members() shows changed: a link or a member's state.
     void viewChanged();
     void joinEnded();

@@ -47,6 +47,8 @@ Q_SIGNALS:
     void linkDown(const QString &nodeId);
     // replicaPeers() or a member's state changed.
     void membersChanged();
+    // A member was declared down or left (the PeerDown notable event): its clients are gone.
+    void memberDown(const QString &nodeId, const QString &reason);
     // A table with a new version was adopted.
     void tableChanged(const wingman::cluster::PartitionTable &table);
 };

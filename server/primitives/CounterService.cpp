@@ -1,10 +1,13 @@
 #include "primitives/CounterService.h"
 
 #include "auth/SecurityPolicy.h"
+#include "crdt/Hash.h"
 #include "network/Session.h"
 #include "primitives/PrimitivesLogging.h"
 #include "storage/Storage.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
 #include <QPointer>
 
 namespace wingman::primitives {
@@ -44,6 +47,33 @@ CounterState &CounterService::stateOf(const QString &name)
 CounterState CounterService::state(const QString &name)
 {
     return stateOf(name);
+}
+
+QSet<QString> &CounterService::names()
+{
+    if (!m_names) {
+        m_names.emplace();
+        const QJsonArray stored
+            = QJsonDocument::fromJson(m_storage.loadMeta(namesKey()).toUtf8()).array();
+        for (const QJsonValue &name : stored) {
+            if (name.isString())
+                m_names->insert(name.toString());
+        }
+    }
+    return *m_names;
+}
+
+quint32 CounterService::digestOf(const CounterState &state)
+{
+    return crdt::Hash::of(state.toJson());
+}
+
+QHash<QString, quint32> CounterService::digests()
+{
+    QHash<QString, quint32> digests;
+    for (const QString &name : names())
+        digests.insert(name, digestOf(stateOf(name)));
+    return digests;
 }
 
 void CounterService::subscribe(network::Session &session, const QString &name)
@@ -90,8 +120,17 @@ void CounterService::mergeRemote(const QString &name, const CounterState &state)
 
 void CounterService::commitAndPublish(const QString &name, bool changed)
 {
-    if (changed)
+    if (changed) {
         m_storage.storeMeta(metaKey(name), stateOf(name).toJson());
+        if (QSet<QString> &known = names(); !known.contains(name)) {
+            known.insert(name);
+            QJsonArray list;
+            for (const QString &each : known)
+                list.append(each);
+            m_storage.storeMeta(
+                namesKey(), QString::fromUtf8(QJsonDocument(list).toJson(QJsonDocument::Compact)));
+        }
+    }
     QList<QPointer<network::Session>> subscribers;
     for (network::Session *session : m_subscribers.value(name))
         subscribers.append(session);

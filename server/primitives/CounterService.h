@@ -9,6 +9,7 @@
 #include <QString>
 
 #include <functional>
+#include <optional>
 
 namespace wingman::auth {
 class SecurityPolicy;
@@ -43,9 +44,13 @@ public:
 
     // The counter's current state (empty if it never counted).
     CounterState state(const QString &name);
-    // Counters this node has touched since it started.
-    QStringList knownNames() const { return m_states.keys(); }
+    // A hash of every stored counter's state, by name: what anti-entropy compares
+    // (docs/cluster.md §5).
+    QHash<QString, quint32> digests();
+    static quint32 digestOf(const CounterState &state);
     static QString metaKey(const QString &name) { return QStringLiteral("counter/") + name; }
+    // The names of the stored counters, as a JSON array.
+    static QString namesKey() { return QStringLiteral("counters"); }
 
 private:
     bool admit(network::Session &session, const QString &name, bool write) const;
@@ -54,10 +59,14 @@ private:
     // Stores the state if it changed, then sends COUNTER_UPDATE to every subscriber.
     void commitAndPublish(const QString &name, bool changed);
 
+    // Every stored counter's name, read from storage meta at first use.
+    QSet<QString> &names();
+
     storage::Storage &m_storage;
     const auth::SecurityPolicy &m_policy;
     Relay m_relay;
     QHash<QString, CounterState> m_states;
+    std::optional<QSet<QString>> m_names;
     QHash<QString, QList<network::Session *>> m_subscribers;
     QHash<network::Session *, QSet<QString>> m_countersOf;
 };

@@ -32,7 +32,11 @@ PrimitiveRelay::PrimitiveRelay(cluster::PeerBus &bus, TopicService &topics,
     , m_locks(locks)
 {
     connect(&bus, &cluster::PeerBus::frameReceived, this, &PrimitiveRelay::onFrame);
-    connect(&bus, &cluster::PeerBus::linkUp, this, &PrimitiveRelay::sendCounters);
+    connect(&bus, &cluster::PeerBus::linkUp, &locks, &LockService::linkUp);
+    connect(&bus, &cluster::PeerBus::linkDown, &locks, &LockService::linkDown);
+    connect(&bus, &cluster::PeerBus::tableChanged, &locks, [this] { m_locks.tableChanged(); });
+    connect(&bus, &cluster::PeerBus::memberDown, &locks,
+        [this](const QString &nodeId) { m_locks.memberDown(nodeId); });
     m_topics.setRelay(
         [this](const QString &topic, const QCborValue &data, const QString &publisherId) {
             QCborMap frame { { kType, kTopic }, { QStringLiteral("topic"), topic } };
@@ -45,6 +49,8 @@ PrimitiveRelay::PrimitiveRelay(cluster::PeerBus &bus, TopicService &topics,
         broadcast(counterBody(name, state));
     });
     LockService::Cluster lockCluster;
+    lockCluster.isClustered = [this] { return m_bus.isClustered(); };
+    lockCluster.localNodeId = [this] { return m_bus.localNodeId(); };
     lockCluster.ownerOf = [this](const QString &name) {
         const cluster::PartitionTable &table = m_bus.table();
         if (!m_bus.isClustered() || table.isEmpty())
@@ -52,37 +58,34 @@ PrimitiveRelay::PrimitiveRelay(cluster::PeerBus &bus, TopicService &topics,
         const QString owner = table.owner(cluster::PartitionTable::partitionOf(name));
         return owner == m_bus.localNodeId() ? QString() : owner;
     };
+    // A link is enough: right after a heal the member may still read as down for a moment.
     lockCluster.send = [this](const QString &nodeId, const QCborMap &frame) {
-        return m_bus.isReachable(nodeId) && m_bus.send(nodeId, wire::MsgPackCodec::encode(frame));
+        return m_bus.send(nodeId, wire::MsgPackCodec::encode(frame));
     };
     lockCluster.broadcast
-        = [this](const QCborMap &frame) { broadcast(wire::MsgPackCodec::encode(frame)); };
+        = [this](const QCborMap &frame) { return broadcast(wire::MsgPackCodec::encode(frame)); };
     m_locks.setCluster(std::move(lockCluster));
 }
 
-void PrimitiveRelay::broadcast(const QByteArray &body)
+QStringList PrimitiveRelay::broadcast(const QByteArray &body)
 {
+    QStringList reached;
     if (!m_bus.isClustered())
-        return;
+        return reached;
     const QStringList peers = m_bus.replicaPeers();
     for (const QString &peer : peers) {
-        if (m_bus.isReachable(peer))
-            m_bus.send(peer, body);
+        if (m_bus.isReachable(peer) && m_bus.send(peer, body))
+            reached.append(peer);
     }
-}
-
-void PrimitiveRelay::sendCounters(const QString &nodeId)
-{
-    const QStringList names = m_counters.knownNames();
-    for (const QString &name : names)
-        m_bus.send(nodeId, counterBody(name, m_counters.state(name)));
+    return reached;
 }
 
 void PrimitiveRelay::onFrame(const QString &nodeId, const QString &type, const QByteArray &body)
 {
     const bool lockFrame = type == LockService::kRequestFrame || type == LockService::kGrantFrame
         || type == LockService::kReleaseFrame || type == LockService::kReleasedFrame
-        || type == LockService::kTokenFrame || type == LockService::kClientGoneFrame;
+        || type == LockService::kTokenFrame || type == LockService::kTokenAckFrame
+        || type == LockService::kClientGoneFrame;
     if (type != kTopic && type != kCounter && !lockFrame)
         return;
     const wire::DecodeResult decoded = wire::MsgPackCodec::decode(body);

@@ -7,6 +7,8 @@
 #include "maps/MapRegistry.h"
 #include "ops/Committer.h"
 #include "ops/OpRouter.h"
+#include "primitives/CounterService.h"
+#include "primitives/CounterState.h"
 
 #include <QSignalSpy>
 #include <QTest>
@@ -30,6 +32,7 @@ struct Node {
     ops::OpRouter router;
     std::unique_ptr<cluster::WriteReplication> replication;
     std::unique_ptr<cluster::AntiEntropy> antiEntropy;
+    QHash<QString, primitives::CounterState> counters; // PN counters by name
 
     Node(LoopbackCluster &cluster, const QString &nodeId)
         : maps(nodeId)
@@ -44,6 +47,17 @@ struct Node {
         options.smallPartition = 4;
         antiEntropy = std::make_unique<cluster::AntiEntropy>(
             bus, maps, replication->applier(), &replication->replicator(), options);
+        antiEntropy->setPnCounters(
+            { [this] {
+                 QHash<QString, quint32> digests;
+                 for (auto it = counters.cbegin(); it != counters.cend(); ++it)
+                     digests.insert(it.key(), primitives::CounterService::digestOf(it.value()));
+                 return digests;
+             },
+                [this](const QString &name) { return counters.value(name).toCbor(); },
+                [this](const QString &name, const QCborMap &state) {
+                    counters[name].merge(*primitives::CounterState::fromCbor(state));
+                } });
     }
 
     crdt::LwwMap &lww() { return *maps.lwwMap(u"todos"_s); }
@@ -124,6 +138,53 @@ private Q_SLOTS:
         QVERIFY(finished.wait(5000));
         QCOMPARE(finished.last().at(1).toString(), u"equal"_s);
         QCOMPARE(frames(u"node-a"_s, u"MERKLE_BUCKETS"_s), buckets);
+    }
+
+    // PN counters ride along (docs/cluster.md §5): a counter change that never reached the peer
+    // (its COUNTER frame lost, the link up all along) is repaired by the next round, which sends
+    // only the counters whose digests differ and merges them by per-node maximum on both sides.
+    void countersWithDifferentDigestsAreRepaired()
+    {
+        LoopbackCluster cluster;
+        Node a(cluster, u"node-a"_s);
+        Node b(cluster, u"node-b"_s);
+        const auto counter = [](std::initializer_list<std::pair<QString, double>> positive,
+                                 std::initializer_list<std::pair<QString, double>> negative) {
+            primitives::CounterState state;
+            for (const auto &[node, count] : positive)
+                state.setCount(true, node, count);
+            for (const auto &[node, count] : negative)
+                state.setCount(false, node, count);
+            return state;
+        };
+        a.counters.insert(u"same"_s, counter({ { u"node-a"_s, 4 } }, {}));
+        b.counters.insert(u"same"_s, counter({ { u"node-a"_s, 4 } }, {}));
+        a.counters.insert(u"likes"_s, counter({ { u"node-a"_s, 5 }, { u"node-b"_s, 1 } }, {}));
+        b.counters.insert(u"likes"_s, counter({ { u"node-b"_s, 3 } }, { { u"node-b"_s, 1 } }));
+        a.counters.insert(u"views"_s, counter({ { u"node-a"_s, 2 } }, {}));
+        b.counters.insert(u"shares"_s, counter({}, { { u"node-b"_s, 1 } }));
+
+        QSignalSpy finished(a.antiEntropy.get(), &cluster::AntiEntropy::roundFinished);
+        a.antiEntropy->startRound(u"node-b"_s);
+        QVERIFY(finished.wait(10000));
+        QCOMPARE(finished.first().at(1).toString(), u"repaired"_s);
+        QCOMPARE(a.counters, b.counters);
+        QCOMPARE(b.counters.value(u"likes"_s).value(), 7.0);
+        QCOMPARE(a.counters.value(u"views"_s).value(), 2.0);
+        QCOMPARE(a.counters.value(u"shares"_s).value(), -1.0);
+        QCOMPARE(cluster.deliveredCount(u"node-a"_s, u"node-b"_s, u"COUNTERS"_s), 1);
+        QCOMPARE(cluster.deliveredCount(u"node-b"_s, u"node-a"_s, u"COUNTERS"_s), 1);
+        // The equal counter did not travel.
+        for (const LoopbackCluster::Frame &frame : cluster.delivered()) {
+            if (frame.type == u"COUNTERS"_s)
+                QVERIFY(!frame.body.contains("same"));
+        }
+
+        // Equal now: the next round ends after MERKLE_ROOTS.
+        a.antiEntropy->startRound(u"node-b"_s);
+        QVERIFY(finished.wait(5000));
+        QCOMPARE(finished.last().at(1).toString(), u"equal"_s);
+        QCOMPARE(cluster.deliveredCount(u"node-a"_s, u"node-b"_s, u"COUNTERS"_s), 1);
     }
 
     // The higher id of a pair starts no periodic round, but does after dropping the peer's hint
