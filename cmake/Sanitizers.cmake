@@ -28,10 +28,8 @@ if(wingman_sanitizers)
       "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1")
   endif()
   if("address" IN_LIST wingman_sanitizer_list)
-    # fast_unwind_on_malloc=0: Qt is built without frame pointers, so only the slow unwinder sees
-    # past Qt's frames to the caller that lsan.supp names.
     list(APPEND WINGMAN_SANITIZER_TEST_ENVIRONMENT
-      "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:check_initialization_order=1:detect_stack_use_after_return=1:fast_unwind_on_malloc=0"
+      "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:check_initialization_order=1:detect_stack_use_after_return=1"
       "LSAN_OPTIONS=suppressions=${PROJECT_SOURCE_DIR}/tests/sanitizer/lsan.supp:print_suppressions=0")
   endif()
 endif()

@@ -19,6 +19,7 @@ class RawClient : public QObject
     Q_OBJECT
 public:
     explicit RawClient(QObject *parent = nullptr);
+    ~RawClient() override;
 
     // Opens ws://127.0.0.1:port/ and waits until connected.
     bool connectTo(quint16 port, int timeoutMs = 5000);
