@@ -35,11 +35,11 @@ bool LwwMap::merge(
     const auto index = m_tree.value(key, keyHash);
     if (index && !isNewer(remote.timestamp, entryAt(*index)))
         return false;
-    const bool live = index && !entryAt(*index).value.isNullish();
+    const bool live = index && !entryAt(*index).isNullish();
     if (wasLive)
         *wasLive = live;
     if (previous && live)
-        *previous = entryAt(*index).value;
+        *previous = entryAt(*index).value();
     store(key, keyHash, index ? *index : allocateEntry(), remote.value, remote.timestamp,
         remote.ttlMs);
     return true;
@@ -47,29 +47,32 @@ bool LwwMap::merge(
 
 std::optional<QCborValue> LwwMap::get(const QString &key) const
 {
-    const Entry *entry = find(key);
-    if (!entry || entry->value.isNullish())
+    const auto index = m_tree.value(key, hash(key));
+    if (!index)
         return std::nullopt;
-    if (entry->ttlMs != kNoTtl) {
-        const LwwRecord timing { {}, Timestamp { entry->millis, entry->counter, {} },
-            entry->ttlMs };
+    const Entry &entry = entryAt(*index);
+    if (entry.isNullish())
+        return std::nullopt;
+    if (entry.hasTtl()) {
+        const LwwRecord timing { {}, Timestamp { entry.millis, entry.counter, {} },
+            m_ttls.value(*index, 0) };
         if (timing.isExpired(m_hlc->clockMillis()))
             return std::nullopt;
     }
-    return entry->value.toCbor();
+    return entry.value().toCbor();
 }
 
 std::optional<LwwRecord> LwwMap::getRecord(const QString &key) const
 {
-    const Entry *entry = find(key);
-    if (!entry)
+    const auto index = m_tree.value(key, hash(key));
+    if (!index)
         return std::nullopt;
-    return toRecord(*entry);
+    return toRecord(*index);
 }
 
 bool LwwMap::contains(const QString &key) const
 {
-    return find(key) != nullptr;
+    return m_tree.value(key, hash(key)).has_value();
 }
 
 QStringList LwwMap::prune(const Timestamp &olderThan)
@@ -88,9 +91,9 @@ QStringList LwwMap::removeOlderThan(const Timestamp &olderThan, bool tombstonesO
     std::vector<quint32> freed;
     m_tree.forEachEntry([&](const QString &key, quint32, quint32 index) {
         const Entry &entry = entryAt(index);
-        if (tombstonesOnly && !entry.value.isNullish())
+        if (tombstonesOnly && !entry.isNullish())
             return;
-        if (Timestamp { entry.millis, entry.counter, m_nodeIds.at(entry.nodeId) } < olderThan) {
+        if (Timestamp { entry.millis, entry.counter, m_nodeIds.at(entry.nodeId()) } < olderThan) {
             removed.append(key);
             freed.push_back(index);
         }
@@ -109,13 +112,13 @@ QList<LwwMap::Expiry> LwwMap::expire(
     std::vector<quint32> indexes;
     m_tree.forEachEntry([&](const QString &key, quint32, quint32 index) {
         const Entry &entry = entryAt(index);
-        if (entry.ttlMs == kNoTtl || entry.value.isNullish())
+        if (!entry.hasTtl() || entry.isNullish())
             return;
-        const LwwRecord record = toRecord(entry);
+        const LwwRecord record = toRecord(index);
         if (!record.isExpired(nowMillis) || (mayExpire && !mayExpire(key)))
             return;
         if (auto tombstone = record.expiryTombstone(m_hlc->nodeId())) {
-            expired.append({ key, std::move(*tombstone), entry.value });
+            expired.append({ key, std::move(*tombstone), entry.value() });
             indexes.push_back(index);
         }
     });
@@ -133,6 +136,7 @@ void LwwMap::clear()
     m_chunks.clear();
     m_entryCount = 0;
     m_freeEntries.clear();
+    m_ttls.clear();
     m_nodeIds.clear();
 }
 
@@ -144,18 +148,25 @@ QStringList LwwMap::keys() const
     return result;
 }
 
-const LwwMap::Entry *LwwMap::find(const QString &key) const
+void LwwMap::Entry::setValue(const Value &value)
 {
-    const auto index = m_tree.value(key, hash(key));
-    return index ? &entryAt(*index) : nullptr;
+    destroyValue();
+    if (value.isPacked()) {
+        new (&m_packed) QByteArray(value.packed());
+        m_bits |= kPacked;
+    } else {
+        new (&m_cbor) QCborValue(value.toCbor());
+        m_bits &= ~kPacked;
+    }
 }
 
-LwwRecord LwwMap::toRecord(const Entry &entry) const
+LwwRecord LwwMap::toRecord(quint32 index) const
 {
-    LwwRecord record { entry.value,
-        Timestamp { entry.millis, entry.counter, m_nodeIds.at(entry.nodeId) }, std::nullopt };
-    if (entry.ttlMs != kNoTtl)
-        record.ttlMs = entry.ttlMs;
+    const Entry &entry = entryAt(index);
+    LwwRecord record { entry.value(),
+        Timestamp { entry.millis, entry.counter, m_nodeIds.at(entry.nodeId()) }, std::nullopt };
+    if (entry.hasTtl())
+        record.ttlMs = m_ttls.value(index, 0);
     return record;
 }
 
@@ -165,7 +176,7 @@ bool LwwMap::isNewer(const Timestamp &remote, const Entry &local) const
         return remote.millis > local.millis;
     if (remote.counter != local.counter)
         return remote.counter > local.counter;
-    return compareNodeIds(remote.nodeId, m_nodeIds.at(local.nodeId)) > 0;
+    return compareNodeIds(remote.nodeId, m_nodeIds.at(local.nodeId())) > 0;
 }
 
 quint32 LwwMap::allocateEntry()
@@ -182,7 +193,15 @@ quint32 LwwMap::allocateEntry()
 
 void LwwMap::freeEntry(quint32 index)
 {
-    entryAt(index) = Entry();
+    Entry &entry = entryAt(index);
+    entry.setValue(Value());
+    entry.millis = 0;
+    entry.counter = 0;
+    entry.setNodeId(0);
+    if (entry.hasTtl()) {
+        m_ttls.remove(index);
+        entry.setHasTtl(false);
+    }
     m_freeEntries.push_back(index);
 }
 
@@ -190,15 +209,20 @@ void LwwMap::store(const QString &key, quint32 keyHash, quint32 index, const Val
     const Timestamp &timestamp, std::optional<qint64> ttlMs)
 {
     Entry &entry = entryAt(index);
-    entry.value = value;
+    entry.setValue(value);
     entry.millis = timestamp.millis;
     entry.counter = timestamp.counter;
-    entry.nodeId = m_nodeIds.indexOf(timestamp.nodeId);
-    entry.ttlMs = ttlMs ? *ttlMs : kNoTtl;
+    entry.setNodeId(m_nodeIds.indexOf(timestamp.nodeId));
+    if (ttlMs)
+        m_ttls.insert(index, *ttlMs);
+    else if (entry.hasTtl())
+        m_ttls.remove(index);
+    entry.setHasTtl(ttlMs.has_value());
     m_tree.update(key, keyHash,
-        MerkleTree::itemHash(key, entry.millis, entry.counter, m_nodeIds.at(entry.nodeId)), index);
+        MerkleTree::itemHash(key, entry.millis, entry.counter, m_nodeIds.at(entry.nodeId())),
+        index);
     if (m_listener)
-        m_listener(key, toRecord(entry));
+        m_listener(key, toRecord(index));
 }
 
 } // namespace wingman::crdt

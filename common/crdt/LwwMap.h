@@ -6,10 +6,10 @@
 #include "crdt/NodeIdPool.h"
 
 #include <QCborValue>
+#include <QHash>
 #include <QString>
 #include <QStringList>
 #include <functional>
-#include <limits>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -22,9 +22,9 @@ namespace wingman::crdt {
 // outlive the map; merge() feeds remote timestamps to it.
 //
 // Built for the server's hot path. The Merkle tree, which holds every key anyway, is also the
-// key index: its entries carry the record's index. Records sit in fixed-size chunks (72 bytes
+// key index: its entries carry the record's index. Records sit in fixed-size chunks (40 bytes
 // each, plus the value's payload) and refer to interned node ids: with its Merkle entry a record
-// costs about 155 bytes of heap besides its key and value (tests/bench/bench_crdt measures it).
+// costs about 100 bytes of heap besides its key and value (tests/bench/bench_crdt measures it).
 // A packed value's payload is its MessagePack bytes, far smaller than a QCborValue tree.
 // Not thread-safe; do not modify the map from inside forEach().
 class LwwMap
@@ -100,19 +100,56 @@ public:
 private:
     QStringList removeOlderThan(const Timestamp &olderThan, bool tombstonesOnly);
 
-    static constexpr qint64 kNoTtl = std::numeric_limits<qint64>::min();
     static constexpr int kChunkBits = 6;
     static constexpr quint32 kChunkSize = 1u << kChunkBits;
 
     // A record without its key (the tree holds it) or its own Timestamp: the node id is an index
-    // into m_nodeIds.
-    struct Entry {
-        Value value;
+    // into m_nodeIds. 40 bytes: the value's two forms share one slot, told apart by a flag bit
+    // beside the node id, and the TTL, which few records have, is kept aside in m_ttls.
+    class Entry
+    {
+    public:
+        Entry() { new (&m_cbor) QCborValue(); }
+        ~Entry() { destroyValue(); }
+        Entry(const Entry &) = delete;
+        Entry &operator=(const Entry &) = delete;
+
+        Value value() const { return isPacked() ? Value::fromPacked(m_packed) : Value(m_cbor); }
+        void setValue(const Value &value);
+        bool isNullish() const
+        {
+            return isPacked() ? Value::isNullPacked(m_packed) || Value::isUndefinedPacked(m_packed)
+                              : m_cbor.isNull() || m_cbor.isUndefined();
+        }
+        quint32 nodeId() const { return m_bits & kNodeIdMask; }
+        void setNodeId(quint32 nodeId) { m_bits = (m_bits & ~kNodeIdMask) | nodeId; }
+        bool hasTtl() const { return m_bits & kHasTtl; }
+        void setHasTtl(bool hasTtl) { m_bits = hasTtl ? m_bits | kHasTtl : m_bits & ~kHasTtl; }
+
         qint64 millis = 0;
-        qint64 ttlMs = kNoTtl;
         qint32 counter = 0;
-        quint32 nodeId = 0;
+
+    private:
+        static constexpr quint32 kPacked = 1u << 31;
+        static constexpr quint32 kHasTtl = 1u << 30;
+        static constexpr quint32 kNodeIdMask = kHasTtl - 1;
+
+        bool isPacked() const { return m_bits & kPacked; }
+        void destroyValue()
+        {
+            if (isPacked())
+                m_packed.~QByteArray();
+            else
+                m_cbor.~QCborValue();
+        }
+
+        quint32 m_bits = 0; // beside counter, where it fills what would be padding
+        union {
+            QCborValue m_cbor;
+            QByteArray m_packed;
+        };
     };
+    static_assert(sizeof(Entry) == 40);
 
     Entry &entryAt(quint32 index)
     {
@@ -122,8 +159,7 @@ private:
     {
         return m_chunks[index >> kChunkBits][index & (kChunkSize - 1)];
     }
-    const Entry *find(const QString &key) const;
-    LwwRecord toRecord(const Entry &entry) const;
+    LwwRecord toRecord(quint32 index) const;
     bool isNewer(const Timestamp &remote, const Entry &local) const;
     quint32 allocateEntry();
     void freeEntry(quint32 index);
@@ -135,6 +171,7 @@ private:
     std::vector<std::unique_ptr<Entry[]>> m_chunks;
     quint32 m_entryCount = 0; // entries handed out so far, freed ones included
     std::vector<quint32> m_freeEntries;
+    QHash<quint32, qint64> m_ttls; // entry index -> ttlMs, for the entries that have one
     NodeIdPool m_nodeIds;
     ChangeListener m_listener;
 };
@@ -143,12 +180,19 @@ template <typename Iterator> std::optional<Timestamp> LwwMap::load(Iterator begi
 {
     std::optional<Timestamp> newest;
     const ChangeListener listener = std::exchange(m_listener, {});
-    // Into an empty map, the keys (distinct, as the iterators are a hash's) are all new.
+    // Into an empty map, the keys (distinct, as the iterators are a hash's) are all new: the
+    // leaves are sized for them up front, which saves both the regrowth and the blocks it frees.
     const bool empty = isEmpty();
+    std::vector<quint32> keyHashes;
+    for (auto it = begin; it != end; ++it)
+        keyHashes.push_back(hash(it.key()));
+    if (empty)
+        m_tree.reserve(keyHashes);
+    size_t position = 0;
     for (auto it = begin; it != end; ++it) {
         const QString &key = it.key();
         const LwwRecord &record = it.value();
-        const quint32 keyHash = hash(key);
+        const quint32 keyHash = keyHashes[position++];
         const auto index = empty ? std::nullopt : m_tree.value(key, keyHash);
         store(key, keyHash, index ? *index : allocateEntry(), record.value, record.timestamp,
             record.ttlMs);
@@ -161,9 +205,8 @@ template <typename Iterator> std::optional<Timestamp> LwwMap::load(Iterator begi
 
 template <typename Function> void LwwMap::forEach(Function &&function) const
 {
-    m_tree.forEachEntry([&](const QString &key, quint32, quint32 index) {
-        function(key, toRecord(entryAt(index)));
-    });
+    m_tree.forEachEntry(
+        [&](const QString &key, quint32, quint32 index) { function(key, toRecord(index)); });
 }
 
 } // namespace wingman::crdt

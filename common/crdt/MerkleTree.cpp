@@ -107,8 +107,8 @@ MerkleTree::LeafEntry &MerkleTree::entryFor(const QString &key, quint32 keyHash)
     m_nodes->level1Exists.set(level1Index(keyHash));
     group->exists |= quint16(1u << leaf);
 
-    // Grow first so that the slot found stays valid; the load stays at most 80 %.
-    if ((table.size + 1) * 5 > table.capacity * 4)
+    // Grow first so that the slot found stays valid; the load stays at most 85 %.
+    if ((table.size + 1) * 20 > table.capacity * 17)
         grow(table);
     const quint32 tag = tagOf(key);
     LeafEntry &entry = table.entries[findSlot(table, key, tag)];
@@ -151,9 +151,35 @@ quint32 MerkleTree::findSlot(const LeafTable &table, const QString &key, quint32
 
 void MerkleTree::grow(LeafTable &table)
 {
-    // Growing by half keeps a large leaf between 53 % and 80 % full.
-    const quint32 capacity
-        = table.capacity == 0 ? kInitialLeafCapacity : table.capacity + table.capacity / 2;
+    // Growing by a quarter keeps a large leaf between 68 % and 85 % full: small steps leave
+    // little room unused, and the blocks freed are close in size to the ones asked for next.
+    resize(table, table.capacity == 0 ? kInitialLeafCapacity : table.capacity + table.capacity / 4);
+}
+
+void MerkleTree::reserve(const std::vector<quint32> &keyHashes)
+{
+    if (keyHashes.empty())
+        return;
+    if (!m_nodes)
+        m_nodes = std::make_unique<Nodes>();
+    std::vector<quint32> counts(size_t(1) << (4 * kDepth), 0);
+    for (const quint32 keyHash : keyHashes)
+        ++counts[leafIndex(keyHash)];
+    for (quint32 leaf = 0; leaf < counts.size(); ++leaf) {
+        if (counts[leaf] == 0)
+            continue;
+        std::unique_ptr<LeafGroup> &group = m_nodes->groups[leaf >> 4];
+        if (!group)
+            group = std::make_unique<LeafGroup>();
+        LeafTable &table = group->tables[leaf & 0xf];
+        const quint64 wanted = (quint64(table.size) + counts[leaf]) * 20 / 17 + 1;
+        if (wanted > table.capacity)
+            resize(table, quint32(wanted));
+    }
+}
+
+void MerkleTree::resize(LeafTable &table, quint32 capacity)
+{
     auto entries = std::make_unique<LeafEntry[]>(capacity);
     for (quint32 i = 0; i < table.capacity; ++i) {
         LeafEntry &entry = table.entries[i];

@@ -12,6 +12,7 @@
 #include <bitset>
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace wingman::crdt {
 
@@ -63,6 +64,9 @@ public:
 
     qsizetype size() const { return m_size; }
     void clear();
+    // Sizes the leaves for keys with these hashes, about to be added and not present yet, so that
+    // adding them grows no leaf. Creates the groups they will be in (with hash 0 until then).
+    void reserve(const std::vector<quint32> &keyHashes);
 
     // Calls function(const QString &key, quint32 itemHash, quint32 value) for every entry, leaf
     // by leaf in path order (in no particular order within a leaf). The tree must not change
@@ -112,6 +116,7 @@ private:
     // The slot holding key, or the free slot where it belongs.
     static quint32 findSlot(const LeafTable &table, const QString &key, quint32 tag);
     static void grow(LeafTable &table);
+    static void resize(LeafTable &table, quint32 capacity);
     static void eraseSlot(LeafTable &table, quint32 slot);
     void setItemHash(LeafEntry &entry, quint32 keyHash, quint32 itemHash);
     void addDelta(quint32 keyHash, quint32 delta);

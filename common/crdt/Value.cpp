@@ -5,15 +5,6 @@
 
 namespace wingman::crdt {
 
-namespace {
-
-bool isPackedNull(const QByteArray &bytes)
-{
-    return bytes.size() == 1 && quint8(bytes.at(0)) == 0xc0;
-}
-
-} // namespace
-
 Value Value::fromPacked(QByteArray bytes)
 {
     Value value;
@@ -34,16 +25,25 @@ QByteArray Value::packed() const
     return isPacked() ? m_packed : wire::MsgPackCodec::encode(m_value);
 }
 
+bool Value::isNullPacked(const QByteArray &packed)
+{
+    return packed.size() == 1 && quint8(packed.at(0)) == 0xc0;
+}
+
+bool Value::isUndefinedPacked(const QByteArray &packed)
+{
+    // wire::MsgPackCodec's undefined: fixext1 of type 0.
+    return packed.size() == 3 && packed.startsWith(QByteArrayView("\xd4\x00", 2));
+}
+
 bool Value::isNull() const
 {
-    return isPacked() ? isPackedNull(m_packed) : m_value.isNull();
+    return isPacked() ? isNullPacked(m_packed) : m_value.isNull();
 }
 
 bool Value::isUndefined() const
 {
-    // wire::MsgPackCodec's undefined: fixext1 of type 0.
-    return isPacked() ? m_packed.size() == 3 && m_packed.startsWith(QByteArrayView("\xd4\x00", 2))
-                      : m_value.isUndefined();
+    return isPacked() ? isUndefinedPacked(m_packed) : m_value.isUndefined();
 }
 
 bool operator==(const Value &a, const Value &b)

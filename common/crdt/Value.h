@@ -42,6 +42,9 @@ public:
 
     bool isNull() const;
     bool isUndefined() const;
+    // The same tests on packed bytes, for holders that keep the bytes without a Value.
+    static bool isNullPacked(const QByteArray &packed);
+    static bool isUndefinedPacked(const QByteArray &packed);
     // Null or undefined: what a tombstone carries.
     bool isNullish() const { return isNull() || isUndefined(); }
 

@@ -74,6 +74,7 @@ private Q_SLOTS:
     void largeMapAgainstModel();
     void clearEmptiesEverything();
     void bulkLoadMatchesMerge();
+    void recordsKeepTheirOwnTtlAndForm();
 
 private:
     qint64 m_wall = 0;
@@ -548,6 +549,14 @@ void tst_LwwMap::bulkLoadMatchesMerge()
     QCOMPARE(contents(loaded), stored);
     QCOMPARE(loaded.merkleTree().rootHash(), merged.merkleTree().rootHash());
     QCOMPARE(loaded.merkleTree().rootHash(), rebuiltRoot(loaded));
+    // The leaves sized up front hold the same nodes as the ones grown one key at a time.
+    const QMap<QString, quint32> level1 = loaded.merkleTree().buckets(u"");
+    QCOMPARE(level1, merged.merkleTree().buckets(u""));
+    for (auto it = level1.cbegin(); it != level1.cend(); ++it) {
+        QCOMPARE(loaded.merkleTree().buckets(it.key()), merged.merkleTree().buckets(it.key()));
+        QCOMPARE(loaded.merkleTree().keysInBucket(it.key() + QStringLiteral("00")),
+            merged.merkleTree().keysInBucket(it.key() + QStringLiteral("00")));
+    }
     QCOMPARE(loaded.get(QStringLiteral("key-1")), std::optional(QCborValue(1)));
     QCOMPARE(loaded.get(QStringLiteral("key-10")), std::nullopt);
 
@@ -559,6 +568,47 @@ void tst_LwwMap::bulkLoadMatchesMerge()
     QCOMPARE(loaded.get(QStringLiteral("key-1")), std::optional(QCborValue(-1)));
     loaded.set(QStringLiteral("after"), QCborValue(1));
     QCOMPARE(notified, 1);
+}
+
+void tst_LwwMap::recordsKeepTheirOwnTtlAndForm()
+{
+    // A record's TTL is kept aside from the record: it must follow the record through
+    // overwrites, removal and the reuse of a freed slot, and a packed value must stay packed.
+    LwwMap map(*m_hlc);
+    const QString node = QStringLiteral("n1");
+    QVERIFY(map.merge(QStringLiteral("a"), record(QCborValue(1), m_wall - 10, 0, node, 5'000)));
+    QVERIFY(map.merge(QStringLiteral("b"), record(QCborValue(2), m_wall - 10, 0, node, 0)));
+    QCOMPARE(map.getRecord(QStringLiteral("a"))->ttlMs, std::optional<qint64>(5'000));
+    QCOMPARE(map.getRecord(QStringLiteral("b"))->ttlMs, std::optional<qint64>(0));
+
+    QVERIFY(map.merge(QStringLiteral("a"), record(QCborValue(3), m_wall - 5, 0, node)));
+    QCOMPARE(map.getRecord(QStringLiteral("a"))->ttlMs, std::nullopt);
+    QVERIFY(map.merge(QStringLiteral("a"), record(QCborValue(4), m_wall - 4, 0, node, 1)));
+    QCOMPARE(map.get(QStringLiteral("a")), std::nullopt); // expired on the clock
+
+    const Value packed = Value::fromPacked(QByteArray("\xa3"
+                                                      "abc",
+        4));
+    QVERIFY(map.merge(QStringLiteral("c"), LwwRecord { packed, { m_wall - 3, 0, node }, 7 }));
+    const LwwRecord stored = *map.getRecord(QStringLiteral("c"));
+    QVERIFY(stored.value.isPacked());
+    QCOMPARE(stored.value.packed(), packed.packed());
+    QCOMPARE(stored.ttlMs, std::optional<qint64>(7));
+    QCOMPARE(map.get(QStringLiteral("c")), std::optional(QCborValue(QStringLiteral("abc"))));
+
+    // Freed slots are reused; the new record must not inherit the old one's TTL or form.
+    QVERIFY(map.merge(QStringLiteral("c"), tombstone(m_wall - 2, 0, node)));
+    QVERIFY(map.merge(QStringLiteral("a"), tombstone(m_wall - 2, 0, node)));
+    QCOMPARE(map.prune(Timestamp { m_wall, 0, node }).size(), 2);
+    QVERIFY(map.merge(QStringLiteral("d"), record(QCborValue(5), m_wall - 1, 0, node)));
+    QVERIFY(map.merge(QStringLiteral("e"), record(QCborValue(6), m_wall - 1, 0, node)));
+    for (const QString &key : { QStringLiteral("d"), QStringLiteral("e") }) {
+        const LwwRecord fresh = *map.getRecord(key);
+        QCOMPARE(fresh.ttlMs, std::nullopt);
+        QVERIFY(!fresh.value.isPacked());
+    }
+    QCOMPARE(map.getRecord(QStringLiteral("b"))->ttlMs, std::optional<qint64>(0));
+    QCOMPARE(map.merkleTree().rootHash(), rebuiltRoot(map));
 }
 
 QTEST_APPLESS_MAIN(tst_LwwMap)
