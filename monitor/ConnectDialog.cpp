@@ -1,4 +1,5 @@
 #include "ConnectDialog.h"
+#include "NodeMonitor.h"
 #include "TokenStore.h"
 
 #include <QDialogButtonBox>
@@ -63,12 +64,19 @@ ConnectDialog::ConnectDialog(TokenStore *tokens, QWidget *parent)
 
 QString ConnectDialog::host() const
 {
-    return m_host->text().trimmed();
+    const QUrl url = endpoint();
+    return url.isValid() ? url.host() : m_host->text().trimmed();
 }
 
 quint16 ConnectDialog::port() const
 {
-    return quint16(m_port->value());
+    const QUrl url = endpoint();
+    return url.isValid() ? quint16(url.port()) : quint16(m_port->value());
+}
+
+QUrl ConnectDialog::endpoint() const
+{
+    return NodeMonitor::endpointFromText(m_host->text(), quint16(m_port->value()));
 }
 
 QByteArray ConnectDialog::token() const
@@ -79,7 +87,8 @@ QByteArray ConnectDialog::token() const
 void ConnectDialog::accept()
 {
     QSettings settings;
-    settings.setValue(kHostKey, host());
+    // As typed, so that an https:// node is reached the same way next time.
+    settings.setValue(kHostKey, m_host->text().trimmed());
     settings.setValue(kPortKey, int(port()));
     if (token().isEmpty())
         m_tokens->forget(host(), port());

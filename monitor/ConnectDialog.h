@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QDialog>
+#include <QUrl>
 
 class QLabel;
 class QLineEdit;
@@ -10,17 +11,20 @@ namespace wingman::monitor {
 
 class TokenStore;
 
-// Asks for a node's host, metrics port and admin token. Host and port are remembered in QSettings;
-// the token only in the system keychain (through TokenStore), and without one it is asked for
-// each time.
+// Asks for a node's host, metrics port and admin token. The host may start with https:// for a
+// node serving TLS (or carry its own port). Host and port are remembered in QSettings; the token
+// only in the system keychain (through TokenStore), and without one it is asked for each time.
 class ConnectDialog : public QDialog
 {
     Q_OBJECT
 public:
     explicit ConnectDialog(TokenStore *tokens, QWidget *parent = nullptr);
 
+    // The host without a scheme, and the port the host field gives or else the port field.
     QString host() const;
     quint16 port() const;
+    // As NodeMonitor takes it; invalid when the host field is not a host.
+    QUrl endpoint() const;
     QByteArray token() const;
     // Shown when the keychain cannot keep the token.
     QLabel *keychainHint() const { return m_keychainHint; }

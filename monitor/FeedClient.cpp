@@ -1,7 +1,9 @@
 #include "FeedClient.h"
 
+#include <QFile>
 #include <QJsonDocument>
 #include <QSignalBlocker>
+#include <QSslConfiguration>
 #include <QUrlQuery>
 
 #include <algorithm>
@@ -23,8 +25,23 @@ QString feedStateName(FeedClient::State state)
         return QStringLiteral("disconnected");
     case FeedClient::State::Refused:
         return QStringLiteral("refused");
+    case FeedClient::State::TlsFailed:
+        return QStringLiteral("TLS error");
     }
     return {};
+}
+
+QList<QSslCertificate> loadCaCertificates(const QString &path, QString *error)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("cannot read %1: %2").arg(path, file.errorString());
+        return {};
+    }
+    const QList<QSslCertificate> certificates = QSslCertificate::fromData(file.readAll());
+    if (certificates.isEmpty())
+        *error = QStringLiteral("%1 holds no PEM certificate").arg(path);
+    return certificates;
 }
 
 FeedClient::FeedClient(QObject *parent)
@@ -42,6 +59,7 @@ FeedClient::FeedClient(QObject *parent)
         if (m_socket.state() == QAbstractSocket::UnconnectedState)
             onDisconnected();
     });
+    connect(&m_socket, &QWebSocket::sslErrors, this, &FeedClient::onSslErrors);
 }
 
 FeedClient::~FeedClient()
@@ -49,9 +67,13 @@ FeedClient::~FeedClient()
     m_socket.disconnect(this);
 }
 
-void FeedClient::open(const QString &host, quint16 port, const QByteArray &token)
+void FeedClient::open(const QUrl &endpoint, const QByteArray &token)
 {
-    m_url = QUrl(QStringLiteral("ws://%1:%2/feed").arg(host).arg(port));
+    m_url = QUrl();
+    m_url.setScheme(endpoint.scheme() == u"https" ? QStringLiteral("wss") : QStringLiteral("ws"));
+    m_url.setHost(endpoint.host());
+    m_url.setPort(endpoint.port());
+    m_url.setPath(QStringLiteral("/feed"));
     QUrlQuery query;
     query.addQueryItem(QStringLiteral("token"), QString::fromUtf8(token));
     m_url.setQuery(query);
@@ -76,6 +98,13 @@ void FeedClient::setBackoff(int initialMs, int maxMs)
     m_nextBackoffMs = initialMs;
 }
 
+void FeedClient::setCaCertificates(const QList<QSslCertificate> &certificates)
+{
+    QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
+    tls.setCaCertificates(QSslConfiguration::systemCaCertificates() + certificates);
+    m_socket.setSslConfiguration(tls);
+}
+
 void FeedClient::connectNow()
 {
     setState(State::Connecting);
@@ -83,7 +112,18 @@ void FeedClient::connectNow()
         const QSignalBlocker blocker(&m_socket);
         m_socket.abort();
     }
+    m_tlsError.clear();
     m_socket.open(m_url);
+}
+
+void FeedClient::onSslErrors(const QList<QSslError> &errors)
+{
+    // Not ignored: the handshake fails, and the socket's error reports the end of the attempt.
+    QStringList reasons;
+    for (const QSslError &error : errors)
+        reasons.append(error.errorString());
+    reasons.removeDuplicates();
+    m_tlsError = reasons.join(QStringLiteral("; "));
 }
 
 void FeedClient::onText(const QString &text)
@@ -115,9 +155,18 @@ void FeedClient::onDisconnected()
         setState(State::Refused);
         return;
     }
-    m_lastError
-        = m_socket.closeReason().isEmpty() ? m_socket.errorString() : m_socket.closeReason();
-    setState(State::Disconnected);
+    const bool tlsFailed
+        = !m_tlsError.isEmpty() || m_socket.error() == QAbstractSocket::SslHandshakeFailedError;
+    if (tlsFailed) {
+        m_lastError = QStringLiteral("TLS error with %1:%2: %3")
+                          .arg(m_url.host())
+                          .arg(m_url.port())
+                          .arg(m_tlsError.isEmpty() ? m_socket.errorString() : m_tlsError);
+    } else {
+        m_lastError
+            = m_socket.closeReason().isEmpty() ? m_socket.errorString() : m_socket.closeReason();
+    }
+    setState(tlsFailed ? State::TlsFailed : State::Disconnected);
     qCDebug(lcMonitor).noquote() << m_url.host() << "feed lost:" << m_lastError << "- retrying in"
                                  << m_nextBackoffMs << "ms";
     m_retry.start(m_nextBackoffMs);

@@ -51,15 +51,21 @@ MainWindow::MainWindow(QWidget *parent)
 
 MainWindow::~MainWindow() = default;
 
-NodeMonitor *MainWindow::addNode(const QString &host, quint16 metricsPort, const QByteArray &token)
+NodeMonitor *MainWindow::addNode(const QUrl &endpoint, const QByteArray &token)
 {
-    auto *node = new NodeMonitor(host, metricsPort, token, this);
+    auto *node = new NodeMonitor(endpoint, token, this);
+    node->feed().setCaCertificates(m_caCertificates);
     auto *view = new NodeView(node, m_tabs);
     m_nodes->addNode(node);
     m_tabs->addTab(view, node->title());
     connect(node, &NodeMonitor::statusChanged, view, [this, view] { refreshTabTitle(view); });
     node->start();
     return node;
+}
+
+void MainWindow::setCaCertificates(const QList<QSslCertificate> &certificates)
+{
+    m_caCertificates = certificates;
 }
 
 QList<NodeMonitor *> MainWindow::nodes() const
@@ -77,7 +83,7 @@ void MainWindow::showConnectDialog()
     auto *dialog = new ConnectDialog(m_tokens, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &QDialog::accepted, this, [this, dialog] {
-        addNode(dialog->host(), dialog->port(), dialog->token());
+        addNode(dialog->endpoint(), dialog->token());
         m_tabs->setCurrentIndex(m_tabs->count() - 1);
     });
     dialog->open();

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QMainWindow>
+#include <QSslCertificate>
 
 class QTabWidget;
 class QTableView;
@@ -20,8 +21,10 @@ public:
     explicit MainWindow(QWidget *parent = nullptr);
     ~MainWindow() override;
 
-    // Starts monitoring a node's feed and opens its tab.
-    NodeMonitor *addNode(const QString &host, quint16 metricsPort, const QByteArray &token);
+    // Starts monitoring a node's feed (endpoint as NodeMonitor takes it) and opens its tab.
+    NodeMonitor *addNode(const QUrl &endpoint, const QByteArray &token);
+    // Authorities trusted for https:// nodes besides the system's, for the nodes added next.
+    void setCaCertificates(const QList<QSslCertificate> &certificates);
     QList<NodeMonitor *> nodes() const;
     QTabWidget *tabs() const { return m_tabs; }
     void showConnectDialog();
@@ -35,6 +38,7 @@ private:
     QTableView *m_overview;
     // Outlives the connect dialog, so that a token being stored as it closes still gets there.
     TokenStore *m_tokens;
+    QList<QSslCertificate> m_caCertificates;
 };
 
 } // namespace wingman::monitor

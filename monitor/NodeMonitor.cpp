@@ -9,10 +9,9 @@
 
 namespace wingman::monitor {
 
-NodeMonitor::NodeMonitor(QString host, quint16 metricsPort, QByteArray token, QObject *parent)
+NodeMonitor::NodeMonitor(QUrl endpoint, QByteArray token, QObject *parent)
     : QObject(parent)
-    , m_host(std::move(host))
-    , m_metricsPort(metricsPort)
+    , m_endpoint(std::move(endpoint))
     , m_token(std::move(token))
     , m_feed(new FeedClient(this))
     , m_connections(new ConnectionsModel(this))
@@ -25,9 +24,28 @@ NodeMonitor::NodeMonitor(QString host, quint16 metricsPort, QByteArray token, QO
 
 NodeMonitor::~NodeMonitor() = default;
 
+QUrl NodeMonitor::endpointFromText(const QString &text, quint16 defaultPort)
+{
+    const QString trimmed = text.trimmed();
+    QUrl url(
+        trimmed.contains(u"://") ? trimmed : QStringLiteral("http://") + trimmed, QUrl::StrictMode);
+    const bool bare = url.userInfo().isEmpty() && (url.path().isEmpty() || url.path() == u"/")
+        && !url.hasQuery() && !url.hasFragment();
+    if (!url.isValid() || (url.scheme() != u"http" && url.scheme() != u"https")
+        || url.host().isEmpty() || !bare)
+        return {};
+    if (url.port() <= 0) {
+        if (defaultPort == 0)
+            return {};
+        url.setPort(defaultPort);
+    }
+    url.setPath({});
+    return url;
+}
+
 void NodeMonitor::start()
 {
-    m_feed->open(m_host, m_metricsPort, m_token);
+    m_feed->open(m_endpoint, m_token);
 }
 
 void NodeMonitor::stop()
@@ -37,7 +55,8 @@ void NodeMonitor::stop()
 
 QString NodeMonitor::address() const
 {
-    return QStringLiteral("%1:%2").arg(m_host).arg(m_metricsPort);
+    const QString hostPort = m_endpoint.authority();
+    return m_endpoint.scheme() == u"https" ? QStringLiteral("https://") + hostPort : hostPort;
 }
 
 QString NodeMonitor::title() const
@@ -49,6 +68,14 @@ void NodeMonitor::onFeedState(FeedClient::State state)
 {
     if (state == FeedClient::State::Connected) {
         m_hadFeed = true;
+        m_reportedTlsError.clear();
+    } else if (state == FeedClient::State::TlsFailed) {
+        m_hadFeed = false;
+        m_status.state = QStringLiteral("unreachable");
+        if (m_feed->lastError() != m_reportedTlsError) {
+            m_reportedTlsError = m_feed->lastError();
+            m_events->append(QStringLiteral("feed-tls-error"), m_reportedTlsError);
+        }
     } else if (state == FeedClient::State::Disconnected && m_hadFeed) {
         m_hadFeed = false;
         m_events->append(QStringLiteral("feed-lost"),

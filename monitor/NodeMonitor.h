@@ -6,6 +6,7 @@
 #include <QJsonObject>
 #include <QList>
 #include <QObject>
+#include <QUrl>
 
 namespace wingman::monitor {
 
@@ -48,14 +49,22 @@ public:
         int connections = 0;
     };
 
-    NodeMonitor(QString host, quint16 metricsPort, QByteArray token, QObject *parent = nullptr);
+    // endpoint: the node's metrics port as http://host:port, or https://host:port when it serves
+    // TLS (see endpointFromText).
+    NodeMonitor(QUrl endpoint, QByteArray token, QObject *parent = nullptr);
     ~NodeMonitor() override;
+
+    // What an operator types for a node: host:port, http://host:port or https://host:port; the
+    // port may be left out when defaultPort is given. Invalid for anything else.
+    static QUrl endpointFromText(const QString &text, quint16 defaultPort = 0);
 
     void start();
     void stop();
 
-    QString host() const { return m_host; }
-    quint16 metricsPort() const { return m_metricsPort; }
+    QUrl endpoint() const { return m_endpoint; }
+    QString host() const { return m_endpoint.host(); }
+    quint16 metricsPort() const { return quint16(m_endpoint.port()); }
+    // host:port, with https:// in front for a node reached over TLS.
     QString address() const;
     // The node id once known, else host:port.
     QString title() const;
@@ -80,8 +89,7 @@ private:
     void applyCluster(const QJsonObject &cluster);
     void addSample();
 
-    QString m_host;
-    quint16 m_metricsPort;
+    QUrl m_endpoint;
     QByteArray m_token;
     FeedClient *m_feed;
     ConnectionsModel *m_connections;
@@ -92,6 +100,8 @@ private:
     quint64 m_lastOps = 0;
     QElapsedTimer m_sinceLastSample;
     bool m_hadFeed = false;
+    // The TLS failure last put in the events, so that retries that fail alike add no more.
+    QString m_reportedTlsError;
 };
 
 } // namespace wingman::monitor

@@ -1,5 +1,7 @@
+#include "FeedClient.h"
 #include "MainWindow.h"
 #include "MonitorIcon.h"
+#include "NodeMonitor.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -22,8 +24,13 @@ int main(int argc, char *argv[])
     parser.addVersionOption();
     parser.addOption({ QStringLiteral("token"),
         QStringLiteral("Admin JWT (default: $WINGMAN_MONITOR_TOKEN)."), QStringLiteral("jwt") });
+    parser.addOption({ QStringLiteral("ca-cert"),
+        QStringLiteral("PEM file of authorities to trust for https:// nodes, besides the "
+                       "system's."),
+        QStringLiteral("file") });
     parser.addPositionalArgument(QStringLiteral("nodes"),
-        QStringLiteral("host:metricsPort of each node to watch."),
+        QStringLiteral("host:metricsPort of each node to watch; https://host:port for a node "
+                       "serving TLS."),
         QStringLiteral("[host:port...]"));
     parser.process(app);
 
@@ -32,16 +39,27 @@ int main(int argc, char *argv[])
         token = qgetenv("WINGMAN_MONITOR_TOKEN");
 
     wingman::monitor::MainWindow window;
+    if (parser.isSet(QStringLiteral("ca-cert"))) {
+        QString error;
+        const QList<QSslCertificate> authorities
+            = wingman::monitor::loadCaCertificates(parser.value(QStringLiteral("ca-cert")), &error);
+        if (authorities.isEmpty()) {
+            qWarning("wingman-monitor: --ca-cert: %s", qPrintable(error));
+            return 2;
+        }
+        window.setCaCertificates(authorities);
+    }
     window.show();
     const QStringList nodes = parser.positionalArguments();
     for (const QString &node : nodes) {
-        const qsizetype colon = node.lastIndexOf(u':');
-        const quint16 port = colon > 0 ? node.mid(colon + 1).toUShort() : 0;
-        if (port == 0) {
-            qWarning("wingman-monitor: '%s' is not host:port", qPrintable(node));
+        const QUrl endpoint = wingman::monitor::NodeMonitor::endpointFromText(node);
+        if (!endpoint.isValid()) {
+            qWarning(
+                "wingman-monitor: '%s' is not host:port, http://host:port or https://host:port",
+                qPrintable(node));
             return 2;
         }
-        window.addNode(node.left(colon), port, token);
+        window.addNode(endpoint, token);
     }
     if (nodes.isEmpty())
         QTimer::singleShot(0, &window, &wingman::monitor::MainWindow::showConnectDialog);

@@ -265,10 +265,11 @@ void PeerLink::close(const QString &reason, const QString &byeReason)
             QCborMap { { kType, kBye }, { QStringLiteral("reason"), byeReason } }));
     }
     m_up = false;
-    // The socket outlives the link until its last bytes (a BYE) are out.
+    // The socket outlives the link until its last bytes (a BYE) are out, but not the link's owner:
+    // a node that stops within that second still frees it.
     QTcpSocket *socket = m_socket;
     socket->disconnect(this);
-    socket->setParent(nullptr);
+    socket->setParent(parent());
     if (wasOpen) {
         socket->flush();
         connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);

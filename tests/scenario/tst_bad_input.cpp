@@ -372,7 +372,7 @@ private Q_SLOTS:
             if (!answer.isEmpty()) {
                 // An OP_BATCH is answered by an OP_ACK pair; takeAck checks and joins it.
                 const auto reply
-                    = answer == u"OP_ACK" ? client->takeAck(30000) : client->take(answer, 30000);
+                    = answer == u"OP_ACK" ? client->takeAck(120000) : client->take(answer, 120000);
                 QVERIFY2(reply, qPrintable(client->receivedTypes().join(u',')));
                 if (code != 0)
                     QCOMPARE(

@@ -219,7 +219,8 @@ private Q_SLOTS:
             serverArguments(
                 { "--port", QString::number(occupier.serverPort()), "--cluster-port", "0" }));
         QVERIFY(process.waitForStarted());
-        QVERIFY(process.waitForFinished(2000));
+        QVERIFY(process.waitForFinished(20000));
+        QCOMPARE(process.exitStatus(), QProcess::NormalExit);
         QCOMPARE(process.exitCode(), 1);
         const QString err = QString::fromUtf8(process.readAllStandardError());
         QVERIFY2(err.contains(QString::number(occupier.serverPort())), qPrintable(err));
@@ -245,7 +246,8 @@ private Q_SLOTS:
         QFETCH(QString, named);
         QProcess process;
         process.start(QStringLiteral(WINGMAN_SERVER_BINARY), arguments);
-        QVERIFY(process.waitForFinished(5000));
+        QVERIFY(process.waitForFinished(20000));
+        QCOMPARE(process.exitStatus(), QProcess::NormalExit);
         QCOMPARE(process.exitCode(), 2);
         const QString err = QString::fromUtf8(process.readAllStandardError());
         QVERIFY2(err.contains(named), qPrintable(err));

@@ -23,6 +23,12 @@ RawClient::RawClient(QObject *parent)
     });
 }
 
+RawClient::~RawClient()
+{
+    // Qt WebSockets 6.4 leaks the close reason of a QWebSocket destroyed while connected.
+    m_socket.abort();
+}
+
 bool RawClient::connectTo(quint16 port, int timeoutMs)
 {
     return connectToUrl(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port)), timeoutMs);

@@ -20,6 +20,7 @@ class RawClient : public QObject
     Q_OBJECT
 public:
     explicit RawClient(QObject *parent = nullptr);
+    ~RawClient() override;
 
     // A client connected and authenticated as user (a token signed with kTestSecret); null when
     // that fails.

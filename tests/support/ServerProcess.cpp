@@ -2,6 +2,7 @@
 
 #include "TestServer.h"
 
+#include <QDebug>
 #include <QProcessEnvironment>
 #include <QRegularExpression>
 #include <QTest>
@@ -18,6 +19,7 @@ ServerProcess::~ServerProcess()
 {
     if (m_process.state() != QProcess::NotRunning)
         kill();
+    output();
 }
 
 void ServerProcess::start(const QStringList &extraArguments, const QString &workingDirectory)
@@ -53,7 +55,27 @@ void ServerProcess::setEnvironmentVariable(const QString &name, const QString &v
 QString ServerProcess::output()
 {
     m_output += QString::fromUtf8(m_process.readAll());
+    failOnSanitizerReport();
     return m_output;
+}
+
+void ServerProcess::failOnSanitizerReport()
+{
+    static const QRegularExpression report(
+        QStringLiteral("runtime error: |ERROR: (Address|Leak|UndefinedBehavior)Sanitizer"));
+    if (m_sanitizerReported)
+        return;
+    const QRegularExpressionMatch match = report.match(m_output);
+    if (!match.hasMatch())
+        return;
+    m_sanitizerReported = true;
+    // The report ends the process (halt_on_error); wait for all of it.
+    if (m_process.state() != QProcess::NotRunning)
+        m_process.waitForFinished(10000);
+    m_output += QString::fromUtf8(m_process.readAll());
+    const qsizetype lineStart = m_output.lastIndexOf(u'\n', match.capturedStart()) + 1;
+    qWarning().noquote() << "wingman-server sanitizer report:\n" << m_output.mid(lineStart);
+    QTest::qFail("wingman-server made a sanitizer report", __FILE__, __LINE__);
 }
 
 bool ServerProcess::waitForReady(int timeoutMs)

@@ -8,7 +8,8 @@ namespace wingman::test {
 
 // A wingman-server child process (WINGMAN_SERVER_BINARY) on loopback with OS-assigned ports and
 // the test secret, for tests that need a real process: exit codes, kill -9. Its output is
-// collected; ready once it logs its ready line. Killed when destroyed.
+// collected; ready once it logs its ready line. Killed when destroyed. A sanitizer report in its
+// output (a sanitized build's UndefinedBehaviorSanitizer writes there) fails the test.
 class ServerProcess : public QObject
 {
     Q_OBJECT
@@ -40,12 +41,15 @@ public:
     QProcess &process() { return m_process; }
 
 private:
+    void failOnSanitizerReport();
+
     QProcess m_process;
     QProcessEnvironment m_extraEnvironment;
     QString m_output;
     quint16 m_port = 0;
     quint16 m_clusterPort = 0;
     QString m_nodeId;
+    bool m_sanitizerReported = false;
 };
 
 } // namespace wingman::test

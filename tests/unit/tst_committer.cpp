@@ -157,8 +157,7 @@ void TestCommitter::originIsNotSentItsOwnChanges()
 void TestCommitter::serverWritesReachEveryListener()
 {
     Node &n = *m_node;
-    ops::Committer::Steps steps;
-    n.committer.commit(onePut(), std::move(steps));
+    n.committer.commit(onePut(), {});
     n.storage.release();
 
     QCOMPARE(n.origin.typed<ServerEventMessage>().size(), 1);
