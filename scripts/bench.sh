@@ -152,7 +152,8 @@ done
 run restart "$bin/wingman-bench" --mode restart --spawn "$bin/wingman-server" \
   --records "$records" --runs "$runs" --connections "$connections" ||
   failures=$((failures + 1))
-collect restart "$log_dir/restart.log" rssAfterLoadKib emptyReadyMs fillOpsPerSec
+collect restart "$log_dir/restart.log" rssAfterLoadKib emptyReadyMs fillOpsPerSec \
+  storageOpenMsMedian integrityCheckMsMedian
 restart_summary=$(sed -n 's/^SUMMARY //p' "$log_dir/restart.log" | tail -n1)
 if [[ -z ${errors[restart]:-} ]]; then
   values[restart.restartMs]=$(grep -o '"restartMs":\[[^]]*\]' <<<"$restart_summary" |
@@ -248,7 +249,9 @@ if [[ -n ${WINGMAN_TEST_POSTGRES_URL:-} ]]; then
   row "PostgreSQL ack latency p99 ms (B=100 S=0)" postgres-S0-batch-100.latencyP99Ms - "" \
     "$runs" 1 %.3f
 fi
-row "restart: server RSS MiB after ready" restart.rssAfterLoadKib - "" 1 1024 %.1f
+row "restart: storage open ms (median of runs)" restart.storageOpenMsMedian - "" 1
+row "restart: of which integrity check ms" restart.integrityCheckMsMedian - "" 1
+row "restart: server RSS MiB after ready (median)" restart.rssAfterLoadKib - "" 1 1024 %.1f
 row "restart: empty database, ms" restart.emptyReadyMs - "" 1 1 %.1f
 row "restart: fill, acked ops/s (B=100 SQLite)" restart.fillOpsPerSec - "" 1
 row "load average before the run ($b100)" server-batch-100.loadAverage - "" "$runs" 1 %.2f

@@ -10,6 +10,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 #include <QTimer>
 #include <QUrl>
 
@@ -40,6 +41,20 @@ double median(std::vector<double> values)
 QString mib(qint64 kib)
 {
     return kib < 0 ? QStringLiteral("n/a") : QString::number(double(kib) / 1024.0, 'f', 1);
+}
+
+QString orNa(qint64 value)
+{
+    return value < 0 ? QStringLiteral("n/a") : QString::number(value);
+}
+
+// The median of the figures, or null when a spawn lacks one.
+QJsonValue medianOf(const std::vector<qint64> &values)
+{
+    if (values.empty()
+        || std::any_of(values.begin(), values.end(), [](qint64 value) { return value < 0; }))
+        return QJsonValue();
+    return median(std::vector<double>(values.begin(), values.end()));
 }
 
 } // namespace
@@ -86,9 +101,26 @@ void RestartRun::spawn()
         m_options.spawnArguments);
 }
 
+RestartRun::Spawn RestartRun::readyFigures() const
+{
+    Spawn figures { double(nowNs() - m_spawnNs) / double(kNsPerMs), rssKib(m_server->pid()) };
+    static const QRegularExpression opened(
+        QStringLiteral("opened SQLite database .*: \\d+ maps, (\\d+) records and tombstones in "
+                       "(\\d+) ms \\(integrity check (\\d+) ms\\)"));
+    for (const QString &line : m_server->lastLines()) {
+        const QRegularExpressionMatch match = opened.match(line);
+        if (match.hasMatch()) {
+            figures.loaded = match.captured(1).toLongLong();
+            figures.storageMs = match.captured(2).toLongLong();
+            figures.integrityMs = match.captured(3).toLongLong();
+        }
+    }
+    return figures;
+}
+
 void RestartRun::onReady(quint16 port)
 {
-    const Spawn figures { double(nowNs() - m_spawnNs) / double(kNsPerMs), rssKib(m_server->pid()) };
+    const Spawn figures = readyFigures();
     m_readyTimer->stop();
     if (m_phase == Phase::Fill) {
         m_empty = figures;
@@ -98,9 +130,20 @@ void RestartRun::onReady(quint16 port)
         startFill(port);
         return;
     }
+    // A restart that did not read back every record would time something else.
+    if (figures.loaded >= 0 && figures.loaded != m_options.records) {
+        fail(QStringLiteral("the restarted server read %1 records from the database, not %2")
+                 .arg(figures.loaded)
+                 .arg(m_options.records),
+            kExitRun);
+        return;
+    }
     m_restarts.push_back(figures);
-    std::printf("restart %d/%d: %.1f ms spawn to ready, RSS %s MiB\n", int(m_restarts.size()),
-        m_options.runs, figures.readyMs, qPrintable(mib(figures.rssKib)));
+    std::printf("restart %d/%d: %.1f ms spawn to ready (storage open %s ms, of which integrity "
+                "check %s ms), RSS %s MiB\n",
+        int(m_restarts.size()), m_options.runs, figures.readyMs,
+        qPrintable(orNa(figures.storageMs)), qPrintable(orNa(figures.integrityMs)),
+        qPrintable(mib(figures.rssKib)));
     std::fflush(stdout);
     if (!stopServer())
         return;
@@ -196,7 +239,11 @@ void RestartRun::finish()
     std::vector<double> rss;
     QJsonArray readyArray;
     QJsonArray rssArray;
+    std::vector<qint64> storageMs;
+    std::vector<qint64> integrityMs;
     for (const Spawn &s : m_restarts) {
+        storageMs.push_back(s.storageMs);
+        integrityMs.push_back(s.integrityMs);
         readyMs.push_back(s.readyMs);
         rss.push_back(double(s.rssKib));
         readyArray.append(s.readyMs);
@@ -213,6 +260,12 @@ void RestartRun::finish()
     std::printf("  spawn to ready      %8.1f / %.1f / %.1f ms (min / median / max; empty "
                 "database %.1f ms)\n",
         *minMs, medianMs, *maxMs, m_empty.readyMs);
+    const QJsonValue storageMedian = medianOf(storageMs);
+    const QJsonValue integrityMedian = medianOf(integrityMs);
+    if (!storageMedian.isNull() && !integrityMedian.isNull())
+        std::printf("  storage open        %8.0f ms median, of which integrity check %.0f ms (the "
+                    "server's log)\n",
+            storageMedian.toDouble(), integrityMedian.toDouble());
     std::printf("  RSS after ready     %8s MiB median (empty database %s MiB; %.0f B per record)\n",
         qPrintable(mib(qint64(rssMedian))), qPrintable(mib(m_empty.rssKib)), perRecord);
     std::printf("  load average        %8.2f   (1 min, before the fill; %ld cores)\n",
@@ -237,6 +290,8 @@ void RestartRun::finish()
         { "restartMsMedian", medianMs },
         { "restartMsMax", *maxMs },
         { "restartMs", readyArray },
+        { "storageOpenMsMedian", storageMedian },
+        { "integrityCheckMsMedian", integrityMedian },
         { "rssAfterLoadKib", haveRss ? QJsonValue(rssMedian) : noValue },
         { "rssAfterLoadKibRuns", rssArray },
         { "rssPerRecordBytes", haveRss ? QJsonValue(std::round(perRecord)) : noValue },

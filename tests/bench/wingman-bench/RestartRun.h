@@ -36,9 +36,15 @@ private:
     struct Spawn {
         double readyMs = 0;
         qint64 rssKib = -1;
+        // From the storage's "opened …" log line, -1 without it: opening and reading the database
+        // (integrity check included), and the records and tombstones it read.
+        qint64 storageMs = -1;
+        qint64 integrityMs = -1;
+        qint64 loaded = -1;
     };
 
     void spawn();
+    Spawn readyFigures() const;
     void onReady(quint16 port);
     void startFill(quint16 port);
     void onFillClientDone();
