@@ -15,6 +15,10 @@
 #include <algorithm>
 #include <climits>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 namespace wingman {
 
 Q_LOGGING_CATEGORY(lcServer, "wingman.server")
@@ -194,6 +198,11 @@ void ServerCoordinator::onStorageOpened()
     maps::MapRegistry &maps = m_pipeline->maps;
     maps.hlc().setMaxDriftMs(config().maxClockDriftMs);
     maps.load(m_storage->loadAll());
+#ifdef __GLIBC__
+    // What storage loaded was copied into the maps and freed, on the loader's threads too: hand
+    // those pages back, or the node's resident size keeps the load's peak for good.
+    malloc_trim(0);
+#endif
     // Stored records load as they are; from now on no timestamp (client op, ORMAP_PUSH_DIFF,
     // peer) moves the clock beyond the drift bound: maps refuse such a record instead.
     maps.hlc().setStrict(true);

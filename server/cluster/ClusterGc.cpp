@@ -62,6 +62,7 @@ void ClusterGc::load()
     m_loaded = true;
     m_horizon = m_storage.loadMeta(QString::fromLatin1(kHorizonMeta)).toLongLong();
     m_lastContact = m_storage.loadMeta(QString::fromLatin1(kLastContactMeta)).toLongLong();
+    m_storedContact = m_lastContact;
     m_applier.setTombstoneHorizon(m_horizon);
 }
 
@@ -84,8 +85,14 @@ void ClusterGc::noteContact()
 {
     load();
     m_lastContact = now();
-    if (m_storage.isOpen())
+    // Contact comes with every anti-entropy round with every peer; storing each one would be a
+    // commit every few seconds. A stored value at most one GC interval (or a minute) old only
+    // makes a node that restarts after a crash judge its absence a little longer than it was.
+    const qint64 step = std::min<qint64>(m_options.intervalMs, 60'000);
+    if (m_storage.isOpen() && m_lastContact - m_storedContact >= step) {
+        m_storedContact = m_lastContact;
         m_storage.storeMeta(QString::fromLatin1(kLastContactMeta), QString::number(m_lastContact));
+    }
 }
 
 void ClusterGc::tick()

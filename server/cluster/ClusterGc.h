@@ -104,6 +104,7 @@ private:
     bool m_loaded = false;
     qint64 m_horizon = 0;
     qint64 m_lastContact = 0;
+    qint64 m_storedContact = 0; // the last value handed to storage
     quint64 m_nextRound = 1;
     std::optional<Round> m_round;
     Counters m_counters;

@@ -52,12 +52,18 @@ void FailureDetector::stop()
 
 void FailureDetector::tick()
 {
-    const auto previous = std::exchange(m_probes, {});
-    for (auto it = previous.cbegin(); it != previous.cend(); ++it) {
-        if (!it->acked) {
-            ++m_failures[it.key()];
-            Q_EMIT probeFailed(it.key());
+    auto previous = std::exchange(m_probes, {});
+    for (auto it = previous.begin(); it != previous.end(); ++it) {
+        if (it->acked)
+            continue;
+        // Ticks can come up to 5 % early (a coarse timer): a probe due at the interval's end
+        // fails at this tick, not the next one.
+        if (it->sent.elapsed() + m_intervalMs / 16 < deadlineMs(it.key())) {
+            m_probes.insert(it.key(), std::move(*it));
+            continue;
         }
+        ++m_failures[it.key()];
+        Q_EMIT probeFailed(it.key());
     }
     for (auto it = m_relays.begin(); it != m_relays.end();) {
         if (it->since.elapsed() > 2 * m_intervalMs)
@@ -66,6 +72,8 @@ void FailureDetector::tick()
             ++it;
     }
     for (const QString &target : m_hooks.targets()) {
+        if (m_probes.contains(target))
+            continue; // still within its deadline
         Probe &probe = m_probes[target];
         probe.seq = ++m_nextSeq;
         probe.sent.start();
@@ -74,6 +82,14 @@ void FailureDetector::tick()
             probeIndirectly(target, probe);
     }
     m_half.start(m_intervalMs / 2);
+}
+
+qint64 FailureDetector::deadlineMs(const QString &nodeId) const
+{
+    // The last sample catches a link that just became slow; the smoothed one keeps a link that
+    // is slow at times from being judged by its one fast answer.
+    const double rtt = std::max(m_smoothedRttMs.value(nodeId, 0), m_rttMs.value(nodeId, 0));
+    return std::clamp(qint64(2 * rtt), qint64(m_intervalMs), qint64(4) * m_intervalMs);
 }
 
 void FailureDetector::probeIndirectly(const QString &target, Probe &probe)
@@ -115,8 +131,15 @@ void FailureDetector::handleAck(const QString &from, const QCborMap &frame)
         if (from != it.key() && target != it.key())
             return;
         it->acked = true;
-        if (from == it.key())
-            m_rttMs[from] = double(it->sent.nsecsElapsed()) / 1e6;
+        if (from == it.key()) {
+            const double rtt = double(it->sent.nsecsElapsed()) / 1e6;
+            m_rttMs[from] = rtt;
+            const auto smoothed = m_smoothedRttMs.find(from);
+            if (smoothed == m_smoothedRttMs.end())
+                m_smoothedRttMs.insert(from, rtt);
+            else
+                *smoothed += (rtt - *smoothed) / 8;
+        }
         return;
     }
 }

@@ -13,8 +13,11 @@ namespace wingman::cluster {
 
 // SWIM-style probing (docs/cluster.md §2): every interval a PING to every member; no ACK within
 // half the interval (or no link) → PING_REQ to up to two other members, which probe the target
-// and relay its ACK; no ACK by the interval's end → probeFailed. What a failed probe means
-// (suspect, then down) is the membership's business.
+// and relay its ACK; no ACK by the probe's deadline → probeFailed. The deadline is the interval's
+// end, or twice the member's round trip (the larger of the last and the smoothed one) when that
+// is later (at most four intervals), so
+// a slow link is not taken for a dead one; until then the probe stays in flight and the member
+// gets no new PING. What a failed probe means (suspect, then down) is the membership's business.
 class FailureDetector : public QObject
 {
     Q_OBJECT
@@ -37,6 +40,8 @@ public:
 
     // Round trip of the last direct PING/ACK with nodeId; -1 when none.
     double rttMs(const QString &nodeId) const { return m_rttMs.value(nodeId, -1); }
+    // How long a probe of nodeId may wait for its ACK.
+    qint64 deadlineMs(const QString &nodeId) const;
     quint64 probeFailures(const QString &nodeId) const { return m_failures.value(nodeId); }
 
 Q_SIGNALS:
@@ -67,6 +72,7 @@ private:
     QHash<QString, Probe> m_probes; // this round's, by target
     QHash<quint64, Relay> m_relays; // our PING seq → whom to relay its ACK to
     QHash<QString, double> m_rttMs;
+    QHash<QString, double> m_smoothedRttMs; // weight 1/8 per sample, as TCP's SRTT
     QHash<QString, quint64> m_failures;
 };
 

@@ -88,6 +88,9 @@ void NetworkModule::acceptTcp()
 {
     const qint64 drainBytes = std::max(kMinDrainBytes, m_maxFrameBytes);
     while (QTcpSocket *socket = m_tcpServer->nextPendingConnection()) {
+        // Acks and events are small frames written while earlier ones may be unacknowledged:
+        // with Nagle's algorithm on they would wait for the client's delayed ACK.
+        socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
         connect(socket, &QIODevice::aboutToClose, this, [this, socket, drainBytes] {
             SocketDrain *drain = SocketDrain::attach(socket, drainBytes, kDrainLingerMs, this);
             if (!drain)

@@ -135,9 +135,9 @@ private Q_SLOTS:
             QVERIFY(stopServer(*node->server));
     }
 
-    // 100 ms on every link, each way: slow, but every probe is answered well within its interval,
-    // so nobody is suspected. (At 200 ms a round trip leaves 100 ms of the 500 ms interval, which
-    // one event loop running three nodes under load does not always keep.)
+    // 200 ms on every link, each way: a round trip leaves 100 ms of the 500 ms probe interval,
+    // less than one event loop running three nodes under load keeps; probes wait for twice the
+    // measured round trip instead, so nobody is suspected.
     void delayedLinksRaiseNoSuspicion()
     {
         Node a, b, c;
@@ -149,7 +149,7 @@ private Q_SLOTS:
         const qint64 version = a.server->cluster()->table().version();
 
         for (Node *node : { &a, &b, &c })
-            node->proxy->setMode(TcpChaosProxy::Mode::Delay, 100);
+            node->proxy->setMode(TcpChaosProxy::Mode::Delay, 200);
         bool suspected = false;
         const bool ended = QTest::qWaitFor(
             [&] {

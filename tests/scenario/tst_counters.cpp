@@ -38,29 +38,9 @@ QCborMap counterSync(const QCborValue &name, const QCborValue &state)
             QCborMap { { QStringLiteral("name"), name }, { QStringLiteral("state"), state } } } };
 }
 
-std::unique_ptr<RawClient> connectTo(
-    quint16 port, const QString &user, const QStringList &roles = { QStringLiteral("USER") })
-{
-    auto client = std::make_unique<RawClient>();
-    if (!client->connectAndAuthenticate(port, TestTokens::userToken(kTestSecret, user, roles)))
-        return nullptr;
-    return client;
-}
-
-bool roundTrip(RawClient &client)
-{
-    client.send(QCborMap { { kType, QStringLiteral("PING") }, { QStringLiteral("timestamp"), 1 } });
-    return client.take(QStringLiteral("PONG"), 10000).has_value();
-}
-
-QCborMap payloadOf(const std::optional<QCborMap> &message)
-{
-    return message ? message->value(kPayload).toMap() : QCborMap();
-}
-
 QCborMap stateOf(RawClient &client, const QString &type, const QString &name)
 {
-    const QCborMap payload = payloadOf(client.take(type, 10000));
+    const QCborMap payload = RawClient::payloadOf(client.take(type, 10000));
     return payload.value(QStringLiteral("name")).toString() == name
         ? payload.value(QStringLiteral("state")).toMap()
         : QCborMap();
@@ -75,7 +55,7 @@ QCborMap wingmanState(const QCborMap &positive, const QCborMap &negative)
 
 void verifyError(RawClient &client, int code, const QString &text)
 {
-    const QCborMap error = payloadOf(client.take(QStringLiteral("ERROR"), 10000));
+    const QCborMap error = RawClient::payloadOf(client.take(QStringLiteral("ERROR"), 10000));
     QCOMPARE(error.value(QStringLiteral("code")).toInteger(), code);
     QVERIFY2(error.value(QStringLiteral("message")).toString().startsWith(text),
         qPrintable(error.value(QStringLiteral("message")).toString()));
@@ -108,16 +88,6 @@ bool postgresAdmin(const storage::StorageUrl &url, const QStringList &statements
     return ok;
 }
 
-client::SyncEngineConfig engineConfig(quint16 port, const QString &nodeId)
-{
-    client::SyncEngineConfig config;
-    config.url = QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port));
-    config.nodeId = nodeId;
-    config.reconnectBaseMs = 50;
-    config.reconnectMaxMs = 500;
-    return config;
-}
-
 } // namespace
 
 // PN counters (docs/protocol.md "PN counters").
@@ -130,9 +100,9 @@ private Q_SLOTS:
     {
         auto server = startServer();
         QVERIFY(server);
-        auto watcher = connectTo(server->port(), QStringLiteral("w"));
-        auto writer = connectTo(server->port(), QStringLiteral("x"));
-        auto other = connectTo(server->port(), QStringLiteral("o"));
+        auto watcher = RawClient::authenticated(server->port(), QStringLiteral("w"));
+        auto writer = RawClient::authenticated(server->port(), QStringLiteral("x"));
+        auto other = RawClient::authenticated(server->port(), QStringLiteral("o"));
         QVERIFY(watcher && writer && other);
 
         watcher->send(counterRequest(QStringLiteral("likes")));
@@ -147,7 +117,7 @@ private Q_SLOTS:
             afterFirst);
         QCOMPARE(stateOf(*watcher, QStringLiteral("COUNTER_UPDATE"), QStringLiteral("likes")),
             afterFirst);
-        QVERIFY(roundTrip(*other));
+        QVERIFY(other->roundTrip());
         QVERIFY(!other->has(QStringLiteral("COUNTER_UPDATE")));
 
         // TopGun's server names, an older count for c1: per-node maximum.
@@ -171,7 +141,7 @@ private Q_SLOTS:
         QVERIFY(
             !stateOf(*other, QStringLiteral("COUNTER_UPDATE"), QStringLiteral("likes")).isEmpty());
 
-        auto late = connectTo(server->port(), QStringLiteral("l"));
+        auto late = RawClient::authenticated(server->port(), QStringLiteral("l"));
         QVERIFY(late);
         late->send(counterRequest(QStringLiteral("likes")));
         QCOMPARE(stateOf(*late, QStringLiteral("COUNTER_RESPONSE"), QStringLiteral("likes")),
@@ -183,7 +153,7 @@ private Q_SLOTS:
     {
         auto server = startServer();
         QVERIFY(server);
-        auto client = connectTo(server->port(), QStringLiteral("x"));
+        auto client = RawClient::authenticated(server->port(), QStringLiteral("x"));
         QVERIFY(client);
         const QString invalidState = QStringLiteral("Invalid counter state");
         client->send(counterSync(QStringLiteral("c"),
@@ -228,8 +198,9 @@ private Q_SLOTS:
         });
         auto server = startServer(config);
         QVERIFY(server);
-        auto client = connectTo(server->port(), QStringLiteral("u"));
-        auto guest = connectTo(server->port(), QStringLiteral("g"), { QStringLiteral("GUEST") });
+        auto client = RawClient::authenticated(server->port(), QStringLiteral("u"));
+        auto guest = RawClient::authenticated(
+            server->port(), QStringLiteral("g"), { QStringLiteral("GUEST") });
         QVERIFY(client && guest);
         guest->send(counterRequest(QStringLiteral("mine")));
         verifyError(*guest, 403, QStringLiteral("Access Denied for counter mine"));
@@ -257,7 +228,7 @@ private Q_SLOTS:
         {
             auto server = startServer(config);
             QVERIFY(server);
-            auto client = connectTo(server->port(), QStringLiteral("u"));
+            auto client = RawClient::authenticated(server->port(), QStringLiteral("u"));
             QVERIFY(client);
             client->send(counterSync(QStringLiteral("visits"), state));
             QCOMPARE(stateOf(*client, QStringLiteral("COUNTER_UPDATE"), QStringLiteral("visits")),
@@ -266,7 +237,7 @@ private Q_SLOTS:
         }
         auto server = startServer(config);
         QVERIFY(server);
-        auto client = connectTo(server->port(), QStringLiteral("u"));
+        auto client = RawClient::authenticated(server->port(), QStringLiteral("u"));
         QVERIFY(client);
         client->send(counterRequest(QStringLiteral("visits")));
         QCOMPARE(
@@ -292,7 +263,7 @@ private Q_SLOTS:
         {
             auto server = startServer(config);
             QVERIFY(server);
-            auto client = connectTo(server->port(), QStringLiteral("u"));
+            auto client = RawClient::authenticated(server->port(), QStringLiteral("u"));
             QVERIFY(client);
             client->send(counterSync(QStringLiteral("visits"), state));
             QCOMPARE(stateOf(*client, QStringLiteral("COUNTER_UPDATE"), QStringLiteral("visits")),
@@ -302,7 +273,7 @@ private Q_SLOTS:
         {
             auto server = startServer(config);
             QVERIFY(server);
-            auto client = connectTo(server->port(), QStringLiteral("u"));
+            auto client = RawClient::authenticated(server->port(), QStringLiteral("u"));
             QVERIFY(client);
             client->send(counterRequest(QStringLiteral("visits")));
             QCOMPARE(stateOf(*client, QStringLiteral("COUNTER_RESPONSE"), QStringLiteral("visits")),
@@ -317,8 +288,8 @@ private Q_SLOTS:
     {
         auto server = startServer();
         QVERIFY(server);
-        client::SyncEngine first(engineConfig(server->port(), QStringLiteral("first")));
-        client::SyncEngine second(engineConfig(server->port(), QStringLiteral("second")));
+        client::SyncEngine first(testEngineConfig(server->port(), QStringLiteral("first")));
+        client::SyncEngine second(testEngineConfig(server->port(), QStringLiteral("second")));
         first.setAuthToken(QString::fromLatin1(TestTokens::userToken(kTestSecret, "f")));
         second.setAuthToken(QString::fromLatin1(TestTokens::userToken(kTestSecret, "s")));
         first.start();
@@ -342,8 +313,8 @@ private Q_SLOTS:
     {
         ClusterNodes cluster;
         QVERIFY(cluster.startMeshed(2));
-        auto onA = connectTo(cluster.node(0)->port(), QStringLiteral("a"));
-        auto onB = connectTo(cluster.node(1)->port(), QStringLiteral("b"));
+        auto onA = RawClient::authenticated(cluster.node(0)->port(), QStringLiteral("a"));
+        auto onB = RawClient::authenticated(cluster.node(1)->port(), QStringLiteral("b"));
         QVERIFY(onA && onB);
         onB->send(counterRequest(QStringLiteral("hits")));
         QCOMPARE(stateOf(*onB, QStringLiteral("COUNTER_RESPONSE"), QStringLiteral("hits")),

@@ -40,26 +40,6 @@ QCborMap release(const QCborValue &requestId, const QCborValue &name, const QCbo
     return QCborMap { { kType, QStringLiteral("LOCK_RELEASE") }, { kPayload, payload } };
 }
 
-std::unique_ptr<RawClient> connectTo(
-    quint16 port, const QString &user, const QStringList &roles = { QStringLiteral("USER") })
-{
-    auto client = std::make_unique<RawClient>();
-    if (!client->connectAndAuthenticate(port, TestTokens::userToken(kTestSecret, user, roles)))
-        return nullptr;
-    return client;
-}
-
-bool roundTrip(RawClient &client)
-{
-    client.send(QCborMap { { kType, QStringLiteral("PING") }, { QStringLiteral("timestamp"), 1 } });
-    return client.take(QStringLiteral("PONG"), 10000).has_value();
-}
-
-QCborMap payloadOf(const std::optional<QCborMap> &message)
-{
-    return message ? message->value(kPayload).toMap() : QCborMap();
-}
-
 qint64 tokenOf(const QCborMap &payload)
 {
     const QCborValue token = payload.value(QStringLiteral("fencingToken"));
@@ -69,7 +49,8 @@ qint64 tokenOf(const QCborMap &payload)
 // The grant for requestId on client (waiting up to 10 s); its token, or -1.
 qint64 granted(RawClient &client, const QString &requestId, const QString &name)
 {
-    const QCborMap payload = payloadOf(client.take(QStringLiteral("LOCK_GRANTED"), 10000));
+    const QCborMap payload
+        = RawClient::payloadOf(client.take(QStringLiteral("LOCK_GRANTED"), 10000));
     if (payload.value(QStringLiteral("requestId")).toString() != requestId
         || payload.value(QStringLiteral("name")).toString() != name) {
         return -1;
@@ -80,7 +61,8 @@ qint64 granted(RawClient &client, const QString &requestId, const QString &name)
 // LOCK_RELEASED for requestId: its success, or nullopt when none came or it is another's.
 std::optional<bool> released(RawClient &client, const QString &requestId)
 {
-    const QCborMap payload = payloadOf(client.take(QStringLiteral("LOCK_RELEASED"), 10000));
+    const QCborMap payload
+        = RawClient::payloadOf(client.take(QStringLiteral("LOCK_RELEASED"), 10000));
     if (payload.isEmpty() || payload.value(QStringLiteral("requestId")).toString() != requestId)
         return std::nullopt;
     return payload.value(QStringLiteral("success")).toBool();
@@ -88,19 +70,9 @@ std::optional<bool> released(RawClient &client, const QString &requestId)
 
 void verifyError(RawClient &client, int code, const QString &text)
 {
-    const QCborMap error = payloadOf(client.take(QStringLiteral("ERROR"), 10000));
+    const QCborMap error = RawClient::payloadOf(client.take(QStringLiteral("ERROR"), 10000));
     QCOMPARE(error.value(QStringLiteral("code")).toInteger(), code);
     QCOMPARE(error.value(QStringLiteral("message")).toString(), text);
-}
-
-client::SyncEngineConfig engineConfig(quint16 port, const QString &nodeId)
-{
-    client::SyncEngineConfig config;
-    config.url = QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port));
-    config.nodeId = nodeId;
-    config.reconnectBaseMs = 50;
-    config.reconnectMaxMs = 500;
-    return config;
 }
 
 // A node clock the test moves by hand.
@@ -126,9 +98,9 @@ private Q_SLOTS:
     {
         auto server = startServer();
         QVERIFY(server);
-        auto a = connectTo(server->port(), QStringLiteral("a"));
-        auto b = connectTo(server->port(), QStringLiteral("b"));
-        auto c = connectTo(server->port(), QStringLiteral("c"));
+        auto a = RawClient::authenticated(server->port(), QStringLiteral("a"));
+        auto b = RawClient::authenticated(server->port(), QStringLiteral("b"));
+        auto c = RawClient::authenticated(server->port(), QStringLiteral("c"));
         QVERIFY(a && b && c);
 
         a->send(request(QStringLiteral("a1"), QStringLiteral("job")));
@@ -136,7 +108,7 @@ private Q_SLOTS:
         QVERIFY(first > 0);
         b->send(request(QStringLiteral("b1"), QStringLiteral("job")));
         c->send(request(QStringLiteral("c1"), QStringLiteral("job")));
-        QVERIFY(roundTrip(*b) && roundTrip(*c));
+        QVERIFY(b->roundTrip() && c->roundTrip());
         QVERIFY(!b->has(QStringLiteral("LOCK_GRANTED")));
         QVERIFY(!c->has(QStringLiteral("LOCK_GRANTED")));
 
@@ -154,7 +126,7 @@ private Q_SLOTS:
 
         const qint64 second = granted(*b, QStringLiteral("b1"), QStringLiteral("job"));
         QVERIFY(second > first);
-        QVERIFY(roundTrip(*c));
+        QVERIFY(c->roundTrip());
         QVERIFY(!c->has(QStringLiteral("LOCK_GRANTED")));
         b->send(release(QCborValue(QCborValue::Undefined), QStringLiteral("job"), double(second)));
         QCOMPARE(released(*b, QString()), std::optional<bool>(true));
@@ -178,8 +150,8 @@ private Q_SLOTS:
         config.clock = clock.function();
         auto server = startServer(config);
         QVERIFY(server);
-        auto a = connectTo(server->port(), QStringLiteral("a"));
-        auto b = connectTo(server->port(), QStringLiteral("b"));
+        auto a = RawClient::authenticated(server->port(), QStringLiteral("a"));
+        auto b = RawClient::authenticated(server->port(), QStringLiteral("b"));
         QVERIFY(a && b);
         // A release with a wrong token changes nothing but makes the node look at the lease
         // at once, without waiting for its sweep.
@@ -193,10 +165,10 @@ private Q_SLOTS:
         const qint64 first = granted(*a, QStringLiteral("a1"), QStringLiteral("job"));
         QVERIFY(first > 0);
         b->send(request(QStringLiteral("b1"), QStringLiteral("job"), 5));
-        QVERIFY(roundTrip(*b));
+        QVERIFY(b->roundTrip());
         clock.advance(9999);
         QVERIFY(probe(*a, QStringLiteral("p1")));
-        QVERIFY(roundTrip(*b));
+        QVERIFY(b->roundTrip());
         QVERIFY(!b->has(QStringLiteral("LOCK_GRANTED")));
         clock.advance(1);
         const qint64 second = granted(*b, QStringLiteral("b1"), QStringLiteral("job"));
@@ -207,10 +179,10 @@ private Q_SLOTS:
 
         // A ttl of 5 ms was raised to 1 s.
         a->send(request(QStringLiteral("a2"), QStringLiteral("job"), 400000));
-        QVERIFY(roundTrip(*a));
+        QVERIFY(a->roundTrip());
         clock.advance(999);
         QVERIFY(probe(*b, QStringLiteral("p2")));
-        QVERIFY(roundTrip(*a));
+        QVERIFY(a->roundTrip());
         QVERIFY(!a->has(QStringLiteral("LOCK_GRANTED")));
         clock.advance(1);
         const qint64 third = granted(*a, QStringLiteral("a2"), QStringLiteral("job"));
@@ -219,10 +191,10 @@ private Q_SLOTS:
         // ... and 400 s was cut to 300 s.
         clock.advance(290000);
         b->send(request(QStringLiteral("b2"), QStringLiteral("job")));
-        QVERIFY(roundTrip(*b));
+        QVERIFY(b->roundTrip());
         clock.advance(9999);
         QVERIFY(probe(*a, QStringLiteral("p3")));
-        QVERIFY(roundTrip(*b));
+        QVERIFY(b->roundTrip());
         QVERIFY(!b->has(QStringLiteral("LOCK_GRANTED")));
         clock.advance(1);
         QVERIFY(granted(*b, QStringLiteral("b2"), QStringLiteral("job")) > third);
@@ -235,21 +207,21 @@ private Q_SLOTS:
         config.clock = clock.function();
         auto server = startServer(config);
         QVERIFY(server);
-        auto a = connectTo(server->port(), QStringLiteral("a"));
-        auto b = connectTo(server->port(), QStringLiteral("b"));
-        auto c = connectTo(server->port(), QStringLiteral("c"));
+        auto a = RawClient::authenticated(server->port(), QStringLiteral("a"));
+        auto b = RawClient::authenticated(server->port(), QStringLiteral("b"));
+        auto c = RawClient::authenticated(server->port(), QStringLiteral("c"));
         QVERIFY(a && b && c);
         a->send(request(QStringLiteral("a1"), QStringLiteral("job"), 300000));
         const qint64 first = granted(*a, QStringLiteral("a1"), QStringLiteral("job"));
         b->send(request(QStringLiteral("b1"), QStringLiteral("job")));
-        QVERIFY(roundTrip(*b));
+        QVERIFY(b->roundTrip());
         clock.advance(30001);
         c->send(request(QStringLiteral("c1"), QStringLiteral("job")));
-        QVERIFY(roundTrip(*c));
+        QVERIFY(c->roundTrip());
         a->send(release(QStringLiteral("a-rel"), QStringLiteral("job"), double(first)));
         QCOMPARE(released(*a, QStringLiteral("a-rel")), std::optional<bool>(true));
         QVERIFY(granted(*c, QStringLiteral("c1"), QStringLiteral("job")) > first);
-        QVERIFY(roundTrip(*b));
+        QVERIFY(b->roundTrip());
         QVERIFY(!b->has(QStringLiteral("LOCK_GRANTED")));
     }
 
@@ -257,17 +229,17 @@ private Q_SLOTS:
     {
         auto server = startServer();
         QVERIFY(server);
-        auto a = connectTo(server->port(), QStringLiteral("a"));
-        auto b = connectTo(server->port(), QStringLiteral("b"));
-        auto c = connectTo(server->port(), QStringLiteral("c"));
+        auto a = RawClient::authenticated(server->port(), QStringLiteral("a"));
+        auto b = RawClient::authenticated(server->port(), QStringLiteral("b"));
+        auto c = RawClient::authenticated(server->port(), QStringLiteral("c"));
         QVERIFY(a && b && c);
         a->send(request(QStringLiteral("a1"), QStringLiteral("job"), 300000));
         const qint64 first = granted(*a, QStringLiteral("a1"), QStringLiteral("job"));
         QVERIFY(first > 0);
         b->send(request(QStringLiteral("b1"), QStringLiteral("job")));
-        QVERIFY(roundTrip(*b));
+        QVERIFY(b->roundTrip());
         c->send(request(QStringLiteral("c1"), QStringLiteral("job")));
-        QVERIFY(roundTrip(*c));
+        QVERIFY(c->roundTrip());
 
         b->close();
         QVERIFY(b->waitForDisconnected());
@@ -288,14 +260,14 @@ private Q_SLOTS:
         });
         auto server = startServer(config);
         QVERIFY(server);
-        auto client = connectTo(server->port(), QStringLiteral("u"));
+        auto client = RawClient::authenticated(server->port(), QStringLiteral("u"));
         QVERIFY(client);
         // A map permission on the bare name does not count.
         client->send(request(QStringLiteral("r1"), QStringLiteral("private")));
         verifyError(*client, 403, QStringLiteral("Access Denied for lock private"));
         client->send(release(QStringLiteral("r2"), QStringLiteral("private"), 1));
         verifyError(*client, 403, QStringLiteral("Access Denied for lock private"));
-        QVERIFY(roundTrip(*client));
+        QVERIFY(client->roundTrip());
         QVERIFY(!client->has(QStringLiteral("LOCK_RELEASED")));
         QVERIFY(!client->has(QStringLiteral("LOCK_GRANTED")));
         client->send(request(QStringLiteral("r3"), QStringLiteral("shared.x")));
@@ -306,7 +278,7 @@ private Q_SLOTS:
     {
         auto server = startServer();
         QVERIFY(server);
-        auto client = connectTo(server->port(), QStringLiteral("u"));
+        auto client = RawClient::authenticated(server->port(), QStringLiteral("u"));
         QVERIFY(client);
         const QString invalid = QStringLiteral("Invalid message format");
         client->send(request(QStringLiteral("r"), 5));
@@ -322,7 +294,7 @@ private Q_SLOTS:
         verifyError(*client, 400, invalid);
         client->send(request(QStringLiteral("r"), QString()));
         verifyError(*client, 400, QStringLiteral("Invalid lock name"));
-        QVERIFY(roundTrip(*client));
+        QVERIFY(client->roundTrip());
         QVERIFY(!client->has(QStringLiteral("LOCK_GRANTED")));
         // Nothing changed: the lock is free.
         client->send(request(QStringLiteral("ok"), QStringLiteral("job")));
@@ -339,7 +311,7 @@ private Q_SLOTS:
         {
             auto server = startServer(config);
             QVERIFY(server);
-            auto client = connectTo(server->port(), QStringLiteral("u"));
+            auto client = RawClient::authenticated(server->port(), QStringLiteral("u"));
             QVERIFY(client);
             client->send(request(QStringLiteral("r1"), QStringLiteral("job")));
             before = granted(*client, QStringLiteral("r1"), QStringLiteral("job"));
@@ -354,7 +326,7 @@ private Q_SLOTS:
         config.clock = clock.function();
         auto server = startServer(config);
         QVERIFY(server);
-        auto client = connectTo(server->port(), QStringLiteral("u"));
+        auto client = RawClient::authenticated(server->port(), QStringLiteral("u"));
         QVERIFY(client);
         client->send(request(QStringLiteral("r3"), QStringLiteral("job")));
         QCOMPARE(granted(*client, QStringLiteral("r3"), QStringLiteral("job")), before + 1);
@@ -364,8 +336,8 @@ private Q_SLOTS:
     {
         auto server = startServer();
         QVERIFY(server);
-        client::SyncEngine first(engineConfig(server->port(), QStringLiteral("first")));
-        client::SyncEngine second(engineConfig(server->port(), QStringLiteral("second")));
+        client::SyncEngine first(testEngineConfig(server->port(), QStringLiteral("first")));
+        client::SyncEngine second(testEngineConfig(server->port(), QStringLiteral("second")));
         first.setAuthToken(QString::fromLatin1(TestTokens::userToken(kTestSecret, "f")));
         second.setAuthToken(QString::fromLatin1(TestTokens::userToken(kTestSecret, "s")));
         client::LockHandle *mine = first.lock(QStringLiteral("printer"));
@@ -405,9 +377,9 @@ private Q_SLOTS:
                 name = candidate;
         }
         QVERIFY(!name.isEmpty());
-        auto onA = connectTo(cluster.node(0)->port(), QStringLiteral("a"));
-        auto onB = connectTo(cluster.node(1)->port(), QStringLiteral("b"));
-        auto alsoOnA = connectTo(cluster.node(0)->port(), QStringLiteral("c"));
+        auto onA = RawClient::authenticated(cluster.node(0)->port(), QStringLiteral("a"));
+        auto onB = RawClient::authenticated(cluster.node(1)->port(), QStringLiteral("b"));
+        auto alsoOnA = RawClient::authenticated(cluster.node(0)->port(), QStringLiteral("c"));
         QVERIFY(onA && onB && alsoOnA);
 
         // Granted by node-b through node-a.
@@ -415,9 +387,9 @@ private Q_SLOTS:
         const qint64 first = granted(*onA, QStringLiteral("a1"), name);
         QVERIFY(first > 0);
         onB->send(request(QStringLiteral("b1"), name));
-        QVERIFY(roundTrip(*onB));
+        QVERIFY(onB->roundTrip());
         alsoOnA->send(request(QStringLiteral("c1"), name));
-        QVERIFY(roundTrip(*alsoOnA));
+        QVERIFY(alsoOnA->roundTrip());
         QVERIFY(!onB->has(QStringLiteral("LOCK_GRANTED")));
         QVERIFY(!alsoOnA->has(QStringLiteral("LOCK_GRANTED")));
 

@@ -37,42 +37,11 @@ QCborMap pub(const QCborValue &topic, const QCborValue &data)
     return topicMessage(QStringLiteral("TOPIC_PUB"), topic, data);
 }
 
-std::unique_ptr<RawClient> connectTo(
-    quint16 port, const QString &user, const QStringList &roles = { QStringLiteral("USER") })
-{
-    auto client = std::make_unique<RawClient>();
-    if (!client->connectAndAuthenticate(port, TestTokens::userToken(kTestSecret, user, roles)))
-        return nullptr;
-    return client;
-}
-
-// Everything the server sent before its PONG has arrived.
-bool roundTrip(RawClient &client)
-{
-    client.send(QCborMap { { kType, QStringLiteral("PING") }, { QStringLiteral("timestamp"), 1 } });
-    return client.take(QStringLiteral("PONG"), 10000).has_value();
-}
-
-QCborMap payloadOf(const std::optional<QCborMap> &message)
-{
-    return message ? message->value(kPayload).toMap() : QCborMap();
-}
-
 void verifyError(RawClient &client, int code, const QString &text)
 {
-    const QCborMap error = payloadOf(client.take(QStringLiteral("ERROR"), 10000));
+    const QCborMap error = RawClient::payloadOf(client.take(QStringLiteral("ERROR"), 10000));
     QCOMPARE(error.value(QStringLiteral("code")).toInteger(), code);
     QCOMPARE(error.value(QStringLiteral("message")).toString(), text);
-}
-
-client::SyncEngineConfig engineConfig(quint16 port, const QString &nodeId)
-{
-    client::SyncEngineConfig config;
-    config.url = QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port));
-    config.nodeId = nodeId;
-    config.reconnectBaseMs = 50;
-    config.reconnectMaxMs = 500;
-    return config;
 }
 
 } // namespace
@@ -87,14 +56,14 @@ private Q_SLOTS:
     {
         auto server = startServer();
         QVERIFY(server);
-        auto a = connectTo(server->port(), QStringLiteral("a"));
-        auto b = connectTo(server->port(), QStringLiteral("b"));
-        auto c = connectTo(server->port(), QStringLiteral("c"));
+        auto a = RawClient::authenticated(server->port(), QStringLiteral("a"));
+        auto b = RawClient::authenticated(server->port(), QStringLiteral("b"));
+        auto c = RawClient::authenticated(server->port(), QStringLiteral("c"));
         QVERIFY(a && b && c);
         for (RawClient *client : { a.get(), b.get(), c.get() })
             client->send(sub(QStringLiteral("news/eu")));
         for (RawClient *client : { a.get(), b.get(), c.get() })
-            QVERIFY(roundTrip(*client));
+            QVERIFY(client->roundTrip());
 
         const QCborMap data { { QStringLiteral("headline"), QStringLiteral("hi") },
             { QStringLiteral("n"), QCborArray { 1, 2.5, QCborValue(nullptr) } } };
@@ -103,7 +72,8 @@ private Q_SLOTS:
             b->send(pub(QStringLiteral("news/eu"), i));
 
         for (RawClient *client : { a.get(), c.get() }) {
-            const QCborMap first = payloadOf(client->take(QStringLiteral("TOPIC_MESSAGE"), 10000));
+            const QCborMap first
+                = RawClient::payloadOf(client->take(QStringLiteral("TOPIC_MESSAGE"), 10000));
             QCOMPARE(first.value(QStringLiteral("topic")).toString(), QStringLiteral("news/eu"));
             QCOMPARE(first.value(QStringLiteral("data")).toMap(), data);
             QVERIFY(!first.value(QStringLiteral("publisherId")).toString().isEmpty());
@@ -112,13 +82,13 @@ private Q_SLOTS:
             QVERIFY(timestamp.toDouble() > 1.6e12);
             for (int i = 0; i < 20; ++i) {
                 const QCborMap next
-                    = payloadOf(client->take(QStringLiteral("TOPIC_MESSAGE"), 10000));
+                    = RawClient::payloadOf(client->take(QStringLiteral("TOPIC_MESSAGE"), 10000));
                 QCOMPARE(next.value(QStringLiteral("data")).toInteger(-1), i);
                 QCOMPARE(next.value(QStringLiteral("publisherId")),
                     first.value(QStringLiteral("publisherId")));
             }
         }
-        QVERIFY(roundTrip(*b));
+        QVERIFY(b->roundTrip());
         QVERIFY(!b->has(QStringLiteral("TOPIC_MESSAGE")));
         QVERIFY(!b->has(QStringLiteral("ERROR")));
     }
@@ -127,36 +97,36 @@ private Q_SLOTS:
     {
         auto server = startServer();
         QVERIFY(server);
-        auto publisher = connectTo(server->port(), QStringLiteral("p"));
-        auto leaving = connectTo(server->port(), QStringLiteral("l"));
-        auto staying = connectTo(server->port(), QStringLiteral("s"));
+        auto publisher = RawClient::authenticated(server->port(), QStringLiteral("p"));
+        auto leaving = RawClient::authenticated(server->port(), QStringLiteral("l"));
+        auto staying = RawClient::authenticated(server->port(), QStringLiteral("s"));
         QVERIFY(publisher && leaving && staying);
         leaving->send(sub(QStringLiteral("t")));
         leaving->send(sub(QStringLiteral("t"))); // idempotent
         staying->send(sub(QStringLiteral("t")));
-        QVERIFY(roundTrip(*leaving) && roundTrip(*staying));
+        QVERIFY(leaving->roundTrip() && staying->roundTrip());
 
         leaving->send(topicMessage(QStringLiteral("TOPIC_UNSUB"), QStringLiteral("t")));
-        QVERIFY(roundTrip(*leaving));
+        QVERIFY(leaving->roundTrip());
         publisher->send(pub(QStringLiteral("t"), 1));
-        QCOMPARE(payloadOf(staying->take(QStringLiteral("TOPIC_MESSAGE"), 10000))
+        QCOMPARE(RawClient::payloadOf(staying->take(QStringLiteral("TOPIC_MESSAGE"), 10000))
                      .value(QStringLiteral("data"))
                      .toInteger(),
             1);
-        QVERIFY(roundTrip(*leaving));
+        QVERIFY(leaving->roundTrip());
         QVERIFY(!leaving->has(QStringLiteral("TOPIC_MESSAGE")));
 
         leaving->send(sub(QStringLiteral("t")));
-        QVERIFY(roundTrip(*leaving));
+        QVERIFY(leaving->roundTrip());
         leaving->close();
         QVERIFY(leaving->waitForDisconnected());
         QTRY_COMPARE_WITH_TIMEOUT(server->connections().size(), 2, 10000);
         publisher->send(pub(QStringLiteral("t"), 2));
-        QCOMPARE(payloadOf(staying->take(QStringLiteral("TOPIC_MESSAGE"), 10000))
+        QCOMPARE(RawClient::payloadOf(staying->take(QStringLiteral("TOPIC_MESSAGE"), 10000))
                      .value(QStringLiteral("data"))
                      .toInteger(),
             2);
-        QVERIFY(roundTrip(*publisher));
+        QVERIFY(publisher->roundTrip());
         QVERIFY(!publisher->has(QStringLiteral("ERROR")));
     }
 
@@ -164,7 +134,7 @@ private Q_SLOTS:
     {
         auto server = startServer();
         QVERIFY(server);
-        auto client = connectTo(server->port(), QStringLiteral("x"));
+        auto client = RawClient::authenticated(server->port(), QStringLiteral("x"));
         QVERIFY(client);
         const QString invalid = QStringLiteral("Invalid topic name");
         client->send(sub(QStringLiteral("has space")));
@@ -177,7 +147,7 @@ private Q_SLOTS:
         verifyError(*client, 400, invalid);
         client->send(sub(QString(256, QLatin1Char('a'))));
         client->send(sub(QStringLiteral("A-z_0.9:/x")));
-        QVERIFY(roundTrip(*client));
+        QVERIFY(client->roundTrip());
         QVERIFY(!client->has(QStringLiteral("ERROR")));
 
         client->send(sub(42));
@@ -191,18 +161,18 @@ private Q_SLOTS:
     {
         auto server = startServer();
         QVERIFY(server);
-        auto client = connectTo(server->port(), QStringLiteral("x"));
+        auto client = RawClient::authenticated(server->port(), QStringLiteral("x"));
         QVERIFY(client);
         for (int i = 0; i < 100; ++i)
             client->send(sub(QStringLiteral("t%1").arg(i)));
         client->send(sub(QStringLiteral("t7")));
-        QVERIFY(roundTrip(*client));
+        QVERIFY(client->roundTrip());
         QVERIFY(!client->has(QStringLiteral("ERROR")));
         client->send(sub(QStringLiteral("t100")));
         verifyError(*client, 400, QStringLiteral("Subscription limit reached"));
         client->send(topicMessage(QStringLiteral("TOPIC_UNSUB"), QStringLiteral("t0")));
         client->send(sub(QStringLiteral("t100")));
-        QVERIFY(roundTrip(*client));
+        QVERIFY(client->roundTrip());
         QVERIFY(!client->has(QStringLiteral("ERROR")));
     }
 
@@ -217,8 +187,9 @@ private Q_SLOTS:
         });
         auto server = startServer(config);
         QVERIFY(server);
-        auto user = connectTo(server->port(), QStringLiteral("u"));
-        auto reader = connectTo(server->port(), QStringLiteral("r"), { QStringLiteral("READER") });
+        auto user = RawClient::authenticated(server->port(), QStringLiteral("u"));
+        auto reader = RawClient::authenticated(
+            server->port(), QStringLiteral("r"), { QStringLiteral("READER") });
         QVERIFY(user && reader);
 
         user->send(sub(QStringLiteral("secret")));
@@ -227,9 +198,9 @@ private Q_SLOTS:
         verifyError(*reader, 403, QStringLiteral("Access Denied for topic public.news"));
 
         reader->send(sub(QStringLiteral("public.news")));
-        QVERIFY(roundTrip(*reader));
+        QVERIFY(reader->roundTrip());
         user->send(pub(QStringLiteral("public.news"), 2));
-        QCOMPARE(payloadOf(reader->take(QStringLiteral("TOPIC_MESSAGE"), 10000))
+        QCOMPARE(RawClient::payloadOf(reader->take(QStringLiteral("TOPIC_MESSAGE"), 10000))
                      .value(QStringLiteral("data"))
                      .toInteger(),
             2);
@@ -242,8 +213,8 @@ private Q_SLOTS:
         config.slowConsumerGraceMs = 200;
         auto server = startServer(config);
         QVERIFY(server);
-        auto publisher = connectTo(server->port(), QStringLiteral("p"));
-        auto fast = connectTo(server->port(), QStringLiteral("f"));
+        auto publisher = RawClient::authenticated(server->port(), QStringLiteral("p"));
+        auto fast = RawClient::authenticated(server->port(), QStringLiteral("f"));
         QVERIFY(publisher && fast);
         SlowWsClient slow;
         QVERIFY(slow.connectAndAuthenticate(server->port(), TestTokens::userToken(kTestSecret)));
@@ -253,19 +224,20 @@ private Q_SLOTS:
         QVERIFY(slow.take(QStringLiteral("PONG"), 10000));
         slow.stopReading();
         fast->send(sub(QStringLiteral("firehose")));
-        QVERIFY(roundTrip(*fast));
+        QVERIFY(fast->roundTrip());
 
         const QByteArray chunk(4096, 'x');
         QVERIFY(QTest::qWaitFor(
             [&] {
                 for (int i = 0; i < 50; ++i)
                     publisher->send(pub(QStringLiteral("firehose"), chunk));
-                return roundTrip(*publisher) && server->counters().slowConsumerDrops == 1;
+                return publisher->roundTrip() && server->counters().slowConsumerDrops == 1;
             },
             30000));
         QTRY_COMPARE_WITH_TIMEOUT(server->connections().size(), 2, 10000);
         QVERIFY(publisher->isConnected() && fast->isConnected());
-        const QCborMap got = payloadOf(fast->take(QStringLiteral("TOPIC_MESSAGE"), 10000));
+        const QCborMap got
+            = RawClient::payloadOf(fast->take(QStringLiteral("TOPIC_MESSAGE"), 10000));
         QCOMPARE(got.value(QStringLiteral("data")).toByteArray(), chunk);
     }
 
@@ -273,8 +245,8 @@ private Q_SLOTS:
     {
         auto server = startServer();
         QVERIFY(server);
-        client::SyncEngine listener(engineConfig(server->port(), QStringLiteral("listener")));
-        client::SyncEngine publisher(engineConfig(server->port(), QStringLiteral("publisher")));
+        client::SyncEngine listener(testEngineConfig(server->port(), QStringLiteral("listener")));
+        client::SyncEngine publisher(testEngineConfig(server->port(), QStringLiteral("publisher")));
         listener.setAuthToken(QString::fromLatin1(TestTokens::userToken(kTestSecret, "l")));
         publisher.setAuthToken(QString::fromLatin1(TestTokens::userToken(kTestSecret, "p")));
 
@@ -306,17 +278,18 @@ private Q_SLOTS:
     {
         ClusterNodes cluster;
         QVERIFY(cluster.startMeshed(2));
-        auto onA = connectTo(cluster.node(0)->port(), QStringLiteral("a"));
-        auto onB = connectTo(cluster.node(1)->port(), QStringLiteral("b"));
+        auto onA = RawClient::authenticated(cluster.node(0)->port(), QStringLiteral("a"));
+        auto onB = RawClient::authenticated(cluster.node(1)->port(), QStringLiteral("b"));
         QVERIFY(onA && onB);
         onA->send(sub(QStringLiteral("room")));
         onB->send(sub(QStringLiteral("room")));
-        QVERIFY(roundTrip(*onA) && roundTrip(*onB));
+        QVERIFY(onA->roundTrip() && onB->roundTrip());
         onA->send(pub(QStringLiteral("room"), QStringLiteral("from A")));
-        const QCborMap got = payloadOf(onB->take(QStringLiteral("TOPIC_MESSAGE"), 10000));
+        const QCborMap got
+            = RawClient::payloadOf(onB->take(QStringLiteral("TOPIC_MESSAGE"), 10000));
         QCOMPARE(got.value(QStringLiteral("data")).toString(), QStringLiteral("from A"));
         QVERIFY(!got.value(QStringLiteral("publisherId")).toString().isEmpty());
-        QVERIFY(roundTrip(*onA));
+        QVERIFY(onA->roundTrip());
         QVERIFY(!onA->has(QStringLiteral("TOPIC_MESSAGE")));
     }
 };

@@ -1,5 +1,7 @@
 #include "RawClient.h"
 
+#include "TestServer.h"
+#include "TestTokens.h"
 #include "protocol/BatchContainer.h"
 #include "protocol/Frame.h"
 
@@ -163,6 +165,27 @@ void RawClient::deliver(const QCborMap &message)
     m_inbox.append(message);
     m_receivedTypes.append(message.value(QStringLiteral("type")).toString());
     Q_EMIT messageReceived(message);
+}
+
+std::unique_ptr<RawClient> RawClient::authenticated(
+    quint16 port, const QString &user, const QStringList &roles)
+{
+    auto client = std::make_unique<RawClient>();
+    if (!client->connectAndAuthenticate(port, TestTokens::userToken(kTestSecret, user, roles)))
+        return nullptr;
+    return client;
+}
+
+QCborMap RawClient::payloadOf(const std::optional<QCborMap> &message)
+{
+    return message ? message->value(QStringLiteral("payload")).toMap() : QCborMap();
+}
+
+bool RawClient::roundTrip(int timeoutMs)
+{
+    send(QCborMap {
+        { QStringLiteral("type"), QStringLiteral("PING") }, { QStringLiteral("timestamp"), 1 } });
+    return take(QStringLiteral("PONG"), timeoutMs).has_value();
 }
 
 } // namespace wingman::test

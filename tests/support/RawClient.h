@@ -4,6 +4,7 @@
 #include <QList>
 #include <QObject>
 #include <QWebSocket>
+#include <memory>
 #include <optional>
 
 namespace wingman::test {
@@ -19,6 +20,13 @@ class RawClient : public QObject
     Q_OBJECT
 public:
     explicit RawClient(QObject *parent = nullptr);
+
+    // A client connected and authenticated as user (a token signed with kTestSecret); null when
+    // that fails.
+    static std::unique_ptr<RawClient> authenticated(
+        quint16 port, const QString &user, const QStringList &roles = { QStringLiteral("USER") });
+    // A message's payload map; empty for nullopt.
+    static QCborMap payloadOf(const std::optional<QCborMap> &message);
 
     // Opens ws://127.0.0.1:port/ and waits until connected.
     bool connectTo(quint16 port, int timeoutMs = 5000);
@@ -38,6 +46,8 @@ public:
     // message: the first's, with the results of both in the order sent. nullopt when the pair
     // does not arrive, or is not shaped as the rule says.
     std::optional<QCborMap> takeAck(int timeoutMs = 5000);
+    // Sends PING and takes its PONG: everything the server sent before has arrived.
+    bool roundTrip(int timeoutMs = 10000);
     // True if a message of this type is in the inbox now (no waiting).
     bool has(const QString &type) const;
     bool waitForDisconnected(int timeoutMs = 5000);

@@ -41,4 +41,14 @@ bool stopServer(ServerCoordinator &server, int timeoutMs)
     return !stopped.isEmpty() || stopped.wait(timeoutMs);
 }
 
+client::SyncEngineConfig testEngineConfig(quint16 port, const QString &nodeId)
+{
+    client::SyncEngineConfig config;
+    config.url = QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port));
+    config.nodeId = nodeId;
+    config.reconnectBaseMs = 50;
+    config.reconnectMaxMs = 500;
+    return config;
+}
+
 } // namespace wingman::test

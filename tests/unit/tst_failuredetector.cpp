@@ -2,6 +2,7 @@
 
 #include <QSignalSpy>
 #include <QTest>
+#include <QTimer>
 
 using namespace wingman::cluster;
 
@@ -143,6 +144,52 @@ private Q_SLOTS:
         QVERIFY(relayed);
         QCOMPARE(seqOf(*relayed), 8);
         QCOMPARE(relayed->value(QStringLiteral("target")).toString(), QStringLiteral("c"));
+    }
+
+    // b answers every direct PING after a delay, as over a slow link. Once a round trip has been
+    // measured, a probe waits twice that long, beyond the interval, before it fails; silence
+    // still fails within four intervals.
+    void slowMemberIsGivenTwiceItsRoundTrip()
+    {
+        FakeCluster cluster { { QStringLiteral("b") }, { QStringLiteral("b") }, {} };
+        FailureDetector::Hooks hooks = cluster.hooks();
+        FailureDetector *detector = nullptr;
+        int delayMs = 60;
+        bool silent = false;
+        int pings = 0;
+        hooks.send = [&, send = hooks.send](const QString &to, const QCborMap &frame) {
+            if (!send(to, frame))
+                return false;
+            if (frame.value(QStringLiteral("type")).toString() != QStringLiteral("PING"))
+                return true;
+            ++pings;
+            if (silent)
+                return true;
+            const qint64 seq = seqOf(frame);
+            QTimer::singleShot(delayMs, detector, [&detector, seq] {
+                detector->handleAck(QStringLiteral("b"),
+                    QCborMap { { QStringLiteral("type"), QStringLiteral("ACK") },
+                        { QStringLiteral("seq"), seq } });
+            });
+            return true;
+        };
+        FailureDetector slowLink(hooks);
+        detector = &slowLink;
+        QSignalSpy failed(detector, &FailureDetector::probeFailed);
+        detector->start(100);
+        QTRY_VERIFY_WITH_TIMEOUT(pings >= 3, 5000);
+        QVERIFY(detector->rttMs(QStringLiteral("b")) >= 60);
+        QVERIFY(detector->deadlineMs(QStringLiteral("b")) >= 120);
+
+        // Answers now take longer than the interval, but less than twice the last round trip.
+        delayMs = 110;
+        const int slowFrom = pings;
+        QTRY_VERIFY_WITH_TIMEOUT(pings >= slowFrom + 4, 5000);
+        QVERIFY2(failed.isEmpty(), "a slow but answering member was taken for a silent one");
+        QVERIFY(detector->deadlineMs(QStringLiteral("b")) <= 400);
+
+        silent = true;
+        QTRY_VERIFY_WITH_TIMEOUT(!failed.isEmpty(), 2000);
     }
 
     void answersPings()
