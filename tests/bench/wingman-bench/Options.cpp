@@ -91,11 +91,20 @@ std::optional<Options> parseOptions(const QCoreApplication &app)
         QStringLiteral("json"), QStringLiteral("{}"));
     const QCommandLineOption mode(QStringLiteral("mode"),
         QStringLiteral("writes (OP_BATCH load), topics (one publisher, S subscribers: messages "
-                       "delivered/s) or locks (C connections acquiring and releasing: round "
-                       "trips/s)."),
+                       "delivered/s), locks (C connections acquiring and releasing: round "
+                       "trips/s) or restart (fill a fresh SQLite database with --records records "
+                       "through the --spawn server, C connections, batches of B, then restart "
+                       "the server on it --runs times: spawn to ready line, RSS after ready)."),
         QStringLiteral("mode"), QStringLiteral("writes"));
+    const QCommandLineOption records(QStringLiteral("records"),
+        QStringLiteral("--mode restart: records to fill the database with (distinct keys, small "
+                       "values)."),
+        QStringLiteral("N"), QStringLiteral("1000000"));
+    const QCommandLineOption runs(QStringLiteral("runs"),
+        QStringLiteral("--mode restart: restarts to measure on the filled database."),
+        QStringLiteral("R"), QStringLiteral("3"));
     parser.addOptions({ url, token, secret, connections, duration, batch, subscribers, window, map,
-        serverPid, spawn, storage, serverArg, baseline, threads, mode, query });
+        serverPid, spawn, storage, serverArg, baseline, threads, mode, query, records, runs });
     parser.process(app);
 
     const auto fail = [](const QString &message) -> std::optional<Options> {
@@ -125,6 +134,8 @@ std::optional<Options> parseOptions(const QCoreApplication &app)
         { &subscribers, &options.subscribers, 0, 10'000 },
         { &window, &options.window, 1, 10'000 },
         { &threads, &options.threads, 1, 64 },
+        { &records, &options.records, 1, 100'000'000 },
+        { &runs, &options.runs, 1, 1'000 },
     };
     for (const IntOption &o : intOptions) {
         if (!readInt(*o.option, o.minimum, o.maximum, o.target))
@@ -144,9 +155,9 @@ std::optional<Options> parseOptions(const QCoreApplication &app)
     options.query = QCborMap::fromJsonObject(queryJson.object());
     options.mode = parser.value(mode);
     if (options.mode != QLatin1String("writes") && options.mode != QLatin1String("topics")
-        && options.mode != QLatin1String("locks"))
-        return fail(
-            QStringLiteral("--mode must be writes, topics or locks, not '%1'").arg(options.mode));
+        && options.mode != QLatin1String("locks") && options.mode != QLatin1String("restart"))
+        return fail(QStringLiteral("--mode must be writes, topics, locks or restart, not '%1'")
+                        .arg(options.mode));
     options.baseline = parser.isSet(baseline);
     if (options.baseline && options.mode != QLatin1String("writes"))
         return fail(QStringLiteral("--baseline only drives --mode writes"));
@@ -155,6 +166,13 @@ std::optional<Options> parseOptions(const QCoreApplication &app)
     options.spawnArguments = parser.values(serverArg);
     if (options.baseline && !options.spawnPath.isEmpty())
         return fail(QStringLiteral("--baseline and --spawn exclude each other"));
+    if (options.mode == QLatin1String("restart")) {
+        if (options.spawnPath.isEmpty())
+            return fail(QStringLiteral("--mode restart needs --spawn (the server it restarts)"));
+        if (parser.isSet(storage))
+            return fail(QStringLiteral("--mode restart fills its own SQLite database in a "
+                                       "temporary directory; drop --storage"));
+    }
     if ((options.baseline || !options.spawnPath.isEmpty()) && parser.isSet(url))
         return fail(QStringLiteral("--url drives an external server; drop it with --spawn or "
                                    "--baseline"));

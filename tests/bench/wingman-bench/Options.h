@@ -31,9 +31,11 @@ struct Options {
     int subscribers = 2;
     int window = 4;
     int threads = 1;
+    int records = 1'000'000; // restart: records the database is filled with
+    int runs = 3; // restart: restarts measured
     bool baseline = false;
     QCborMap query; // the subscribers' live query; empty: every record
-    QString mode = QStringLiteral("writes"); // writes, topics or locks
+    QString mode = QStringLiteral("writes"); // writes, topics, locks or restart
 };
 
 // The options of the command line; nullopt (with the reason on stderr) when they are unusable.

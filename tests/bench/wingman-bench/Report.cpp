@@ -90,6 +90,12 @@ void BenchRun::report(const QString &warning)
         : 0;
     if (m_echoThreadId && haveServerCpu)
         clientCpu -= serverCpu; // the echo thread runs in this process
+    // Server CPU time in the window over the ops acknowledged in it; the ticks are 10 ms, so a
+    // window of a few seconds at one busy core reads within a percent.
+    const bool haveCpuPerOp = haveServerCpu && total.ackedOps > 0;
+    const double serverCpuUsPerOp = haveCpuPerOp ? double(m_last.serverTicks - m_first.serverTicks)
+            * 1e6 / double(ticksPerSec) / double(total.ackedOps)
+                                                 : -1;
     const QString mode = m_options.baseline ? QStringLiteral("baseline")
         : m_spawned                         ? QStringLiteral("spawned")
                                             : QStringLiteral("external");
@@ -130,6 +136,9 @@ void BenchRun::report(const QString &warning)
             m_echoThreadId ? " (echo thread)" : "");
     else
         std::printf("  server CPU                   n/a   (give --server-pid or --spawn)\n");
+    if (haveCpuPerOp)
+        std::printf("  server CPU per op   %12.3f µs   (CPU time in the window / acked ops)\n",
+            serverCpuUsPerOp);
     std::printf("  server RSS          %s -> %s%s\n", qPrintable(mib(m_rssStartKib)),
         qPrintable(mib(m_last.rssKib)), m_echoThreadId ? " (bench process)" : "");
     std::printf("  client CPU          %12.1f %% of one core\n", clientCpu);
@@ -183,6 +192,7 @@ void BenchRun::report(const QString &warning)
         { "crossNodeLagP50Ms", orNull(crossNodeP50, cluster && crossNodeRecords > 0) },
         { "crossNodeLagP99Ms", orNull(crossNodeP99, cluster && crossNodeRecords > 0) },
         { "serverCpuPct", orNull(std::round(serverCpu * 10) / 10, haveServerCpu) },
+        { "serverCpuUsPerOp", orNull(std::round(serverCpuUsPerOp * 1000) / 1000, haveCpuPerOp) },
         { "serverRssStartKib", orNull(double(m_rssStartKib), m_rssStartKib >= 0) },
         { "serverRssEndKib", orNull(double(m_last.rssKib), m_last.rssKib >= 0) },
         { "clientCpuPct", std::round(clientCpu * 10) / 10 },

@@ -44,17 +44,18 @@ void SpawnedServer::start(const QString &path, const QByteArray &secret, const Q
             + extraArguments);
 }
 
-QString SpawnedServer::stop()
+QString SpawnedServer::stop(int timeoutMs)
 {
     m_stopping = true;
     if (m_exitReported)
         return {};
     if (m_process->state() != QProcess::NotRunning) {
         m_process->terminate();
-        if (!m_process->waitForFinished(5000)) {
+        if (!m_process->waitForFinished(timeoutMs)) {
             m_process->kill();
             m_process->waitForFinished(2000);
-            return QStringLiteral("the server did not stop within 5 s of SIGTERM; killed it");
+            return QStringLiteral("the server did not stop within %1 s of SIGTERM; killed it")
+                .arg(timeoutMs / 1000);
         }
     }
     if (m_process->exitStatus() == QProcess::NormalExit && m_process->exitCode() == 0)

@@ -19,10 +19,12 @@ public:
         const QStringList &extraArguments);
 
     qint64 pid() const { return m_process->processId(); }
+    // The server's last 20 log lines; on ready(), those up to the ready line.
+    QStringList lastLines() const { return m_lastLines; }
 
-    // SIGTERM, then up to 5 s for the graceful shutdown; returns a problem not yet reported
+    // SIGTERM, then up to timeoutMs for the graceful shutdown; returns a problem not yet reported
     // through failed() (a crash, possibly before the SIGTERM, a non-zero exit or a hang), or empty.
-    QString stop();
+    QString stop(int timeoutMs = 5'000);
 
 Q_SIGNALS:
     void ready(quint16 port);

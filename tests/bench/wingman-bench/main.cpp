@@ -8,12 +8,14 @@
 // orders of magnitude cheaper than going through QCbor values and wire::MsgPackCodec);
 // wire::MsgPackCodec decodes the rare messages (auth failures, errors) and checks the hand-made
 // frames at startup. --mode topics and --mode locks measure pub/sub fan-out and lock round trips
-// instead (PrimitivesRun).
+// instead (PrimitivesRun); --mode restart fills a SQLite database and times restarts on it
+// (RestartRun).
 
 #include "Bench.h"
 #include "BenchRun.h"
 #include "Options.h"
 #include "PrimitivesRun.h"
+#include "RestartRun.h"
 
 #include <QCoreApplication>
 #include <QTimer>
@@ -27,6 +29,13 @@ int main(int argc, char *argv[])
     const auto options = parseOptions(app);
     if (!options)
         return kExitUsage;
+    if (options->mode == QLatin1String("restart")) {
+        RestartRun restart(*options);
+        QObject::connect(
+            &restart, &RestartRun::done, &app, &QCoreApplication::exit, Qt::QueuedConnection);
+        QTimer::singleShot(0, &restart, &RestartRun::start);
+        return app.exec();
+    }
     if (options->mode != QLatin1String("writes")) {
         PrimitivesRun primitives(*options);
         QObject::connect(
