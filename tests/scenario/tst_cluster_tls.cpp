@@ -1,11 +1,10 @@
 #include "ServerFactory.h"
+#include "TestCertificates.h"
 #include "TestServer.h"
 #include "cluster/ClusterModule.h"
 
-#include <QProcess>
 #include <QSignalSpy>
 #include <QSslSocket>
-#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -34,43 +33,7 @@ class tst_ClusterTls : public QObject
     Q_OBJECT
 
     QTemporaryDir m_dir;
-    QString m_openssl;
-
-    bool openssl(const QStringList &arguments)
-    {
-        QProcess process;
-        process.setWorkingDirectory(m_dir.path());
-        process.start(m_openssl, arguments);
-        if (!process.waitForFinished(30000) || process.exitCode() != 0) {
-            qWarning("openssl %s: %s", qPrintable(arguments.join(u' ')),
-                process.readAllStandardError().constData());
-            return false;
-        }
-        return true;
-    }
-
-    // <name>.pem and <name>.key, signed by the CA <ca> (its .pem and .key).
-    bool makeCertificate(const QString &name, const QString &ca)
-    {
-        QFile ext(m_dir.filePath(QStringLiteral("ext.cnf")));
-        if (!ext.open(QIODevice::WriteOnly))
-            return false;
-        ext.write("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n");
-        ext.close();
-        return openssl(
-                   { "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                       "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + name })
-            && openssl({ "x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey",
-                ca + ".key", "-CAcreateserial", "-out", name + ".pem", "-days", "1", "-extfile",
-                "ext.cnf" });
-    }
-
-    bool makeCa(const QString &name)
-    {
-        return openssl({ "req", "-x509", "-newkey", "ec", "-pkeyopt",
-            "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", name + ".key", "-out",
-            name + ".pem", "-days", "1", "-subj", "/CN=" + name });
-    }
+    TestCertificates m_certs { m_dir.path() };
 
     ServerConfig tlsConfig(const QString &nodeId, const QString &cert, const QString &ca,
         const QList<const ServerCoordinator *> &peers = {})
@@ -91,15 +54,14 @@ class tst_ClusterTls : public QObject
 private Q_SLOTS:
     void initTestCase()
     {
-        m_openssl = QStandardPaths::findExecutable(QStringLiteral("openssl"));
-        if (m_openssl.isEmpty() || !QSslSocket::supportsSsl())
+        if (TestCertificates::opensslPath().isEmpty() || !QSslSocket::supportsSsl())
             QSKIP("needs the openssl command and a TLS backend");
         QVERIFY(m_dir.isValid());
-        QVERIFY(makeCa(QStringLiteral("ca")));
-        QVERIFY(makeCa(QStringLiteral("other-ca")));
-        QVERIFY(makeCertificate(QStringLiteral("node-a"), QStringLiteral("ca")));
-        QVERIFY(makeCertificate(QStringLiteral("node-b"), QStringLiteral("ca")));
-        QVERIFY(makeCertificate(QStringLiteral("node-x"), QStringLiteral("other-ca")));
+        QVERIFY(m_certs.selfSigned(QStringLiteral("ca")));
+        QVERIFY(m_certs.selfSigned(QStringLiteral("other-ca")));
+        QVERIFY(m_certs.signedBy(QStringLiteral("node-a"), QStringLiteral("ca")));
+        QVERIFY(m_certs.signedBy(QStringLiteral("node-b"), QStringLiteral("ca")));
+        QVERIFY(m_certs.signedBy(QStringLiteral("node-x"), QStringLiteral("other-ca")));
     }
 
     void tlsLinksAndRefusals()

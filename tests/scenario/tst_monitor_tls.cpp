@@ -5,14 +5,13 @@
 #include "FeedClient.h"
 #include "NodeMonitor.h"
 #include "RawClient.h"
+#include "TestCertificates.h"
 #include "TestServer.h"
 #include "TestTokens.h"
 
-#include <QProcess>
 #include <QSignalSpy>
 #include <QSslConfiguration>
 #include <QSslSocket>
-#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -27,32 +26,10 @@ class tst_MonitorTls : public QObject
     Q_OBJECT
 
     QTemporaryDir m_dir;
-    QString m_openssl;
+    TestCertificates m_certs { m_dir.path() };
     std::unique_ptr<ServerCoordinator> m_server;
 
-    bool openssl(const QStringList &arguments)
-    {
-        QProcess process;
-        process.setWorkingDirectory(m_dir.path());
-        process.start(m_openssl, arguments);
-        if (!process.waitForFinished(30000) || process.exitCode() != 0) {
-            qWarning("openssl %s: %s", qPrintable(arguments.join(u' ')),
-                process.readAllStandardError().constData());
-            return false;
-        }
-        return true;
-    }
-
-    // name.pem and name.key: a self-signed certificate for 127.0.0.1.
-    bool makeCertificate(const QString &name)
-    {
-        return openssl(
-            { "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                "-keyout", name + ".key", "-out", name + ".pem", "-days", "1", "-subj",
-                "/CN=" + name, "-addext", "subjectAltName=IP:127.0.0.1" });
-    }
-
-    QString path(const QString &file) const { return m_dir.filePath(file); }
+    QString path(const QString &file) const { return m_certs.path(file); }
 
     QUrl endpoint(const QString &scheme) const
     {
@@ -79,12 +56,11 @@ class tst_MonitorTls : public QObject
 private Q_SLOTS:
     void initTestCase()
     {
-        m_openssl = QStandardPaths::findExecutable(QStringLiteral("openssl"));
-        if (m_openssl.isEmpty() || !QSslSocket::supportsSsl())
+        if (TestCertificates::opensslPath().isEmpty() || !QSslSocket::supportsSsl())
             QSKIP("needs the openssl command and a TLS backend");
         QVERIFY(m_dir.isValid());
-        QVERIFY(makeCertificate(QStringLiteral("node")));
-        QVERIFY(makeCertificate(QStringLiteral("other")));
+        QVERIFY(m_certs.selfSigned(QStringLiteral("node")));
+        QVERIFY(m_certs.selfSigned(QStringLiteral("other")));
         ServerConfig config = testConfig();
         config.tlsCert = path(QStringLiteral("node.pem"));
         config.tlsKey = path(QStringLiteral("node.key"));

@@ -2,6 +2,7 @@
 // with certificates made by the openssl command line for each run.
 #include "RawClient.h"
 #include "ServerFactory.h"
+#include "TestCertificates.h"
 #include "TestServer.h"
 #include "TestTokens.h"
 #include "client/SyncEngine.h"
@@ -9,11 +10,9 @@
 
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
-#include <QProcess>
 #include <QSignalSpy>
 #include <QSslConfiguration>
 #include <QSslSocket>
-#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QWebSocket>
@@ -54,33 +53,11 @@ class tst_Tls : public QObject
     Q_OBJECT
 
     QTemporaryDir m_dir;
-    QString m_openssl;
+    TestCertificates m_certs { m_dir.path() };
     QList<QSslCertificate> m_certificate; // the server's, self-signed for 127.0.0.1
     std::unique_ptr<ServerCoordinator> m_server;
 
-    bool openssl(const QStringList &arguments)
-    {
-        QProcess process;
-        process.setWorkingDirectory(m_dir.path());
-        process.start(m_openssl, arguments);
-        if (!process.waitForFinished(30000) || process.exitCode() != 0) {
-            qWarning("openssl %s: %s", qPrintable(arguments.join(u' ')),
-                process.readAllStandardError().constData());
-            return false;
-        }
-        return true;
-    }
-
-    // name.pem and name.key: a self-signed certificate for 127.0.0.1.
-    bool makeCertificate(const QString &name)
-    {
-        return openssl(
-            { "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                "-keyout", name + ".key", "-out", name + ".pem", "-days", "1", "-subj",
-                "/CN=" + name, "-addext", "subjectAltName=IP:127.0.0.1" });
-    }
-
-    QString path(const QString &file) const { return m_dir.filePath(file); }
+    QString path(const QString &file) const { return m_certs.path(file); }
 
     ServerConfig tlsConfig(const QString &name) const
     {
@@ -113,12 +90,11 @@ class tst_Tls : public QObject
 private Q_SLOTS:
     void initTestCase()
     {
-        m_openssl = QStandardPaths::findExecutable(QStringLiteral("openssl"));
-        if (m_openssl.isEmpty() || !QSslSocket::supportsSsl())
+        if (TestCertificates::opensslPath().isEmpty() || !QSslSocket::supportsSsl())
             QSKIP("needs the openssl command and a TLS backend");
         QVERIFY(m_dir.isValid());
-        QVERIFY(makeCertificate(QStringLiteral("server")));
-        QVERIFY(makeCertificate(QStringLiteral("other")));
+        QVERIFY(m_certs.selfSigned(QStringLiteral("server")));
+        QVERIFY(m_certs.selfSigned(QStringLiteral("other")));
         m_certificate = QSslCertificate::fromPath(path(QStringLiteral("server.pem")));
         QCOMPARE(m_certificate.size(), 1);
         m_server = startServer(tlsConfig(QStringLiteral("server")));
