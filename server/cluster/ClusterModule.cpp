@@ -89,6 +89,10 @@ ClusterModule::ClusterModule(QHostAddress host, quint16 port, QObject *parent)
         PeerLink *link = m_linkOf.value(nodeId);
         return link && link->sendMap(frame);
     };
+    hooks.silentMs = [this](const QString &nodeId) {
+        const PeerLink *link = m_linkOf.value(nodeId);
+        return link ? link->silentMs() : qint64(-1);
+    };
     m_detector = new FailureDetector(std::move(hooks), this);
     connect(m_detector, &FailureDetector::probeFailed, this, &ClusterModule::onProbeFailed);
     connect(m_server, &QTcpServer::pendingConnectionAvailable, this, &ClusterModule::acceptPending);

@@ -25,7 +25,11 @@ FailureDetector::FailureDetector(Hooks hooks, QObject *parent)
     : QObject(parent)
     , m_hooks(std::move(hooks))
 {
+    // Precise: a coarse tick may come 5 % early, and a probe due at the interval's end would
+    // then wait a whole interval more.
+    m_tick.setTimerType(Qt::PreciseTimer);
     connect(&m_tick, &QTimer::timeout, this, &FailureDetector::tick);
+    m_half.setTimerType(Qt::PreciseTimer);
     m_half.setSingleShot(true);
     connect(&m_half, &QTimer::timeout, this, [this] {
         for (auto it = m_probes.begin(); it != m_probes.end(); ++it) {
@@ -56,9 +60,16 @@ void FailureDetector::tick()
     for (auto it = previous.begin(); it != previous.end(); ++it) {
         if (it->acked)
             continue;
-        // Ticks can come up to 5 % early (a coarse timer): a probe due at the interval's end
+        // The probe went out a little after its tick began: a probe due at the interval's end
         // fails at this tick, not the next one.
-        if (it->sent.elapsed() + m_intervalMs / 16 < deadlineMs(it.key())) {
+        const qint64 elapsed = it->sent.elapsed();
+        const qint64 due = deadlineMs(it.key()) + (it->extended ? m_intervalMs : 0);
+        bool keep = elapsed + m_intervalMs / 16 < due;
+        if (!keep && !it->extended && m_hooks.silentMs) {
+            const qint64 silent = m_hooks.silentMs(it.key());
+            keep = it->extended = silent >= 0 && silent < elapsed;
+        }
+        if (keep) {
             m_probes.insert(it.key(), std::move(*it));
             continue;
         }

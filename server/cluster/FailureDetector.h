@@ -15,9 +15,11 @@ namespace wingman::cluster {
 // half the interval (or no link) → PING_REQ to up to two other members, which probe the target
 // and relay its ACK; no ACK by the probe's deadline → probeFailed. The deadline is the interval's
 // end, or twice the member's round trip (the larger of the last and the smoothed one) when that
-// is later (at most four intervals), so
-// a slow link is not taken for a dead one; until then the probe stays in flight and the member
-// gets no new PING. What a failed probe means (suspect, then down) is the membership's business.
+// is later (at most four intervals), so a slow link is not taken for a dead one; until then the
+// probe stays in flight and the member gets no new PING. A member heard from on its link since the
+// PING went out is talking, so its ACK is on the way: the verdict waits one more interval, once
+// (a link whose latency just jumped has no round trip sample yet). What a failed probe means
+// (suspect, then down) is the membership's business.
 class FailureDetector : public QObject
 {
     Q_OBJECT
@@ -26,6 +28,8 @@ public:
         std::function<QStringList()> targets; // members to probe
         std::function<QStringList(const QString &target)> relays; // who may probe target for us
         std::function<bool(const QString &nodeId, const QCborMap &frame)> send; // false: no link
+        // ms since anything arrived from nodeId on its link, -1 without a link; may be unset.
+        std::function<qint64(const QString &nodeId)> silentMs;
     };
 
     explicit FailureDetector(Hooks hooks, QObject *parent = nullptr);
@@ -53,6 +57,7 @@ private:
         QElapsedTimer sent;
         bool acked = false;
         bool indirect = false;
+        bool extended = false; // heard from after its deadline: one more interval
     };
     struct Relay {
         QString requester;

@@ -89,7 +89,10 @@ private Q_SLOTS:
         c.proxy->setMode(TcpChaosProxy::Mode::Pass);
         a.proxy->setModeFor(QStringLiteral("node-c"), TcpChaosProxy::Mode::Pass);
         b.proxy->setModeFor(QStringLiteral("node-c"), TcpChaosProxy::Mode::Pass);
+        QElapsedTimer heal;
+        heal.start();
         QTRY_VERIFY_WITH_TIMEOUT(allUp({ a.server.get(), b.server.get(), c.server.get() }), 15000);
+        qInfo("healed node back in every view after %lld ms", qint64(heal.elapsed()));
         QVERIFY(a.server->cluster()->table().version() >= version + 2);
 
         for (Node *node : { &c, &b, &a })

@@ -16,6 +16,12 @@ struct TcpChaosProxy::Link {
     QString diallerId; // from its HELLO
     QByteArray helloBuffer; // the dialler's first bytes until its HELLO is read
     QByteArray pendingUpstream; // bytes for upstream before it connected
+    // Held while black-holed, delivered in order when the mode changes: TCP retransmits, so a
+    // stalled stream resumes without a gap, and a close (FIN) waits behind its bytes.
+    QByteArray heldToUpstream;
+    QByteArray heldToDialler;
+    bool diallerClosed = false;
+    bool upstreamClosed = false;
 };
 
 TcpChaosProxy::TcpChaosProxy(QObject *parent)
@@ -47,13 +53,13 @@ quint16 TcpChaosProxy::port() const
 void TcpChaosProxy::setMode(Mode mode, int delayMs)
 {
     m_default = { mode, delayMs };
-    applyCuts();
+    applyModes();
 }
 
 void TcpChaosProxy::setModeFor(const QString &dialler, Mode mode, int delayMs)
 {
     m_byDialler.insert(dialler, { mode, delayMs });
-    applyCuts();
+    applyModes();
 }
 
 TcpChaosProxy::Setting TcpChaosProxy::settingFor(const Link *link) const
@@ -61,13 +67,29 @@ TcpChaosProxy::Setting TcpChaosProxy::settingFor(const Link *link) const
     return m_byDialler.value(link->diallerId, m_default);
 }
 
-void TcpChaosProxy::applyCuts()
+void TcpChaosProxy::applyModes()
 {
     const QList<Link *> links = m_links;
     for (Link *link : links) {
-        if (settingFor(link).mode == Mode::Cut)
+        const Mode mode = settingFor(link).mode;
+        if (mode == Mode::Cut)
             closeLink(link);
+        else if (mode != Mode::BlackHole)
+            release(link);
     }
+}
+
+void TcpChaosProxy::release(Link *link)
+{
+    if (!link->diallerId.isEmpty() && link->upstream->state() == QAbstractSocket::UnconnectedState
+        && !link->upstreamClosed)
+        link->upstream->connectToHost(QHostAddress::LocalHost, m_upstreamPort);
+    if (!link->heldToUpstream.isEmpty())
+        forward(link, true, std::exchange(link->heldToUpstream, {}));
+    if (!link->heldToDialler.isEmpty())
+        forward(link, false, std::exchange(link->heldToDialler, {}));
+    if (link->diallerClosed || link->upstreamClosed)
+        closeLink(link, true);
 }
 
 void TcpChaosProxy::acceptPending()
@@ -89,22 +111,31 @@ void TcpChaosProxy::acceptPending()
             link->upstream, &QTcpSocket::readyRead, this, [this, link] { onData(link, false); });
         connect(link->upstream, &QTcpSocket::connected, this,
             [link] { link->upstream->write(std::exchange(link->pendingUpstream, {})); });
-        // What one side said before it closed still reaches the other.
-        connect(socket, &QTcpSocket::disconnected, this, [this, link] {
-            onData(link, true);
-            closeLink(link, true);
-        });
-        connect(link->upstream, &QTcpSocket::disconnected, this, [this, link] {
-            onData(link, false);
-            closeLink(link, true);
-        });
+        connect(socket, &QTcpSocket::disconnected, this, [this, link] { onClosed(link, true); });
+        connect(link->upstream, &QTcpSocket::disconnected, this,
+            [this, link] { onClosed(link, false); });
         connect(link->upstream, &QTcpSocket::errorOccurred, this, [this, link] {
-            if (link->upstream->state() != QAbstractSocket::ConnectedState)
+            // A close is handled as disconnected(); this is a refused or failed connect.
+            if (link->upstream->error() != QAbstractSocket::RemoteHostClosedError
+                && link->upstream->state() != QAbstractSocket::ConnectedState)
                 closeLink(link);
         });
-        link->upstream->connectToHost(QHostAddress::LocalHost, m_upstreamPort);
         onData(link, true);
     }
+}
+
+void TcpChaosProxy::onClosed(Link *link, bool diallerSide)
+{
+    if (!m_links.contains(link))
+        return;
+    // What one side said before it closed still reaches the other.
+    onData(link, diallerSide);
+    if (!m_links.contains(link))
+        return;
+    (diallerSide ? link->diallerClosed : link->upstreamClosed) = true;
+    if (settingFor(link).mode != Mode::BlackHole || (link->diallerClosed && link->upstreamClosed)
+        || (link->diallerClosed && link->upstream->state() == QAbstractSocket::UnconnectedState))
+        closeLink(link, true);
 }
 
 void TcpChaosProxy::onData(Link *link, bool fromDialler)
@@ -113,8 +144,6 @@ void TcpChaosProxy::onData(Link *link, bool fromDialler)
         return;
     QTcpSocket *from = fromDialler ? link->dialler : link->upstream;
     QByteArray data = from->readAll();
-    if (data.isEmpty())
-        return;
     if (fromDialler && link->diallerId.isEmpty()) {
         link->helloBuffer.append(data);
         if (link->helloBuffer.size() >= 4) {
@@ -126,7 +155,14 @@ void TcpChaosProxy::onData(Link *link, bool fromDialler)
                     link->diallerId = QStringLiteral("?");
             }
         }
+        // Upstream is dialled once the dialler is known: a black-holed dialler's connection never
+        // reaches the node, as its SYN would not.
+        if (link->diallerId.isEmpty())
+            return;
+        data = std::exchange(link->helloBuffer, {});
     }
+    if (data.isEmpty())
+        return;
     const Setting setting = settingFor(link);
     switch (setting.mode) {
     case Mode::Cut:
@@ -134,25 +170,32 @@ void TcpChaosProxy::onData(Link *link, bool fromDialler)
         return;
     case Mode::BlackHole:
         m_swallowed += quint64(data.size());
+        (fromDialler ? link->heldToUpstream : link->heldToDialler).append(data);
         return;
     case Mode::Pass:
     case Mode::Delay:
         break;
     }
-    m_forwarded += quint64(data.size());
-    const auto deliver = [this, link, fromDialler, data] {
-        if (!m_links.contains(link))
-            return;
-        QTcpSocket *to = fromDialler ? link->upstream : link->dialler;
-        if (to->state() == QAbstractSocket::ConnectedState)
-            to->write(data);
-        else
-            link->pendingUpstream.append(data);
-    };
+    if (fromDialler && link->upstream->state() == QAbstractSocket::UnconnectedState
+        && !link->upstreamClosed)
+        link->upstream->connectToHost(QHostAddress::LocalHost, m_upstreamPort);
     if (setting.mode == Mode::Delay && setting.delayMs > 0)
-        QTimer::singleShot(setting.delayMs, this, deliver);
+        QTimer::singleShot(setting.delayMs, this,
+            [this, link, fromDialler, data] { forward(link, fromDialler, data); });
     else
-        deliver();
+        forward(link, fromDialler, data);
+}
+
+void TcpChaosProxy::forward(Link *link, bool fromDialler, const QByteArray &data)
+{
+    if (!m_links.contains(link))
+        return;
+    m_forwarded += quint64(data.size());
+    QTcpSocket *to = fromDialler ? link->upstream : link->dialler;
+    if (to->state() == QAbstractSocket::ConnectedState)
+        to->write(data);
+    else if (fromDialler)
+        link->pendingUpstream.append(data);
 }
 
 void TcpChaosProxy::closeLink(Link *link, bool graceful)

@@ -13,8 +13,8 @@ namespace wingman::test {
 // A TCP proxy on an OS-assigned loopback port in front of one node's cluster port (the node
 // advertises the proxy through clusterAdvertisePort). It reads the dialler's node id from its
 // HELLO and applies a mode per dialler (else the default), switchable at run time: pass; cut
-// (both sockets closed, new ones refused); black-hole (sockets stay open, bytes swallowed both
-// ways); delay (ms, order kept).
+// (both sockets closed, new ones refused); black-hole (sockets stay open, bytes and closes held
+// both ways until the mode changes, as TCP would retransmit them); delay (ms, order kept).
 class TcpChaosProxy : public QObject
 {
     Q_OBJECT
@@ -35,6 +35,7 @@ public:
     int links() const { return int(m_links.size()); }
     quint64 acceptedLinks() const { return m_accepted; }
     quint64 forwardedBytes() const { return m_forwarded; }
+    // Bytes a black hole held (delivered later if the mode changes while both ends are open).
     quint64 swallowedBytes() const { return m_swallowed; }
 
 private:
@@ -45,10 +46,14 @@ private:
     };
     void acceptPending();
     void onData(Link *link, bool fromDialler);
+    void onClosed(Link *link, bool diallerSide);
+    void forward(Link *link, bool fromDialler, const QByteArray &data);
+    // Delivers what a black hole held, and a close that waited behind it.
+    void release(Link *link);
     Setting settingFor(const Link *link) const;
     // graceful: what is queued still goes out (a peer closed); else both sockets are cut.
     void closeLink(Link *link, bool graceful = false);
-    void applyCuts();
+    void applyModes();
 
     QTcpServer *m_server;
     quint16 m_upstreamPort = 0;

@@ -1,5 +1,6 @@
 #include "cluster/FailureDetector.h"
 
+#include <QElapsedTimer>
 #include <QSignalSpy>
 #include <QTest>
 #include <QTimer>
@@ -190,6 +191,68 @@ private Q_SLOTS:
 
         silent = true;
         QTRY_VERIFY_WITH_TIMEOUT(!failed.isEmpty(), 2000);
+    }
+
+    void lateAckCountsWhileTheMemberTalks_data()
+    {
+        QTest::addColumn<bool>("talking");
+        QTest::newRow("talking") << true;
+        QTest::newRow("quiet") << false;
+    }
+
+    // A fast link turns slower than the interval at once, so no round trip sample knows it yet.
+    // A member that keeps talking on the link gets one more interval for its ACK; one that says
+    // nothing else fails at the deadline.
+    void lateAckCountsWhileTheMemberTalks()
+    {
+        QFETCH(bool, talking);
+        FakeCluster cluster { { QStringLiteral("b") }, { QStringLiteral("b") }, {} };
+        FailureDetector::Hooks hooks = cluster.hooks();
+        FailureDetector *detector = nullptr;
+        int delayMs = 1;
+        int pings = 0;
+        QElapsedTimer heard;
+        heard.start();
+        QTimer chatter;
+        QObject::connect(&chatter, &QTimer::timeout, [&] { heard.start(); });
+        chatter.start(20);
+        hooks.silentMs = [&](const QString &) { return heard.elapsed(); };
+        hooks.send = [&, send = hooks.send](const QString &to, const QCborMap &frame) {
+            if (!send(to, frame))
+                return false;
+            if (frame.value(QStringLiteral("type")).toString() != QStringLiteral("PING"))
+                return true;
+            ++pings;
+            const qint64 seq = seqOf(frame);
+            QTimer::singleShot(delayMs, detector, [&detector, seq] {
+                detector->handleAck(QStringLiteral("b"),
+                    QCborMap { { QStringLiteral("type"), QStringLiteral("ACK") },
+                        { QStringLiteral("seq"), seq } });
+            });
+            return true;
+        };
+        FailureDetector jumpy(hooks);
+        detector = &jumpy;
+        QSignalSpy failed(detector, &FailureDetector::probeFailed);
+        detector->start(200);
+        QTRY_VERIFY_WITH_TIMEOUT(pings >= 3, 5000);
+        QCOMPARE(detector->deadlineMs(QStringLiteral("b")), 200);
+        QVERIFY(failed.isEmpty());
+
+        // Answers now come after 300 ms: past the 200 ms deadline, halfway into one more interval
+        // (clear of the coarse timer's 5 %).
+        delayMs = 300;
+        if (!talking)
+            chatter.stop();
+        const int slowFrom = pings;
+        QTRY_VERIFY_WITH_TIMEOUT(pings >= slowFrom + 4, 5000);
+        if (talking) {
+            QVERIFY2(failed.isEmpty(), "a talking member's late ACK was not waited for");
+            QVERIFY(detector->deadlineMs(QStringLiteral("b")) >= 600);
+        } else {
+            QVERIFY(!failed.isEmpty());
+            QCOMPARE(failed.first().first().toString(), QStringLiteral("b"));
+        }
     }
 
     void answersPings()
