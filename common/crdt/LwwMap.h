@@ -10,6 +10,7 @@
 #include <QString>
 #include <QStringList>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -56,7 +57,8 @@ public:
 
     // Adds records that are known to be new to this map (restart from storage) without the
     // clock's drift check; a key already present is overwritten. The iterators give distinct
-    // keys (a QHash's: key(), value()). Does not touch hlc(), so maps sharing one clock can load
+    // keys: a QHash's (key(), value()) or a sequence of structs with key and record members.
+    // Does not touch hlc(), so maps sharing one clock can load
     // on several threads: the caller advances the clock past the returned newest timestamp
     // afterwards. No change listener is called.
     template <typename Iterator> std::optional<Timestamp> load(Iterator begin, Iterator end);
@@ -176,22 +178,43 @@ private:
     ChangeListener m_listener;
 };
 
+namespace detail {
+
+template <typename Iterator> const QString &loadedKey(const Iterator &it)
+{
+    if constexpr (requires { it.key(); })
+        return it.key();
+    else
+        return it->key;
+}
+
+template <typename Iterator> const LwwRecord &loadedRecord(const Iterator &it)
+{
+    if constexpr (requires { it.value(); })
+        return it.value();
+    else
+        return it->record;
+}
+
+} // namespace detail
+
 template <typename Iterator> std::optional<Timestamp> LwwMap::load(Iterator begin, Iterator end)
 {
     std::optional<Timestamp> newest;
     const ChangeListener listener = std::exchange(m_listener, {});
-    // Into an empty map, the keys (distinct, as the iterators are a hash's) are all new: the
+    // Into an empty map, the keys (distinct, as the iterators promise) are all new: the
     // leaves are sized for them up front, which saves both the regrowth and the blocks it frees.
     const bool empty = isEmpty();
     std::vector<quint32> keyHashes;
+    keyHashes.reserve(size_t(std::distance(begin, end)));
     for (auto it = begin; it != end; ++it)
-        keyHashes.push_back(hash(it.key()));
+        keyHashes.push_back(hash(detail::loadedKey(it)));
     if (empty)
         m_tree.reserve(keyHashes);
     size_t position = 0;
     for (auto it = begin; it != end; ++it) {
-        const QString &key = it.key();
-        const LwwRecord &record = it.value();
+        const QString &key = detail::loadedKey(it);
+        const LwwRecord &record = detail::loadedRecord(it);
         const quint32 keyHash = keyHashes[position++];
         const auto index = empty ? std::nullopt : m_tree.value(key, keyHash);
         store(key, keyHash, index ? *index : allocateEntry(), record.value, record.timestamp,

@@ -42,7 +42,7 @@ void MapRegistry::load(const QHash<QString, storage::StoredMap> &stored)
             if (!target)
                 continue;
             const auto &records = map.lwwRecords;
-            if (records.size() < kParallelRecords) {
+            if (qsizetype(records.size()) < kParallelRecords) {
                 note(target->load(records.cbegin(), records.cend()));
                 continue;
             }

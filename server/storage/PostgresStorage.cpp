@@ -189,10 +189,10 @@ QString PostgresStorage::loadRecords(QSqlDatabase &db, QHash<QString, StoredMap>
             if (!value)
                 return undecodable(mapName, row[1].text(), why);
             if (StoredMap *map = mapFor(maps, mapName, StoredMap::Kind::Lww)) {
-                map->lwwRecords.insert(row[1].text(),
+                map->lwwRecords.push_back({ row[1].text(),
                     crdt::LwwRecord { std::move(*value),
                         { row[2].int64(), row[3].int32(), nodeIds(row[4].bytes()) },
-                        optionalInt64(row[5]) });
+                        optionalInt64(row[5]) } });
             }
             return {};
         });

@@ -461,8 +461,8 @@ QString SqlStorage::loadRecords(QSqlDatabase &db, QHash<QString, StoredMap> *map
         if (!value)
             return undecodable(mapName, key, why);
         if (StoredMap *map = mapFor(maps, mapName, StoredMap::Kind::Lww))
-            map->lwwRecords.insert(
-                key, crdt::LwwRecord { std::move(*value), readTimestamp(2), readTtl(5) });
+            map->lwwRecords.push_back(
+                { key, crdt::LwwRecord { std::move(*value), readTimestamp(2), readTtl(5) } });
     }
     if (query.lastError().isValid())
         return failed("records");
@@ -557,7 +557,8 @@ void SqlStorage::finishOpen(bool ok, const QString &error, Loaded loaded)
     }
     qsizetype records = 0;
     for (const StoredMap &map : std::as_const(m_loaded))
-        records += map.lwwRecords.size() + map.orRecords.size() + map.orTombstones.size();
+        records
+            += qsizetype(map.lwwRecords.size()) + map.orRecords.size() + map.orTombstones.size();
     qCInfo(lcStorage).noquote() << QStringLiteral(
         "opened %1: %2 maps, %3 records and tombstones in %4 ms "
         "(integrity check %5 ms)")

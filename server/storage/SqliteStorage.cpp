@@ -15,12 +15,9 @@
 #include <sqlite3.h>
 
 #include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <filesystem>
 #include <mutex>
 #include <system_error>
-#include <thread>
 #include <vector>
 
 namespace wingman::storage {
@@ -109,97 +106,6 @@ private:
     QByteArray m_utf8;
     QString m_text;
     bool m_valid = false;
-};
-
-// Decoding values and inserting records into the loaded maps' hashes cost about the same, so
-// loading does them on two threads: the loading thread reads and decodes, this one inserts.
-class LwwInserter
-{
-public:
-    struct Row {
-        QString mapName;
-        QString key;
-        crdt::LwwRecord record;
-    };
-
-    explicit LwwInserter(QHash<QString, StoredMap> *maps)
-        : m_maps(maps)
-        , m_thread([this] { run(); })
-    {
-        m_chunk.reserve(kChunkRows);
-    }
-    ~LwwInserter() { finish(); }
-
-    void add(Row row)
-    {
-        m_chunk.push_back(std::move(row));
-        if (m_chunk.size() == kChunkRows)
-            flush();
-    }
-    // Waits until every row added is inserted.
-    void finish()
-    {
-        flush();
-        {
-            std::lock_guard lock(m_mutex);
-            m_done = true;
-        }
-        m_changed.notify_all();
-        if (m_thread.joinable())
-            m_thread.join();
-    }
-
-private:
-    static constexpr size_t kChunkRows = 4096;
-    static constexpr size_t kMaxQueuedChunks = 8; // bounds the rows held twice
-
-    void flush()
-    {
-        if (m_chunk.empty())
-            return;
-        {
-            std::unique_lock lock(m_mutex);
-            m_changed.wait(lock, [this] { return m_queue.size() < kMaxQueuedChunks; });
-            m_queue.push_back(std::move(m_chunk));
-        }
-        m_changed.notify_all();
-        m_chunk = {};
-        m_chunk.reserve(kChunkRows);
-    }
-
-    void run()
-    {
-        QString currentName;
-        StoredMap *current = nullptr;
-        for (;;) {
-            std::vector<Row> chunk;
-            {
-                std::unique_lock lock(m_mutex);
-                m_changed.wait(lock, [this] { return !m_queue.empty() || m_done; });
-                if (m_queue.empty())
-                    return;
-                chunk = std::move(m_queue.front());
-                m_queue.pop_front();
-            }
-            m_changed.notify_all();
-            for (Row &row : chunk) {
-                if (!current || row.mapName != currentName) {
-                    currentName = row.mapName;
-                    current = SqlStorage::mapFor(m_maps, currentName, StoredMap::Kind::Lww);
-                }
-                if (current)
-                    current->lwwRecords.insert(std::move(row.key), std::move(row.record));
-            }
-        }
-    }
-
-    QHash<QString, StoredMap> *m_maps;
-    std::vector<Row> m_chunk;
-    std::mutex m_mutex;
-    std::condition_variable m_changed;
-    std::deque<std::vector<Row>> m_queue;
-    bool m_done = false;
-    std::thread m_thread;
 };
 
 } // namespace
@@ -360,22 +266,27 @@ QString SqliteStorage::loadRecords(QSqlDatabase &db, QHash<QString, StoredMap> *
     if (!lww.isValid())
         return failed("records");
     int result = SQLITE_ROW;
-    {
-        LwwInserter inserter(maps);
-        for (qint64 row = 1; (result = sqlite3_step(lww.get())) == SQLITE_ROW; ++row) {
-            if ((row & 0xffff) == 0 && stopRequested())
-                return QStringLiteral("closed while loading");
-            const QString &mapName = mapNames(lww.bytes(0));
-            QString why;
-            std::optional<crdt::Value> value = decodeValue(lww.bytes(6).toByteArray(), &why);
-            if (!value)
-                return undecodable(mapName, lww.text(1), why);
-            inserter.add({ mapName, lww.text(1),
-                crdt::LwwRecord { std::move(*value),
-                    { sqlite3_column_int64(lww.get(), 2), sqlite3_column_int(lww.get(), 3),
-                        nodeIds(lww.bytes(4)) },
-                    lww.optionalInt64(5) } });
+    QString currentName;
+    StoredMap *current = nullptr;
+    for (qint64 row = 1; (result = sqlite3_step(lww.get())) == SQLITE_ROW; ++row) {
+        if ((row & 0xffff) == 0 && stopRequested())
+            return QStringLiteral("closed while loading");
+        const QString &mapName = mapNames(lww.bytes(0));
+        QString why;
+        std::optional<crdt::Value> value = decodeValue(lww.bytes(6).toByteArray(), &why);
+        if (!value)
+            return undecodable(mapName, lww.text(1), why);
+        if (row == 1 || mapName != currentName) {
+            currentName = mapName;
+            current = mapFor(maps, currentName, StoredMap::Kind::Lww);
         }
+        if (!current)
+            continue;
+        current->lwwRecords.push_back({ lww.text(1),
+            crdt::LwwRecord { std::move(*value),
+                { sqlite3_column_int64(lww.get(), 2), sqlite3_column_int(lww.get(), 3),
+                    nodeIds(lww.bytes(4)) },
+                lww.optionalInt64(5) } });
     }
     if (result != SQLITE_DONE)
         return failed("records");

@@ -10,6 +10,7 @@
 #include <QStringList>
 
 #include <functional>
+#include <vector>
 
 namespace wingman::storage {
 
@@ -48,13 +49,30 @@ using StoredJournalEntry = StorageWrite::JournalEntry;
 // operating system crash or power loss may take back the last commits; commits cost no flush.
 enum class Durability { Full, Relaxed };
 
+// One stored LWW record; a map's keys are distinct (they are the table's primary key).
+struct StoredLwwRecord {
+    QString key;
+    crdt::LwwRecord record;
+};
+
 // Everything a node stored, as loaded at startup.
 struct StoredMap {
     enum class Kind { Lww, Or };
     Kind kind = Kind::Lww;
-    QHash<QString, crdt::LwwRecord> lwwRecords;
+    // In storage order: loading appends, and LwwMap::load builds from it, with no hash between.
+    std::vector<StoredLwwRecord> lwwRecords;
     QHash<QString, QList<crdt::OrRecord>> orRecords;
     QStringList orTombstones;
+
+    // The LWW records by key, for lookups (tests, tools); loading never builds it.
+    QHash<QString, crdt::LwwRecord> lwwByKey() const
+    {
+        QHash<QString, crdt::LwwRecord> byKey;
+        byKey.reserve(qsizetype(lwwRecords.size()));
+        for (const StoredLwwRecord &stored : lwwRecords)
+            byKey.insert(stored.key, stored.record);
+        return byKey;
+    }
 };
 
 // Where a node keeps what it acknowledged. open() finishes with opened() or failed(reason), never

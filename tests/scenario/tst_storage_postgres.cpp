@@ -299,8 +299,8 @@ private Q_SLOTS:
         storage = openAt(url);
         QVERIFY(storage);
         const auto maps = storage->loadAll();
-        QCOMPARE(maps.value("m").lwwRecords.size(), 20);
-        QCOMPARE(maps.value("m").lwwRecords.value("k7").value.toCbor().toInteger(), 199);
+        QCOMPARE(maps.value("m").lwwByKey().size(), 20);
+        QCOMPARE(maps.value("m").lwwByKey().value("k7").value.toCbor().toInteger(), 199);
         storage->close();
     }
 
@@ -346,7 +346,7 @@ private Q_SLOTS:
         storage = openAt(url);
         QVERIFY(storage);
         const auto maps = storage->loadAll();
-        const auto lww = maps.value("m").lwwRecords;
+        const auto lww = maps.value("m").lwwByKey();
         QCOMPARE(lww.size(), 3);
         QCOMPARE(lww.value("kept").value.toCbor().toInteger(), 3);
         QCOMPARE(lww.value("kept").timestamp.millis, 2000);
@@ -392,7 +392,7 @@ private Q_SLOTS:
 
         storage = openAt(url);
         QVERIFY(storage);
-        const auto lww = storage->loadAll().value("m").lwwRecords;
+        const auto lww = storage->loadAll().value("m").lwwByKey();
         QCOMPARE(lww.keys(), QList<QString> { QStringLiteral("second") });
         storage->close();
     }
@@ -419,7 +419,7 @@ private Q_SLOTS:
 
         storage = openAt(url);
         QVERIFY(storage);
-        QCOMPARE(storage->loadAll().value("m").lwwRecords.keys(),
+        QCOMPARE(storage->loadAll().value("m").lwwByKey().keys(),
             QList<QString> { QStringLiteral("before") });
         storage->close();
     }
@@ -483,11 +483,11 @@ private Q_SLOTS:
         auto storage = openAt(url);
         QVERIFY(storage);
         auto maps = storage->loadAll();
-        QCOMPARE(maps.value("m").lwwRecords.size(), 2);
-        QCOMPARE(maps.value("m").lwwRecords.value("a").value.toCbor().toInteger(), 7);
-        QCOMPARE(maps.value("m").lwwRecords.value("a").ttlMs, std::optional<qint64>(500));
-        QCOMPARE(maps.value("m").lwwRecords.value("a").timestamp.counter, 2);
-        QCOMPARE(maps.value("m").lwwRecords.value("b").value.toCbor().toString(), "hi");
+        QCOMPARE(maps.value("m").lwwByKey().size(), 2);
+        QCOMPARE(maps.value("m").lwwByKey().value("a").value.toCbor().toInteger(), 7);
+        QCOMPARE(maps.value("m").lwwByKey().value("a").ttlMs, std::optional<qint64>(500));
+        QCOMPARE(maps.value("m").lwwByKey().value("a").timestamp.counter, 2);
+        QCOMPARE(maps.value("m").lwwByKey().value("b").value.toCbor().toString(), "hi");
         QCOMPARE(maps.value("o").orRecords.value("k").size(), 1);
         QCOMPARE(maps.value("o").orRecords.value("k").first().tag, QStringLiteral("t1"));
         QCOMPARE(maps.value("o").orTombstones, QStringList { QStringLiteral("t0") });
@@ -514,8 +514,8 @@ private Q_SLOTS:
         storage = openAt(url);
         QVERIFY(storage);
         maps = storage->loadAll();
-        QCOMPARE(maps.value("m").lwwRecords.keys(), QList<QString> { QStringLiteral("a") });
-        QCOMPARE(maps.value("m").lwwRecords.value("a").value.toCbor().toInteger(), 8);
+        QCOMPARE(maps.value("m").lwwByKey().keys(), QList<QString> { QStringLiteral("a") });
+        QCOMPARE(maps.value("m").lwwByKey().value("a").value.toCbor().toInteger(), 8);
         QVERIFY(maps.value("o").orRecords.isEmpty());
         QCOMPARE(maps.value("o").orTombstones.size(), 2);
         storage->close();

@@ -362,16 +362,16 @@ private Q_SLOTS:
 
         const StoredMap &people = maps.value(QStringLiteral("people"));
         QCOMPARE(people.kind, StoredMap::Kind::Lww);
-        QCOMPARE(people.lwwRecords.size(), 3);
-        QCOMPARE(people.lwwRecords.value("ann"),
+        QCOMPARE(people.lwwByKey().size(), 3);
+        QCOMPARE(people.lwwByKey().value("ann"),
             lwwPut("people", "ann",
                 QCborMap { { QStringLiteral("name"), QStringLiteral("Ann") },
                     { QStringLiteral("tags"), QCborArray { 1, 2.5, true } } },
                 1000)
                 .lww);
-        QVERIFY(people.lwwRecords.value("bob").isTombstone());
-        QCOMPARE(people.lwwRecords.value("eve").ttlMs, std::optional<qint64>(60000));
-        QCOMPARE(maps.value("bytes").lwwRecords.value("b").value.toCbor().toByteArray(),
+        QVERIFY(people.lwwByKey().value("bob").isTombstone());
+        QCOMPARE(people.lwwByKey().value("eve").ttlMs, std::optional<qint64>(60000));
+        QCOMPARE(maps.value("bytes").lwwByKey().value("b").value.toCbor().toByteArray(),
             QByteArray("\x00\x01\xff", 3));
 
         const StoredMap &tags = maps.value(QStringLiteral("tags"));
@@ -415,11 +415,11 @@ private Q_SLOTS:
         const QHash<QString, StoredMap> maps = storage->loadAll();
         QCOMPARE(maps.size(), 3);
         const StoredMap &a = maps.value(mapA);
-        QCOMPARE(a.lwwRecords.size(), 2);
-        QCOMPARE(a.lwwRecords.value(keyA), first.lww);
-        QCOMPARE(a.lwwRecords.value(keyA).timestamp.nodeId, QStringLiteral("n\u0153ud"));
-        QCOMPARE(a.lwwRecords.value(QStringLiteral("ascii")), third.lww);
-        const crdt::LwwRecord loaded = maps.value(mapB).lwwRecords.value(QStringLiteral("plain"));
+        QCOMPARE(a.lwwByKey().size(), 2);
+        QCOMPARE(a.lwwByKey().value(keyA), first.lww);
+        QCOMPARE(a.lwwByKey().value(keyA).timestamp.nodeId, QStringLiteral("n\u0153ud"));
+        QCOMPARE(a.lwwByKey().value(QStringLiteral("ascii")), third.lww);
+        const crdt::LwwRecord loaded = maps.value(mapB).lwwByKey().value(QStringLiteral("plain"));
         QVERIFY(loaded.value.isPacked());
         QCOMPARE(loaded.value.packed(), packed);
         QCOMPARE(loaded, second.lww);
@@ -509,8 +509,8 @@ private Q_SLOTS:
         storage = openAt(dbPath());
         QVERIFY(storage);
         const QHash<QString, StoredMap> maps = storage->loadAll();
-        QCOMPARE(maps.value("m").lwwRecords.keys(), QStringList { "k" });
-        QCOMPARE(maps.value("m").lwwRecords.value("k").value.toCbor().toInteger(), 3);
+        QCOMPARE(maps.value("m").lwwByKey().keys(), QStringList { "k" });
+        QCOMPARE(maps.value("m").lwwByKey().value("k").value.toCbor().toInteger(), 3);
         QVERIFY(maps.value("or").orRecords.isEmpty());
         QCOMPARE(maps.value("or").orTombstones, QStringList { a.orRecord.tag });
     }
@@ -578,7 +578,7 @@ private Q_SLOTS:
 
         storage = openAt(dbPath());
         QVERIFY(storage);
-        QCOMPARE(storage->loadAll().value("m").lwwRecords.size(), 100);
+        QCOMPARE(storage->loadAll().value("m").lwwByKey().size(), 100);
     }
 
     void metaStoredAfterOpenLoadsBackOnReopen()
