@@ -91,8 +91,9 @@ ServerCoordinator::ServerCoordinator(
 // Pending commits finish while the pipeline they report to still exists.
 ServerCoordinator::~ServerCoordinator()
 {
-    if (m_storage->isOpen())
-        m_storage->close();
+    // Also while storage is still opening: its loading thread stops before the maps it feeds go.
+    m_storage->close();
+    m_storage->setLwwLoadSink({});
 }
 
 const ServerConfig &ServerCoordinator::config() const
@@ -153,6 +154,13 @@ void ServerCoordinator::start()
             << "*** WARNING: using the built-in development JWT secret. Anyone can mint tokens"
                " for this node. Set --jwt-secret or WINGMAN_JWT_SECRET before production use. ***";
     }
+    // LWW maps build on a worker while storage reads them (backends that stream); the loader is
+    // shared with the sink, which storage's loading thread may still hold.
+    m_mapLoader = std::make_shared<maps::MapRegistry::StreamLoader>(m_pipeline->maps);
+    m_storage->setLwwLoadSink([loader = m_mapLoader](const QString &mapName,
+                                  std::vector<storage::StoredLwwRecord> &&records) {
+        loader->sink()(mapName, std::move(records));
+    });
     m_storage->open();
     m_network->start();
     if (m_state == State::Starting && m_metrics)
@@ -197,6 +205,11 @@ void ServerCoordinator::onStorageOpened()
     }
     maps::MapRegistry &maps = m_pipeline->maps;
     maps.hlc().setMaxDriftMs(config().maxClockDriftMs);
+    if (m_mapLoader) {
+        m_mapLoader->adopt();
+        m_storage->setLwwLoadSink({}); // its loading is over
+        m_mapLoader.reset();
+    }
     maps.load(m_storage->loadAll());
 #ifdef __GLIBC__
     // What storage loaded was copied into the maps and freed, on the loader's threads too: hand

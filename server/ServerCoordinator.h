@@ -1,6 +1,7 @@
 #pragma once
 
 #include "ServerConfig.h"
+#include "maps/MapRegistry.h"
 #include "status/NodeStatus.h"
 #include "sync/GcService.h"
 
@@ -127,6 +128,7 @@ private:
     std::unique_ptr<auth::JwtVerifier> m_verifier;
     QString m_configError;
     std::unique_ptr<Pipeline> m_pipeline;
+    std::shared_ptr<maps::MapRegistry::StreamLoader> m_mapLoader; // until storage opened
 
     State m_state = State::Created;
     quint16 m_listeningPort = 0;

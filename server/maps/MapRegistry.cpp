@@ -1,5 +1,6 @@
 #include "maps/MapRegistry.h"
 
+#include <algorithm>
 #include <future>
 #include <vector>
 
@@ -62,6 +63,84 @@ void MapRegistry::load(const QHash<QString, storage::StoredMap> &stored)
         note(future.get());
     if (newest)
         m_hlc.update(*newest);
+}
+
+MapRegistry::StreamLoader::StreamLoader(MapRegistry &registry)
+    : m_registry(registry)
+    , m_thread([this] { run(); })
+{ }
+
+MapRegistry::StreamLoader::~StreamLoader()
+{
+    {
+        std::lock_guard lock(m_mutex);
+        m_done = true;
+    }
+    m_changed.notify_all();
+    if (m_thread.joinable())
+        m_thread.join();
+}
+
+storage::LwwLoadSink MapRegistry::StreamLoader::sink()
+{
+    return [this](const QString &mapName, std::vector<storage::StoredLwwRecord> &&records) {
+        constexpr size_t kMaxQueued = 8; // bounds the records held at once
+        {
+            std::unique_lock lock(m_mutex);
+            m_changed.wait(lock, [this] { return m_queue.size() < kMaxQueued; });
+            m_queue.emplace_back(mapName, std::move(records));
+        }
+        m_changed.notify_all();
+    };
+}
+
+void MapRegistry::StreamLoader::run()
+{
+    for (;;) {
+        std::pair<QString, std::vector<storage::StoredLwwRecord>> chunk;
+        {
+            std::unique_lock lock(m_mutex);
+            m_changed.wait(lock, [this] { return !m_queue.empty() || m_done; });
+            if (m_queue.empty())
+                return;
+            chunk = std::move(m_queue.front());
+            m_queue.pop_front();
+        }
+        m_changed.notify_all();
+        // Chunks of one map come together, so the last built map is nearly always the one.
+        if (m_built.empty() || m_built.back().first != chunk.first) {
+            const auto known = std::find_if(m_built.begin(), m_built.end(),
+                [&chunk](const auto &built) { return built.first == chunk.first; });
+            if (known == m_built.end())
+                m_built.emplace_back(chunk.first, std::make_unique<crdt::LwwMap>(m_registry.m_hlc));
+            else
+                std::iter_swap(known, m_built.end() - 1);
+        }
+        const std::vector<storage::StoredLwwRecord> &records = chunk.second;
+        const auto newest = m_built.back().second->load(
+            records.cbegin(), records.cend(), crdt::LwwMap::LoadKeys::KeysAreNew);
+        if (newest && (!m_newest || *m_newest < *newest))
+            m_newest = newest;
+    }
+}
+
+void MapRegistry::StreamLoader::adopt()
+{
+    {
+        std::lock_guard lock(m_mutex);
+        m_done = true;
+    }
+    m_changed.notify_all();
+    if (m_thread.joinable())
+        m_thread.join();
+    for (auto &[name, map] : m_built) {
+        Slot &slot = m_registry.m_maps[name];
+        slot.kind = Kind::Lww;
+        slot.lww = std::move(map);
+    }
+    m_built.clear();
+    if (m_newest)
+        m_registry.m_hlc.update(*m_newest);
 }
 
 crdt::LwwMap *MapRegistry::lwwMap(const QString &name)

@@ -6,8 +6,14 @@
 #include "storage/Storage.h"
 
 #include <QString>
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <unordered_map>
+#include <vector>
 
 namespace wingman::maps {
 
@@ -31,6 +37,35 @@ public:
     QStringList mapNames() const;
     // Rebuilds maps (and their Merkle trees) from what storage loaded at startup.
     void load(const QHash<QString, storage::StoredMap> &stored);
+
+    // Builds LWW maps on a worker thread from the chunks storage streams while it reads
+    // (Storage::setLwwLoadSink); the registry is not touched until adopt().
+    class StreamLoader
+    {
+    public:
+        explicit StreamLoader(MapRegistry &registry);
+        ~StreamLoader(); // waits for the worker; what was built and not adopted is dropped
+        StreamLoader(const StreamLoader &) = delete;
+        StreamLoader &operator=(const StreamLoader &) = delete;
+
+        // Thread-safe; blocks while the worker is several chunks behind.
+        storage::LwwLoadSink sink();
+        // Waits for every chunk handed over, then moves the maps into the registry and the
+        // clock past their newest record. Call once, on the registry's thread, before load().
+        void adopt();
+
+    private:
+        void run();
+
+        MapRegistry &m_registry;
+        std::vector<std::pair<QString, std::unique_ptr<crdt::LwwMap>>> m_built;
+        std::optional<crdt::Timestamp> m_newest;
+        std::mutex m_mutex;
+        std::condition_variable m_changed;
+        std::deque<std::pair<QString, std::vector<storage::StoredLwwRecord>>> m_queue;
+        bool m_done = false;
+        std::thread m_thread;
+    };
 
 private:
     struct Slot {

@@ -557,8 +557,8 @@ void SqlStorage::finishOpen(bool ok, const QString &error, Loaded loaded)
     }
     qsizetype records = 0;
     for (const StoredMap &map : std::as_const(m_loaded))
-        records
-            += qsizetype(map.lwwRecords.size()) + map.orRecords.size() + map.orTombstones.size();
+        records += qsizetype(map.lwwRecords.size()) + map.streamedLwwRecords + map.orRecords.size()
+            + map.orTombstones.size();
     qCInfo(lcStorage).noquote() << QStringLiteral(
         "opened %1: %2 maps, %3 records and tombstones in %4 ms "
         "(integrity check %5 ms)")

@@ -268,6 +268,16 @@ QString SqliteStorage::loadRecords(QSqlDatabase &db, QHash<QString, StoredMap> *
     int result = SQLITE_ROW;
     QString currentName;
     StoredMap *current = nullptr;
+    // With a sink, records go out in chunks: big enough to keep the hand-over cheap, small enough
+    // that the maps build while the rest is read.
+    constexpr size_t kChunkRecords = 16384;
+    const LwwLoadSink &sink = lwwLoadSink();
+    std::vector<StoredLwwRecord> chunk;
+    const auto handOver = [&] {
+        if (!chunk.empty())
+            sink(currentName, std::exchange(chunk, {}));
+        chunk.reserve(kChunkRecords);
+    };
     for (qint64 row = 1; (result = sqlite3_step(lww.get())) == SQLITE_ROW; ++row) {
         if ((row & 0xffff) == 0 && stopRequested())
             return QStringLiteral("closed while loading");
@@ -277,17 +287,29 @@ QString SqliteStorage::loadRecords(QSqlDatabase &db, QHash<QString, StoredMap> *
         if (!value)
             return undecodable(mapName, lww.text(1), why);
         if (row == 1 || mapName != currentName) {
+            if (sink)
+                handOver();
             currentName = mapName;
             current = mapFor(maps, currentName, StoredMap::Kind::Lww);
         }
         if (!current)
             continue;
-        current->lwwRecords.push_back({ lww.text(1),
+        StoredLwwRecord stored { lww.text(1),
             crdt::LwwRecord { std::move(*value),
                 { sqlite3_column_int64(lww.get(), 2), sqlite3_column_int(lww.get(), 3),
                     nodeIds(lww.bytes(4)) },
-                lww.optionalInt64(5) } });
+                lww.optionalInt64(5) } };
+        if (!sink) {
+            current->lwwRecords.push_back(std::move(stored));
+            continue;
+        }
+        chunk.push_back(std::move(stored));
+        ++current->streamedLwwRecords;
+        if (chunk.size() == kChunkRecords)
+            handOver();
     }
+    if (sink && result == SQLITE_DONE)
+        handOver();
     if (result != SQLITE_DONE)
         return failed("records");
 

@@ -61,6 +61,7 @@ struct StoredMap {
     Kind kind = Kind::Lww;
     // In storage order: loading appends, and LwwMap::load builds from it, with no hash between.
     std::vector<StoredLwwRecord> lwwRecords;
+    qsizetype streamedLwwRecords = 0; // records handed to the LwwLoadSink instead
     QHash<QString, QList<crdt::OrRecord>> orRecords;
     QStringList orTombstones;
 
@@ -74,6 +75,11 @@ struct StoredMap {
         return byKey;
     }
 };
+
+// Takes LWW records while storage opens, on storage's loading thread: chunks in storage order,
+// each of one map, whose keys are distinct across all its chunks.
+using LwwLoadSink
+    = std::function<void(const QString &mapName, std::vector<StoredLwwRecord> &&records)>;
 
 // Where a node keeps what it acknowledged. open() finishes with opened() or failed(reason), never
 // synchronously, so the coordinator can join it with the listeners. write() calls done once the
@@ -98,6 +104,10 @@ public:
     virtual void write(QList<StorageWrite> writes, Done done) = 0;
     // Every stored map by name; called once, after opened().
     virtual QHash<QString, StoredMap> loadAll() = 0;
+    // Set before open(): a backend that streams hands its LWW records to sink as it reads them,
+    // so maps build while storage is still reading; loadAll() then lists those maps (kind Lww)
+    // without their records. A backend that does not stream ignores it.
+    void setLwwLoadSink(LwwLoadSink sink) { m_lwwLoadSink = std::move(sink); }
     // The event journal's kept rows, oldest first; called once, after opened().
     virtual QList<StoredJournalEntry> loadJournal() { return {}; }
     virtual QString loadMeta(const QString &key) = 0;
@@ -106,6 +116,12 @@ public:
 Q_SIGNALS:
     void opened();
     void failed(const QString &reason);
+
+protected:
+    const LwwLoadSink &lwwLoadSink() const { return m_lwwLoadSink; }
+
+private:
+    LwwLoadSink m_lwwLoadSink;
 };
 
 } // namespace wingman::storage

@@ -6,6 +6,7 @@
 #include <QCborMap>
 #include <QCryptographicHash>
 #include <QFile>
+#include <QSet>
 #include <QSignalSpy>
 #include <QSqlDatabase>
 #include <QSqlError>
@@ -16,6 +17,8 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include <sqlite3.h>
 
@@ -579,6 +582,66 @@ private Q_SLOTS:
         storage = openAt(dbPath());
         QVERIFY(storage);
         QCOMPARE(storage->loadAll().value("m").lwwByKey().size(), 100);
+    }
+
+    // With a sink, LWW records leave the loading thread in chunks as they are read; loadAll()
+    // still names the maps and their kind, and counts what was streamed.
+    void streamsLwwRecordsToASinkWhileLoading()
+    {
+        {
+            auto storage = openAt(dbPath());
+            QVERIFY(storage);
+            QList<StorageWrite> writes;
+            for (int i = 0; i < 40'000; ++i)
+                writes.append(lwwPut("a", QString::number(i), i, 1000 + i));
+            writes.append(lwwPut("b", "only", QStringLiteral("v"), 5));
+            writes.append(orPut("tags", "t", QStringLiteral("red"), 2000));
+            QCOMPARE(writeAndWait(*storage, writes), QString());
+            storage->close();
+        }
+
+        std::mutex mutex;
+        QHash<QString, QSet<QString>> keys;
+        QHash<QString, crdt::LwwRecord> seen;
+        int chunks = 0;
+        size_t largest = 0;
+        bool offMainThread = true;
+        bool duplicate = false;
+        const std::thread::id mainThread = std::this_thread::get_id();
+        auto storage = std::make_unique<SqliteStorage>(dbPath(), storage::Durability::Full);
+        storage->setLwwLoadSink(
+            [&](const QString &map, std::vector<storage::StoredLwwRecord> &&records) {
+                std::lock_guard lock(mutex);
+                ++chunks;
+                largest = std::max(largest, records.size());
+                offMainThread = offMainThread && std::this_thread::get_id() != mainThread;
+                for (const storage::StoredLwwRecord &stored : records) {
+                    duplicate = duplicate || keys[map].contains(stored.key);
+                    keys[map].insert(stored.key);
+                    seen.insert(map + u'/' + stored.key, stored.record);
+                }
+            });
+        QSignalSpy opened(storage.get(), &Storage::opened);
+        storage->open();
+        QVERIFY(opened.wait(10000));
+
+        std::lock_guard lock(mutex);
+        QVERIFY(offMainThread);
+        QVERIFY(!duplicate);
+        QVERIFY2(chunks >= 3, qPrintable(QString::number(chunks))); // 40,001 records, in chunks
+        QVERIFY(largest < 40'000);
+        QCOMPARE(keys.value("a").size(), 40'000);
+        QCOMPARE(keys.value("b").size(), 1);
+        QCOMPARE(seen.value("a/123"), lwwPut("a", "123", 123, 1123).lww);
+        const QHash<QString, StoredMap> maps = storage->loadAll();
+        QCOMPARE(maps.size(), 3);
+        QCOMPARE(maps.value("a").kind, StoredMap::Kind::Lww);
+        QVERIFY(maps.value("a").lwwRecords.empty());
+        QCOMPARE(maps.value("a").streamedLwwRecords, 40'000);
+        QCOMPARE(maps.value("b").streamedLwwRecords, 1);
+        QCOMPARE(maps.value("tags").kind, StoredMap::Kind::Or);
+        QCOMPARE(maps.value("tags").orRecords.value("t").size(), 1);
+        storage->close();
     }
 
     void metaStoredAfterOpenLoadsBackOnReopen()
