@@ -53,6 +53,29 @@ qint64 seqOf(const QCborMap &frame)
     return frame.value(QStringLiteral("seq")).toInteger();
 }
 
+// Wraps hooks.send so that each direct PING is answered after *delayMs, as over a slow link, unless
+// *silent; *pings counts them. The detector is read through a pointer, as it is made from hooks.
+void answerPingsAfter(FailureDetector::Hooks &hooks, FailureDetector *const *detector,
+    const int *delayMs, int *pings, const bool *silent = nullptr)
+{
+    hooks.send = [=, send = hooks.send](const QString &to, const QCborMap &frame) {
+        if (!send(to, frame))
+            return false;
+        if (frame.value(QStringLiteral("type")).toString() != QStringLiteral("PING"))
+            return true;
+        ++*pings;
+        if (silent && *silent)
+            return true;
+        const qint64 seq = seqOf(frame);
+        QTimer::singleShot(*delayMs, *detector, [detector, seq] {
+            (*detector)->handleAck(QStringLiteral("b"),
+                QCborMap { { QStringLiteral("type"), QStringLiteral("ACK") },
+                    { QStringLiteral("seq"), seq } });
+        });
+        return true;
+    };
+}
+
 } // namespace
 
 class tst_FailureDetector : public QObject
@@ -158,22 +181,7 @@ private Q_SLOTS:
         int delayMs = 60;
         bool silent = false;
         int pings = 0;
-        hooks.send = [&, send = hooks.send](const QString &to, const QCborMap &frame) {
-            if (!send(to, frame))
-                return false;
-            if (frame.value(QStringLiteral("type")).toString() != QStringLiteral("PING"))
-                return true;
-            ++pings;
-            if (silent)
-                return true;
-            const qint64 seq = seqOf(frame);
-            QTimer::singleShot(delayMs, detector, [&detector, seq] {
-                detector->handleAck(QStringLiteral("b"),
-                    QCborMap { { QStringLiteral("type"), QStringLiteral("ACK") },
-                        { QStringLiteral("seq"), seq } });
-            });
-            return true;
-        };
+        answerPingsAfter(hooks, &detector, &delayMs, &pings, &silent);
         FailureDetector slowLink(hooks);
         detector = &slowLink;
         QSignalSpy failed(detector, &FailureDetector::probeFailed);
@@ -217,20 +225,7 @@ private Q_SLOTS:
         QObject::connect(&chatter, &QTimer::timeout, [&] { heard.start(); });
         chatter.start(20);
         hooks.silentMs = [&](const QString &) { return heard.elapsed(); };
-        hooks.send = [&, send = hooks.send](const QString &to, const QCborMap &frame) {
-            if (!send(to, frame))
-                return false;
-            if (frame.value(QStringLiteral("type")).toString() != QStringLiteral("PING"))
-                return true;
-            ++pings;
-            const qint64 seq = seqOf(frame);
-            QTimer::singleShot(delayMs, detector, [&detector, seq] {
-                detector->handleAck(QStringLiteral("b"),
-                    QCborMap { { QStringLiteral("type"), QStringLiteral("ACK") },
-                        { QStringLiteral("seq"), seq } });
-            });
-            return true;
-        };
+        answerPingsAfter(hooks, &detector, &delayMs, &pings);
         FailureDetector jumpy(hooks);
         detector = &jumpy;
         QSignalSpy failed(detector, &FailureDetector::probeFailed);
