@@ -30,26 +30,6 @@ PGconn *nativeHandle(QSqlDatabase &db)
     return *static_cast<PGconn *const *>(handle.constData());
 }
 
-// Texts that repeat from row to row (map names, node ids) become one shared QString.
-class RepeatedText
-{
-public:
-    const QString &operator()(QByteArrayView utf8)
-    {
-        if (!m_valid || utf8 != QByteArrayView(m_utf8)) {
-            m_utf8 = utf8.toByteArray();
-            m_text = QString::fromUtf8(m_utf8);
-            m_valid = true;
-        }
-        return m_text;
-    }
-
-private:
-    QByteArray m_utf8;
-    QString m_text;
-    bool m_valid = false;
-};
-
 using Field = PostgresCopyReader::Field;
 
 std::optional<qint64> optionalInt64(const Field &field)

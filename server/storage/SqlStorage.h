@@ -63,6 +63,27 @@ public:
         QHash<QString, StoredMap> *maps, const QString &name, StoredMap::Kind kind);
 
 protected:
+    // Text columns that repeat from row to row while loading (map names, node ids) become one
+    // shared QString.
+    class RepeatedText
+    {
+    public:
+        const QString &operator()(QByteArrayView utf8)
+        {
+            if (!m_valid || utf8 != QByteArrayView(m_utf8)) {
+                m_utf8 = utf8.toByteArray();
+                m_text = QString::fromUtf8(m_utf8);
+                m_valid = true;
+            }
+            return m_text;
+        }
+
+    private:
+        QByteArray m_utf8;
+        QString m_text;
+        bool m_valid = false;
+    };
+
     explicit SqlStorage(QObject *parent = nullptr);
 
     // The hooks below run on the writer thread (checkIntegrity() on a helper thread beside it):

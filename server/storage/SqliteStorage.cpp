@@ -88,26 +88,6 @@ private:
     sqlite3_stmt *m_statement = nullptr;
 };
 
-// Text columns that repeat from row to row (map names, node ids) become one shared QString.
-class TextCache
-{
-public:
-    const QString &operator()(QByteArrayView utf8)
-    {
-        if (!m_valid || utf8 != QByteArrayView(m_utf8)) {
-            m_utf8 = utf8.toByteArray();
-            m_text = QString::fromUtf8(m_utf8);
-            m_valid = true;
-        }
-        return m_text;
-    }
-
-private:
-    QByteArray m_utf8;
-    QString m_text;
-    bool m_valid = false;
-};
-
 } // namespace
 
 SqliteStorage::SqliteStorage(const QString &path, Durability durability, QObject *parent)
@@ -257,8 +237,8 @@ QString SqliteStorage::loadRecords(QSqlDatabase &db, QHash<QString, StoredMap> *
         return QStringLiteral("the value of '%1' in map '%2' in %3 cannot be decoded: %4")
             .arg(key, map, describe(), why);
     };
-    TextCache mapNames;
-    TextCache nodeIds;
+    RepeatedText mapNames;
+    RepeatedText nodeIds;
 
     Statement lww(handle,
         "SELECT map_name, record_key, millis, counter, node_id, ttl_ms, value "
