@@ -115,32 +115,10 @@ private:
     int m_failed = 0;
 };
 
-// Every key of kMap on the node at port, read through a QUERY_SUB without predicate; nullopt when
-// the node does not answer.
-std::optional<QSet<QString>> keysOn(quint16 port)
-{
-    RawClient reader;
-    if (!reader.connectAndAuthenticate(
-            port, TestTokens::userToken(kTestSecret, QStringLiteral("reader"))))
-        return std::nullopt;
-    reader.send(QCborMap { { QStringLiteral("type"), QStringLiteral("QUERY_SUB") },
-        { QStringLiteral("payload"),
-            QCborMap { { QStringLiteral("queryId"), QStringLiteral("all") },
-                { QStringLiteral("mapName"), kMap },
-                { QStringLiteral("query"), QCborMap {} } } } });
-    const auto response = reader.take(QStringLiteral("QUERY_RESP"));
-    if (!response)
-        return std::nullopt;
-    QSet<QString> keys;
-    for (const QCborValue &result : payloadOf(*response).value(QStringLiteral("results")).toArray())
-        keys.insert(result.toMap().value(QStringLiteral("key")).toString());
-    return keys;
-}
-
 // Acked keys the node at port does not hold (all of them when it does not answer).
 QStringList missingOn(quint16 port, const QSet<QString> &acked)
 {
-    const auto keys = keysOn(port);
+    const auto keys = RawClient::keysOf(port, kMap);
     QStringList missing;
     for (const QString &key : acked) {
         if (!keys || !keys->contains(key))

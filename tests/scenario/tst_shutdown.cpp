@@ -97,31 +97,6 @@ private:
     int m_lastId = 0;
 };
 
-// Every key of kMap on the node at port, through a QUERY_SUB without predicate.
-std::optional<QSet<QString>> storedKeys(quint16 port)
-{
-    RawClient reader;
-    if (!reader.connectAndAuthenticate(
-            port, TestTokens::userToken(kTestSecret, QStringLiteral("reader"))))
-        return std::nullopt;
-    reader.send(QCborMap { { QStringLiteral("type"), QStringLiteral("QUERY_SUB") },
-        { QStringLiteral("payload"),
-            QCborMap { { QStringLiteral("queryId"), QStringLiteral("all") },
-                { QStringLiteral("mapName"), kMap },
-                { QStringLiteral("query"), QCborMap {} } } } });
-    const auto response = reader.take(QStringLiteral("QUERY_RESP"), 20000);
-    if (!response)
-        return std::nullopt;
-    QSet<QString> keys;
-    const QCborArray results = response->value(QStringLiteral("payload"))
-                                   .toMap()
-                                   .value(QStringLiteral("results"))
-                                   .toArray();
-    for (const QCborValue &result : results)
-        keys.insert(result.toMap().value(QStringLiteral("key")).toString());
-    return keys;
-}
-
 // ACTIVE members in the partition map the node at port serves; -1 when it does not answer.
 int activeMembers(quint16 port)
 {
@@ -215,7 +190,7 @@ private Q_SLOTS:
 
         node.start(arguments, dir.path());
         QVERIFY2(node.waitForReady(), qPrintable(node.output()));
-        const auto stored = storedKeys(node.port());
+        const auto stored = RawClient::keysOf(node.port(), kMap);
         QVERIFY(stored);
         QStringList unacked;
         for (const QString &key : *stored) {

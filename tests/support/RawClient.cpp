@@ -187,6 +187,25 @@ QCborMap RawClient::payloadOf(const std::optional<QCborMap> &message)
     return message ? message->value(QStringLiteral("payload")).toMap() : QCborMap();
 }
 
+std::optional<QSet<QString>> RawClient::keysOf(quint16 port, const QString &mapName, int timeoutMs)
+{
+    const auto reader = authenticated(port, QStringLiteral("reader"));
+    if (!reader)
+        return std::nullopt;
+    reader->send(QCborMap { { QStringLiteral("type"), QStringLiteral("QUERY_SUB") },
+        { QStringLiteral("payload"),
+            QCborMap { { QStringLiteral("queryId"), QStringLiteral("all") },
+                { QStringLiteral("mapName"), mapName },
+                { QStringLiteral("query"), QCborMap {} } } } });
+    const auto response = reader->take(QStringLiteral("QUERY_RESP"), timeoutMs);
+    if (!response)
+        return std::nullopt;
+    QSet<QString> keys;
+    for (const QCborValue &result : payloadOf(*response).value(QStringLiteral("results")).toArray())
+        keys.insert(result.toMap().value(QStringLiteral("key")).toString());
+    return keys;
+}
+
 bool RawClient::roundTrip(int timeoutMs)
 {
     send(QCborMap {

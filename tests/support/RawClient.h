@@ -3,6 +3,7 @@
 #include <QCborMap>
 #include <QList>
 #include <QObject>
+#include <QSet>
 #include <QWebSocket>
 #include <memory>
 #include <optional>
@@ -28,6 +29,10 @@ public:
         quint16 port, const QString &user, const QStringList &roles = { QStringLiteral("USER") });
     // A message's payload map; empty for nullopt.
     static QCborMap payloadOf(const std::optional<QCborMap> &message);
+    // Every key of mapName on the node at port, read as user "reader" through a QUERY_SUB without
+    // predicate; nullopt when the node does not answer.
+    static std::optional<QSet<QString>> keysOf(
+        quint16 port, const QString &mapName, int timeoutMs = 20000);
 
     // Opens ws://127.0.0.1:port/ and waits until connected.
     bool connectTo(quint16 port, int timeoutMs = 5000);
