@@ -44,7 +44,10 @@ TrafficChart::TrafficChart(NodeMonitor *node, QWidget *parent)
     m_connections->attachAxis(m_time);
     m_connections->attachAxis(m_connectionsAxis);
 
+    // QChartView starts with a chart of its own, which setChart() releases rather than deletes.
+    QChart *const initial = this->chart();
     setChart(chart);
+    delete initial;
     setRenderHint(QPainter::Antialiasing);
     setMinimumHeight(180);
     connect(node, &NodeMonitor::sampled, this, &TrafficChart::refresh);

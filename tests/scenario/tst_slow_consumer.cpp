@@ -76,6 +76,18 @@ QCborMap syncInit()
     return QCborMap { { kType, QStringLiteral("SYNC_INIT") }, { QStringLiteral("mapName"), kMap } };
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSanitized = true;
+#else
+constexpr bool kAddressSanitized = false;
+#endif
+#else
+constexpr bool kAddressSanitized = false;
+#endif
+
 } // namespace
 
 class tst_SlowConsumer : public QObject
@@ -166,7 +178,12 @@ private Q_SLOTS:
         const qint64 growth = residentBytes() - rssBefore;
         const qint64 bound = 2 * kBudget + 32LL * 1024 * 1024;
         qInfo("RSS grew by %lld KiB (bound %lld KiB)", growth / 1024, bound / 1024);
-        QVERIFY2(growth < bound, qPrintable(QStringLiteral("RSS grew by %1 bytes").arg(growth)));
+        // AddressSanitizer keeps freed blocks in quarantine (256 MiB) and pads each with redzones,
+        // so there RSS says nothing about what the server holds: the bound is checked in the
+        // normal build, and the cut-off below in both.
+        if (!kAddressSanitized)
+            QVERIFY2(
+                growth < bound, qPrintable(QStringLiteral("RSS grew by %1 bytes").arg(growth)));
 
         const auto slowEvents = std::count_if(notable.cbegin(), notable.cend(),
             [](const auto &a) { return a.first().toString() == u"slow-consumer"; });
