@@ -346,12 +346,15 @@ bool unpackFrame(QByteArrayView frame, const DecodeLimits &limits,
 
     try {
         std::size_t offset = 0;
-        const auto size = std::size_t(limits.maxElements);
-        handle = msgpack::unpack(frame.data(), std::size_t(frame.size()), offset, unreferencedNever,
-            nullptr,
-            msgpack::unpack_limit(size, size, std::size_t(limits.maxBytes),
-                std::size_t(limits.maxBytes), std::size_t(limits.maxBytes),
-                std::size_t(limits.maxDepth)));
+        // msgpack-c allocates room for an array's or a map's declared size before it reads the
+        // elements; no container can hold more elements than the frame has bytes, so a header
+        // that claims more is refused before anything is allocated for it.
+        const auto bytes = std::size_t(frame.size());
+        const auto size = std::min(std::size_t(limits.maxElements), bytes);
+        const auto length = std::min(std::size_t(limits.maxBytes), bytes);
+        handle = msgpack::unpack(frame.data(), bytes, offset, unreferencedNever, nullptr,
+            msgpack::unpack_limit(
+                size, size, length, length, length, std::size_t(limits.maxDepth)));
         if (offset != std::size_t(frame.size()))
             return false;
     } catch (...) {

@@ -3,6 +3,7 @@
 
 #include <QCborArray>
 #include <QCborMap>
+#include <QFile>
 #include <QTest>
 
 using namespace wingman;
@@ -99,6 +100,7 @@ private Q_SLOTS:
     void refusesOpsWithInvalidUtf8_data();
     void refusesOpsWithInvalidUtf8();
     void refusesOtherMessagesWithInvalidUtf8();
+    void lyingContainerHeadersAllocateNothing();
 };
 
 void TestOpBatchDecoder::takesThePlainShape_data()
@@ -324,6 +326,46 @@ void TestOpBatchDecoder::refusesOtherMessagesWithInvalidUtf8()
     const QCborMap badType { { "type"_L1, u"PING"_s + kMark } };
     QCOMPARE(Frame::decode(withInvalidUtf8(wire::MsgPackCodec::encode(badType))).status,
         FrameDecodeResult::InvalidMessage);
+}
+
+namespace {
+
+// The process's peak virtual size (VmPeak), in KiB; -1 when /proc cannot tell.
+qint64 peakVirtualKib()
+{
+    QFile status(QStringLiteral("/proc/self/status"));
+    if (!status.open(QIODevice::ReadOnly))
+        return -1;
+    for (const QByteArray &line : status.readAll().split('\n')) {
+        if (line.startsWith("VmPeak:"))
+            return line.mid(7).trimmed().split(' ').value(0).toLongLong();
+    }
+    return -1;
+}
+
+} // namespace
+
+// A small frame whose nested arrays each claim a million elements: msgpack-c would set aside room
+// for every claimed element before reading one (about 1 GiB for this frame). Refused, and the
+// process's peak virtual size does not move.
+void TestOpBatchDecoder::lyingContainerHeadersAllocateNothing()
+{
+    QByteArray frame = wire::MsgPackCodec::encode(
+        QCborMap { { "type"_L1, "OP_BATCH"_L1 }, { "payload"_L1, QCborMap {} } });
+    frame.chop(1); // the empty payload map
+    frame.append('\x81'); // payload: { ops: [[[...]]] }
+    frame.append(wire::MsgPackCodec::encode(u"ops"_s));
+    for (int i = 0; i < 60; ++i)
+        frame.append("\xdd\x00\x0f\x42\x40", 5); // array 32, 1,000,000 elements
+    frame.append('\xc0');
+    QVERIFY(frame.size() < 400);
+
+    const qint64 before = peakVirtualKib();
+    if (before < 0)
+        QSKIP("no /proc/self/status VmPeak here");
+    QVERIFY(!OpBatchDecoder().decode(frame));
+    const qint64 grown = peakVirtualKib() - before;
+    QVERIFY2(grown < 64 * 1024, qPrintable(QStringLiteral("VmPeak grew by %1 KiB").arg(grown)));
 }
 
 QTEST_APPLESS_MAIN(TestOpBatchDecoder)
