@@ -6,7 +6,9 @@
 #   scripts/sanitize.sh -R tst_foo   # extra arguments go to ctest
 #
 # Debug with -O1: assertions stay on and the sanitized suite runs several times faster than at
-# -O0. Every finding ends the process that made it, so the test fails; the runtime options and
+# -O0. -g1 keeps the line tables, which is all a report's stack trace needs (function, file,
+# line), without the rest of the debug information, which doubles the build's size.
+# Every finding ends the process that made it, so the test fails; the runtime options and
 # the third-party leak suppressions come from the build (cmake/Sanitizers.cmake). Set
 # WINGMAN_ASAN_BUILD_DIR to build elsewhere. Run scripts/setup.sh first on a fresh machine.
 set -euo pipefail
@@ -20,7 +22,7 @@ if command -v ccache >/dev/null; then
 fi
 
 start=$SECONDS
-cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
   -DWINGMAN_SANITIZE=address,undefined -DWINGMAN_BUILD_MONITOR=ON "${launcher[@]}"
 # The suite's executables and the server they start; benchmarks and the monitor app are left out.
 cmake --build "$build_dir" --target wingman-tests
